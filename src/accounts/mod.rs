@@ -1,0 +1,216 @@
+//! Accounts: password hashing and sign-in verification with throttling.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use tokio::sync::Semaphore;
+
+use crate::config::LoginPolicy;
+use crate::crypto;
+use crate::store::{AccountRow, NewAccount, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    #[error("password hashing failed: {0}")]
+    Hash(String),
+    #[error("password hashing was cancelled")]
+    Cancelled,
+}
+
+/// argon2id with OWASP's parameters (19 MiB, 2 passes, 1 lane). Hashing runs on the blocking
+/// pool, at most one per core at a time, so a burst of sign-ins cannot starve the async workers.
+#[derive(Clone)]
+pub struct PasswordHasher {
+    permits: Arc<Semaphore>,
+    /// Verified against when the account does not exist, so both cases cost the same.
+    dummy_hash: Arc<str>,
+}
+
+fn argon2() -> Argon2<'static> {
+    // These constants are within argon2's limits; `Params::new` only fails outside them.
+    let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+fn hash_blocking(password: &str) -> Result<String, HashError> {
+    let salt = SaltString::encode_b64(&crypto::random_bytes::<16>())
+        .map_err(|e| HashError::Hash(e.to_string()))?;
+    argon2()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| HashError::Hash(e.to_string()))
+}
+
+fn verify_blocking(hash: &str, password: &str) -> bool {
+    // The stored hash carries its own parameters, so older hashes keep verifying.
+    match PasswordHash::new(hash) {
+        Ok(parsed) => argon2()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+impl PasswordHasher {
+    pub fn new() -> Result<PasswordHasher, HashError> {
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        let dummy = hash_blocking(&crypto::random_token())?;
+        Ok(PasswordHasher {
+            permits: Arc::new(Semaphore::new(cores)),
+            dummy_hash: dummy.into(),
+        })
+    }
+
+    pub async fn hash(&self, password: &str) -> Result<String, HashError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| HashError::Cancelled)?;
+        let password = password.to_owned();
+        tokio::task::spawn_blocking(move || hash_blocking(&password))
+            .await
+            .map_err(|_| HashError::Cancelled)?
+    }
+
+    /// Verifies against `hash`, or against a dummy hash when there is none (unknown account or no
+    /// password set), which always fails but takes as long.
+    pub async fn verify(&self, hash: Option<&str>, password: &str) -> bool {
+        let Ok(_permit) = self.permits.acquire().await else {
+            return false;
+        };
+        let (hash, real) = match hash {
+            Some(h) => (h.to_owned(), true),
+            None => (self.dummy_hash.to_string(), false),
+        };
+        let password = password.to_owned();
+        let verified = tokio::task::spawn_blocking(move || verify_blocking(&hash, &password))
+            .await
+            .unwrap_or(false);
+        verified && real
+    }
+}
+
+/// Why a sign-in did not succeed. The message shown never says whether the account exists.
+#[derive(Debug)]
+pub enum SignInError {
+    InvalidCredentials,
+    /// Too many failures for this account name or address; try again after `retry_after` seconds.
+    Locked {
+        retry_after: i64,
+    },
+    Store(StoreError),
+}
+
+impl From<StoreError> for SignInError {
+    fn from(e: StoreError) -> Self {
+        SignInError::Store(e)
+    }
+}
+
+/// Checks a username (or e-mail) and password, counting failures per account name and per IP.
+pub async fn sign_in(
+    store: &Store,
+    hasher: &PasswordHasher,
+    policy: &LoginPolicy,
+    login: &str,
+    password: &str,
+    client_ip: &str,
+    now: i64,
+) -> Result<AccountRow, SignInError> {
+    let account_key = format!("user:{}", crate::store::normalize_key(login));
+    let ip_key = format!("ip:{client_ip}");
+    for key in [&account_key, &ip_key] {
+        if let Some(row) = store.find_throttle(key).await?
+            && row.locked_until > now
+        {
+            return Err(SignInError::Locked {
+                retry_after: row.locked_until - now,
+            });
+        }
+    }
+
+    let account = store.find_account_by_login(login).await?;
+    let hash = account
+        .as_ref()
+        .filter(|a| !a.disabled)
+        .and_then(|a| a.password_hash.as_deref());
+    let verified = hasher.verify(hash, password).await;
+    match account {
+        Some(account) if verified => {
+            store.clear_throttle(&account_key).await?;
+            Ok(account)
+        }
+        _ => {
+            let per_account = store
+                .record_login_failure(&account_key, now, policy.window)
+                .await?;
+            let per_ip = store
+                .record_login_failure(&ip_key, now, policy.window)
+                .await?;
+            if per_account.failures >= policy.max_failures_per_account {
+                store
+                    .lock_throttle(&account_key, now + policy.lockout)
+                    .await?;
+                return Err(SignInError::Locked {
+                    retry_after: policy.lockout,
+                });
+            }
+            if per_ip.failures >= policy.max_failures_per_ip {
+                store.lock_throttle(&ip_key, now + policy.lockout).await?;
+                return Err(SignInError::Locked {
+                    retry_after: policy.lockout,
+                });
+            }
+            let excess = per_account.failures.max(per_ip.failures) - policy.slowdown_after;
+            if excess > 0 {
+                let delay = policy
+                    .slowdown_step_ms
+                    .saturating_mul(excess as u64)
+                    .min(5_000);
+                tokio::time::sleep(Duration::from_millis(delay)).await;
+            }
+            Err(SignInError::InvalidCredentials)
+        }
+    }
+}
+
+/// Creates an account with a password, checked against the password policy.
+pub async fn create_account(
+    store: &Store,
+    hasher: &PasswordHasher,
+    mut new: NewAccount,
+    password: &str,
+    now: i64,
+) -> Result<AccountRow, CreateAccountError> {
+    let username =
+        crate::domain::validate_username(&new.username).map_err(CreateAccountError::Invalid)?;
+    let email = crate::domain::validate_email(&new.email).map_err(CreateAccountError::Invalid)?;
+    crate::domain::validate_password(password, &username).map_err(CreateAccountError::Invalid)?;
+    new.username = username;
+    new.email = email;
+    new.password_hash = Some(
+        hasher
+            .hash(password)
+            .await
+            .map_err(|e| CreateAccountError::Invalid(e.to_string()))?,
+    );
+    store.insert_account(new, now).await.map_err(|e| match e {
+        StoreError::Conflict => CreateAccountError::Duplicate,
+        other => CreateAccountError::Store(other),
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateAccountError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("an account with this username or e-mail address already exists")]
+    Duplicate,
+    #[error(transparent)]
+    Store(StoreError),
+}

@@ -1,0 +1,244 @@
+//! Builds the application from its configuration and serves it.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::json;
+use tokio::net::TcpListener;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::Key;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::session_store::ExpiredDeletion;
+use tower_sessions::{Expiry, SessionManagerLayer, SessionStore};
+use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
+
+use crate::accounts::PasswordHasher;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::crypto::DerivedKeys;
+use crate::http::{MAX_BODY_BYTES, security_headers, static_file};
+use crate::keys::KeyRing;
+use crate::login;
+use crate::oidc::{authorize, discovery, token, userinfo};
+use crate::state::{AppState, Inner};
+use crate::store::Store;
+
+pub struct App {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+/// Connects to the database, applies migrations and loads the signing keys.
+pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppState> {
+    config.ensure_data_dir()?;
+    let store = Store::connect(&config.database_url, config.db_max_connections).await?;
+    store.migrate().await?;
+    migrate_session_store(&store).await?;
+    let derived = DerivedKeys::derive(&config.secret_key)?;
+    let keys = KeyRing::load_or_init(&store, derived.key_encryption, clock.now()).await?;
+    let metadata = discovery::provider_metadata(&config);
+    Ok(AppState::new(Inner {
+        openid_configuration: Arc::from(metadata.to_string()),
+        oauth_metadata: Arc::from(metadata.to_string()),
+        hasher: PasswordHasher::new()?,
+        config,
+        store,
+        keys,
+        clock,
+    }))
+}
+
+async fn migrate_session_store(store: &Store) -> Result<(), sqlx::Error> {
+    match store {
+        Store::Postgres(pool) => PostgresStore::new(pool.clone()).migrate().await,
+        Store::Sqlite(pool) => SqliteStore::new(pool.clone()).migrate().await,
+    }
+}
+
+impl App {
+    /// Builds the app on an already bound listener (tests bind 127.0.0.1:0).
+    pub async fn bind(config: Config, listener: TcpListener, clock: Clock) -> anyhow::Result<App> {
+        let state = build_state(config, clock).await?;
+        let router = router(state.clone())?;
+        Ok(App {
+            listener,
+            router,
+            state,
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let maintenance = tokio::spawn(maintain(self.state.clone()));
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let result = axum::serve(self.listener, service)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        maintenance.abort();
+        result
+    }
+}
+
+/// Periodic work every replica does: pick up rotated keys, delete expired rows.
+async fn maintain(app: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(30));
+    loop {
+        tick.tick().await;
+        let now = app.clock.now();
+        if let Err(e) = app.keys.reload(&app.store, now).await {
+            tracing::error!(error = %e, "reloading signing keys failed");
+        }
+        if let Err(e) = app.store.delete_expired(now).await {
+            tracing::warn!(error = %e, "deleting expired rows failed");
+        }
+        let sessions = match &app.store {
+            Store::Postgres(pool) => PostgresStore::new(pool.clone()).delete_expired().await,
+            Store::Sqlite(pool) => SqliteStore::new(pool.clone()).delete_expired().await,
+        };
+        if let Err(e) = sessions {
+            tracing::warn!(error = %e, "deleting expired sessions failed");
+        }
+    }
+}
+
+/// All routes with their middleware.
+pub fn router(state: AppState) -> anyhow::Result<Router> {
+    let config = &state.config;
+    let cookie_key = Key::from(&DerivedKeys::derive(&config.secret_key)?.cookie_signing);
+    let router = match &state.store {
+        Store::Postgres(pool) => {
+            routes(state.clone(), PostgresStore::new(pool.clone()), cookie_key)
+        }
+        Store::Sqlite(pool) => routes(state.clone(), SqliteStore::new(pool.clone()), cookie_key),
+    };
+    Ok(router)
+}
+
+fn routes<S: SessionStore + Clone>(state: AppState, session_store: S, cookie_key: Key) -> Router {
+    let config = &state.config;
+    let https = config.is_https();
+    // `__Host-` cookies must be Secure, path=/ and host-only, which holds only under https.
+    let cookie_name = if https { "__Host-hccc_sso" } else { "hccc_sso" };
+    let sessions = SessionManagerLayer::new(session_store)
+        .with_name(cookie_name)
+        .with_secure(https)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
+            config.session_ttl,
+        )))
+        .with_signed(cookie_key);
+
+    // Endpoints that browsers of relying parties may call directly.
+    let cross_origin = Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(discovery::get_openid_configuration),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(discovery::get_oauth_metadata),
+        )
+        .route("/jwks.json", get(discovery::get_jwks))
+        .route("/token", post(token::post_token))
+        .route(
+            "/userinfo",
+            get(userinfo::get_userinfo).post(userinfo::post_userinfo),
+        )
+        .layer(cors(&config.cors_origins));
+
+    let pages = Router::new()
+        .route("/", get(login::get_home))
+        .route(
+            "/authorize",
+            get(authorize::get_authorize).post(authorize::post_authorize),
+        )
+        .route("/login", get(login::get_login).post(login::post_login))
+        .route(
+            "/consent",
+            get(login::get_consent).post(login::post_consent),
+        )
+        .route("/logout", post(login::post_logout))
+        .layer(sessions);
+
+    let request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .merge(cross_origin)
+        .merge(pages)
+        .route("/health", get(health))
+        .route("/static/{*path}", get(static_file))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(move |req, next| security_headers(https, req, next)))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request<_>| {
+                    let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+                    // The path only: query strings carry codes and state.
+                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                })
+                .on_response(|res: &Response, latency: Duration, _span: &tracing::Span| {
+                    tracing::info!(status = res.status().as_u16(), latency_ms = latency.as_secs_f64() * 1000.0, "response");
+                }),
+        )
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .with_state(state)
+}
+
+fn cors(origins: &[String]) -> CorsLayer {
+    let allowed: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(allowed))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(3600))
+}
+
+async fn not_found() -> Response {
+    login::page::PageError::not_found().into_response()
+}
+
+/// Liveness and database reachability, as JSON; 503 when the database does not answer.
+async fn health(State(app): State<AppState>) -> Response {
+    let database = tokio::time::timeout(Duration::from_secs(2), app.store.ping()).await;
+    let (status, db) = match database {
+        Ok(Ok(())) => (StatusCode::OK, "ok"),
+        _ => (StatusCode::SERVICE_UNAVAILABLE, "unreachable"),
+    };
+    let body = json!({
+        "status": if status == StatusCode::OK { "ok" } else { "unavailable" },
+        "database": db,
+        "backend": app.store.backend_name(),
+    });
+    (status, axum::Json(body)).into_response()
+}

@@ -1,0 +1,456 @@
+//! Settings from environment variables (and `.env`). Every problem is reported at once, by name.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use url::Url;
+
+use crate::crypto;
+
+#[derive(Clone)]
+pub struct Config {
+    /// The issuer identifier, without a trailing slash.
+    pub issuer: String,
+    pub bind: SocketAddr,
+    pub database_url: String,
+    pub db_max_connections: u32,
+    pub data_dir: PathBuf,
+    pub secret_key: Vec<u8>,
+    pub cors_origins: Vec<String>,
+    pub access_token_ttl: i64,
+    pub id_token_ttl: i64,
+    pub refresh_token_ttl: i64,
+    pub session_ttl: i64,
+    /// How long a new signing key is published in the JWKS before it signs anything.
+    pub key_publish_lead: i64,
+    pub admin_password: Option<String>,
+    pub log_format: LogFormat,
+    pub login: LoginPolicy,
+}
+
+impl std::fmt::Debug for Config {
+    // Secrets and the database URL (which may hold a password) stay out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("issuer", &self.issuer)
+            .field("bind", &self.bind)
+            .field("database", &database_kind(&self.database_url))
+            .field("data_dir", &self.data_dir)
+            .field("cors_origins", &self.cors_origins)
+            .field("access_token_ttl", &self.access_token_ttl)
+            .field("id_token_ttl", &self.id_token_ttl)
+            .field("refresh_token_ttl", &self.refresh_token_ttl)
+            .field("session_ttl", &self.session_ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+fn database_kind(url: &str) -> &'static str {
+    if url.starts_with("postgres") {
+        "postgres"
+    } else {
+        "sqlite"
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+/// Sign-in throttling: failures are counted per account name and per client IP.
+#[derive(Clone, Debug)]
+pub struct LoginPolicy {
+    /// Failures within `window` after which each further attempt is slowed down.
+    pub slowdown_after: i64,
+    /// Extra delay per failure past `slowdown_after`, in milliseconds (capped at 5 s).
+    pub slowdown_step_ms: u64,
+    /// Failures within `window` for one account name that lock it for `lockout`.
+    pub max_failures_per_account: i64,
+    /// Failures within `window` from one IP address that lock that address for `lockout`.
+    pub max_failures_per_ip: i64,
+    pub window: i64,
+    pub lockout: i64,
+}
+
+impl Default for LoginPolicy {
+    fn default() -> Self {
+        LoginPolicy {
+            slowdown_after: 3,
+            slowdown_step_ms: 500,
+            max_failures_per_account: 10,
+            max_failures_per_ip: 100,
+            window: 900,
+            lockout: 900,
+        }
+    }
+}
+
+/// Where the configuration is read from: the process environment, or a map in tests.
+pub trait Source {
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+pub struct ProcessEnv;
+
+impl Source for ProcessEnv {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+    }
+}
+
+impl<const N: usize> Source for [(&str, &str); N] {
+    fn get(&self, name: &str) -> Option<String> {
+        self.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration:\n  {}", .0.join("\n  "))]
+pub struct ConfigError(pub Vec<String>);
+
+/// What start-up may say about the configuration (printed after logging is up).
+#[derive(Debug, Default)]
+pub struct ConfigNotes {
+    pub generated_secret_at: Option<PathBuf>,
+}
+
+impl Config {
+    /// Reads the configuration. A missing secret for an http issuer is generated under the data directory.
+    pub fn load(source: &impl Source) -> Result<(Config, ConfigNotes), ConfigError> {
+        let mut errors = Vec::new();
+        let mut notes = ConfigNotes::default();
+
+        let issuer = parse_issuer(
+            source
+                .get("HCCC_SSO_ISSUER")
+                .as_deref()
+                .unwrap_or("http://localhost:8080"),
+        )
+        .map_err(|e| errors.push(format!("HCCC_SSO_ISSUER: {e}")))
+        .unwrap_or_default();
+        let bind = source
+            .get("HCCC_SSO_BIND")
+            .unwrap_or_else(|| "127.0.0.1:8080".into());
+        let bind = bind
+            .parse::<SocketAddr>()
+            .map_err(|_| {
+                errors.push(format!(
+                    "HCCC_SSO_BIND: {bind:?} is not an address:port such as 0.0.0.0:8080"
+                ))
+            })
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let data_dir = PathBuf::from(
+            source
+                .get("HCCC_SSO_DATA_DIR")
+                .unwrap_or_else(|| "./data".into()),
+        );
+        let database_url = source
+            .get("DATABASE_URL")
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("hccc-sso.db").display()));
+        if !["postgres://", "postgresql://", "sqlite:"]
+            .iter()
+            .any(|p| database_url.starts_with(p))
+        {
+            errors
+                .push("DATABASE_URL: must start with postgres://, postgresql:// or sqlite:".into());
+        }
+        let mut number = |name: &str, default: i64, min: i64, max: i64| -> i64 {
+            match source.get(name) {
+                None => default,
+                Some(raw) => match raw.trim().parse::<i64>() {
+                    Ok(v) if (min..=max).contains(&v) => v,
+                    _ => {
+                        errors.push(format!(
+                            "{name}: {raw:?} must be a whole number from {min} to {max}"
+                        ));
+                        default
+                    }
+                },
+            }
+        };
+        let access_token_ttl = number("HCCC_SSO_ACCESS_TOKEN_TTL_SECONDS", 600, 30, 86_400);
+        let id_token_ttl = number("HCCC_SSO_ID_TOKEN_TTL_SECONDS", 3600, 30, 86_400);
+        let refresh_token_ttl = number(
+            "HCCC_SSO_REFRESH_TOKEN_TTL_SECONDS",
+            30 * 86_400,
+            60,
+            365 * 86_400,
+        );
+        let session_ttl = number("HCCC_SSO_SESSION_TTL_SECONDS", 12 * 3600, 60, 30 * 86_400);
+        let key_publish_lead = number("HCCC_SSO_KEY_PUBLISH_LEAD_SECONDS", 900, 0, 7 * 86_400);
+        let db_max_connections = number("HCCC_SSO_DB_MAX_CONNECTIONS", 10, 1, 1000) as u32;
+        let defaults = LoginPolicy::default();
+        let login = LoginPolicy {
+            max_failures_per_account: number(
+                "HCCC_SSO_LOGIN_MAX_FAILURES",
+                defaults.max_failures_per_account,
+                1,
+                1000,
+            ),
+            max_failures_per_ip: number(
+                "HCCC_SSO_LOGIN_MAX_FAILURES_PER_IP",
+                defaults.max_failures_per_ip,
+                1,
+                100_000,
+            ),
+            lockout: number(
+                "HCCC_SSO_LOGIN_LOCKOUT_SECONDS",
+                defaults.lockout,
+                1,
+                86_400,
+            ),
+            ..defaults
+        };
+
+        let log_format = match source.get("HCCC_SSO_LOG_FORMAT").as_deref() {
+            None | Some("json") => LogFormat::Json,
+            Some("pretty") => LogFormat::Pretty,
+            Some(other) => {
+                errors.push(format!(
+                    "HCCC_SSO_LOG_FORMAT: {other:?} must be json or pretty"
+                ));
+                LogFormat::Json
+            }
+        };
+
+        let mut cors_origins = Vec::new();
+        for origin in source
+            .get("HCCC_SSO_CORS_ORIGINS")
+            .unwrap_or_default()
+            .split(',')
+        {
+            let origin = origin.trim();
+            if origin.is_empty() {
+                continue;
+            }
+            match Url::parse(origin) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.origin().ascii_serialization() == origin => {
+                    cors_origins.push(origin.to_string())
+                }
+                _ => errors.push(format!(
+                    "HCCC_SSO_CORS_ORIGINS: {origin:?} is not an origin such as https://app.hccc.edu (no path, no trailing slash)"
+                )),
+            }
+        }
+
+        let secret_key = match source.get("HCCC_SSO_SECRET_KEY") {
+            Some(raw) => decode_secret(&raw)
+                .map_err(|e| errors.push(format!("HCCC_SSO_SECRET_KEY: {e}")))
+                .unwrap_or_default(),
+            None if issuer.starts_with("https://") => {
+                errors.push("HCCC_SSO_SECRET_KEY: required when the issuer is https (generate one with `openssl rand -base64 32`)".into());
+                Vec::new()
+            }
+            None if errors.is_empty() => match load_or_generate_secret(&data_dir) {
+                Ok((secret, generated)) => {
+                    if generated {
+                        notes.generated_secret_at = Some(secret_path(&data_dir));
+                    }
+                    secret
+                }
+                Err(e) => {
+                    errors.push(format!("HCCC_SSO_SECRET_KEY: not set, and {e}"));
+                    Vec::new()
+                }
+            },
+            None => Vec::new(),
+        };
+
+        if !errors.is_empty() {
+            return Err(ConfigError(errors));
+        }
+        Ok((
+            Config {
+                issuer,
+                bind,
+                database_url,
+                db_max_connections,
+                data_dir,
+                secret_key,
+                cors_origins,
+                access_token_ttl,
+                id_token_ttl,
+                refresh_token_ttl,
+                session_ttl,
+                key_publish_lead,
+                admin_password: source.get("HCCC_SSO_ADMIN_PASSWORD"),
+                log_format,
+                login,
+            },
+            notes,
+        ))
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.issuer.starts_with("https://")
+    }
+
+    /// An absolute URL for a path under the issuer.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.issuer, path)
+    }
+
+    /// Creates the data directory when the database is a SQLite file inside it.
+    pub fn ensure_data_dir(&self) -> std::io::Result<()> {
+        if self.database_url.starts_with("sqlite:") {
+            std::fs::create_dir_all(&self.data_dir)?;
+        }
+        Ok(())
+    }
+}
+
+fn parse_issuer(raw: &str) -> Result<String, String> {
+    let url = Url::parse(raw).map_err(|e| format!("{raw:?} is not a URL ({e})"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("{raw:?} must be an http or https URL"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("{raw:?} must not have a query or fragment"));
+    }
+    if url.host_str().is_none() {
+        return Err(format!("{raw:?} has no host"));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+/// Accepts 32 or more bytes as base64 (standard or URL-safe) or hex.
+fn decode_secret(raw: &str) -> Result<Vec<u8>, String> {
+    let raw = raw.trim();
+    let decoded = if raw.len() >= 64 && raw.chars().all(|c| c.is_ascii_hexdigit()) {
+        (0..raw.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(raw.get(i..i + 2).unwrap_or("zz"), 16))
+            .collect::<Result<Vec<u8>, _>>()
+            .ok()
+    } else {
+        STANDARD
+            .decode(raw)
+            .ok()
+            .or_else(|| URL_SAFE_NO_PAD.decode(raw.trim_end_matches('=')).ok())
+    };
+    match decoded {
+        Some(bytes) if bytes.len() >= 32 => Ok(bytes),
+        Some(_) => {
+            Err("must hold at least 32 bytes of randomness (e.g. `openssl rand -base64 32`)".into())
+        }
+        None => Err("must be base64 or hex (e.g. `openssl rand -base64 32`)".into()),
+    }
+}
+
+fn secret_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("secret.key")
+}
+
+fn load_or_generate_secret(data_dir: &Path) -> Result<(Vec<u8>, bool), String> {
+    let path = secret_path(data_dir);
+    if let Ok(raw) = std::fs::read_to_string(&path) {
+        return decode_secret(&raw)
+            .map(|s| (s, false))
+            .map_err(|e| format!("{} {e}", path.display()));
+    }
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
+    let secret = crypto::random_bytes::<32>().to_vec();
+    write_private_file(&path, &STANDARD.encode(&secret))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok((secret, true))
+}
+
+fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bad_setting_is_reported_by_name() {
+        let err = Config::load(&[
+            ("HCCC_SSO_ISSUER", "ftp://example.org"),
+            ("HCCC_SSO_BIND", "not-an-address"),
+            ("HCCC_SSO_ACCESS_TOKEN_TTL_SECONDS", "-5"),
+            (
+                "HCCC_SSO_CORS_ORIGINS",
+                "https://ok.example, https://bad.example/path",
+            ),
+            ("HCCC_SSO_LOG_FORMAT", "xml"),
+            ("DATABASE_URL", "mysql://x"),
+        ])
+        .expect_err("invalid settings must fail");
+        let message = err.to_string();
+        for name in [
+            "HCCC_SSO_ISSUER",
+            "HCCC_SSO_BIND",
+            "HCCC_SSO_ACCESS_TOKEN_TTL_SECONDS",
+            "HCCC_SSO_CORS_ORIGINS",
+            "HCCC_SSO_LOG_FORMAT",
+            "DATABASE_URL",
+        ] {
+            assert!(message.contains(name), "{name} missing from: {message}");
+        }
+        assert!(
+            !message.contains("ok.example"),
+            "a valid origin was reported: {message}"
+        );
+    }
+
+    #[test]
+    fn https_issuer_requires_a_secret_key() {
+        let err =
+            Config::load(&[("HCCC_SSO_ISSUER", "https://sso.hccc.edu")]).expect_err("must fail");
+        assert!(err.to_string().contains("HCCC_SSO_SECRET_KEY"));
+    }
+
+    #[test]
+    fn short_or_garbled_secrets_are_refused() {
+        assert!(decode_secret("c2hvcnQ=").is_err());
+        assert!(decode_secret("!!!not base64!!!").is_err());
+        assert_eq!(decode_secret(&"ab".repeat(32)).map(|s| s.len()), Ok(32));
+        assert_eq!(
+            decode_secret(&STANDARD.encode([7u8; 48])).map(|s| s.len()),
+            Ok(48)
+        );
+    }
+
+    #[test]
+    fn issuer_loses_its_trailing_slash() {
+        assert_eq!(
+            parse_issuer("https://sso.hccc.edu/"),
+            Ok("https://sso.hccc.edu".to_string())
+        );
+        assert_eq!(
+            parse_issuer("https://hccc.edu/sso/"),
+            Ok("https://hccc.edu/sso".to_string())
+        );
+        assert!(parse_issuer("https://sso.hccc.edu/?x=1").is_err());
+    }
+
+    #[test]
+    fn a_generated_secret_is_kept_and_reused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data_dir = dir.path().to_string_lossy().to_string();
+        let (first, notes) =
+            Config::load(&[("HCCC_SSO_DATA_DIR", data_dir.as_str())]).expect("loads");
+        assert!(notes.generated_secret_at.is_some());
+        let (second, notes) =
+            Config::load(&[("HCCC_SSO_DATA_DIR", data_dir.as_str())]).expect("loads");
+        assert!(notes.generated_secret_at.is_none());
+        assert_eq!(first.secret_key, second.secret_key);
+        assert_eq!(first.secret_key.len(), 32);
+    }
+}

@@ -1,0 +1,156 @@
+//! Validation of values that come from outside: pure functions, no I/O.
+
+use url::Url;
+
+pub const MAX_USERNAME: usize = 64;
+pub const MAX_EMAIL: usize = 254;
+pub const MIN_PASSWORD: usize = 12;
+pub const MAX_PASSWORD: usize = 256;
+
+/// Letters, digits, `.`, `_` and `-`, starting with a letter or digit, 2 to 64 characters.
+pub fn validate_username(raw: &str) -> Result<String, String> {
+    let name = raw.trim();
+    let valid_chars = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    let starts_well = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric());
+    if name.len() < 2 || name.len() > MAX_USERNAME || !valid_chars || !starts_well {
+        return Err(format!(
+            "username must be 2 to {MAX_USERNAME} letters, digits, '.', '_' or '-', starting with a letter or digit"
+        ));
+    }
+    Ok(name.to_string())
+}
+
+/// A pragmatic address check: one `@`, a non-empty local part, a dotted domain, no spaces.
+pub fn validate_email(raw: &str) -> Result<String, String> {
+    let email = raw.trim();
+    let bad = || Err(format!("{email:?} is not a valid e-mail address"));
+    if email.len() > MAX_EMAIL || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return bad();
+    }
+    let Some((local, domain)) = email.split_once('@') else {
+        return bad();
+    };
+    let domain_ok = domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+        && domain
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-'));
+    if local.is_empty() || local.len() > 64 || local.contains('@') || !domain_ok {
+        return bad();
+    }
+    Ok(email.to_string())
+}
+
+/// NIST SP 800-63B: length matters, composition rules do not; the password may not contain the username.
+pub fn validate_password(password: &str, username: &str) -> Result<(), String> {
+    let length = password.chars().count();
+    if length < MIN_PASSWORD {
+        return Err(format!(
+            "password must be at least {MIN_PASSWORD} characters"
+        ));
+    }
+    if length > MAX_PASSWORD {
+        return Err(format!(
+            "password must be at most {MAX_PASSWORD} characters"
+        ));
+    }
+    if !username.is_empty() && password.to_lowercase().contains(&username.to_lowercase()) {
+        return Err("password must not contain the username".into());
+    }
+    Ok(())
+}
+
+/// A redirect URI a client may register: absolute, no fragment; https, or http only for loopback
+/// hosts (RFC 8252 native apps and local development).
+pub fn validate_redirect_uri(raw: &str) -> Result<String, String> {
+    let url = Url::parse(raw).map_err(|e| format!("{raw:?} is not an absolute URL ({e})"))?;
+    if url.fragment().is_some() {
+        return Err(format!("{raw:?} must not contain a fragment"));
+    }
+    let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => {
+            return Err(format!(
+                "{raw:?} must use https (http is allowed only for localhost)"
+            ));
+        }
+        scheme if scheme.contains('.') => {} // private-use scheme of a native app, e.g. edu.hccc.app
+        _ => return Err(format!("{raw:?} must use https")),
+    }
+    if raw.len() > 2000 {
+        return Err("redirect URI is longer than 2000 characters".into());
+    }
+    // Registered as given: matching at /authorize is exact string comparison.
+    Ok(raw.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames() {
+        assert_eq!(validate_username(" jdoe.2 ").as_deref(), Ok("jdoe.2"));
+        for bad in [
+            "",
+            "a",
+            ".hidden",
+            "has space",
+            "ünï",
+            &"x".repeat(65),
+            "semi;colon",
+        ] {
+            assert!(validate_username(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn emails() {
+        assert!(validate_email("jdoe@hccc.edu").is_ok());
+        for bad in [
+            "",
+            "jdoe",
+            "@hccc.edu",
+            "jdoe@",
+            "jdoe@hccc",
+            "j doe@hccc.edu",
+            "a@b@hccc.edu",
+            "j@hccc..edu",
+        ] {
+            assert!(validate_email(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn passwords() {
+        assert!(validate_password("correct horse battery", "jdoe").is_ok());
+        assert!(validate_password("short", "jdoe").is_err());
+        assert!(validate_password("my name is JDOE ok!", "jdoe").is_err());
+        assert!(validate_password(&"x".repeat(300), "jdoe").is_err());
+    }
+
+    #[test]
+    fn redirect_uris() {
+        assert!(validate_redirect_uri("https://lms.hccc.edu/cb").is_ok());
+        assert!(validate_redirect_uri("http://127.0.0.1:8765/cb").is_ok());
+        assert!(validate_redirect_uri("http://localhost/cb").is_ok());
+        assert!(validate_redirect_uri("edu.hccc.app:/cb").is_ok());
+        for bad in [
+            "http://lms.hccc.edu/cb",
+            "https://lms.hccc.edu/cb#x",
+            "/relative",
+            "javascript:alert(1)",
+        ] {
+            assert!(validate_redirect_uri(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! Shared HTTP plumbing: parameter parsing, client address, security headers, static files.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+/// Longest value we accept for any single protocol parameter.
+pub const MAX_PARAM_LEN: usize = 4096;
+/// Longest request URI (path and query) we accept.
+pub const MAX_URI_LEN: usize = 8192;
+/// Largest request body we accept anywhere.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Form or query parameters with the checks RFC 6749 §3.1 asks for: each at most once, none oversized.
+#[derive(Debug, Default, Clone)]
+pub struct Params(HashMap<String, String>);
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum ParamsError {
+    Duplicate(String),
+    TooLong(String),
+}
+
+impl std::fmt::Display for ParamsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ParamsError::Duplicate(name) => write!(f, "parameter {name} is repeated"),
+            ParamsError::TooLong(name) => write!(
+                f,
+                "parameter {name} is longer than {MAX_PARAM_LEN} characters"
+            ),
+        }
+    }
+}
+
+impl Params {
+    pub fn parse(encoded: &[u8]) -> Result<Params, ParamsError> {
+        let mut map = HashMap::new();
+        for (name, value) in url::form_urlencoded::parse(encoded) {
+            if value.len() > MAX_PARAM_LEN {
+                return Err(ParamsError::TooLong(truncate(&name)));
+            }
+            // RFC 6749: parameters sent without a value are treated as omitted.
+            if value.is_empty() {
+                continue;
+            }
+            if map.insert(name.to_string(), value.into_owned()).is_some() {
+                return Err(ParamsError::Duplicate(truncate(&name)));
+            }
+        }
+        Ok(Params(map))
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+}
+
+fn truncate(name: &str) -> String {
+    name.chars().take(40).collect()
+}
+
+/// True when the request body is declared as `application/x-www-form-urlencoded`.
+pub fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
+/// Parses a form body, checking its content type.
+pub fn form_params(headers: &HeaderMap, body: &Bytes) -> Result<Params, String> {
+    if !is_form(headers) {
+        return Err("the request body must be application/x-www-form-urlencoded".into());
+    }
+    Params::parse(body).map_err(|e| e.to_string())
+}
+
+/// The address of the peer that connected to us.
+#[derive(Debug, Clone)]
+pub struct ClientIp(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip().to_string())
+            .unwrap_or_else(|| "unknown".into());
+        Ok(ClientIp(ip))
+    }
+}
+
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+    img-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// Adds security headers to every response, refuses oversized URIs, and makes responses
+/// uncacheable unless the handler chose a caching policy.
+pub async fn security_headers(
+    https: bool,
+    request: Request<axum::body::Body>,
+    next: Next,
+) -> Response {
+    let uri_len = request
+        .uri()
+        .path_and_query()
+        .map(|pq| pq.as_str().len())
+        .unwrap_or(0);
+    let mut response = if uri_len > MAX_URI_LEN {
+        (StatusCode::URI_TOO_LONG, "The request URI is too long.").into_response()
+    } else {
+        next.run(request).await
+    };
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    if https {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=63072000"),
+        );
+    }
+    response
+}
+
+/// Static assets, compiled into the binary so the server stays one file.
+pub async fn static_file(axum::extract::Path(path): axum::extract::Path<String>) -> Response {
+    let (body, content_type): (&'static str, &'static str) = match path.as_str() {
+        "css/app.css" => (
+            include_str!("../../static/css/app.css"),
+            "text/css; charset=utf-8",
+        ),
+        "js/form_post.js" => (
+            include_str!("../../static/js/form_post.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        _ => return (StatusCode::NOT_FOUND, "Not found").into_response(),
+    };
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=3600"),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_refuse_repeats_and_oversized_values_and_drop_empty_ones() {
+        let p = Params::parse(b"a=1&b=&c=%20x").expect("parses");
+        assert_eq!(p.get("a"), Some("1"));
+        assert_eq!(p.get("b"), None);
+        assert_eq!(p.get("c"), Some(" x"));
+        assert_eq!(
+            Params::parse(b"a=1&a=2").err(),
+            Some(ParamsError::Duplicate("a".into()))
+        );
+        let long = format!("a={}", "x".repeat(MAX_PARAM_LEN + 1));
+        assert_eq!(
+            Params::parse(long.as_bytes()).err(),
+            Some(ParamsError::TooLong("a".into()))
+        );
+    }
+}

@@ -1,0 +1,336 @@
+//! End-user pages: sign in, consent, the signed-in home page, sign out.
+
+pub mod page;
+pub mod session;
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use tower_sessions::Session;
+use uuid::Uuid;
+
+use crate::accounts::{self, SignInError};
+use crate::http::{ClientIp, Params, form_params};
+use crate::oidc::authorize::{self, PendingRequest};
+use crate::oidc::scopes;
+use crate::state::AppState;
+use crate::store::ClientRow;
+use page::{PageError, render};
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    csrf_token: String,
+    request_id: Option<String>,
+    client_name: Option<String>,
+    username: String,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+struct ConsentPage {
+    csrf_token: String,
+    request_id: String,
+    client_name: String,
+    user_name: String,
+    scopes: Vec<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    csrf_token: String,
+    user_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct RequestRef {
+    request: Option<String>,
+}
+
+/// Loads a parked authorization request and its client.
+async fn load_pending(
+    app: &AppState,
+    raw_id: &str,
+) -> Result<(Uuid, PendingRequest, ClientRow), PageError> {
+    let id = Uuid::parse_str(raw_id).map_err(|_| PageError::expired_request())?;
+    let row = app
+        .store
+        .find_pending_authorization(id, app.clock.now())
+        .await?
+        .ok_or_else(PageError::expired_request)?;
+    let pending: PendingRequest =
+        serde_json::from_str(&row.params).map_err(PageError::server_error)?;
+    let client = app
+        .store
+        .find_client(row.client_id)
+        .await?
+        .ok_or_else(PageError::expired_request)?;
+    Ok((id, pending, client))
+}
+
+pub async fn get_login(
+    State(app): State<AppState>,
+    session: Session,
+    Query(q): Query<RequestRef>,
+) -> Response {
+    let result = async {
+        let (request_id, client_name, hint) = match q.request.as_deref() {
+            Some(raw) => {
+                let (id, pending, client) = load_pending(&app, raw).await?;
+                (
+                    Some(id.to_string()),
+                    Some(client.name),
+                    pending.request.login_hint,
+                )
+            }
+            None => (None, None, None),
+        };
+        let page = LoginPage {
+            csrf_token: session::csrf_token(&session).await?,
+            request_id,
+            client_name,
+            username: hint.unwrap_or_default(),
+            error: None,
+        };
+        Ok::<_, PageError>(render(StatusCode::OK, &page))
+    };
+    result.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+pub async fn post_login(
+    State(app): State<AppState>,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    login(&app, &session, &ip, &headers, &body)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn login(
+    app: &AppState,
+    session: &Session,
+    ip: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Response, PageError> {
+    let form = form_params(headers, body).map_err(|e| PageError::bad_request("Invalid form", e))?;
+    let pending = match form.get("request") {
+        Some(raw) => Some(load_pending(app, raw).await?),
+        None => None,
+    };
+    let username = form.get("username").unwrap_or_default().trim().to_owned();
+    let again = |status: StatusCode, error: &str| {
+        let username = username.clone();
+        let pending = pending
+            .as_ref()
+            .map(|(id, _, client)| (id.to_string(), client.name.clone()));
+        let error = error.to_owned();
+        async move {
+            let page = LoginPage {
+                csrf_token: session::csrf_token(session).await?,
+                request_id: pending.as_ref().map(|(id, _)| id.clone()),
+                client_name: pending.map(|(_, name)| name),
+                username,
+                error: Some(error),
+            };
+            Ok::<_, PageError>(render(status, &page))
+        }
+    };
+
+    if !session::csrf_valid(session, form.get("csrf_token")).await? {
+        return again(
+            StatusCode::BAD_REQUEST,
+            "This form had expired. Please sign in again.",
+        )
+        .await;
+    }
+    let password = form.get("password").unwrap_or_default();
+    if username.is_empty() || password.is_empty() {
+        return again(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Enter your username and password.",
+        )
+        .await;
+    }
+    if username.len() > crate::domain::MAX_EMAIL || password.len() > 4 * crate::domain::MAX_PASSWORD
+    {
+        return again(
+            StatusCode::UNAUTHORIZED,
+            "The username or password is incorrect.",
+        )
+        .await;
+    }
+    let now = app.clock.now();
+    let account = match accounts::sign_in(
+        &app.store,
+        &app.hasher,
+        &app.config.login,
+        &username,
+        password,
+        ip,
+        now,
+    )
+    .await
+    {
+        Ok(account) => account,
+        Err(SignInError::InvalidCredentials) => {
+            return again(
+                StatusCode::UNAUTHORIZED,
+                "The username or password is incorrect.",
+            )
+            .await;
+        }
+        Err(SignInError::Locked { retry_after }) => {
+            let minutes = (retry_after + 59) / 60;
+            let message = format!(
+                "Too many failed sign-in attempts. For your security, sign-in is paused; try again in {minutes} minute{}.",
+                if minutes == 1 { "" } else { "s" }
+            );
+            return again(StatusCode::TOO_MANY_REQUESTS, &message).await;
+        }
+        Err(SignInError::Store(e)) => return Err(e.into()),
+    };
+    tracing::info!(account_id = %account.account_id, "signed in");
+    let state = session::establish(session, &account, vec!["pwd".into()], now).await?;
+    Ok(match pending {
+        Some((id, pending, client)) => {
+            let login = (state, account);
+            authorize::proceed(
+                app,
+                &client,
+                &pending.request,
+                Some(&login),
+                Some((id, &pending)),
+                now,
+            )
+            .await
+        }
+        None => Redirect::to("/").into_response(),
+    })
+}
+
+pub async fn get_consent(
+    State(app): State<AppState>,
+    session: Session,
+    Query(q): Query<RequestRef>,
+) -> Response {
+    let result = async {
+        let raw = q
+            .request
+            .as_deref()
+            .ok_or_else(PageError::expired_request)?;
+        let (id, pending, client) = load_pending(&app, raw).await?;
+        let Some((_, account)) = session::current_login(&app, &session).await? else {
+            return Ok(Redirect::to(&format!("/login?request={id}")).into_response());
+        };
+        let page = ConsentPage {
+            csrf_token: session::csrf_token(&session).await?,
+            request_id: id.to_string(),
+            client_name: client.name,
+            user_name: account.display_name(),
+            scopes: pending
+                .request
+                .scopes
+                .iter()
+                .filter_map(|s| scopes::describe(s))
+                .collect(),
+        };
+        Ok::<_, PageError>(render(StatusCode::OK, &page))
+    };
+    result.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+pub async fn post_consent(
+    State(app): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    consent(&app, &session, &headers, &body)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn consent(
+    app: &AppState,
+    session: &Session,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Response, PageError> {
+    let form = form_params(headers, body).map_err(|e| PageError::bad_request("Invalid form", e))?;
+    if !session::csrf_valid(session, form.get("csrf_token")).await? {
+        return Err(PageError::bad_request(
+            "This form had expired",
+            "Return to the application you were using and start signing in again.",
+        ));
+    }
+    let raw = form.get("request").ok_or_else(PageError::expired_request)?;
+    let (id, pending, client) = load_pending(app, raw).await?;
+    let now = app.clock.now();
+    let login = session::current_login(app, session).await?;
+    let signed_in_freshly = match (&login, pending.require_login_after) {
+        (Some((state, _)), Some(after)) => state.auth_time >= after,
+        (Some(_), None) => true,
+        (None, _) => false,
+    };
+    let Some((state, account)) = login.filter(|_| signed_in_freshly) else {
+        return Ok(Redirect::to(&format!("/login?request={id}")).into_response());
+    };
+    if !app.store.delete_pending_authorization(id).await? {
+        return Err(PageError::already_answered());
+    }
+    let request = &pending.request;
+    if form.get("decision") != Some("allow") {
+        return Ok(authorize::redirect_error(
+            app,
+            &request.target,
+            "access_denied",
+            "the user declined",
+        ));
+    }
+    app.store
+        .save_consent(account.account_id, client.client_id, &request.scope(), now)
+        .await?;
+    Ok(authorize::issue_code(app, request, &state, &account, now).await)
+}
+
+pub async fn get_home(State(app): State<AppState>, session: Session) -> Response {
+    let result = async {
+        let login = session::current_login(&app, &session).await?;
+        let page = HomePage {
+            csrf_token: session::csrf_token(&session).await?,
+            user_name: login.map(|(_, account)| account.display_name()),
+        };
+        Ok::<_, PageError>(render(StatusCode::OK, &page))
+    };
+    result.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+pub async fn post_logout(
+    State(_app): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let form: Params =
+            form_params(&headers, &body).map_err(|e| PageError::bad_request("Invalid form", e))?;
+        if !session::csrf_valid(&session, form.get("csrf_token")).await? {
+            return Err(PageError::bad_request(
+                "This form had expired",
+                "Reload the page and try again.",
+            ));
+        }
+        session::end(&session).await?;
+        Ok(Redirect::to("/").into_response())
+    };
+    result.await.unwrap_or_else(IntoResponse::into_response)
+}

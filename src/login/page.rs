@@ -1,0 +1,126 @@
+//! HTML pages: the error page type and the askama templates shared by the login flow.
+
+use askama::Template;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+
+use crate::store::StoreError;
+
+/// An error shown to a person as a page. Internal causes are logged, never shown.
+#[derive(Debug)]
+pub struct PageError {
+    pub status: StatusCode,
+    pub title: String,
+    pub message: String,
+    cause: Option<String>,
+}
+
+impl PageError {
+    pub fn bad_request(title: &str, message: impl Into<String>) -> PageError {
+        PageError {
+            status: StatusCode::BAD_REQUEST,
+            title: title.into(),
+            message: message.into(),
+            cause: None,
+        }
+    }
+
+    pub fn not_found() -> PageError {
+        PageError {
+            status: StatusCode::NOT_FOUND,
+            title: "Page not found".into(),
+            message: "There is nothing at this address.".into(),
+            cause: None,
+        }
+    }
+
+    pub fn expired_request() -> PageError {
+        PageError::bad_request(
+            "This sign-in has expired",
+            "Return to the application you were using and start signing in again.",
+        )
+    }
+
+    pub fn already_answered() -> PageError {
+        PageError::bad_request(
+            "This sign-in was already completed",
+            "Return to the application you were using; if you are not signed in there, start again.",
+        )
+    }
+
+    pub fn server_error(cause: impl std::fmt::Display) -> PageError {
+        PageError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            title: "Something went wrong".into(),
+            message: "We could not complete your request. Please try again in a moment.".into(),
+            cause: Some(cause.to_string()),
+        }
+    }
+
+    pub fn unavailable(cause: impl std::fmt::Display) -> PageError {
+        PageError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            title: "Sign-in is temporarily unavailable".into(),
+            message: "Please try again in a few minutes.".into(),
+            cause: Some(cause.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for PageError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Db(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => {
+                PageError::unavailable(e)
+            }
+            other => PageError::server_error(other),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    title: &'a str,
+    message: &'a str,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        if let Some(cause) = &self.cause {
+            tracing::error!(status = self.status.as_u16(), cause = %cause, "page request failed");
+        }
+        render(
+            self.status,
+            &ErrorPage {
+                title: &self.title,
+                message: &self.message,
+            },
+        )
+    }
+}
+
+/// Renders a template as an HTML response; a render failure is logged and answered with a bare 500.
+pub fn render(status: StatusCode, template: &impl Template) -> Response {
+    match template.render() {
+        Ok(html) => {
+            let mut response = (status, Html(html)).into_response();
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "template failed to render");
+            (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response()
+        }
+    }
+}
+
+/// OAuth 2.0 Form Post Response Mode: a form that submits itself to the client.
+#[derive(Template)]
+#[template(path = "form_post.html")]
+pub struct FormPostPage {
+    pub action: String,
+    pub fields: Vec<(String, String)>,
+}

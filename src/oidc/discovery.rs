@@ -1,0 +1,75 @@
+//! OpenID Connect Discovery 1.0 and RFC 8414 metadata, and the JWKS. All served from memory.
+
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::scopes::SUPPORTED_SCOPES;
+use crate::config::Config;
+use crate::state::AppState;
+
+/// The provider metadata: it advertises exactly what is implemented.
+pub fn provider_metadata(config: &Config) -> Value {
+    let url = |path: &str| config.url(path);
+    json!({
+        "issuer": config.issuer,
+        "authorization_endpoint": url("/authorize"),
+        "token_endpoint": url("/token"),
+        "userinfo_endpoint": url("/userinfo"),
+        "jwks_uri": url("/jwks.json"),
+        "scopes_supported": SUPPORTED_SCOPES,
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query", "form_post"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": [
+            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash", "sid", "amr",
+            "name", "given_name", "family_name", "preferred_username", "updated_at", "email", "email_verified"
+        ],
+        "claim_types_supported": ["normal"],
+        "claims_parameter_supported": false,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "require_request_uri_registration": false,
+        "authorization_response_iss_parameter_supported": true,
+        "prompt_values_supported": ["none", "login", "consent"],
+        "ui_locales_supported": ["en"],
+    })
+}
+
+fn cached_json(body: &str, max_age: &'static str) -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static(max_age)),
+        ],
+        body.to_owned(),
+    )
+        .into_response()
+}
+
+pub async fn get_openid_configuration(State(app): State<AppState>) -> Response {
+    cached_json(&app.openid_configuration, "public, max-age=3600")
+}
+
+pub async fn get_oauth_metadata(State(app): State<AppState>) -> Response {
+    cached_json(&app.oauth_metadata, "public, max-age=3600")
+}
+
+/// Short cache: a rotated key is published well before it signs (see keys::KeyRing::rotate).
+pub async fn get_jwks(State(app): State<AppState>) -> Response {
+    let jwks = app.keys.jwks_json();
+    let mut response = cached_json(&jwks, "public, max-age=300");
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/jwk-set+json"),
+    );
+    response
+}

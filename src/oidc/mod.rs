@@ -1,0 +1,10 @@
+//! OpenID Connect / OAuth 2.0 protocol endpoints.
+
+pub mod authorize;
+pub mod client_auth;
+pub mod discovery;
+pub mod error;
+pub mod scopes;
+pub mod token;
+pub mod tokens;
+pub mod userinfo;

@@ -1,0 +1,244 @@
+//! The token endpoint (RFC 6749 §3.2): authorization_code and refresh_token grants.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use super::authorize::is_pkce_value;
+use super::client_auth;
+use super::error::OAuthError;
+use super::scopes;
+use super::tokens::{MintInput, mint_user_tokens};
+use crate::crypto;
+use crate::http::{Params, form_params};
+use crate::state::AppState;
+use crate::store::{AccountRow, ClientRow, CodeRedemption, GrantRow, RefreshRotation};
+
+#[derive(Serialize)]
+pub struct TokenResponse {
+    access_token: String,
+    token_type: &'static str,
+    expires_in: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_token: Option<String>,
+    scope: String,
+}
+
+impl IntoResponse for TokenResponse {
+    fn into_response(self) -> Response {
+        let mut response = Json(self).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        response
+    }
+}
+
+pub async fn post_token(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<TokenResponse, OAuthError> {
+    let params = form_params(&headers, &body).map_err(OAuthError::invalid_request)?;
+    let client = client_auth::authenticate(&app, &headers, &params).await?;
+    let grant_type = params
+        .get("grant_type")
+        .ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?;
+    let now = app.clock.now();
+    match grant_type {
+        "authorization_code" | "refresh_token" if !client.allows_grant(grant_type) => Err(
+            OAuthError::unauthorized_client(format!("this client may not use {grant_type}")),
+        ),
+        "authorization_code" => exchange_code(&app, &client, &params, now).await,
+        "refresh_token" => refresh(&app, &client, &params, now).await,
+        _ => Err(OAuthError::new(
+            "unsupported_grant_type",
+            "grant_type must be authorization_code or refresh_token",
+        )),
+    }
+}
+
+async fn exchange_code(
+    app: &AppState,
+    client: &ClientRow,
+    params: &Params,
+    now: i64,
+) -> Result<TokenResponse, OAuthError> {
+    let code = params
+        .get("code")
+        .ok_or_else(|| OAuthError::invalid_request("code is required"))?;
+    let code = match app
+        .store
+        .redeem_auth_code(&crypto::sha256(code.as_bytes()), now)
+        .await?
+    {
+        CodeRedemption::Redeemed(code) => code,
+        CodeRedemption::Reused => {
+            tracing::warn!(client_id = %client.client_id, "authorization code reused; its grant is revoked");
+            return Err(OAuthError::invalid_grant(
+                "authorization code was already used",
+            ));
+        }
+        CodeRedemption::Unknown => {
+            return Err(OAuthError::invalid_grant("authorization code is invalid"));
+        }
+    };
+    if code.expires_at <= now {
+        return Err(OAuthError::invalid_grant("authorization code has expired"));
+    }
+    let grant = live_grant(app, client, code.grant_id).await?;
+    if params.get("redirect_uri") != Some(code.redirect_uri.as_str()) {
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri does not match the authorization request",
+        ));
+    }
+    match (&code.code_challenge, params.get("code_verifier")) {
+        (Some(challenge), Some(verifier)) => {
+            let computed = crypto::b64url(&crypto::sha256(verifier.as_bytes()));
+            if !is_pkce_value(verifier)
+                || !crypto::constant_time_eq(computed.as_bytes(), challenge.as_bytes())
+            {
+                return Err(OAuthError::invalid_grant(
+                    "code_verifier does not match the code_challenge",
+                ));
+            }
+        }
+        (Some(_), None) => return Err(OAuthError::invalid_grant("code_verifier is required")),
+        (None, Some(_)) => {
+            return Err(OAuthError::invalid_grant(
+                "code_verifier given but no code_challenge was",
+            ));
+        }
+        (None, None) => {}
+    }
+    let account = enabled_account(app, &grant).await?;
+    issue(
+        app,
+        client,
+        &grant,
+        &account,
+        &grant.scope,
+        code.nonce.as_deref(),
+        now,
+    )
+    .await
+}
+
+async fn refresh(
+    app: &AppState,
+    client: &ClientRow,
+    params: &Params,
+    now: i64,
+) -> Result<TokenResponse, OAuthError> {
+    let token = params
+        .get("refresh_token")
+        .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
+    let grant_id = match app
+        .store
+        .rotate_refresh_token(&crypto::sha256(token.as_bytes()), now)
+        .await?
+    {
+        RefreshRotation::Rotated { grant_id, .. } => grant_id,
+        RefreshRotation::Reused => {
+            tracing::warn!(client_id = %client.client_id, "rotated refresh token presented again; grant revoked");
+            return Err(OAuthError::invalid_grant("refresh token was already used"));
+        }
+        RefreshRotation::Unknown => {
+            return Err(OAuthError::invalid_grant(
+                "refresh token is invalid or expired",
+            ));
+        }
+    };
+    let grant = live_grant(app, client, grant_id).await?;
+    let scope = match params.get("scope") {
+        None => grant.scope.clone(),
+        Some(requested) => {
+            let wanted = scopes::normalize(requested);
+            if wanted.is_empty() || !scopes::covers(&grant.scope, &wanted) {
+                return Err(OAuthError::invalid_scope("scope exceeds what was granted"));
+            }
+            wanted.join(" ")
+        }
+    };
+    let account = enabled_account(app, &grant).await?;
+    issue(app, client, &grant, &account, &scope, None, now).await
+}
+
+async fn live_grant(
+    app: &AppState,
+    client: &ClientRow,
+    grant_id: uuid::Uuid,
+) -> Result<GrantRow, OAuthError> {
+    let grant = app
+        .store
+        .find_grant(grant_id)
+        .await?
+        .ok_or_else(|| OAuthError::invalid_grant("grant not found"))?;
+    if grant.client_id != client.client_id {
+        return Err(OAuthError::invalid_grant(
+            "the grant was issued to another client",
+        ));
+    }
+    if grant.revoked_at.is_some() {
+        return Err(OAuthError::invalid_grant("the grant has been revoked"));
+    }
+    Ok(grant)
+}
+
+async fn enabled_account(app: &AppState, grant: &GrantRow) -> Result<AccountRow, OAuthError> {
+    match app.store.find_account(grant.account_id).await? {
+        Some(account) if !account.disabled => Ok(account),
+        _ => Err(OAuthError::invalid_grant(
+            "the account is disabled or no longer exists",
+        )),
+    }
+}
+
+async fn issue(
+    app: &AppState,
+    client: &ClientRow,
+    grant: &GrantRow,
+    account: &AccountRow,
+    scope: &str,
+    nonce: Option<&str>,
+    now: i64,
+) -> Result<TokenResponse, OAuthError> {
+    let config = &app.config;
+    let tokens = mint_user_tokens(
+        &app.keys,
+        MintInput {
+            issuer: &config.issuer,
+            grant,
+            account,
+            scope,
+            nonce,
+            now,
+            access_token_ttl: config.access_token_ttl,
+            id_token_ttl: config.id_token_ttl,
+        },
+    )?;
+    let refresh_token = if client.allows_grant("refresh_token") {
+        let token = crypto::random_token();
+        let hash = crypto::sha256(token.as_bytes());
+        app.store
+            .insert_refresh_token(&hash, grant.grant_id, now, now + config.refresh_token_ttl)
+            .await?;
+        Some(token)
+    } else {
+        None
+    };
+    let openid = scope.split(' ').any(|s| s == "openid");
+    Ok(TokenResponse {
+        access_token: tokens.access_token,
+        token_type: "Bearer",
+        expires_in: config.access_token_ttl,
+        refresh_token,
+        id_token: openid.then_some(tokens.id_token),
+        scope: scope.to_owned(),
+    })
+}

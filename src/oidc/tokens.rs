@@ -1,0 +1,144 @@
+//! The claims of the tokens we sign, and how they are minted.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::crypto;
+use crate::keys::{KeyError, KeyRing};
+use crate::store::{AccountRow, GrantRow};
+
+/// RFC 9068 JWT access token. `gid` (private) names the grant, so revoking it ends the token.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AccessTokenClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub jti: String,
+    pub client_id: String,
+    pub scope: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gid: Option<Uuid>,
+}
+
+/// The claims a person's scopes release, shared by the ID token and userinfo.
+#[derive(Debug, Default, Serialize)]
+pub struct ProfileClaims {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub family_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preferred_username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
+}
+
+impl ProfileClaims {
+    pub fn for_scope(account: &AccountRow, scope: &str) -> ProfileClaims {
+        let has = |s: &str| scope.split(' ').any(|x| x == s);
+        let mut claims = ProfileClaims::default();
+        if has("profile") {
+            claims.name = Some(account.display_name());
+            claims.given_name = account.given_name.clone();
+            claims.family_name = account.family_name.clone();
+            claims.preferred_username = Some(account.username.clone());
+            claims.updated_at = Some(account.updated_at);
+        }
+        if has("email") {
+            claims.email = Some(account.email.clone());
+            claims.email_verified = Some(account.email_verified);
+        }
+        claims
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct IdTokenClaims<'a> {
+    pub iss: &'a str,
+    pub sub: String,
+    pub aud: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub auth_time: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<&'a str>,
+    pub azp: String,
+    pub at_hash: String,
+    pub sid: String,
+    pub amr: &'a [String],
+    #[serde(flatten)]
+    pub profile: ProfileClaims,
+}
+
+/// OIDC Core §3.1.3.6: base64url of the left half of SHA-256 of the access token.
+pub fn at_hash(access_token: &str) -> String {
+    let digest = crypto::sha256(access_token.as_bytes());
+    crypto::b64url(&digest[..16])
+}
+
+pub struct IssuedTokens {
+    pub access_token: String,
+    pub id_token: String,
+}
+
+pub struct MintInput<'a> {
+    pub issuer: &'a str,
+    pub grant: &'a GrantRow,
+    pub account: &'a AccountRow,
+    pub scope: &'a str,
+    pub nonce: Option<&'a str>,
+    pub now: i64,
+    pub access_token_ttl: i64,
+    pub id_token_ttl: i64,
+}
+
+/// Signs an access token and an ID token for a user's grant.
+pub fn mint_user_tokens(keys: &KeyRing, input: MintInput<'_>) -> Result<IssuedTokens, KeyError> {
+    let client_id = input.grant.client_id.to_string();
+    let sub = input.account.account_id.to_string();
+    let access = AccessTokenClaims {
+        iss: input.issuer.to_owned(),
+        sub: sub.clone(),
+        aud: input.issuer.to_owned(),
+        exp: input.now + input.access_token_ttl,
+        iat: input.now,
+        jti: crypto::random_token(),
+        client_id: client_id.clone(),
+        scope: input.scope.to_owned(),
+        auth_time: Some(input.grant.auth_time),
+        sid: Some(input.grant.sid.to_string()),
+        gid: Some(input.grant.grant_id),
+    };
+    let access_token = keys.sign("at+jwt", &access)?;
+    let id = IdTokenClaims {
+        iss: input.issuer,
+        sub,
+        aud: client_id.clone(),
+        exp: input.now + input.id_token_ttl,
+        iat: input.now,
+        auth_time: input.grant.auth_time,
+        nonce: input.nonce,
+        azp: client_id,
+        at_hash: at_hash(&access_token),
+        sid: input.grant.sid.to_string(),
+        amr: &input.grant.amr,
+        profile: ProfileClaims::for_scope(input.account, input.scope),
+    };
+    let id_token = keys.sign("JWT", &id)?;
+    Ok(IssuedTokens {
+        access_token,
+        id_token,
+    })
+}

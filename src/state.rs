@@ -1,0 +1,37 @@
+//! Application state, passed explicitly to every handler.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use crate::accounts::PasswordHasher;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::keys::KeyRing;
+use crate::store::Store;
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub config: Config,
+    pub store: Store,
+    pub keys: KeyRing,
+    pub hasher: PasswordHasher,
+    pub clock: Clock,
+    /// Discovery documents, serialized once at start-up.
+    pub openid_configuration: Arc<str>,
+    pub oauth_metadata: Arc<str>,
+}
+
+impl AppState {
+    pub fn new(inner: Inner) -> AppState {
+        AppState(Arc::new(inner))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}

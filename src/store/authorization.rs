@@ -1,0 +1,317 @@
+//! Authorization state: pending requests, grants, codes, refresh tokens, consent.
+
+use uuid::Uuid;
+
+use super::{AccountRow, Store, StoreError, decode_string_list, encode_string_list, on_pool};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PendingAuthorizationRow {
+    pub request_id: Uuid,
+    pub client_id: Uuid,
+    pub params: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// One authorization of a client by an account: the family that its code, refresh tokens and
+/// access tokens belong to. Revoking it ends all of them.
+#[derive(Debug, Clone)]
+pub struct GrantRow {
+    pub grant_id: Uuid,
+    pub account_id: Uuid,
+    pub client_id: Uuid,
+    pub scope: String,
+    pub sid: Uuid,
+    pub auth_time: i64,
+    pub amr: Vec<String>,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct GrantRecord {
+    grant_id: Uuid,
+    account_id: Uuid,
+    client_id: Uuid,
+    scope: String,
+    sid: Uuid,
+    auth_time: i64,
+    amr: String,
+    created_at: i64,
+    revoked_at: Option<i64>,
+}
+
+impl TryFrom<GrantRecord> for GrantRow {
+    type Error = StoreError;
+    fn try_from(r: GrantRecord) -> Result<Self, StoreError> {
+        Ok(GrantRow {
+            grant_id: r.grant_id,
+            account_id: r.account_id,
+            client_id: r.client_id,
+            scope: r.scope,
+            sid: r.sid,
+            auth_time: r.auth_time,
+            amr: decode_string_list("oauth_grant.amr", &r.amr)?,
+            created_at: r.created_at,
+            revoked_at: r.revoked_at,
+        })
+    }
+}
+
+pub struct NewGrant {
+    pub account_id: Uuid,
+    pub client_id: Uuid,
+    pub scope: String,
+    pub sid: Uuid,
+    pub auth_time: i64,
+    pub amr: Vec<String>,
+}
+
+pub struct NewAuthCode {
+    pub code_hash: Vec<u8>,
+    pub redirect_uri: String,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AuthCodeRow {
+    pub grant_id: Uuid,
+    pub redirect_uri: String,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub expires_at: i64,
+}
+
+/// The outcome of presenting an authorization code.
+#[derive(Debug)]
+pub enum CodeRedemption {
+    /// First use: the code is now consumed.
+    Redeemed(AuthCodeRow),
+    /// The code had been used before; its grant has been revoked.
+    Reused,
+    Unknown,
+}
+
+/// The outcome of presenting a refresh token.
+#[derive(Debug)]
+pub enum RefreshRotation {
+    /// The token was current; it is now rotated out and must be replaced.
+    Rotated {
+        grant_id: Uuid,
+        expires_at: i64,
+    },
+    /// The token had already been rotated; the whole family has been revoked.
+    Reused,
+    Unknown,
+}
+
+/// What userinfo needs about a live grant and its account.
+pub struct UserinfoRow {
+    pub account: AccountRow,
+    pub scope: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct UserinfoRecord {
+    #[sqlx(flatten)]
+    account: AccountRow,
+    scope: String,
+}
+
+const GRANT_COLUMNS: &str =
+    "grant_id, account_id, client_id, scope, sid, auth_time, amr, created_at, revoked_at";
+
+impl Store {
+    pub async fn insert_pending_authorization(
+        &self,
+        client_id: Uuid,
+        params: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<Uuid, StoreError> {
+        const SQL: &str = "insert into pending_authorization (request_id, client_id, params, created_at, expires_at) \
+            values ($1, $2, $3, $4, $5)";
+        let request_id = Uuid::new_v4();
+        on_pool!(self, pool => sqlx::query(SQL).bind(request_id).bind(client_id).bind(params)
+            .bind(now).bind(expires_at).execute(pool).await.map(|r| r.rows_affected()))?;
+        Ok(request_id)
+    }
+
+    pub async fn find_pending_authorization(
+        &self,
+        request_id: Uuid,
+        now: i64,
+    ) -> Result<Option<PendingAuthorizationRow>, StoreError> {
+        const SQL: &str = "select request_id, client_id, params, created_at, expires_at \
+            from pending_authorization where request_id = $1 and expires_at > $2";
+        Ok(
+            on_pool!(self, pool => sqlx::query_as::<_, PendingAuthorizationRow>(SQL)
+            .bind(request_id).bind(now).fetch_optional(pool).await)?,
+        )
+    }
+
+    /// Removes a pending request once it is answered; false if another request got there first.
+    pub async fn delete_pending_authorization(&self, request_id: Uuid) -> Result<bool, StoreError> {
+        const SQL: &str = "delete from pending_authorization where request_id = $1";
+        let deleted = on_pool!(self, pool => sqlx::query(SQL).bind(request_id).execute(pool).await
+            .map(|r| r.rows_affected()))?;
+        Ok(deleted > 0)
+    }
+
+    /// Creates the grant and its authorization code together.
+    pub async fn insert_grant_with_code(
+        &self,
+        grant: NewGrant,
+        code: NewAuthCode,
+        now: i64,
+    ) -> Result<Uuid, StoreError> {
+        const GRANT: &str = "insert into oauth_grant (grant_id, account_id, client_id, scope, sid, auth_time, amr, \
+            created_at) values ($1, $2, $3, $4, $5, $6, $7, $8)";
+        const CODE: &str = "insert into auth_code (code_hash, grant_id, redirect_uri, nonce, code_challenge, \
+            created_at, expires_at) values ($1, $2, $3, $4, $5, $6, $7)";
+        let grant_id = Uuid::new_v4();
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(GRANT)
+                .bind(grant_id).bind(grant.account_id).bind(grant.client_id).bind(&grant.scope)
+                .bind(grant.sid).bind(grant.auth_time).bind(encode_string_list(&grant.amr)).bind(now)
+                .execute(&mut *tx).await?;
+            sqlx::query(CODE)
+                .bind(&code.code_hash).bind(grant_id).bind(&code.redirect_uri).bind(&code.nonce)
+                .bind(&code.code_challenge).bind(now).bind(code.expires_at)
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(grant_id)
+    }
+
+    /// Marks a code used. The conditional update makes concurrent redemptions race safely:
+    /// exactly one caller gets `Redeemed`; any later one revokes the grant the code created.
+    pub async fn redeem_auth_code(
+        &self,
+        code_hash: &[u8],
+        now: i64,
+    ) -> Result<CodeRedemption, StoreError> {
+        const CONSUME: &str = "update auth_code set consumed_at = $2 where code_hash = $1 and consumed_at is null \
+            returning grant_id, redirect_uri, nonce, code_challenge, expires_at";
+        const FIND_USED: &str = "select grant_id from auth_code where code_hash = $1";
+        let consumed = on_pool!(self, pool => sqlx::query_as::<_, AuthCodeRow>(CONSUME)
+            .bind(code_hash).bind(now).fetch_optional(pool).await)?;
+        if let Some(row) = consumed {
+            return Ok(CodeRedemption::Redeemed(row));
+        }
+        let used = on_pool!(self, pool => sqlx::query_scalar::<_, Uuid>(FIND_USED)
+            .bind(code_hash).fetch_optional(pool).await)?;
+        match used {
+            Some(grant_id) => {
+                self.revoke_grant(grant_id, now).await?;
+                Ok(CodeRedemption::Reused)
+            }
+            None => Ok(CodeRedemption::Unknown),
+        }
+    }
+
+    pub async fn find_grant(&self, grant_id: Uuid) -> Result<Option<GrantRow>, StoreError> {
+        let sql = format!("select {GRANT_COLUMNS} from oauth_grant where grant_id = $1");
+        let record = on_pool!(self, pool => sqlx::query_as::<_, GrantRecord>(&sql)
+            .bind(grant_id).fetch_optional(pool).await)?;
+        record.map(GrantRow::try_from).transpose()
+    }
+
+    /// Revokes a grant and deletes its refresh tokens; its access tokens fail at userinfo from now on.
+    pub async fn revoke_grant(&self, grant_id: Uuid, now: i64) -> Result<(), StoreError> {
+        const REVOKE: &str =
+            "update oauth_grant set revoked_at = $2 where grant_id = $1 and revoked_at is null";
+        const DROP_TOKENS: &str = "delete from refresh_token where grant_id = $1";
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(REVOKE).bind(grant_id).bind(now).execute(&mut *tx).await?;
+            sqlx::query(DROP_TOKENS).bind(grant_id).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    pub async fn insert_refresh_token(
+        &self,
+        token_hash: &[u8],
+        grant_id: Uuid,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        const SQL: &str = "insert into refresh_token (token_hash, grant_id, created_at, expires_at) \
+            values ($1, $2, $3, $4)";
+        on_pool!(self, pool => sqlx::query(SQL).bind(token_hash).bind(grant_id).bind(now).bind(expires_at)
+            .execute(pool).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Rotates a refresh token out. Presenting one that was already rotated revokes its family.
+    pub async fn rotate_refresh_token(
+        &self,
+        token_hash: &[u8],
+        now: i64,
+    ) -> Result<RefreshRotation, StoreError> {
+        const ROTATE: &str = "update refresh_token set rotated_at = $2 \
+            where token_hash = $1 and rotated_at is null and expires_at > $2 returning grant_id, expires_at";
+        const FIND: &str = "select grant_id, rotated_at from refresh_token where token_hash = $1";
+        let rotated = on_pool!(self, pool => sqlx::query_as::<_, (Uuid, i64)>(ROTATE)
+            .bind(token_hash).bind(now).fetch_optional(pool).await)?;
+        if let Some((grant_id, expires_at)) = rotated {
+            return Ok(RefreshRotation::Rotated {
+                grant_id,
+                expires_at,
+            });
+        }
+        let found = on_pool!(self, pool => sqlx::query_as::<_, (Uuid, Option<i64>)>(FIND)
+            .bind(token_hash).fetch_optional(pool).await)?;
+        match found {
+            Some((grant_id, Some(_rotated_at))) => {
+                self.revoke_grant(grant_id, now).await?;
+                Ok(RefreshRotation::Reused)
+            }
+            _ => Ok(RefreshRotation::Unknown),
+        }
+    }
+
+    /// The account behind a grant, if the grant is live and the account enabled.
+    pub async fn find_userinfo(&self, grant_id: Uuid) -> Result<Option<UserinfoRow>, StoreError> {
+        const SQL: &str = "select a.account_id, a.username, a.email, a.email_verified, a.given_name, \
+            a.family_name, a.password_hash, a.disabled, a.created_at, a.updated_at, g.scope \
+            from oauth_grant g join account a on a.account_id = g.account_id \
+            where g.grant_id = $1 and g.revoked_at is null and a.disabled = false";
+        let record = on_pool!(self, pool => sqlx::query_as::<_, UserinfoRecord>(SQL)
+            .bind(grant_id).fetch_optional(pool).await)?;
+        Ok(record.map(|r| UserinfoRow {
+            account: r.account,
+            scope: r.scope,
+        }))
+    }
+
+    /// The scopes an account has already consented to for a client.
+    pub async fn find_consent(
+        &self,
+        account_id: Uuid,
+        client_id: Uuid,
+    ) -> Result<Option<String>, StoreError> {
+        const SQL: &str = "select scope from consent where account_id = $1 and client_id = $2";
+        Ok(on_pool!(self, pool => sqlx::query_scalar::<_, String>(SQL)
+            .bind(account_id).bind(client_id).fetch_optional(pool).await)?)
+    }
+
+    pub async fn save_consent(
+        &self,
+        account_id: Uuid,
+        client_id: Uuid,
+        scope: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        const SQL: &str = "insert into consent (account_id, client_id, scope, created_at) values ($1, $2, $3, $4) \
+            on conflict (account_id, client_id) do update set scope = excluded.scope, created_at = excluded.created_at";
+        on_pool!(self, pool => sqlx::query(SQL).bind(account_id).bind(client_id).bind(scope).bind(now)
+            .execute(pool).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+}

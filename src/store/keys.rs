@@ -1,0 +1,59 @@
+use uuid::Uuid;
+
+use super::{Store, StoreError, on_pool};
+
+/// A signing key as stored: the private part is AES-256-GCM encrypted under the secret key.
+#[derive(Clone, sqlx::FromRow)]
+pub struct SigningKeyRow {
+    pub key_id: Uuid,
+    pub kid: String,
+    pub alg: String,
+    pub public_jwk: String,
+    pub private_key_encrypted: Vec<u8>,
+    pub created_at: i64,
+    pub activates_at: i64,
+    pub expires_at: Option<i64>,
+}
+
+impl Store {
+    pub async fn insert_signing_key(&self, key: &SigningKeyRow) -> Result<(), StoreError> {
+        const SQL: &str = "insert into signing_key (key_id, kid, alg, public_jwk, private_key_encrypted, \
+            created_at, activates_at, expires_at) values ($1, $2, $3, $4, $5, $6, $7, $8)";
+        on_pool!(self, pool => sqlx::query(SQL)
+            .bind(key.key_id)
+            .bind(&key.kid)
+            .bind(&key.alg)
+            .bind(&key.public_jwk)
+            .bind(&key.private_key_encrypted)
+            .bind(key.created_at)
+            .bind(key.activates_at)
+            .bind(key.expires_at)
+            .execute(pool).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Keys still published at `now`, newest activation first.
+    pub async fn list_published_keys(&self, now: i64) -> Result<Vec<SigningKeyRow>, StoreError> {
+        const SQL: &str = "select key_id, kid, alg, public_jwk, private_key_encrypted, created_at, \
+            activates_at, expires_at from signing_key where expires_at is null or expires_at > $1 \
+            order by activates_at desc, created_at desc";
+        Ok(
+            on_pool!(self, pool => sqlx::query_as::<_, SigningKeyRow>(SQL)
+            .bind(now).fetch_all(pool).await)?,
+        )
+    }
+
+    /// Schedules the end of publication for every key activated before `before` that has none yet.
+    pub async fn schedule_key_expiry(
+        &self,
+        before: i64,
+        expires_at: i64,
+    ) -> Result<u64, StoreError> {
+        const SQL: &str =
+            "update signing_key set expires_at = $2 where activates_at < $1 and expires_at is null";
+        Ok(
+            on_pool!(self, pool => sqlx::query(SQL).bind(before).bind(expires_at)
+            .execute(pool).await.map(|r| r.rows_affected()))?,
+        )
+    }
+}

@@ -1,0 +1,144 @@
+//! All SQL lives here. One SQL string per query, run on either backend through `on_pool!`.
+
+mod accounts;
+mod authorization;
+mod clients;
+mod keys;
+mod throttle;
+
+pub use accounts::{AccountRow, NewAccount, normalize_key};
+pub use authorization::{
+    AuthCodeRow, CodeRedemption, GrantRow, NewAuthCode, NewGrant, PendingAuthorizationRow,
+    RefreshRotation, UserinfoRow,
+};
+pub use clients::{ClientRow, NewClient};
+pub use keys::SigningKeyRow;
+pub use throttle::ThrottleRow;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("conflicts with an existing record")]
+    Conflict,
+    #[error("stored data is malformed: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Db(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        match &err {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
+            _ => StoreError::Db(err),
+        }
+    }
+}
+
+/// The database, either embedded SQLite (trial) or PostgreSQL (production).
+#[derive(Clone)]
+pub enum Store {
+    Postgres(sqlx::PgPool),
+    Sqlite(sqlx::SqlitePool),
+}
+
+impl std::fmt::Debug for Store {
+    // Never print connection details: a URL may carry a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.backend_name())
+    }
+}
+
+/// Expands the body once per driver, so each arm is type-checked against its own driver.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            $crate::store::Store::Postgres($pool) => $body,
+            $crate::store::Store::Sqlite($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+impl Store {
+    /// Opens a pool for `database_url` (`postgres://…` or `sqlite://…`), creating a SQLite file if needed.
+    pub async fn connect(database_url: &str, max_connections: u32) -> Result<Store, StoreError> {
+        if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(database_url)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(max_connections)
+                .acquire_timeout(Duration::from_secs(3))
+                .connect_with(options)
+                .await?;
+            Ok(Store::Postgres(pool))
+        } else {
+            let options = SqliteConnectOptions::from_str(database_url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(5));
+            let pool = SqlitePoolOptions::new()
+                .max_connections(max_connections)
+                .acquire_timeout(Duration::from_secs(3))
+                .connect_with(options)
+                .await?;
+            Ok(Store::Sqlite(pool))
+        }
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Store::Postgres(_) => "postgres",
+            Store::Sqlite(_) => "sqlite",
+        }
+    }
+
+    /// Applies the backend's migrations from migrations/<backend>/ (embedded at build time).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let result = match self {
+            Store::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await,
+            Store::Sqlite(pool) => sqlx::migrate!("migrations/sqlite").run(pool).await,
+        };
+        result.map_err(|e| StoreError::Db(e.into()))
+    }
+
+    /// A cheap round trip, for health checks.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        on_pool!(self, pool => sqlx::query("select 1").execute(pool).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Deletes expired codes, pending requests, refresh tokens and throttle rows.
+    pub async fn delete_expired(&self, now: i64) -> Result<u64, StoreError> {
+        const STATEMENTS: [&str; 4] = [
+            "delete from auth_code where expires_at < $1",
+            "delete from pending_authorization where expires_at < $1",
+            "delete from refresh_token where expires_at < $1",
+            "delete from login_throttle where window_started_at < $1 - 86400 and locked_until < $1",
+        ];
+        let mut deleted = 0;
+        for sql in STATEMENTS {
+            deleted += on_pool!(self, pool => sqlx::query(sql).bind(now).execute(pool).await
+                .map(|r| r.rows_affected()))?;
+        }
+        Ok(deleted)
+    }
+}
+
+/// Decodes a JSON array of strings kept in a text column.
+pub(crate) fn decode_string_list(column: &str, raw: &str) -> Result<Vec<String>, StoreError> {
+    serde_json::from_str(raw).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+}
+
+pub(crate) fn encode_string_list(values: &[String]) -> String {
+    serde_json::Value::from(values).to_string()
+}
