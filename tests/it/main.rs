@@ -1,1 +1,6 @@
+//! The one integration test binary: every test starts the real server on 127.0.0.1.
 
+mod flows;
+mod harness;
+
+mod oidc_flow;

@@ -1,0 +1,272 @@
+//! Starts the real application on 127.0.0.1:0 against a fresh database, SQLite or PostgreSQL.
+
+use std::sync::OnceLock;
+
+use hccc_sso::accounts;
+use hccc_sso::app::App;
+use hccc_sso::clock::Clock;
+use hccc_sso::config::Config;
+use hccc_sso::crypto;
+use hccc_sso::state::AppState;
+use hccc_sso::store::{AccountRow, NewAccount, NewClient, Store};
+use reqwest::redirect::Policy;
+use sqlx::Connection;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+pub use openidconnect::reqwest;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+pub const REDIRECT_URI: &str = "http://127.0.0.1:8765/cb";
+
+/// The PostgreSQL server for tests, from TEST_DATABASE_URL. Under CI=true it is required.
+pub fn postgres_server_url() -> Option<String> {
+    let url = std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty());
+    if url.is_none() && std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("CI=true but TEST_DATABASE_URL is not set: the PostgreSQL run is required in CI");
+    }
+    url
+}
+
+/// A database that exists for one test and is dropped after it.
+pub struct TestDb {
+    pub url: String,
+    _dir: tempfile::TempDir,
+    postgres: Option<(String, String)>, // (server url, database name)
+}
+
+impl TestDb {
+    pub async fn fresh(backend: Backend) -> Option<TestDb> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        match backend {
+            Backend::Sqlite => {
+                let url = format!("sqlite://{}", dir.path().join("test.db").display());
+                Some(TestDb {
+                    url,
+                    _dir: dir,
+                    postgres: None,
+                })
+            }
+            Backend::Postgres => {
+                let server = postgres_server_url()?;
+                let name = format!("hccc_t_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = sqlx::PgConnection::connect(&server)
+                    .await
+                    .expect("connect to TEST_DATABASE_URL");
+                sqlx::query(&format!("create database {name}"))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create database");
+                let url = database_url_on(&server, &name);
+                Some(TestDb {
+                    url,
+                    _dir: dir,
+                    postgres: Some((server, name)),
+                })
+            }
+        }
+    }
+}
+
+/// The URL of database `name` on the server of `server_url`.
+pub fn database_url_on(server_url: &str, name: &str) -> String {
+    let mut url = url::Url::parse(server_url).expect("TEST_DATABASE_URL is a URL");
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((server, name)) = self.postgres.take() {
+            // Drop runs outside async context: use a short-lived runtime on its own thread.
+            let _ = std::thread::spawn(move || {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    return;
+                };
+                rt.block_on(async {
+                    if let Ok(mut conn) = sqlx::PgConnection::connect(&server).await {
+                        let _ =
+                            sqlx::query(&format!("drop database if exists {name} with (force)"))
+                                .execute(&mut conn)
+                                .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub state: AppState,
+    pub clock: Clock,
+    pub db: TestDb,
+    _stop: oneshot::Sender<()>,
+}
+
+pub fn secret_key() -> &'static str {
+    static KEY: OnceLock<String> = OnceLock::new();
+    KEY.get_or_init(|| crypto::b64url(&crypto::random_bytes::<32>()))
+}
+
+pub fn test_config(db_url: &str, issuer: &str, data_dir: &str) -> Config {
+    let (mut config, _) = Config::load(&[
+        ("HCCC_SSO_ISSUER", issuer),
+        ("DATABASE_URL", db_url),
+        ("HCCC_SSO_SECRET_KEY", secret_key()),
+        ("HCCC_SSO_DATA_DIR", data_dir),
+        ("HCCC_SSO_DB_MAX_CONNECTIONS", "5"),
+    ])
+    .expect("test configuration is valid");
+    // Keep failure slow-downs short so throttling tests run fast; they still measure the delay.
+    config.login.slowdown_step_ms = 50;
+    config
+}
+
+/// Starts the app; `None` when the backend is PostgreSQL and no server is configured.
+pub async fn start(backend: Backend) -> Option<TestApp> {
+    start_with(backend, |_| {}).await
+}
+
+pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
+    init_logging();
+    let db = TestDb::fresh(backend).await?;
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let mut config = test_config(&db.url, &base, &db._dir.path().display().to_string());
+    adjust(&mut config);
+    let clock = Clock::manual();
+    let app = App::bind(config, listener, clock.clone())
+        .await
+        .expect("app starts");
+    let state = app.state().clone();
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(app.serve(async {
+        let _ = stopped.await;
+    }));
+    Some(TestApp {
+        base,
+        state,
+        clock,
+        db,
+        _stop: stop,
+    })
+}
+
+fn init_logging() {
+    if std::env::var("TEST_LOG").is_ok() {
+        hccc_sso::telemetry::init(hccc_sso::config::LogFormat::Pretty);
+    }
+}
+
+/// A client that behaves like a browser: a cookie jar, and redirects left for the test to follow.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .expect("client")
+}
+
+pub struct TestClient {
+    pub client_id: String,
+    pub secret: Option<String>,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.state.store
+    }
+
+    pub async fn create_user(&self, username: &str) -> AccountRow {
+        let new = NewAccount {
+            username: username.into(),
+            email: format!("{username}@students.hccc.edu"),
+            email_verified: true,
+            given_name: Some("Ada".into()),
+            family_name: Some("Lovelace".into()),
+            password_hash: None,
+            roles: vec!["student".into()],
+        };
+        accounts::create_account(
+            self.store(),
+            &self.state.hasher,
+            new,
+            PASSWORD,
+            self.clock.now(),
+        )
+        .await
+        .expect("create user")
+    }
+
+    pub async fn create_client(&self, public: bool, skip_consent: bool) -> TestClient {
+        let secret = (!public).then(crypto::random_token);
+        let client = self
+            .store()
+            .insert_client(
+                NewClient {
+                    name: "College LMS".into(),
+                    secret_hash: secret
+                        .as_ref()
+                        .map(|s| crypto::sha256(s.as_bytes()).to_vec()),
+                    redirect_uris: vec![REDIRECT_URI.into()],
+                    post_logout_redirect_uris: vec![],
+                    grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+                    token_endpoint_auth_method: if public {
+                        "none"
+                    } else {
+                        "client_secret_basic"
+                    }
+                    .into(),
+                    skip_consent,
+                },
+                self.clock.now(),
+            )
+            .await
+            .expect("create client");
+        TestClient {
+            client_id: client.client_id.to_string(),
+            secret,
+        }
+    }
+}
+
+/// Runs each named `async fn(TestApp)` once on SQLite and once on PostgreSQL.
+macro_rules! on_both_backends {
+    ($($test:ident),+ $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                let app = crate::harness::start(crate::harness::Backend::Sqlite).await.expect("sqlite app");
+                super::$test(app).await
+            })+
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                let Some(app) = crate::harness::start(crate::harness::Backend::Postgres).await else {
+                    eprintln!("skipped: TEST_DATABASE_URL is not set");
+                    return;
+                };
+                super::$test(app).await
+            })+
+        }
+    };
+}
+pub(crate) use on_both_backends;
