@@ -200,7 +200,7 @@ fn build_set(
             Jwk::from_bytes(row.public_jwk.as_bytes()).map_err(|e| unusable(e.to_string()))?;
         verifiers.insert(row.kid.clone(), RS256.verifier_from_jwk(&jwk)?);
         public_jwks.push(jwk);
-        // Rows come newest activation first: the first active one signs.
+        // Rows come unretiring keys first, newest activation first: the first active one signs.
         if signer.is_none() && row.activates_at <= now {
             let der = crypto::open(encryption_key, row.kid.as_bytes(), &row.private_key_encrypted).map_err(|_| {
                 unusable("private key does not decrypt: HCCC_SSO_SECRET_KEY differs from the one it was stored with".into())

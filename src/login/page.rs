@@ -70,9 +70,9 @@ impl PageError {
 impl From<StoreError> for PageError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Db(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => {
-                PageError::unavailable(e)
-            }
+            StoreError::Db(
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_),
+            ) => PageError::unavailable(e),
             other => PageError::server_error(other),
         }
     }

@@ -73,7 +73,9 @@ impl OAuthError {
 impl From<StoreError> for OAuthError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Db(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => OAuthError {
+            StoreError::Db(
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_),
+            ) => OAuthError {
                 code: "temporarily_unavailable",
                 description: "the service is temporarily unavailable".into(),
                 cause: Some(e.to_string()),

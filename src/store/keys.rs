@@ -32,25 +32,25 @@ impl Store {
         Ok(())
     }
 
-    /// Keys still published at `now`, newest activation first.
+    /// Keys still published at `now`: keys not scheduled for retirement first, then newest activation.
     pub async fn list_published_keys(&self, now: i64) -> Result<Vec<SigningKeyRow>, StoreError> {
         const SQL: &str = "select key_id, kid, alg, public_jwk, private_key_encrypted, created_at, \
             activates_at, expires_at from signing_key where expires_at is null or expires_at > $1 \
-            order by activates_at desc, created_at desc";
+            order by case when expires_at is null then 0 else 1 end, activates_at desc, created_at desc";
         Ok(
             on_pool!(self, pool => sqlx::query_as::<_, SigningKeyRow>(SQL)
             .bind(now).fetch_all(pool).await)?,
         )
     }
 
-    /// Schedules the end of publication for every key activated before `before` that has none yet.
+    /// Schedules the end of publication for every key activated by `before` that has none yet
+    /// (called before the replacing key is inserted).
     pub async fn schedule_key_expiry(
         &self,
         before: i64,
         expires_at: i64,
     ) -> Result<u64, StoreError> {
-        const SQL: &str =
-            "update signing_key set expires_at = $2 where activates_at < $1 and expires_at is null";
+        const SQL: &str = "update signing_key set expires_at = $2 where activates_at <= $1 and expires_at is null";
         Ok(
             on_pool!(self, pool => sqlx::query(SQL).bind(before).bind(expires_at)
             .execute(pool).await.map(|r| r.rows_affected()))?,

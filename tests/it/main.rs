@@ -3,4 +3,9 @@
 mod flows;
 mod harness;
 
+mod authorize;
+mod keys;
 mod oidc_flow;
+mod robustness;
+mod token;
+mod userinfo;

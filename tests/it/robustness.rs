@@ -1,0 +1,377 @@
+//! Bad and oversized input never causes a 500; headers, discovery, JWKS, CORS and health.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::harness::{Backend, TestApp, on_both_backends, reqwest, start_with};
+
+async fn malformed_and_oversized_input_never_answers_500(app: TestApp) {
+    let client = app.create_client(false, false).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let huge = "x".repeat(100 * 1024);
+    let long_param = "y".repeat(5000);
+    let cases: Vec<(reqwest::RequestBuilder, StatusCode)> = vec![
+        (
+            http.post(app.url("/token"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(huge.clone()),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+        (
+            http.post(app.url("/login"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(huge.clone()),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+        (
+            http.get(app.url(&format!(
+                "/authorize?client_id={}&state={}",
+                client.client_id,
+                "z".repeat(9000)
+            ))),
+            StatusCode::URI_TOO_LONG,
+        ),
+        (
+            http.get(app.url(&format!(
+                "/authorize?client_id={}&state={long_param}",
+                client.client_id
+            ))),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            http.get(app.url("/authorize?%FF%FE=%C0%AF&client_id=%00")),
+            StatusCode::BAD_REQUEST,
+        ),
+        (http.get(app.url("/authorize")), StatusCode::BAD_REQUEST),
+        (
+            http.post(app.url("/authorize")).body("client_id=x"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            http.post(app.url("/login"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(vec![0xff, 0xfe, 0x00, 0x26, 0x3d]),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            http.post(app.url("/login")).body("username=a"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            http.post(app.url("/consent"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("request=..&decision=allow"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            http.post(app.url("/logout"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(""),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            http.post(app.url("/userinfo"))
+                .header("content-type", "text/plain")
+                .body("access_token=x"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            http.get(app.url("/userinfo"))
+                .header("authorization", "Bearer "),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            http.get(app.url("/login?request=%FF")),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            http.delete(app.url("/token")),
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (http.get(app.url("/no/such/page")), StatusCode::NOT_FOUND),
+        (
+            http.get(app.url("/static/../Cargo.toml")),
+            StatusCode::NOT_FOUND,
+        ),
+    ];
+    for (request, expected) in cases {
+        let request = request.build().expect("request");
+        let description = format!("{} {}", request.method(), request.url().path());
+        let response = http.execute(request).await.expect("send");
+        assert_eq!(response.status(), expected, "{description}");
+    }
+    // A long username and password are refused like any wrong credentials.
+    let b = crate::harness::browser();
+    let response =
+        crate::flows::submit_login(&app, &b, "/login", &"u".repeat(300), &"p".repeat(2000)).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn pages_carry_security_headers(app: TestApp) {
+    let http = reqwest::Client::new();
+    for path in [
+        "/login",
+        "/",
+        "/authorize",
+        "/.well-known/openid-configuration",
+    ] {
+        let response = http.get(app.url(path)).send().await.expect("get");
+        let headers = response.headers();
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert!(
+            header("content-security-policy").contains("frame-ancestors 'none'"),
+            "{path}"
+        );
+        assert!(
+            !header("content-security-policy").contains("unsafe-inline"),
+            "{path}"
+        );
+        assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(header("referrer-policy"), "no-referrer", "{path}");
+        assert_eq!(header("x-frame-options"), "DENY", "{path}");
+        assert!(!header("x-request-id").is_empty(), "{path}");
+        assert!(
+            headers.get("strict-transport-security").is_none(),
+            "no HSTS on http"
+        );
+    }
+    let login = http.get(app.url("/login")).send().await.expect("get");
+    assert_eq!(
+        login
+            .headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
+        Some("no-store")
+    );
+    let html = login.text().await.expect("html");
+    assert!(
+        html.contains("<label for=\"username\">") && html.contains("<label for=\"password\">"),
+        "labelled fields"
+    );
+    assert!(html.contains("name=\"viewport\""), "works on a phone");
+    let css = http
+        .get(app.url("/static/css/app.css"))
+        .send()
+        .await
+        .expect("css");
+    assert_eq!(css.status(), StatusCode::OK);
+    assert!(
+        css.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .starts_with("text/css")
+    );
+}
+
+async fn discovery_and_jwks_describe_exactly_what_is_served(app: TestApp) {
+    let http = reqwest::Client::new();
+    let response = http
+        .get(app.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .expect("get");
+    assert!(
+        response
+            .headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .contains("max-age")
+    );
+    let doc: Value = response.json().await.expect("json");
+    assert_eq!(doc["issuer"], app.base);
+    assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));
+    assert_eq!(
+        doc["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    assert_eq!(doc["request_uri_parameter_supported"], false);
+    assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
+    for endpoint in [
+        "authorization_endpoint",
+        "token_endpoint",
+        "userinfo_endpoint",
+        "jwks_uri",
+    ] {
+        let url = doc[endpoint].as_str().expect(endpoint);
+        assert!(url.starts_with(&app.base), "{endpoint}");
+        let status = http.get(url).send().await.expect("endpoint").status();
+        assert_ne!(status, StatusCode::NOT_FOUND, "{endpoint} is served");
+    }
+    let rfc8414: Value = http
+        .get(app.url("/.well-known/oauth-authorization-server"))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(rfc8414["issuer"], app.base);
+    assert_eq!(rfc8414["token_endpoint"], doc["token_endpoint"]);
+
+    let jwks_response = http
+        .get(doc["jwks_uri"].as_str().expect("jwks"))
+        .send()
+        .await
+        .expect("jwks");
+    assert!(
+        jwks_response
+            .headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .contains("max-age=300")
+    );
+    let jwks: Value = jwks_response.json().await.expect("json");
+    let key = &jwks["keys"][0];
+    assert_eq!(key["kty"], "RSA");
+    assert!(
+        key.get("d").is_none() && key.get("p").is_none(),
+        "no private parts are published"
+    );
+    // kid is the RFC 7638 thumbprint, computed here independently.
+    let canonical = format!(
+        r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
+        key["e"].as_str().expect("e"),
+        key["n"].as_str().expect("n")
+    );
+    let thumbprint = hccc_sso::crypto::b64url(&hccc_sso::crypto::sha256(canonical.as_bytes()));
+    assert_eq!(key["kid"], thumbprint);
+    use base64::Engine;
+    let modulus = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(key["n"].as_str().expect("n"))
+        .expect("n");
+    assert!(modulus.len() * 8 >= 2048, "RSA key of at least 2048 bits");
+}
+
+async fn health_reports_the_database_and_503_when_it_is_gone(app: TestApp) {
+    let http = reqwest::Client::new();
+    let response = http.get(app.url("/health")).send().await.expect("health");
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["database"], "ok");
+    match app.store() {
+        hccc_sso::store::Store::Postgres(pool) => pool.close().await,
+        hccc_sso::store::Store::Sqlite(pool) => pool.close().await,
+    }
+    let started = std::time::Instant::now();
+    let response = http.get(app.url("/health")).send().await.expect("health");
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "answers quickly"
+    );
+    let token = http
+        .post(app.url("/token"))
+        .form(&[("client_id", "00000000-0000-0000-0000-000000000000")])
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(
+        token.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "a database outage is 503, not 500"
+    );
+}
+
+on_both_backends!(
+    malformed_and_oversized_input_never_answers_500,
+    pages_carry_security_headers,
+    discovery_and_jwks_describe_exactly_what_is_served,
+    health_reports_the_database_and_503_when_it_is_gone,
+);
+
+#[tokio::test]
+async fn cors_is_allowed_only_for_configured_origins() {
+    let app = start_with(Backend::Sqlite, |c| {
+        c.cors_origins = vec!["https://lms.hccc.edu".into()]
+    })
+    .await
+    .expect("app");
+    let http = reqwest::Client::new();
+    let allowed = http
+        .get(app.url("/jwks.json"))
+        .header("origin", "https://lms.hccc.edu")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(
+        allowed
+            .headers()
+            .get("access-control-allow-origin")
+            .and_then(|v| v.to_str().ok()),
+        Some("https://lms.hccc.edu")
+    );
+    let other = http
+        .get(app.url("/jwks.json"))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .expect("get");
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+    let preflight = http
+        .request(reqwest::Method::OPTIONS, app.url("/token"))
+        .header("origin", "https://lms.hccc.edu")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .expect("preflight");
+    assert!(preflight.status().is_success());
+    assert!(
+        preflight
+            .headers()
+            .get("access-control-allow-methods")
+            .is_some()
+    );
+    // Pages are not cross-origin resources.
+    let page = http
+        .get(app.url("/login"))
+        .header("origin", "https://lms.hccc.edu")
+        .send()
+        .await
+        .expect("get");
+    assert!(page.headers().get("access-control-allow-origin").is_none());
+}
+
+#[tokio::test]
+async fn an_https_issuer_uses_host_prefixed_secure_cookies_and_hsts() {
+    let app = start_with(Backend::Sqlite, |c| {
+        c.issuer = "https://sso.hccc.edu".into()
+    })
+    .await
+    .expect("app");
+    let response = reqwest::Client::new()
+        .get(app.url("/login"))
+        .send()
+        .await
+        .expect("get");
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .expect("cookie")
+        .to_owned();
+    assert!(
+        cookie.starts_with("__Host-hccc_sso=")
+            && cookie.contains("Secure")
+            && cookie.contains("Path=/"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Domain="), "__Host- cookies are host-only");
+    assert!(
+        response
+            .headers()
+            .get("strict-transport-security")
+            .is_some()
+    );
+}
