@@ -20,6 +20,7 @@ impl From<openssl::error::ErrorStack> for CryptoError {
 pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut buf = [0u8; N];
     // OpenSSL's CSPRNG only fails if the OS has no entropy source, which we cannot run without.
+    #[allow(clippy::panic)]
     openssl::rand::rand_bytes(&mut buf).unwrap_or_else(|e| panic!("no entropy source: {e}"));
     buf
 }

@@ -1,5 +1,16 @@
 //! hccc-sso: the OpenID Connect provider of Hudson County Community College.
 
+// Request paths must never panic on outside data: these are errors in library code (tests may use them).
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
 pub mod accounts;
 pub mod app;
 pub mod cli;

@@ -96,7 +96,7 @@ async fn authorization_errors_go_back_to_the_client_with_state(app: TestApp) {
             Some("st-123"),
             "state is returned"
         );
-        assert!(params.get("error_description").is_some());
+        assert!(params.contains_key("error_description"));
         assert!(!params.contains_key("code"));
     }
     // A public client must use PKCE.

@@ -44,6 +44,11 @@ pub struct TestDb {
 }
 
 impl TestDb {
+    /// A scratch directory that lives as long as the database.
+    pub fn dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     pub async fn fresh(backend: Backend) -> Option<TestDb> {
         let dir = tempfile::tempdir().expect("tempdir");
         match backend {

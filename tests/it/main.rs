@@ -4,8 +4,10 @@ mod flows;
 mod harness;
 
 mod authorize;
+mod cli;
 mod keys;
 mod oidc_flow;
 mod robustness;
+mod store_suite;
 mod token;
 mod userinfo;

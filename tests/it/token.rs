@@ -79,22 +79,44 @@ async fn a_reused_code_fails_and_revokes_what_it_issued(app: TestApp) {
     );
 }
 
-async fn concurrent_redemptions_of_one_code_yield_exactly_one_token(app: TestApp) {
+/// Racing redemptions: at most one wins, the others are refused, and because the race is itself a
+/// reuse, nothing issued from the code keeps working (RFC 6749 §4.1.2).
+async fn concurrent_redemptions_of_one_code_yield_at_most_one_token_and_then_revoke_it(
+    app: TestApp,
+) {
     app.create_user("racer").await;
     let client = app.create_client(false, true).await;
     let (code, verifier) = fresh_code(&app, &client, "racer").await;
     let attempts = (0..8).map(|_| exchange_code(&app, &client, &code, &verifier));
     let results = futures_util::future::join_all(attempts).await;
-    let successes = results
+    let winners: Vec<&Value> = results
         .iter()
-        .filter(|(status, _)| *status == StatusCode::OK)
-        .count();
-    assert_eq!(successes, 1, "{results:?}");
+        .filter(|(s, _)| *s == StatusCode::OK)
+        .map(|(_, b)| b)
+        .collect();
+    assert!(winners.len() <= 1, "{results:?}");
     assert!(
         results
             .iter()
-            .all(|(s, b)| *s == StatusCode::OK || error_of(b) == "invalid_grant")
+            .all(|(s, b)| *s == StatusCode::OK || error_of(b) == "invalid_grant"),
+        "{results:?}"
     );
+    for tokens in winners {
+        let access = tokens["access_token"].as_str().expect("access");
+        assert_eq!(
+            userinfo_status(&app, access).await,
+            StatusCode::UNAUTHORIZED,
+            "the raced grant is revoked"
+        );
+        let refresh = tokens["refresh_token"].as_str().expect("refresh");
+        let (status, _) = token_request(
+            &app,
+            &client,
+            &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+    }
 }
 
 async fn an_expired_code_is_refused(app: TestApp) {
@@ -407,7 +429,7 @@ pub fn decode_segment(jwt: &str, index: usize) -> Value {
 on_both_backends!(
     a_wrong_pkce_verifier_is_refused,
     a_reused_code_fails_and_revokes_what_it_issued,
-    concurrent_redemptions_of_one_code_yield_exactly_one_token,
+    concurrent_redemptions_of_one_code_yield_at_most_one_token_and_then_revoke_it,
     an_expired_code_is_refused,
     client_authentication_failures_answer_401_invalid_client,
     malformed_token_requests_get_rfc_6749_errors,

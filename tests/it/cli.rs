@@ -1,0 +1,290 @@
+//! The operator CLI, run as the real binary against a test database.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::flows::{exchange_code, pkce};
+use crate::harness::{REDIRECT_URI, TestApp, TestClient, browser, on_both_backends, secret_key};
+
+fn cli(app: &TestApp, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hccc-sso"))
+        .args(args)
+        .current_dir(app.db.dir())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", &app.db.url)
+        .env("HCCC_SSO_SECRET_KEY", secret_key())
+        .env("HCCC_SSO_LOG_FORMAT", "json")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run hccc-sso");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write stdin");
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().expect("output")
+}
+
+fn json_of(output: &Output) -> Value {
+    assert!(
+        output.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("JSON on stdout")
+}
+
+async fn an_operator_registers_an_app_and_a_user_who_then_signs_in(app: TestApp) {
+    let migrated = json_of(&cli(&app, &["migrate", "--json"], None));
+    assert_eq!(migrated["migrated"], true);
+    let user = json_of(&cli(
+        &app,
+        &[
+            "user",
+            "create",
+            "--username",
+            "clistudent",
+            "--email",
+            "cli@students.hccc.edu",
+            "--given-name",
+            "Cli",
+            "--password-stdin",
+            "--json",
+        ],
+        Some("a long enough password\n"),
+    ));
+    assert_eq!(user["username"], "clistudent");
+    let created = json_of(&cli(
+        &app,
+        &[
+            "client",
+            "create",
+            "--name",
+            "Library",
+            "--redirect-uri",
+            REDIRECT_URI,
+            "--skip-consent",
+            "--json",
+        ],
+        None,
+    ));
+    let client = TestClient {
+        client_id: created["client_id"].as_str().expect("client_id").to_owned(),
+        secret: Some(
+            created["client_secret"]
+                .as_str()
+                .expect("secret")
+                .to_owned(),
+        ),
+    };
+    let public = json_of(&cli(
+        &app,
+        &[
+            "client",
+            "create",
+            "--name",
+            "App",
+            "--redirect-uri",
+            REDIRECT_URI,
+            "--public",
+            "--json",
+        ],
+        None,
+    ));
+    assert!(
+        public["client_secret"].is_null(),
+        "public clients get no secret"
+    );
+
+    let p = pkce();
+    let mut url = crate::flows::authorize_url(&app, &client, &p, &[]);
+    url = url.replace("scope=openid+profile+email", "scope=openid+profile");
+    let b = browser();
+    let response = b.get(&url).send().await.expect("authorize");
+    let login = crate::flows::location(&response);
+    let response =
+        crate::flows::submit_login(&app, &b, &login, "clistudent", "a long enough password").await;
+    let params = crate::flows::query_of(&crate::flows::location(&response));
+    let (status, tokens) = exchange_code(&app, &client, &params["code"], &p.verifier).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+
+    let text = cli(
+        &app,
+        &[
+            "client",
+            "create",
+            "--name",
+            "Portal",
+            "--redirect-uri",
+            "https://portal.hccc.edu/cb",
+        ],
+        None,
+    );
+    assert!(text.status.success());
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        stdout.contains("client_id: ")
+            && stdout.contains("client_secret: ")
+            && stdout.contains("shown only once")
+    );
+}
+
+async fn the_cli_refuses_bad_input_with_a_clear_message(app: TestApp) {
+    let cases: Vec<(Vec<&str>, Option<&str>, &str)> = vec![
+        (
+            vec![
+                "client",
+                "create",
+                "--name",
+                "X",
+                "--redirect-uri",
+                "http://evil.example/cb",
+            ],
+            None,
+            "--redirect-uri",
+        ),
+        (
+            vec![
+                "client",
+                "create",
+                "--name",
+                "",
+                "--redirect-uri",
+                REDIRECT_URI,
+            ],
+            None,
+            "--name",
+        ),
+        (
+            vec![
+                "user",
+                "create",
+                "--username",
+                "shorty",
+                "--email",
+                "s@hccc.edu",
+                "--password-stdin",
+            ],
+            Some("short\n"),
+            "at least 12",
+        ),
+        (
+            vec![
+                "user",
+                "create",
+                "--username",
+                "bad name",
+                "--email",
+                "s@hccc.edu",
+                "--password-stdin",
+            ],
+            Some("long enough password\n"),
+            "username",
+        ),
+        (
+            vec![
+                "user",
+                "create",
+                "--username",
+                "okname",
+                "--email",
+                "not-an-email",
+                "--password-stdin",
+            ],
+            Some("long enough password\n"),
+            "e-mail",
+        ),
+        (
+            vec![
+                "user",
+                "create",
+                "--username",
+                "okname",
+                "--email",
+                "ok@hccc.edu",
+            ],
+            None,
+            "--password-stdin",
+        ),
+        (vec!["frobnicate"], None, "unrecognized subcommand"),
+    ];
+    for (args, stdin, expected) in cases {
+        let output = cli(&app, &args, stdin);
+        assert!(!output.status.success(), "{args:?} should fail");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+    // A duplicate user is refused without creating anything.
+    let args = [
+        "user",
+        "create",
+        "--username",
+        "twice",
+        "--email",
+        "twice@hccc.edu",
+        "--password-stdin",
+    ];
+    assert!(
+        cli(&app, &args, Some("long enough password\n"))
+            .status
+            .success()
+    );
+    let again = cli(&app, &args, Some("long enough password\n"));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+}
+
+async fn keys_rotate_publishes_a_second_key(app: TestApp) {
+    let rotated = json_of(&cli(&app, &["keys", "rotate", "--json"], None));
+    let kid = rotated["kid"].as_str().expect("kid").to_owned();
+    app.state
+        .keys
+        .reload(app.store(), app.clock.now())
+        .await
+        .expect("reload");
+    let jwks = app.state.keys.jwks_json();
+    assert!(
+        jwks.contains(&kid),
+        "the new key is published after the next reload"
+    );
+    assert_ne!(
+        app.state.keys.signing_kid(),
+        Some(kid),
+        "but does not sign during the publish lead time"
+    );
+}
+
+on_both_backends!(
+    an_operator_registers_an_app_and_a_user_who_then_signs_in,
+    the_cli_refuses_bad_input_with_a_clear_message,
+    keys_rotate_publishes_a_second_key,
+);
+
+#[test]
+fn invalid_settings_stop_start_up_naming_the_variable() {
+    let output = Command::new(env!("CARGO_BIN_EXE_hccc-sso"))
+        .arg("serve")
+        .env_clear()
+        .env("HCCC_SSO_ISSUER", "https://sso.hccc.edu")
+        .env("HCCC_SSO_BIND", "nonsense")
+        .current_dir(std::env::temp_dir())
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("HCCC_SSO_BIND") && stderr.contains("HCCC_SSO_SECRET_KEY"),
+        "{stderr}"
+    );
+}

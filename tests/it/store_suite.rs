@@ -1,0 +1,352 @@
+//! The storage interface, run against both backends; and the two schemas kept in lockstep.
+
+use std::collections::BTreeSet;
+
+use hccc_sso::store::{
+    CodeRedemption, NewAccount, NewAuthCode, NewGrant, RefreshRotation, StoreError,
+};
+use sqlx::Connection;
+use uuid::Uuid;
+
+use crate::harness::{Backend, TestApp, TestDb, on_both_backends};
+
+fn account(username: &str, email: &str) -> NewAccount {
+    NewAccount {
+        username: username.into(),
+        email: email.into(),
+        email_verified: false,
+        given_name: None,
+        family_name: None,
+        password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA".into()),
+        roles: vec!["student".into(), "staff".into()],
+    }
+}
+
+async fn accounts_are_unique_by_username_and_email_ignoring_case(app: TestApp) {
+    let store = app.store();
+    let now = app.clock.now();
+    let created = store
+        .insert_account(account("MixedCase", "Mixed@HCCC.edu"), now)
+        .await
+        .expect("insert");
+    assert_eq!(
+        created.username, "MixedCase",
+        "the username is kept as typed"
+    );
+    assert_eq!(
+        store
+            .account_roles(created.account_id)
+            .await
+            .expect("roles"),
+        vec!["staff", "student"]
+    );
+    for (username, email) in [("mixedcase", "other@hccc.edu"), ("other", "mixed@hccc.edu")] {
+        let err = store
+            .insert_account(account(username, email), now)
+            .await
+            .expect_err("duplicate");
+        assert!(
+            matches!(err, StoreError::Conflict),
+            "{username}/{email}: {err:?}"
+        );
+    }
+    for login in ["MIXEDCASE", "mixed@hccc.EDU", " mixedcase "] {
+        let found = store
+            .find_account_by_login(login)
+            .await
+            .expect("find")
+            .expect("found");
+        assert_eq!(found.account_id, created.account_id, "{login}");
+    }
+    assert!(
+        store
+            .find_account_by_login("nobody")
+            .await
+            .expect("find")
+            .is_none()
+    );
+    assert_eq!(store.count_accounts().await.expect("count"), 1);
+    assert!(matches!(
+        store.set_account_disabled(Uuid::new_v4(), true, now).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+async fn codes_are_single_use_and_reuse_revokes_the_grant(app: TestApp) {
+    let store = app.store();
+    let now = app.clock.now();
+    let user = app.create_user("codeowner").await;
+    let client = app.create_client(false, false).await;
+    let client_id = Uuid::parse_str(&client.client_id).expect("uuid");
+    let grant_id = store
+        .insert_grant_with_code(
+            NewGrant {
+                account_id: user.account_id,
+                client_id,
+                scope: "openid".into(),
+                sid: Uuid::new_v4(),
+                auth_time: now,
+                amr: vec!["pwd".into()],
+            },
+            NewAuthCode {
+                code_hash: vec![7; 32],
+                redirect_uri: "http://127.0.0.1:8765/cb".into(),
+                nonce: Some("n".into()),
+                code_challenge: None,
+                expires_at: now + 60,
+            },
+            now,
+        )
+        .await
+        .expect("insert");
+    match store.redeem_auth_code(&[7; 32], now).await.expect("redeem") {
+        CodeRedemption::Redeemed(row) => {
+            assert_eq!(row.grant_id, grant_id);
+            assert_eq!(row.nonce.as_deref(), Some("n"));
+        }
+        other => panic!("expected Redeemed, got {other:?}"),
+    }
+    store
+        .insert_refresh_token(&[9; 32], grant_id, now, now + 100)
+        .await
+        .expect("refresh");
+    assert!(matches!(
+        store.redeem_auth_code(&[7; 32], now).await.expect("again"),
+        CodeRedemption::Reused
+    ));
+    assert!(
+        store
+            .find_grant(grant_id)
+            .await
+            .expect("grant")
+            .expect("exists")
+            .revoked_at
+            .is_some()
+    );
+    assert!(
+        store
+            .find_userinfo(grant_id)
+            .await
+            .expect("userinfo")
+            .is_none()
+    );
+    assert!(
+        matches!(
+            store
+                .rotate_refresh_token(&[9; 32], now)
+                .await
+                .expect("rotate"),
+            RefreshRotation::Unknown
+        ),
+        "revocation deleted the refresh tokens"
+    );
+    assert!(matches!(
+        store
+            .redeem_auth_code(&[8; 32], now)
+            .await
+            .expect("unknown"),
+        CodeRedemption::Unknown
+    ));
+}
+
+async fn refresh_tokens_rotate_once_and_expire(app: TestApp) {
+    let store = app.store();
+    let now = app.clock.now();
+    let user = app.create_user("rotating").await;
+    let client = app.create_client(false, false).await;
+    let client_id = Uuid::parse_str(&client.client_id).expect("uuid");
+    let grant_id = store
+        .insert_grant_with_code(
+            NewGrant {
+                account_id: user.account_id,
+                client_id,
+                scope: "openid".into(),
+                sid: Uuid::new_v4(),
+                auth_time: now,
+                amr: vec![],
+            },
+            NewAuthCode {
+                code_hash: vec![1; 32],
+                redirect_uri: "x".into(),
+                nonce: None,
+                code_challenge: None,
+                expires_at: now + 60,
+            },
+            now,
+        )
+        .await
+        .expect("grant");
+    store
+        .insert_refresh_token(&[2; 32], grant_id, now, now + 100)
+        .await
+        .expect("insert");
+    store
+        .insert_refresh_token(&[3; 32], grant_id, now, now + 10)
+        .await
+        .expect("insert");
+    assert!(
+        matches!(store.rotate_refresh_token(&[2; 32], now).await.expect("rotate"), RefreshRotation::Rotated { grant_id: g, .. } if g == grant_id)
+    );
+    assert!(matches!(
+        store
+            .rotate_refresh_token(&[3; 32], now + 11)
+            .await
+            .expect("expired"),
+        RefreshRotation::Unknown
+    ));
+    assert!(matches!(
+        store
+            .rotate_refresh_token(&[2; 32], now)
+            .await
+            .expect("reuse"),
+        RefreshRotation::Reused
+    ));
+    assert!(
+        store
+            .find_grant(grant_id)
+            .await
+            .expect("grant")
+            .expect("exists")
+            .revoked_at
+            .is_some()
+    );
+}
+
+async fn throttle_windows_restart_and_expired_rows_are_swept(app: TestApp) {
+    let store = app.store();
+    let now = app.clock.now();
+    assert_eq!(
+        store
+            .record_login_failure("user:x", now, 900)
+            .await
+            .expect("1")
+            .failures,
+        1
+    );
+    assert_eq!(
+        store
+            .record_login_failure("user:x", now + 10, 900)
+            .await
+            .expect("2")
+            .failures,
+        2
+    );
+    let restarted = store
+        .record_login_failure("user:x", now + 901, 900)
+        .await
+        .expect("3");
+    assert_eq!(
+        (restarted.failures, restarted.window_started_at),
+        (1, now + 901),
+        "a new window starts after 900 s"
+    );
+    store.lock_throttle("user:x", now + 50).await.expect("lock");
+    assert_eq!(
+        store
+            .find_throttle("user:x")
+            .await
+            .expect("find")
+            .expect("row")
+            .locked_until,
+        now + 50
+    );
+    store.clear_throttle("user:x").await.expect("clear");
+    assert!(store.find_throttle("user:x").await.expect("find").is_none());
+
+    let client = app.create_client(false, false).await;
+    let client_id = Uuid::parse_str(&client.client_id).expect("uuid");
+    let id = store
+        .insert_pending_authorization(client_id, "{}", now, now + 5)
+        .await
+        .expect("pending");
+    assert!(
+        store
+            .find_pending_authorization(id, now)
+            .await
+            .expect("find")
+            .is_some()
+    );
+    assert!(
+        store
+            .find_pending_authorization(id, now + 5)
+            .await
+            .expect("find")
+            .is_none(),
+        "expired requests are not found"
+    );
+    assert!(store.delete_expired(now + 6).await.expect("sweep") >= 1);
+    assert!(
+        !store
+            .delete_pending_authorization(id)
+            .await
+            .expect("delete"),
+        "already swept"
+    );
+}
+
+on_both_backends!(
+    accounts_are_unique_by_username_and_email_ignoring_case,
+    codes_are_single_use_and_reuse_revokes_the_grant,
+    refresh_tokens_rotate_once_and_expire,
+    throttle_windows_restart_and_expired_rows_are_swept,
+);
+
+#[test]
+fn both_backends_have_the_same_migration_files() {
+    let names = |backend: &str| -> BTreeSet<String> {
+        std::fs::read_dir(format!(
+            "{}/migrations/{backend}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .expect("migrations folder")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect()
+    };
+    assert_eq!(names("postgres"), names("sqlite"));
+    assert!(!names("postgres").is_empty());
+}
+
+/// Both schemas have the same tables and columns (types differ only by dialect).
+#[tokio::test]
+async fn both_backends_end_up_with_the_same_columns() {
+    let Some(pg) = TestDb::fresh(Backend::Postgres).await else {
+        eprintln!("skipped: TEST_DATABASE_URL is not set");
+        return;
+    };
+    let lite = TestDb::fresh(Backend::Sqlite).await.expect("sqlite");
+    hccc_sso::store::Store::connect(&pg.url, 1)
+        .await
+        .expect("pg")
+        .migrate()
+        .await
+        .expect("migrate pg");
+    let sqlite_store = hccc_sso::store::Store::connect(&lite.url, 1)
+        .await
+        .expect("sqlite");
+    sqlite_store.migrate().await.expect("migrate sqlite");
+
+    let mut conn = sqlx::PgConnection::connect(&pg.url).await.expect("connect");
+    let pg_columns: BTreeSet<(String, String)> = sqlx::query_as(
+        "select table_name::text, column_name::text from information_schema.columns \
+         where table_schema = 'public' and table_name <> '_sqlx_migrations'",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .expect("pg columns")
+    .into_iter()
+    .collect();
+    let hccc_sso::store::Store::Sqlite(pool) = &sqlite_store else {
+        unreachable!("sqlite store")
+    };
+    let sqlite_columns: BTreeSet<(String, String)> = sqlx::query_as(
+        "select m.name, p.name from sqlite_master m join pragma_table_info(m.name) p \
+         where m.type = 'table' and m.name not like 'sqlite_%' and m.name <> '_sqlx_migrations'",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("sqlite columns")
+    .into_iter()
+    .collect();
+    assert!(pg_columns.len() > 40, "{pg_columns:?}");
+    assert_eq!(pg_columns, sqlite_columns);
+}
