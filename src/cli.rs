@@ -192,7 +192,10 @@ pub async fn bootstrap_admin(app: &AppState) -> anyhow::Result<Option<String>> {
     };
     accounts::create_account(&app.store, &app.hasher, new, &password, app.clock.now())
         .await
-        .map_err(|e| anyhow::anyhow!("creating the first admin account: {e}"))?;
+        .map_err(|e| match generated {
+            false => anyhow::anyhow!("HCCC_SSO_ADMIN_PASSWORD: {e}"),
+            true => anyhow::anyhow!("creating the first admin account: {e}"),
+        })?;
     if generated {
         eprintln!(
             "\n================================================================\n\
