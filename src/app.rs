@@ -29,7 +29,7 @@ use crate::crypto::DerivedKeys;
 use crate::http::{MAX_BODY_BYTES, security_headers, static_file};
 use crate::keys::KeyRing;
 use crate::login;
-use crate::oidc::{authorize, discovery, token, userinfo};
+use crate::oidc::{authorize, backchannel, discovery, introspect, logout, token, userinfo};
 use crate::state::{AppState, Inner};
 use crate::store::Store;
 
@@ -52,6 +52,8 @@ pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppStat
         openid_configuration: Arc::from(metadata.to_string()),
         oauth_metadata: Arc::from(metadata.to_string()),
         hasher: PasswordHasher::new()?,
+        key_encryption: derived.key_encryption,
+        http: crate::outbound::client()?,
         config,
         store,
         keys,
@@ -103,7 +105,7 @@ impl App {
     }
 }
 
-/// Periodic work every replica does: pick up rotated keys, delete expired rows.
+/// Periodic work every replica does: pick up rotated keys, retry back-channel logouts, delete expired rows.
 async fn maintain(app: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(30));
     loop {
@@ -112,6 +114,7 @@ async fn maintain(app: AppState) {
         if let Err(e) = app.keys.reload(&app.store, now).await {
             tracing::error!(error = %e, "reloading signing keys failed");
         }
+        backchannel::deliver_due(&app).await;
         if let Err(e) = app.store.delete_expired(now).await {
             tracing::warn!(error = %e, "deleting expired rows failed");
         }
@@ -166,6 +169,7 @@ fn routes<S: SessionStore + Clone>(state: AppState, session_store: S, cookie_key
         )
         .route("/jwks.json", get(discovery::get_jwks))
         .route("/token", post(token::post_token))
+        .route("/revoke", post(introspect::post_revoke))
         .route(
             "/userinfo",
             get(userinfo::get_userinfo).post(userinfo::post_userinfo),
@@ -183,13 +187,14 @@ fn routes<S: SessionStore + Clone>(state: AppState, session_store: S, cookie_key
             "/consent",
             get(login::get_consent).post(login::post_consent),
         )
-        .route("/logout", post(login::post_logout))
+        .route("/logout", get(logout::get_end_session).post(logout::post_end_session))
         .layer(sessions);
 
     let request_id = HeaderName::from_static("x-request-id");
     Router::new()
         .merge(cross_origin)
         .merge(pages)
+        .route("/introspect", post(introspect::post_introspect))
         .route("/health", get(health))
         .route("/static/{*path}", get(static_file))
         .fallback(not_found)

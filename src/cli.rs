@@ -276,6 +276,7 @@ async fn create_client(
                 }
                 .into(),
                 skip_consent: args.skip_consent,
+                settings: Default::default(),
             },
             Clock::system().now(),
         )

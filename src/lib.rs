@@ -22,6 +22,7 @@ pub mod http;
 pub mod keys;
 pub mod login;
 pub mod oidc;
+pub mod outbound;
 pub mod state;
 pub mod store;
 pub mod telemetry;

@@ -18,6 +18,10 @@ pub struct Inner {
     pub keys: KeyRing,
     pub hasher: PasswordHasher,
     pub clock: Clock,
+    /// Seals private keys and client_secret_jwt secrets at rest.
+    pub key_encryption: [u8; 32],
+    /// For outbound calls (client JWKS URIs, back-channel logout).
+    pub http: reqwest::Client,
     /// Discovery documents, serialized once at start-up.
     pub openid_configuration: Arc<str>,
     pub oauth_metadata: Arc<str>,

@@ -13,7 +13,7 @@ use tower_sessions::Session;
 use uuid::Uuid;
 
 use crate::accounts::{self, SignInError};
-use crate::http::{ClientIp, Params, form_params};
+use crate::http::{ClientIp, form_params};
 use crate::oidc::authorize::{self, PendingRequest};
 use crate::oidc::scopes;
 use crate::state::AppState;
@@ -310,27 +310,6 @@ pub async fn get_home(State(app): State<AppState>, session: Session) -> Response
             user_name: login.map(|(_, account)| account.display_name()),
         };
         Ok::<_, PageError>(render(StatusCode::OK, &page))
-    };
-    result.await.unwrap_or_else(IntoResponse::into_response)
-}
-
-pub async fn post_logout(
-    State(_app): State<AppState>,
-    session: Session,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let result = async {
-        let form: Params =
-            form_params(&headers, &body).map_err(|e| PageError::bad_request("Invalid form", e))?;
-        if !session::csrf_valid(&session, form.get("csrf_token")).await? {
-            return Err(PageError::bad_request(
-                "This form had expired",
-                "Reload the page and try again.",
-            ));
-        }
-        session::end(&session).await?;
-        Ok(Redirect::to("/").into_response())
     };
     result.await.unwrap_or_else(IntoResponse::into_response)
 }

@@ -9,6 +9,12 @@ use super::scopes::SUPPORTED_SCOPES;
 use crate::config::Config;
 use crate::state::AppState;
 
+const AUTH_METHODS: [&str; 5] =
+    ["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "none"];
+const CONFIDENTIAL_AUTH_METHODS: [&str; 4] =
+    ["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt"];
+const ASSERTION_ALGS: [&str; 3] = ["RS256", "ES256", "HS256"];
+
 /// The provider metadata: it advertises exactly what is implemented.
 pub fn provider_metadata(config: &Config) -> Value {
     let url = |path: &str| config.url(path);
@@ -18,13 +24,24 @@ pub fn provider_metadata(config: &Config) -> Value {
         "token_endpoint": url("/token"),
         "userinfo_endpoint": url("/userinfo"),
         "jwks_uri": url("/jwks.json"),
+        "end_session_endpoint": url("/logout"),
+        "revocation_endpoint": url("/revoke"),
+        "introspection_endpoint": url("/introspect"),
         "scopes_supported": SUPPORTED_SCOPES,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],
-        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "token_endpoint_auth_methods_supported": AUTH_METHODS,
+        "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
+        "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
+        "revocation_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
+        "introspection_endpoint_auth_methods_supported": CONFIDENTIAL_AUTH_METHODS,
+        "introspection_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
+        "frontchannel_logout_supported": false,
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": [
             "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash", "sid", "amr",

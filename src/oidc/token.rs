@@ -11,7 +11,7 @@ use super::authorize::is_pkce_value;
 use super::client_auth;
 use super::error::OAuthError;
 use super::scopes;
-use super::tokens::{MintInput, mint_user_tokens};
+use super::tokens::{MintInput, mint_client_token, mint_user_tokens};
 use crate::crypto;
 use crate::http::{Params, form_params};
 use crate::state::AppState;
@@ -26,6 +26,7 @@ pub struct TokenResponse {
     refresh_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     id_token: Option<String>,
+    #[serde(skip_serializing_if = "String::is_empty")]
     scope: String,
 }
 
@@ -50,17 +51,42 @@ pub async fn post_token(
         .get("grant_type")
         .ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?;
     let now = app.clock.now();
+    const SUPPORTED: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
+    if !SUPPORTED.contains(&grant_type) {
+        return Err(OAuthError::new(
+            "unsupported_grant_type",
+            "grant_type must be authorization_code, refresh_token or client_credentials",
+        ));
+    }
+    if !client.allows_grant(grant_type) {
+        return Err(OAuthError::unauthorized_client(format!("this client may not use {grant_type}")));
+    }
     match grant_type {
-        "authorization_code" | "refresh_token" if !client.allows_grant(grant_type) => Err(
-            OAuthError::unauthorized_client(format!("this client may not use {grant_type}")),
-        ),
         "authorization_code" => exchange_code(&app, &client, &params, now).await,
         "refresh_token" => refresh(&app, &client, &params, now).await,
-        _ => Err(OAuthError::new(
-            "unsupported_grant_type",
-            "grant_type must be authorization_code or refresh_token",
-        )),
+        _ => client_credentials(&app, &client, &params, now),
     }
+}
+
+/// A service client's own token (RFC 6749 §4.4). It carries no user, so OpenID scopes do not apply;
+/// API scopes for service clients come with the admin API.
+fn client_credentials(app: &AppState, client: &ClientRow, params: &Params, now: i64) -> Result<TokenResponse, OAuthError> {
+    if client.is_public() {
+        return Err(OAuthError::unauthorized_client("public clients may not use client_credentials"));
+    }
+    if params.get("scope").is_some_and(|s| !s.trim().is_empty()) {
+        return Err(OAuthError::invalid_scope("no scopes are available to the client_credentials grant"));
+    }
+    let ttl = app.config.access_token_ttl;
+    let access_token = mint_client_token(&app.keys, &app.config.issuer, &client.client_id.to_string(), "", now, ttl)?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: ttl,
+        refresh_token: None,
+        id_token: None,
+        scope: String::new(),
+    })
 }
 
 async fn exchange_code(

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::error::{BearerError, OAuthError};
-use super::tokens::{AccessTokenClaims, ProfileClaims};
+use super::tokens::{AccessTokenProblem, ProfileClaims, validate_access_token};
 use crate::http::form_params;
 use crate::state::AppState;
 
@@ -71,25 +71,12 @@ pub async fn post_userinfo(
 }
 
 async fn userinfo(app: &AppState, token: &str) -> Result<Response, BearerError> {
-    let claims: AccessTokenClaims = app
-        .keys
-        .verify(token, "at+jwt")
-        .map_err(|e| OAuthError::invalid_token(e.to_string()))?;
-    if claims.iss != app.config.issuer {
-        return Err(OAuthError::invalid_token("token was issued by another issuer").into());
-    }
-    if claims.exp <= app.clock.now() {
-        return Err(OAuthError::invalid_token("token has expired").into());
-    }
-    let grant_id = claims
-        .gid
-        .ok_or_else(|| OAuthError::invalid_token("token does not represent a user"))?;
-    let row = app
-        .store
-        .find_userinfo(grant_id)
-        .await?
-        .filter(|row| row.account.account_id.to_string() == claims.sub)
-        .ok_or_else(|| OAuthError::invalid_token("token has been revoked"))?;
+    let live = validate_access_token(app, token).await.map_err(|problem| match problem {
+        AccessTokenProblem::Invalid(why) => BearerError(OAuthError::invalid_token(why)),
+        AccessTokenProblem::Store(e) => e.into(),
+    })?;
+    let row = live.user.ok_or_else(|| OAuthError::invalid_token("token does not represent a user"))?;
+    let claims = live.claims;
     if !claims.scope.split(' ').any(|s| s == "openid") {
         return Err(OAuthError::insufficient_scope("the openid scope is required").into());
     }
@@ -98,9 +85,6 @@ async fn userinfo(app: &AppState, token: &str) -> Result<Response, BearerError> 
         profile: ProfileClaims::for_scope(&row.account, &claims.scope),
     };
     let mut response = Json(body).into_response();
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
+    response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
     Ok(response)
 }

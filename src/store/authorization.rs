@@ -29,7 +29,7 @@ pub struct GrantRow {
 }
 
 #[derive(sqlx::FromRow)]
-struct GrantRecord {
+pub(super) struct GrantRecord {
     grant_id: Uuid,
     account_id: Uuid,
     client_id: Uuid,
@@ -276,14 +276,16 @@ impl Store {
         }
     }
 
-    /// The account behind a grant, if the grant is live and the account enabled.
-    pub async fn find_userinfo(&self, grant_id: Uuid) -> Result<Option<UserinfoRow>, StoreError> {
+    /// The account behind a grant, if the grant is live, the account enabled, and the access token
+    /// `jti` not revoked on its own.
+    pub async fn find_userinfo(&self, grant_id: Uuid, jti: &str) -> Result<Option<UserinfoRow>, StoreError> {
         const SQL: &str = "select a.account_id, a.username, a.email, a.email_verified, a.given_name, \
             a.family_name, a.password_hash, a.disabled, a.created_at, a.updated_at, g.scope \
             from oauth_grant g join account a on a.account_id = g.account_id \
-            where g.grant_id = $1 and g.revoked_at is null and a.disabled = false";
+            where g.grant_id = $1 and g.revoked_at is null and a.disabled = false \
+            and not exists (select 1 from revoked_access_token r where r.jti = $2)";
         let record = on_pool!(self, pool => sqlx::query_as::<_, UserinfoRecord>(SQL)
-            .bind(grant_id).fetch_optional(pool).await)?;
+            .bind(grant_id).bind(jti).fetch_optional(pool).await)?;
         Ok(record.map(|r| UserinfoRow {
             account: r.account,
             scope: r.scope,

@@ -14,6 +14,13 @@ struct ClientRecord {
     skip_consent: bool,
     created_at: i64,
     updated_at: i64,
+    backchannel_logout_uri: Option<String>,
+    frontchannel_logout_uri: Option<String>,
+    jwks: Option<String>,
+    jwks_uri: Option<String>,
+    require_par: bool,
+    id_token_alg: String,
+    secret_encrypted: Option<Vec<u8>>,
 }
 
 /// A registered relying party. `secret_hash` is SHA-256 of a 256-bit random secret.
@@ -29,6 +36,36 @@ pub struct ClientRow {
     pub skip_consent: bool,
     pub created_at: i64,
     pub updated_at: i64,
+    pub settings: ClientSettings,
+}
+
+/// Settings an operator may change after registration (besides name, URIs and grants).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientSettings {
+    pub backchannel_logout_uri: Option<String>,
+    pub frontchannel_logout_uri: Option<String>,
+    /// Inline JWKS (JSON text) for private_key_jwt.
+    pub jwks: Option<String>,
+    pub jwks_uri: Option<String>,
+    pub require_par: bool,
+    /// RS256 (default) or ES256.
+    pub id_token_alg: String,
+    /// The secret itself, sealed, kept only for client_secret_jwt clients.
+    pub secret_encrypted: Option<Vec<u8>>,
+}
+
+impl Default for ClientSettings {
+    fn default() -> Self {
+        ClientSettings {
+            backchannel_logout_uri: None,
+            frontchannel_logout_uri: None,
+            jwks: None,
+            jwks_uri: None,
+            require_par: false,
+            id_token_alg: "RS256".into(),
+            secret_encrypted: None,
+        }
+    }
 }
 
 impl std::fmt::Debug for ClientRow {
@@ -67,6 +104,15 @@ impl TryFrom<ClientRecord> for ClientRow {
             skip_consent: r.skip_consent,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            settings: ClientSettings {
+                backchannel_logout_uri: r.backchannel_logout_uri,
+                frontchannel_logout_uri: r.frontchannel_logout_uri,
+                jwks: r.jwks,
+                jwks_uri: r.jwks_uri,
+                require_par: r.require_par,
+                id_token_alg: r.id_token_alg,
+                secret_encrypted: r.secret_encrypted,
+            },
         })
     }
 }
@@ -79,15 +125,21 @@ pub struct NewClient {
     pub grant_types: Vec<String>,
     pub token_endpoint_auth_method: String,
     pub skip_consent: bool,
+    pub settings: ClientSettings,
 }
+
+const CLIENT_COLUMNS: &str = "client_id, name, secret_hash, redirect_uris, post_logout_redirect_uris, \
+    grant_types, token_endpoint_auth_method, skip_consent, created_at, updated_at, backchannel_logout_uri, \
+    frontchannel_logout_uri, jwks, jwks_uri, require_par, id_token_alg, secret_encrypted";
 
 impl Store {
     pub async fn insert_client(&self, new: NewClient, now: i64) -> Result<ClientRow, StoreError> {
-        const SQL: &str = "insert into client (client_id, name, secret_hash, redirect_uris, \
-            post_logout_redirect_uris, grant_types, token_endpoint_auth_method, skip_consent, created_at, updated_at) \
-            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)";
+        let sql = format!(
+            "insert into client ({CLIENT_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15, $16)"
+        );
         let client_id = Uuid::new_v4();
-        on_pool!(self, pool => sqlx::query(SQL)
+        let s = &new.settings;
+        on_pool!(self, pool => sqlx::query(&sql)
             .bind(client_id)
             .bind(&new.name)
             .bind(&new.secret_hash)
@@ -97,17 +149,51 @@ impl Store {
             .bind(&new.token_endpoint_auth_method)
             .bind(new.skip_consent)
             .bind(now)
+            .bind(&s.backchannel_logout_uri)
+            .bind(&s.frontchannel_logout_uri)
+            .bind(&s.jwks)
+            .bind(&s.jwks_uri)
+            .bind(s.require_par)
+            .bind(&s.id_token_alg)
+            .bind(&s.secret_encrypted)
             .execute(pool).await.map(|r| r.rows_affected()))?;
-        self.find_client(client_id)
-            .await?
-            .ok_or(StoreError::NotFound)
+        self.find_client(client_id).await?.ok_or(StoreError::NotFound)
+    }
+
+    /// Replaces every setting of a client but its id, secret and creation time.
+    pub async fn update_client(&self, client: &ClientRow, now: i64) -> Result<ClientRow, StoreError> {
+        const SQL: &str = "update client set name = $2, redirect_uris = $3, post_logout_redirect_uris = $4, \
+            grant_types = $5, token_endpoint_auth_method = $6, skip_consent = $7, updated_at = $8, \
+            backchannel_logout_uri = $9, frontchannel_logout_uri = $10, jwks = $11, jwks_uri = $12, \
+            require_par = $13, id_token_alg = $14, secret_hash = $15, secret_encrypted = $16 where client_id = $1";
+        let s = &client.settings;
+        let updated = on_pool!(self, pool => sqlx::query(SQL)
+            .bind(client.client_id)
+            .bind(&client.name)
+            .bind(encode_string_list(&client.redirect_uris))
+            .bind(encode_string_list(&client.post_logout_redirect_uris))
+            .bind(encode_string_list(&client.grant_types))
+            .bind(&client.token_endpoint_auth_method)
+            .bind(client.skip_consent)
+            .bind(now)
+            .bind(&s.backchannel_logout_uri)
+            .bind(&s.frontchannel_logout_uri)
+            .bind(&s.jwks)
+            .bind(&s.jwks_uri)
+            .bind(s.require_par)
+            .bind(&s.id_token_alg)
+            .bind(&client.secret_hash)
+            .bind(&s.secret_encrypted)
+            .execute(pool).await.map(|r| r.rows_affected()))?;
+        if updated == 0 {
+            return Err(StoreError::NotFound);
+        }
+        self.find_client(client.client_id).await?.ok_or(StoreError::NotFound)
     }
 
     pub async fn find_client(&self, client_id: Uuid) -> Result<Option<ClientRow>, StoreError> {
-        const SQL: &str = "select client_id, name, secret_hash, redirect_uris, post_logout_redirect_uris, \
-            grant_types, token_endpoint_auth_method, skip_consent, created_at, updated_at \
-            from client where client_id = $1";
-        let record = on_pool!(self, pool => sqlx::query_as::<_, ClientRecord>(SQL)
+        let sql = format!("select {CLIENT_COLUMNS} from client where client_id = $1");
+        let record = on_pool!(self, pool => sqlx::query_as::<_, ClientRecord>(&sql)
             .bind(client_id).fetch_optional(pool).await)?;
         record.map(ClientRow::try_from).transpose()
     }

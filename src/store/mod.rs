@@ -4,6 +4,7 @@ mod accounts;
 mod authorization;
 mod clients;
 mod keys;
+mod protocol;
 mod throttle;
 
 pub use accounts::{AccountRow, NewAccount, normalize_key};
@@ -11,8 +12,9 @@ pub use authorization::{
     AuthCodeRow, CodeRedemption, GrantRow, NewAuthCode, NewGrant, PendingAuthorizationRow,
     RefreshRotation, UserinfoRow,
 };
-pub use clients::{ClientRow, NewClient};
+pub use clients::{ClientRow, ClientSettings, NewClient};
 pub use keys::SigningKeyRow;
+pub use protocol::{BackchannelDeliveryRow, NewBackchannelDelivery, RefreshTokenRow};
 pub use throttle::ThrottleRow;
 
 use std::str::FromStr;
@@ -117,10 +119,14 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes expired codes, pending requests, refresh tokens and throttle rows.
+    /// Deletes expired codes, requests, tokens, denylist entries and throttle rows.
     pub async fn delete_expired(&self, now: i64) -> Result<u64, StoreError> {
-        const STATEMENTS: [&str; 4] = [
+        const STATEMENTS: [&str; 8] = [
             "delete from auth_code where expires_at < $1",
+            "delete from revoked_access_token where expires_at < $1",
+            "delete from pushed_request where expires_at < $1",
+            "delete from device_authorization where expires_at < $1",
+            "delete from used_assertion where expires_at < $1",
             "delete from pending_authorization where expires_at < $1",
             "delete from refresh_token where expires_at < $1",
             "delete from login_throttle where window_started_at < $1 - 86400 and locked_until < $1",

@@ -240,6 +240,7 @@ impl TestApp {
                     }
                     .into(),
                     skip_consent,
+                    settings: Default::default(),
                 },
                 self.clock.now(),
             )

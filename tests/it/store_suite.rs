@@ -125,7 +125,7 @@ async fn codes_are_single_use_and_reuse_revokes_the_grant(app: TestApp) {
     );
     assert!(
         store
-            .find_userinfo(grant_id)
+            .find_userinfo(grant_id, "any-jti")
             .await
             .expect("userinfo")
             .is_none()
