@@ -187,7 +187,10 @@ fn routes<S: SessionStore + Clone>(state: AppState, session_store: S, cookie_key
             "/consent",
             get(login::get_consent).post(login::post_consent),
         )
-        .route("/logout", get(logout::get_end_session).post(logout::post_end_session))
+        .route(
+            "/logout",
+            get(logout::get_end_session).post(logout::post_end_session),
+        )
         .layer(sessions);
 
     let request_id = HeaderName::from_static("x-request-id");

@@ -7,12 +7,13 @@ use serde_json::json;
 
 use crate::accounts::{self, PasswordHasher};
 use crate::app::App;
+use crate::clients::{self, ClientChange};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::crypto::{self, DerivedKeys};
 use crate::keys::KeyRing;
 use crate::state::AppState;
-use crate::store::{NewAccount, NewClient, Store};
+use crate::store::{NewAccount, Store};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -72,22 +73,97 @@ pub struct UserCreate {
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
     /// Register an application; prints its client_id and (once) its secret.
-    Create(ClientCreate),
+    Create(ClientFlags),
+    /// Change an application's settings; only the flags given change.
+    Update(ClientUpdate),
 }
 
-#[derive(Debug, Args)]
-pub struct ClientCreate {
+/// Client settings, shared by `client create` and `client update`.
+#[derive(Debug, Args, Default)]
+pub struct ClientFlags {
+    /// The name people see on the consent page.
     #[arg(long)]
-    pub name: String,
-    /// An exact redirect URI; repeat for several.
-    #[arg(long = "redirect-uri", required = true)]
+    pub name: Option<String>,
+    /// An exact redirect URI; repeat for several (replaces the list on update).
+    #[arg(long = "redirect-uri")]
     pub redirect_uris: Vec<String>,
+    /// Where RP-initiated logout may send people afterwards; repeat for several.
+    #[arg(long = "post-logout-redirect-uri")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Receives Back-Channel Logout tokens ("" removes it).
+    #[arg(long)]
+    pub backchannel_logout_uri: Option<String>,
+    /// authorization_code, refresh_token, client_credentials or urn:ietf:params:oauth:grant-type:device_code; repeat.
+    #[arg(long = "grant-type")]
+    pub grant_types: Vec<String>,
+    /// client_secret_basic (default), client_secret_post, client_secret_jwt, private_key_jwt or none.
+    #[arg(long)]
+    pub token_endpoint_auth_method: Option<String>,
+    /// The client's public keys for private_key_jwt, fetched when needed ("" removes it).
+    #[arg(long)]
+    pub jwks_uri: Option<String>,
+    /// A file with the client's public keys (a JWKS) for private_key_jwt.
+    #[arg(long, conflicts_with = "jwks_uri")]
+    pub jwks_file: Option<std::path::PathBuf>,
+    /// Require Pushed Authorization Requests (`--require-par=false` to lift).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub require_par: Option<bool>,
+    /// Skip the consent page, for the college's own applications (`--skip-consent=false` to ask again).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub skip_consent: Option<bool>,
     /// A public client (browser or native app) with no secret; PKCE is then required.
     #[arg(long)]
     pub public: bool,
-    /// Skip the consent page (for the college's own applications).
+    /// The ID token signing algorithm: RS256 (default) or ES256.
     #[arg(long)]
-    pub skip_consent: bool,
+    pub id_token_alg: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ClientUpdate {
+    /// The client_id to change.
+    pub client_id: String,
+    #[command(flatten)]
+    pub flags: ClientFlags,
+    /// Issue a new client secret (printed once); the old one stops working.
+    #[arg(long)]
+    pub rotate_secret: bool,
+}
+
+impl ClientFlags {
+    fn into_change(self) -> anyhow::Result<ClientChange> {
+        let optional = |v: Option<String>| v.map(|s| (!s.trim().is_empty()).then_some(s));
+        let jwks = match &self.jwks_file {
+            Some(path) => {
+                Some(Some(std::fs::read_to_string(path).map_err(|e| {
+                    anyhow::anyhow!("--jwks-file {}: {e}", path.display())
+                })?))
+            }
+            None => None,
+        };
+        let method = match (self.public, self.token_endpoint_auth_method) {
+            (true, Some(m)) if m != "none" => {
+                anyhow::bail!("--public means --token-endpoint-auth-method none")
+            }
+            (true, _) => Some("none".to_owned()),
+            (false, m) => m,
+        };
+        Ok(ClientChange {
+            name: self.name,
+            redirect_uris: (!self.redirect_uris.is_empty()).then_some(self.redirect_uris),
+            post_logout_redirect_uris: (!self.post_logout_redirect_uris.is_empty())
+                .then_some(self.post_logout_redirect_uris),
+            grant_types: (!self.grant_types.is_empty()).then_some(self.grant_types),
+            token_endpoint_auth_method: method,
+            skip_consent: self.skip_consent,
+            require_par: self.require_par,
+            backchannel_logout_uri: optional(self.backchannel_logout_uri),
+            jwks,
+            jwks_uri: optional(self.jwks_uri),
+            id_token_alg: self.id_token_alg,
+            rotate_secret: false,
+        })
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -111,8 +187,23 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(UserCommand::Create(args)) => create_user(config, args, json_output).await,
-        Command::Client(ClientCommand::Create(args)) => {
-            create_client(config, args, json_output).await
+        Command::Client(ClientCommand::Create(flags)) => {
+            if flags.name.is_none() {
+                anyhow::bail!("--name is required");
+            }
+            let change = flags.into_change()?;
+            save_client(config, None, change, json_output).await
+        }
+        Command::Client(ClientCommand::Update(args)) => {
+            let client_id = uuid::Uuid::parse_str(&args.client_id).map_err(|_| {
+                anyhow::anyhow!(
+                    "CLIENT_ID: {:?} is not a client_id (a UUID)",
+                    args.client_id
+                )
+            })?;
+            let mut change = args.flags.into_change()?;
+            change.rotate_secret = args.rotate_secret;
+            save_client(config, Some(client_id), change, json_output).await
         }
         Command::Keys(KeysCommand::Rotate) => {
             let store = connect(&config).await?;
@@ -242,51 +333,27 @@ async fn create_user(config: Config, args: UserCreate, json_output: bool) -> any
     Ok(())
 }
 
-async fn create_client(
+async fn save_client(
     config: Config,
-    args: ClientCreate,
+    client_id: Option<uuid::Uuid>,
+    change: ClientChange,
     json_output: bool,
 ) -> anyhow::Result<()> {
-    let name = args.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 200 {
-        anyhow::bail!("--name must be 1 to 200 characters");
-    }
-    let redirect_uris = args
-        .redirect_uris
-        .iter()
-        .map(|u| crate::domain::validate_redirect_uri(u))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| anyhow::anyhow!("--redirect-uri: {e}"))?;
-    let secret = (!args.public).then(crypto::random_token);
     let store = connect(&config).await?;
-    let client = store
-        .insert_client(
-            NewClient {
-                name,
-                secret_hash: secret
-                    .as_ref()
-                    .map(|s| crypto::sha256(s.as_bytes()).to_vec()),
-                redirect_uris,
-                post_logout_redirect_uris: Vec::new(),
-                grant_types: vec!["authorization_code".into(), "refresh_token".into()],
-                token_endpoint_auth_method: if args.public {
-                    "none"
-                } else {
-                    "client_secret_basic"
-                }
-                .into(),
-                skip_consent: args.skip_consent,
-                settings: Default::default(),
-            },
-            Clock::system().now(),
-        )
-        .await?;
-    let mut text = format!("client_id: {}", client.client_id);
+    let key_encryption = DerivedKeys::derive(&config.secret_key)?.key_encryption;
+    let now = Clock::system().now();
+    let (client, secret) = match client_id {
+        None => clients::register(&store, &change, &key_encryption, now).await,
+        Some(id) => clients::update(&store, id, &change, &key_encryption, now).await,
+    }
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut text = format!("client_id: {}\nname: {}", client.client_id, client.name);
     if let Some(secret) = &secret {
         text.push_str(&format!(
             "\nclient_secret: {secret}\n(the secret is shown only once: store it now)"
         ));
     }
+    let s = &client.settings;
     emit(
         json_output,
         json!({
@@ -294,8 +361,16 @@ async fn create_client(
             "client_secret": secret,
             "name": client.name,
             "redirect_uris": client.redirect_uris,
-            "public": args.public,
+            "post_logout_redirect_uris": client.post_logout_redirect_uris,
+            "grant_types": client.grant_types,
+            "token_endpoint_auth_method": client.token_endpoint_auth_method,
+            "public": client.is_public(),
             "skip_consent": client.skip_consent,
+            "require_par": s.require_par,
+            "backchannel_logout_uri": s.backchannel_logout_uri,
+            "jwks_uri": s.jwks_uri,
+            "jwks": s.jwks.as_deref().and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok()),
+            "id_token_alg": s.id_token_alg,
         }),
         &text,
     );

@@ -13,13 +13,25 @@ pub fn client() -> reqwest::Result<reqwest::Client> {
 }
 
 /// GETs `url` and returns its body, refusing bodies over `max_bytes` and non-2xx answers.
-pub async fn fetch_limited(http: &reqwest::Client, url: &str, max_bytes: usize) -> Result<Vec<u8>, String> {
-    let mut response = http.get(url).send().await.map_err(|e| e.without_url().to_string())?;
+pub async fn fetch_limited(
+    http: &reqwest::Client,
+    url: &str,
+    max_bytes: usize,
+) -> Result<Vec<u8>, String> {
+    let mut response = http
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| e.without_url().to_string())?;
     if !response.status().is_success() {
         return Err(format!("HTTP {}", response.status().as_u16()));
     }
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| e.without_url().to_string())? {
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| e.without_url().to_string())?
+    {
         if body.len() + chunk.len() > max_bytes {
             return Err(format!("response larger than {max_bytes} bytes"));
         }

@@ -7,7 +7,9 @@ use serde_json::json;
 use crate::crypto;
 use crate::keys::KeyError;
 use crate::state::AppState;
-use crate::store::{BackchannelDeliveryRow, ClientRow, GrantRow, NewBackchannelDelivery, StoreError};
+use crate::store::{
+    BackchannelDeliveryRow, ClientRow, GrantRow, NewBackchannelDelivery, StoreError,
+};
 
 /// Seconds to wait before attempt n+1 after n failed attempts; the delivery is dropped after the last.
 const BACKOFF: [i64; 7] = [30, 120, 600, 1800, 3600, 7200, 14_400];
@@ -33,21 +35,32 @@ pub async fn enqueue_for_session(
 ) -> Result<(), StoreError> {
     let mut deliveries = Vec::new();
     for client in clients {
-        let Some(uri) = &client.settings.backchannel_logout_uri else { continue };
-        let Some(grant) = grants.iter().find(|g| g.client_id == client.client_id) else { continue };
+        let Some(uri) = &client.settings.backchannel_logout_uri else {
+            continue;
+        };
+        let Some(grant) = grants.iter().find(|g| g.client_id == client.client_id) else {
+            continue;
+        };
         match logout_token(app, client, grant, now) {
             Ok(token) => deliveries.push(NewBackchannelDelivery {
                 client_id: client.client_id,
                 uri: uri.clone(),
                 logout_token: token,
             }),
-            Err(e) => tracing::error!(client_id = %client.client_id, error = %e, "cannot sign a logout token"),
+            Err(e) => {
+                tracing::error!(client_id = %client.client_id, error = %e, "cannot sign a logout token")
+            }
         }
     }
     app.store.enqueue_backchannel(deliveries, now).await
 }
 
-fn logout_token(app: &AppState, client: &ClientRow, grant: &GrantRow, now: i64) -> Result<String, KeyError> {
+fn logout_token(
+    app: &AppState,
+    client: &ClientRow,
+    grant: &GrantRow,
+    now: i64,
+) -> Result<String, KeyError> {
     let claims = LogoutTokenClaims {
         iss: &app.config.issuer,
         sub: grant.account_id.to_string(),
@@ -73,7 +86,10 @@ pub async fn deliver_due(app: &AppState) {
     };
     let mut sends = Vec::new();
     for row in due {
-        let wait = BACKOFF.get(row.attempts as usize).copied().unwrap_or(BACKOFF[BACKOFF.len() - 1]);
+        let wait = BACKOFF
+            .get(row.attempts as usize)
+            .copied()
+            .unwrap_or(BACKOFF[BACKOFF.len() - 1]);
         match app.store.claim_backchannel(&row, now + wait).await {
             Ok(true) => sends.push(send(app, row)),
             Ok(false) => {} // another replica has it
@@ -85,7 +101,12 @@ pub async fn deliver_due(app: &AppState) {
 
 async fn send(app: &AppState, row: BackchannelDeliveryRow) {
     let attempt = row.attempts + 1;
-    let result = app.http.post(&row.uri).form(&[("logout_token", row.logout_token.as_str())]).send().await;
+    let result = app
+        .http
+        .post(&row.uri)
+        .form(&[("logout_token", row.logout_token.as_str())])
+        .send()
+        .await;
     let outcome = match result {
         Ok(response) if response.status().is_success() => Ok(()),
         Ok(response) => Err(format!("HTTP {}", response.status().as_u16())),

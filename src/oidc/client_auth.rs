@@ -26,9 +26,13 @@ fn bad_client() -> OAuthError {
 
 /// `(client_id, client_secret)` from an `Authorization: Basic` header, form-decoded per RFC 6749 §2.3.1.
 fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OAuthError> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else { return Ok(None) };
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
     let value = value.to_str().map_err(|_| bad_client())?;
-    let Some((scheme, encoded)) = value.split_once(' ') else { return Ok(None) };
+    let Some((scheme, encoded)) = value.split_once(' ') else {
+        return Ok(None);
+    };
     if !scheme.eq_ignore_ascii_case("basic") {
         return Ok(None);
     }
@@ -51,40 +55,72 @@ enum Presented {
 }
 
 /// Identifies and authenticates the client making a request to a back-channel endpoint.
-pub async fn authenticate(app: &AppState, headers: &HeaderMap, params: &Params) -> Result<ClientRow, OAuthError> {
+pub async fn authenticate(
+    app: &AppState,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<ClientRow, OAuthError> {
     let body_id = params.get("client_id");
     let basic = basic_credentials(headers)?;
-    let assertion = match (params.get("client_assertion_type"), params.get("client_assertion")) {
+    let assertion = match (
+        params.get("client_assertion_type"),
+        params.get("client_assertion"),
+    ) {
         (Some(JWT_BEARER), Some(jwt)) => Some(jwt.to_owned()),
         (None, None) => None,
-        (Some(_), Some(_)) => return Err(OAuthError::invalid_request("client_assertion_type must be jwt-bearer")),
-        _ => return Err(OAuthError::invalid_request("client_assertion and client_assertion_type go together")),
+        (Some(_), Some(_)) => {
+            return Err(OAuthError::invalid_request(
+                "client_assertion_type must be jwt-bearer",
+            ));
+        }
+        _ => {
+            return Err(OAuthError::invalid_request(
+                "client_assertion and client_assertion_type go together",
+            ));
+        }
     };
-    let methods = [basic.is_some(), params.contains("client_secret"), assertion.is_some()];
+    let methods = [
+        basic.is_some(),
+        params.contains("client_secret"),
+        assertion.is_some(),
+    ];
     if methods.iter().filter(|m| **m).count() > 1 {
-        return Err(OAuthError::invalid_request("use only one client authentication method"));
+        return Err(OAuthError::invalid_request(
+            "use only one client authentication method",
+        ));
     }
     let (client_id, presented) = if let Some((id, secret)) = basic {
         (id, Presented::Secret(secret))
     } else if let Some(secret) = params.get("client_secret") {
-        let id = body_id.ok_or_else(|| OAuthError::invalid_request("client_id is required with client_secret"))?;
+        let id = body_id.ok_or_else(|| {
+            OAuthError::invalid_request("client_id is required with client_secret")
+        })?;
         (id.to_owned(), Presented::Secret(secret.to_owned()))
     } else if let Some(jwt) = assertion {
         let id = assertion_subject(&jwt).ok_or_else(bad_client)?;
         (id, Presented::Assertion(jwt))
     } else {
-        let id = body_id.ok_or_else(|| OAuthError::invalid_client("client authentication is required"))?;
+        let id = body_id
+            .ok_or_else(|| OAuthError::invalid_client("client authentication is required"))?;
         (id.to_owned(), Presented::Nothing)
     };
     if body_id.is_some_and(|b| b != client_id) {
-        return Err(OAuthError::invalid_request("client_id differs from the authenticated client"));
+        return Err(OAuthError::invalid_request(
+            "client_id differs from the authenticated client",
+        ));
     }
     let client_uuid = Uuid::parse_str(&client_id).map_err(|_| bad_client())?;
-    let client = app.store.find_client(client_uuid).await?.ok_or_else(bad_client)?;
+    let client = app
+        .store
+        .find_client(client_uuid)
+        .await?
+        .ok_or_else(bad_client)?;
     let method = client.token_endpoint_auth_method.as_str();
     match presented {
         Presented::Nothing if method == "none" => Ok(client),
-        Presented::Secret(secret) if matches!(method, "client_secret_basic" | "client_secret_post") => {
+        Presented::Secret(secret)
+            if matches!(method, "client_secret_basic" | "client_secret_post") =>
+        {
             // Secrets are 256-bit random values, so a plain SHA-256 is a sound verifier (no KDF needed).
             let presented = crypto::sha256(secret.as_bytes());
             match &client.secret_hash {
@@ -137,10 +173,17 @@ async fn client_keys(app: &AppState, client: &ClientRow) -> Result<JwkSet, OAuth
         (Some(inline), _) => inline.clone().into_bytes(),
         (None, Some(uri)) => crate::outbound::fetch_limited(&app.http, uri, 64 * 1024)
             .await
-            .map_err(|e| OAuthError::invalid_client(format!("the client's jwks_uri could not be read: {e}")))?,
-        (None, None) => return Err(OAuthError::invalid_client("the client has no registered keys")),
+            .map_err(|e| {
+                OAuthError::invalid_client(format!("the client's jwks_uri could not be read: {e}"))
+            })?,
+        (None, None) => {
+            return Err(OAuthError::invalid_client(
+                "the client has no registered keys",
+            ));
+        }
     };
-    JwkSet::from_bytes(&raw).map_err(|_| OAuthError::invalid_client("the client's registered keys are not a JWKS"))
+    JwkSet::from_bytes(&raw)
+        .map_err(|_| OAuthError::invalid_client("the client's registered keys are not a JWKS"))
 }
 
 async fn verify_assertion(app: &AppState, client: &ClientRow, jwt: &str) -> Result<(), OAuthError> {
@@ -149,35 +192,59 @@ async fn verify_assertion(app: &AppState, client: &ClientRow, jwt: &str) -> Resu
         .next()
         .and_then(|h| URL_SAFE_NO_PAD.decode(h).ok())
         .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-        .and_then(|h| Some((h.get("alg")?.as_str()?.to_owned(), h.get("kid").and_then(|k| k.as_str()).map(str::to_owned))));
-    let Some((alg, kid)) = header_alg else { return Err(bad_client()) };
+        .and_then(|h| {
+            Some((
+                h.get("alg")?.as_str()?.to_owned(),
+                h.get("kid").and_then(|k| k.as_str()).map(str::to_owned),
+            ))
+        });
+    let Some((alg, kid)) = header_alg else {
+        return Err(bad_client());
+    };
 
     // Each method has its own algorithms: `none` and HMAC-with-a-public-key confusion are impossible.
-    let verifiers: Vec<Box<dyn JwsVerifier>> = match (client.token_endpoint_auth_method.as_str(), alg.as_str()) {
-        ("private_key_jwt", "RS256" | "ES256") => {
-            let keys = client_keys(app, client).await?;
-            let candidates: Vec<&Jwk> = match &kid {
-                Some(kid) => keys.get(kid),
-                None => keys.keys(),
-            };
-            candidates
-                .into_iter()
-                .filter_map(|jwk| -> Option<Box<dyn JwsVerifier>> {
-                    match alg.as_str() {
-                        "RS256" => RS256.verifier_from_jwk(jwk).ok().map(|v| Box::new(v) as Box<dyn JwsVerifier>),
-                        _ => ES256.verifier_from_jwk(jwk).ok().map(|v| Box::new(v) as Box<dyn JwsVerifier>),
-                    }
-                })
-                .collect()
-        }
-        ("client_secret_jwt", "HS256") => {
-            let sealed = client.settings.secret_encrypted.as_ref().ok_or_else(bad_client)?;
-            let secret = crypto::open(&app.key_encryption, client.client_id.as_bytes(), sealed)
-                .map_err(|e| OAuthError::server_error(format!("client secret does not decrypt: {e}")))?;
-            vec![Box::new(HS256.verifier_from_bytes(&secret)?)]
-        }
-        _ => return Err(OAuthError::invalid_client("assertion algorithm not allowed for this client")),
-    };
+    let verifiers: Vec<Box<dyn JwsVerifier>> =
+        match (client.token_endpoint_auth_method.as_str(), alg.as_str()) {
+            ("private_key_jwt", "RS256" | "ES256") => {
+                let keys = client_keys(app, client).await?;
+                let candidates: Vec<&Jwk> = match &kid {
+                    Some(kid) => keys.get(kid),
+                    None => keys.keys(),
+                };
+                candidates
+                    .into_iter()
+                    .filter_map(|jwk| -> Option<Box<dyn JwsVerifier>> {
+                        match alg.as_str() {
+                            "RS256" => RS256
+                                .verifier_from_jwk(jwk)
+                                .ok()
+                                .map(|v| Box::new(v) as Box<dyn JwsVerifier>),
+                            _ => ES256
+                                .verifier_from_jwk(jwk)
+                                .ok()
+                                .map(|v| Box::new(v) as Box<dyn JwsVerifier>),
+                        }
+                    })
+                    .collect()
+            }
+            ("client_secret_jwt", "HS256") => {
+                let sealed = client
+                    .settings
+                    .secret_encrypted
+                    .as_ref()
+                    .ok_or_else(bad_client)?;
+                let secret = crypto::open(&app.key_encryption, client.client_id.as_bytes(), sealed)
+                    .map_err(|e| {
+                        OAuthError::server_error(format!("client secret does not decrypt: {e}"))
+                    })?;
+                vec![Box::new(HS256.verifier_from_bytes(&secret)?)]
+            }
+            _ => {
+                return Err(OAuthError::invalid_client(
+                    "assertion algorithm not allowed for this client",
+                ));
+            }
+        };
     let payload = verifiers
         .iter()
         .find_map(|v| josekit::jws::deserialize_compact(jwt, v.as_ref()).ok())
@@ -196,15 +263,25 @@ async fn verify_assertion(app: &AppState, client: &ClientRow, jwt: &str) -> Resu
         config.url("/device_authorization"),
     ];
     if claims.iss != id || claims.sub != id {
-        return Err(OAuthError::invalid_client("assertion iss and sub must be the client_id"));
+        return Err(OAuthError::invalid_client(
+            "assertion iss and sub must be the client_id",
+        ));
     }
     if !claims.aud.iter().any(|a| audiences.contains(a)) {
-        return Err(OAuthError::invalid_client("assertion audience is not this server"));
+        return Err(OAuthError::invalid_client(
+            "assertion audience is not this server",
+        ));
     }
     if claims.exp <= now || claims.exp > now + MAX_ASSERTION_LIFETIME {
-        return Err(OAuthError::invalid_client("assertion is expired or valid for too long"));
+        return Err(OAuthError::invalid_client(
+            "assertion is expired or valid for too long",
+        ));
     }
-    if !app.store.record_assertion_jti(&format!("{id}:{}", claims.jti), claims.exp).await? {
+    if !app
+        .store
+        .record_assertion_jti(&format!("{id}:{}", claims.jti), claims.exp)
+        .await?
+    {
         return Err(OAuthError::invalid_client("assertion jti was already used"));
     }
     Ok(())

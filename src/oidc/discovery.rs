@@ -9,10 +9,19 @@ use super::scopes::SUPPORTED_SCOPES;
 use crate::config::Config;
 use crate::state::AppState;
 
-const AUTH_METHODS: [&str; 5] =
-    ["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "none"];
-const CONFIDENTIAL_AUTH_METHODS: [&str; 4] =
-    ["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt"];
+const AUTH_METHODS: [&str; 5] = [
+    "client_secret_basic",
+    "client_secret_post",
+    "client_secret_jwt",
+    "private_key_jwt",
+    "none",
+];
+const CONFIDENTIAL_AUTH_METHODS: [&str; 4] = [
+    "client_secret_basic",
+    "client_secret_post",
+    "client_secret_jwt",
+    "private_key_jwt",
+];
 const ASSERTION_ALGS: [&str; 3] = ["RS256", "ES256", "HS256"];
 
 /// The provider metadata: it advertises exactly what is implemented.

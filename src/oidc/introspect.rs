@@ -44,7 +44,9 @@ struct Introspection {
 
 fn no_store(body: impl IntoResponse) -> Response {
     let mut response = body.into_response();
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
@@ -53,18 +55,30 @@ fn looks_like_jwt(token: &str) -> bool {
     token.split('.').count() == 3
 }
 
-async fn authenticated(app: &AppState, headers: &HeaderMap, body: &Bytes) -> Result<(ClientRow, String), OAuthError> {
+async fn authenticated(
+    app: &AppState,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(ClientRow, String), OAuthError> {
     let params = form_params(headers, body).map_err(OAuthError::invalid_request)?;
     let client = client_auth::authenticate(app, headers, &params).await?;
-    let token = params.get("token").ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    let token = params
+        .get("token")
+        .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
     Ok((client, token.to_owned()))
 }
 
 /// Any confidential client may introspect (resource servers check tokens issued to others).
-pub async fn post_introspect(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, OAuthError> {
+pub async fn post_introspect(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, OAuthError> {
     let (client, token) = authenticated(&app, &headers, &body).await?;
     if client.is_public() {
-        return Err(OAuthError::invalid_client("public clients may not introspect tokens"));
+        return Err(OAuthError::invalid_client(
+            "public clients may not introspect tokens",
+        ));
     }
     let now = app.clock.now();
     let answer = if looks_like_jwt(&token) {
@@ -91,9 +105,18 @@ pub async fn post_introspect(State(app): State<AppState>, headers: HeaderMap, bo
         let found = app.store.find_refresh_token(&hash).await?;
         let live = match found {
             Some(rt) if rt.rotated_at.is_none() && rt.expires_at > now => {
-                let grant = app.store.find_grant(rt.grant_id).await?.filter(|g| g.revoked_at.is_none());
+                let grant = app
+                    .store
+                    .find_grant(rt.grant_id)
+                    .await?
+                    .filter(|g| g.revoked_at.is_none());
                 match grant {
-                    Some(grant) => app.store.find_account(grant.account_id).await?.filter(|a| !a.disabled).map(|a| (rt, grant, a)),
+                    Some(grant) => app
+                        .store
+                        .find_account(grant.account_id)
+                        .await?
+                        .filter(|a| !a.disabled)
+                        .map(|a| (rt, grant, a)),
                     None => None,
                 }
             }
@@ -121,18 +144,32 @@ pub async fn post_introspect(State(app): State<AppState>, headers: HeaderMap, bo
 
 /// Revokes an access token (that token only) or a refresh token (its whole grant).
 /// Unknown or already invalid tokens are answered 200, as RFC 7009 §2.2 asks.
-pub async fn post_revoke(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, OAuthError> {
+pub async fn post_revoke(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, OAuthError> {
     let (client, token) = authenticated(&app, &headers, &body).await?;
     let now = app.clock.now();
     let not_yours = || OAuthError::unauthorized_client("the token was not issued to this client");
     if looks_like_jwt(&token) {
         match validate_access_token(&app, &token).await {
-            Ok(live) if live.claims.client_id != client.client_id.to_string() => return Err(not_yours()),
-            Ok(live) => app.store.revoke_access_token(&live.claims.jti, live.claims.exp).await?,
+            Ok(live) if live.claims.client_id != client.client_id.to_string() => {
+                return Err(not_yours());
+            }
+            Ok(live) => {
+                app.store
+                    .revoke_access_token(&live.claims.jti, live.claims.exp)
+                    .await?
+            }
             Err(AccessTokenProblem::Invalid(_)) => {}
             Err(AccessTokenProblem::Store(e)) => return Err(e.into()),
         }
-    } else if let Some(rt) = app.store.find_refresh_token(&crypto::sha256(token.as_bytes())).await? {
+    } else if let Some(rt) = app
+        .store
+        .find_refresh_token(&crypto::sha256(token.as_bytes()))
+        .await?
+    {
         let grant = app.store.find_grant(rt.grant_id).await?;
         if let Some(grant) = grant {
             if grant.client_id != client.client_id {

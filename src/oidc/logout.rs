@@ -56,12 +56,13 @@ async fn validate(app: &AppState, params: &Params) -> Result<LogoutRequest, Page
     let hint = match params.get("id_token_hint") {
         // Expired hints are fine (OIDC RP-Initiated Logout §2); the signature must be ours.
         Some(raw) => {
-            let claims: HintClaims = app
-                .keys
-                .verify(raw, "JWT")
-                .map_err(|_| invalid("The application sent an ID token that this server did not issue."))?;
+            let claims: HintClaims = app.keys.verify(raw, "JWT").map_err(|_| {
+                invalid("The application sent an ID token that this server did not issue.")
+            })?;
             if claims.iss != app.config.issuer {
-                return Err(invalid("The application sent an ID token from another issuer."));
+                return Err(invalid(
+                    "The application sent an ID token from another issuer.",
+                ));
             }
             Some(claims)
         }
@@ -81,15 +82,23 @@ async fn validate(app: &AppState, params: &Params) -> Result<LogoutRequest, Page
     };
     let client = match client_id {
         Some(id) => {
-            let id = Uuid::parse_str(&id).map_err(|_| invalid("The application is not registered."))?;
-            Some(app.store.find_client(id).await?.ok_or_else(|| invalid("The application is not registered."))?)
+            let id =
+                Uuid::parse_str(&id).map_err(|_| invalid("The application is not registered."))?;
+            Some(
+                app.store
+                    .find_client(id)
+                    .await?
+                    .ok_or_else(|| invalid("The application is not registered."))?,
+            )
         }
         None => None,
     };
     let redirect = match params.get("post_logout_redirect_uri") {
         None => None,
         Some(uri) => {
-            let registered = client.as_ref().is_some_and(|c| c.post_logout_redirect_uris.iter().any(|r| r == uri));
+            let registered = client
+                .as_ref()
+                .is_some_and(|c| c.post_logout_redirect_uris.iter().any(|r| r == uri));
             if !registered {
                 return Err(invalid(
                     "The application asked to send you to an address it has not registered, so you were not redirected.",
@@ -98,23 +107,41 @@ async fn validate(app: &AppState, params: &Params) -> Result<LogoutRequest, Page
             Some(uri.to_owned())
         }
     };
-    Ok(LogoutRequest { client, hint, redirect, state: params.get("state").map(str::to_owned) })
+    Ok(LogoutRequest {
+        client,
+        hint,
+        redirect,
+        state: params.get("state").map(str::to_owned),
+    })
 }
 
-pub async fn get_end_session(State(app): State<AppState>, session: Session, RawQuery(query): RawQuery) -> Response {
+pub async fn get_end_session(
+    State(app): State<AppState>,
+    session: Session,
+    RawQuery(query): RawQuery,
+) -> Response {
     let result = async {
-        let params = Params::parse(query.unwrap_or_default().as_bytes()).map_err(|e| invalid(&e.to_string()))?;
+        let params = Params::parse(query.unwrap_or_default().as_bytes())
+            .map_err(|e| invalid(&e.to_string()))?;
         end_session(&app, &session, &params).await
     };
     result.await.unwrap_or_else(IntoResponse::into_response)
 }
 
-pub async fn post_end_session(State(app): State<AppState>, session: Session, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn post_end_session(
+    State(app): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let result = async {
         let params = form_params(&headers, &body).map_err(|e| invalid(&e))?;
         if params.get("confirm") == Some("yes") {
             if !session::csrf_valid(&session, params.get("csrf_token")).await? {
-                return Err(PageError::bad_request("This form had expired", "Reload the page and try again."));
+                return Err(PageError::bad_request(
+                    "This form had expired",
+                    "Reload the page and try again.",
+                ));
             }
             let request = validate(&app, &params).await?;
             if let Some((state, _)) = session::current_login(&app, &session).await? {
@@ -127,7 +154,11 @@ pub async fn post_end_session(State(app): State<AppState>, session: Session, hea
     result.await.unwrap_or_else(IntoResponse::into_response)
 }
 
-async fn end_session(app: &AppState, session: &Session, params: &Params) -> Result<Response, PageError> {
+async fn end_session(
+    app: &AppState,
+    session: &Session,
+    params: &Params,
+) -> Result<Response, PageError> {
     let request = validate(app, params).await?;
     let Some((state, account)) = session::current_login(app, session).await? else {
         return Ok(finish(&request)); // nobody is signed in here: nothing to end
@@ -162,7 +193,11 @@ async fn end_session(app: &AppState, session: &Session, params: &Params) -> Resu
 
 /// Ends the SSO session: revokes the session's grants (but offline_access ones), tells clients
 /// over the back channel, and deletes the browser session.
-async fn perform_logout(app: &AppState, session: &Session, login: &LoginState) -> Result<(), PageError> {
+async fn perform_logout(
+    app: &AppState,
+    session: &Session,
+    login: &LoginState,
+) -> Result<(), PageError> {
     let now = app.clock.now();
     let grants = app.store.live_grants_for_session(login.sid).await?;
     let mut clients: Vec<ClientRow> = Vec::new();
@@ -188,7 +223,8 @@ fn finish(request: &LogoutRequest) -> Response {
     match &request.redirect {
         Some(uri) => {
             let Ok(mut url) = Url::parse(uri) else {
-                return PageError::server_error("a registered post-logout URI does not parse").into_response();
+                return PageError::server_error("a registered post-logout URI does not parse")
+                    .into_response();
             };
             if let Some(state) = &request.state {
                 url.query_pairs_mut().append_pair("state", state);

@@ -59,7 +59,9 @@ pub async fn post_token(
         ));
     }
     if !client.allows_grant(grant_type) {
-        return Err(OAuthError::unauthorized_client(format!("this client may not use {grant_type}")));
+        return Err(OAuthError::unauthorized_client(format!(
+            "this client may not use {grant_type}"
+        )));
     }
     match grant_type {
         "authorization_code" => exchange_code(&app, &client, &params, now).await,
@@ -70,15 +72,31 @@ pub async fn post_token(
 
 /// A service client's own token (RFC 6749 §4.4). It carries no user, so OpenID scopes do not apply;
 /// API scopes for service clients come with the admin API.
-fn client_credentials(app: &AppState, client: &ClientRow, params: &Params, now: i64) -> Result<TokenResponse, OAuthError> {
+fn client_credentials(
+    app: &AppState,
+    client: &ClientRow,
+    params: &Params,
+    now: i64,
+) -> Result<TokenResponse, OAuthError> {
     if client.is_public() {
-        return Err(OAuthError::unauthorized_client("public clients may not use client_credentials"));
+        return Err(OAuthError::unauthorized_client(
+            "public clients may not use client_credentials",
+        ));
     }
     if params.get("scope").is_some_and(|s| !s.trim().is_empty()) {
-        return Err(OAuthError::invalid_scope("no scopes are available to the client_credentials grant"));
+        return Err(OAuthError::invalid_scope(
+            "no scopes are available to the client_credentials grant",
+        ));
     }
     let ttl = app.config.access_token_ttl;
-    let access_token = mint_client_token(&app.keys, &app.config.issuer, &client.client_id.to_string(), "", now, ttl)?;
+    let access_token = mint_client_token(
+        &app.keys,
+        &app.config.issuer,
+        &client.client_id.to_string(),
+        "",
+        now,
+        ttl,
+    )?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",

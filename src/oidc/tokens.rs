@@ -145,7 +145,14 @@ pub fn mint_user_tokens(keys: &KeyRing, input: MintInput<'_>) -> Result<IssuedTo
 }
 
 /// A client's own access token from the client_credentials grant: no user, no grant.
-pub fn mint_client_token(keys: &KeyRing, issuer: &str, client_id: &str, scope: &str, now: i64, ttl: i64) -> Result<String, KeyError> {
+pub fn mint_client_token(
+    keys: &KeyRing,
+    issuer: &str,
+    client_id: &str,
+    scope: &str,
+    now: i64,
+    ttl: i64,
+) -> Result<String, KeyError> {
     let claims = AccessTokenClaims {
         iss: issuer.to_owned(),
         sub: client_id.to_owned(),
@@ -183,11 +190,18 @@ impl From<StoreError> for AccessTokenProblem {
 
 /// Verifies signature, type, issuer and expiry, then checks in the database that neither the
 /// token, its grant nor its user has been revoked or disabled.
-pub async fn validate_access_token(app: &AppState, token: &str) -> Result<LiveAccessToken, AccessTokenProblem> {
-    let claims: AccessTokenClaims =
-        app.keys.verify(token, "at+jwt").map_err(|_| AccessTokenProblem::Invalid("token is invalid"))?;
+pub async fn validate_access_token(
+    app: &AppState,
+    token: &str,
+) -> Result<LiveAccessToken, AccessTokenProblem> {
+    let claims: AccessTokenClaims = app
+        .keys
+        .verify(token, "at+jwt")
+        .map_err(|_| AccessTokenProblem::Invalid("token is invalid"))?;
     if claims.iss != app.config.issuer {
-        return Err(AccessTokenProblem::Invalid("token was issued by another issuer"));
+        return Err(AccessTokenProblem::Invalid(
+            "token was issued by another issuer",
+        ));
     }
     if claims.exp <= app.clock.now() {
         return Err(AccessTokenProblem::Invalid("token has expired"));

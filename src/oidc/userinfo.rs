@@ -71,11 +71,15 @@ pub async fn post_userinfo(
 }
 
 async fn userinfo(app: &AppState, token: &str) -> Result<Response, BearerError> {
-    let live = validate_access_token(app, token).await.map_err(|problem| match problem {
-        AccessTokenProblem::Invalid(why) => BearerError(OAuthError::invalid_token(why)),
-        AccessTokenProblem::Store(e) => e.into(),
-    })?;
-    let row = live.user.ok_or_else(|| OAuthError::invalid_token("token does not represent a user"))?;
+    let live = validate_access_token(app, token)
+        .await
+        .map_err(|problem| match problem {
+            AccessTokenProblem::Invalid(why) => BearerError(OAuthError::invalid_token(why)),
+            AccessTokenProblem::Store(e) => e.into(),
+        })?;
+    let row = live
+        .user
+        .ok_or_else(|| OAuthError::invalid_token("token does not represent a user"))?;
     let claims = live.claims;
     if !claims.scope.split(' ').any(|s| s == "openid") {
         return Err(OAuthError::insufficient_scope("the openid scope is required").into());
@@ -85,6 +89,9 @@ async fn userinfo(app: &AppState, token: &str) -> Result<Response, BearerError> 
         profile: ProfileClaims::for_scope(&row.account, &claims.scope),
     };
     let mut response = Json(body).into_response();
-    response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
     Ok(response)
 }

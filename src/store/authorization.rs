@@ -278,7 +278,11 @@ impl Store {
 
     /// The account behind a grant, if the grant is live, the account enabled, and the access token
     /// `jti` not revoked on its own.
-    pub async fn find_userinfo(&self, grant_id: Uuid, jti: &str) -> Result<Option<UserinfoRow>, StoreError> {
+    pub async fn find_userinfo(
+        &self,
+        grant_id: Uuid,
+        jti: &str,
+    ) -> Result<Option<UserinfoRow>, StoreError> {
         const SQL: &str = "select a.account_id, a.username, a.email, a.email_verified, a.given_name, \
             a.family_name, a.password_hash, a.disabled, a.created_at, a.updated_at, g.scope \
             from oauth_grant g join account a on a.account_id = g.account_id \

@@ -157,11 +157,17 @@ impl Store {
             .bind(&s.id_token_alg)
             .bind(&s.secret_encrypted)
             .execute(pool).await.map(|r| r.rows_affected()))?;
-        self.find_client(client_id).await?.ok_or(StoreError::NotFound)
+        self.find_client(client_id)
+            .await?
+            .ok_or(StoreError::NotFound)
     }
 
     /// Replaces every setting of a client but its id, secret and creation time.
-    pub async fn update_client(&self, client: &ClientRow, now: i64) -> Result<ClientRow, StoreError> {
+    pub async fn update_client(
+        &self,
+        client: &ClientRow,
+        now: i64,
+    ) -> Result<ClientRow, StoreError> {
         const SQL: &str = "update client set name = $2, redirect_uris = $3, post_logout_redirect_uris = $4, \
             grant_types = $5, token_endpoint_auth_method = $6, skip_consent = $7, updated_at = $8, \
             backchannel_logout_uri = $9, frontchannel_logout_uri = $10, jwks = $11, jwks_uri = $12, \
@@ -188,7 +194,9 @@ impl Store {
         if updated == 0 {
             return Err(StoreError::NotFound);
         }
-        self.find_client(client.client_id).await?.ok_or(StoreError::NotFound)
+        self.find_client(client.client_id)
+            .await?
+            .ok_or(StoreError::NotFound)
     }
 
     pub async fn find_client(&self, client_id: Uuid) -> Result<Option<ClientRow>, StoreError> {

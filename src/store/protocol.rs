@@ -47,11 +47,15 @@ impl Store {
         Ok(n > 0)
     }
 
-    pub async fn find_refresh_token(&self, token_hash: &[u8]) -> Result<Option<RefreshTokenRow>, StoreError> {
-        const SQL: &str =
-            "select grant_id, created_at, expires_at, rotated_at from refresh_token where token_hash = $1";
-        Ok(on_pool!(self, pool => sqlx::query_as::<_, RefreshTokenRow>(SQL)
-            .bind(token_hash).fetch_optional(pool).await)?)
+    pub async fn find_refresh_token(
+        &self,
+        token_hash: &[u8],
+    ) -> Result<Option<RefreshTokenRow>, StoreError> {
+        const SQL: &str = "select grant_id, created_at, expires_at, rotated_at from refresh_token where token_hash = $1";
+        Ok(
+            on_pool!(self, pool => sqlx::query_as::<_, RefreshTokenRow>(SQL)
+            .bind(token_hash).fetch_optional(pool).await)?,
+        )
     }
 
     /// The live grants a browser session (`sid`) created.
@@ -64,7 +68,11 @@ impl Store {
     }
 
     /// Queues logout tokens for delivery now.
-    pub async fn enqueue_backchannel(&self, deliveries: Vec<NewBackchannelDelivery>, now: i64) -> Result<(), StoreError> {
+    pub async fn enqueue_backchannel(
+        &self,
+        deliveries: Vec<NewBackchannelDelivery>,
+        now: i64,
+    ) -> Result<(), StoreError> {
         const SQL: &str = "insert into backchannel_delivery (delivery_id, client_id, uri, logout_token, attempts, \
             next_attempt_at, created_at) values ($1, $2, $3, $4, 0, $5, $5)";
         for d in deliveries {
@@ -75,16 +83,26 @@ impl Store {
     }
 
     /// Deliveries due at `now`, oldest first.
-    pub async fn due_backchannel(&self, now: i64, limit: i64) -> Result<Vec<BackchannelDeliveryRow>, StoreError> {
+    pub async fn due_backchannel(
+        &self,
+        now: i64,
+        limit: i64,
+    ) -> Result<Vec<BackchannelDeliveryRow>, StoreError> {
         const SQL: &str = "select delivery_id, client_id, uri, logout_token, attempts, next_attempt_at \
             from backchannel_delivery where next_attempt_at <= $1 order by next_attempt_at limit $2";
-        Ok(on_pool!(self, pool => sqlx::query_as::<_, BackchannelDeliveryRow>(SQL)
-            .bind(now).bind(limit).fetch_all(pool).await)?)
+        Ok(
+            on_pool!(self, pool => sqlx::query_as::<_, BackchannelDeliveryRow>(SQL)
+            .bind(now).bind(limit).fetch_all(pool).await)?,
+        )
     }
 
     /// Claims a due delivery for one attempt (so replicas do not send it twice), pushing its next
     /// attempt to `retry_at` in case this one never reports back. False if another worker has it.
-    pub async fn claim_backchannel(&self, row: &BackchannelDeliveryRow, retry_at: i64) -> Result<bool, StoreError> {
+    pub async fn claim_backchannel(
+        &self,
+        row: &BackchannelDeliveryRow,
+        retry_at: i64,
+    ) -> Result<bool, StoreError> {
         const SQL: &str = "update backchannel_delivery set next_attempt_at = $3, attempts = attempts + 1 \
             where delivery_id = $1 and next_attempt_at = $2";
         let n = on_pool!(self, pool => sqlx::query(SQL).bind(row.delivery_id).bind(row.next_attempt_at)
@@ -99,9 +117,12 @@ impl Store {
     }
 
     /// Records a client assertion's jti; false if it was seen before (a replay).
-    pub async fn record_assertion_jti(&self, key: &str, expires_at: i64) -> Result<bool, StoreError> {
-        const SQL: &str =
-            "insert into used_assertion (jti_key, expires_at) values ($1, $2) on conflict (jti_key) do nothing";
+    pub async fn record_assertion_jti(
+        &self,
+        key: &str,
+        expires_at: i64,
+    ) -> Result<bool, StoreError> {
+        const SQL: &str = "insert into used_assertion (jti_key, expires_at) values ($1, $2) on conflict (jti_key) do nothing";
         let n = on_pool!(self, pool => sqlx::query(SQL).bind(key).bind(expires_at).execute(pool).await
             .map(|r| r.rows_affected()))?;
         Ok(n == 1)
