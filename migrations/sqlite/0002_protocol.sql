@@ -57,3 +57,6 @@ create table used_assertion (
     jti_key     text primary key,
     expires_at  bigint not null
 );
+
+-- Individual claims asked for with the claims parameter (OIDC Core 5.5), as JSON.
+alter table oauth_grant add column claims text not null default '{}';

@@ -10,7 +10,7 @@ use tower_sessions::Session;
 use url::Url;
 use uuid::Uuid;
 
-use super::scopes;
+use super::scopes::{self, ClaimsRequest};
 use crate::crypto;
 use crate::http::Params;
 use crate::login::page::{FormPostPage, PageError, render};
@@ -51,6 +51,12 @@ pub struct AuthorizationRequest {
     pub prompt_consent: bool,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
+    /// Claims asked for one by one.
+    #[serde(default)]
+    pub claims: ClaimsRequest,
+    /// The subject of a valid id_token_hint: the session must be this user's.
+    #[serde(default)]
+    pub hint_subject: Option<String>,
 }
 
 impl AuthorizationRequest {
@@ -317,6 +323,28 @@ async fn validate(
         (Some(challenge), _) => Some(challenge.to_owned()),
     };
 
+    let claims = match params.get("claims") {
+        None => ClaimsRequest::default(),
+        Some(raw) => match ClaimsRequest::parse(raw) {
+            Ok(claims) => claims,
+            Err(why) => return fail(&target, "invalid_request", why),
+        },
+    };
+    let hint_subject = match params.get("id_token_hint") {
+        None => None,
+        Some(raw) => match app.keys.verify::<HintClaims>(raw, "JWT") {
+            // An expired hint still names the user (OIDC Core §3.1.2.1).
+            Ok(hint) if hint.iss == app.config.issuer => Some(hint.sub),
+            _ => {
+                return fail(
+                    &target,
+                    "invalid_request",
+                    "id_token_hint is not an ID token issued by this server",
+                );
+            }
+        },
+    };
+
     let request = AuthorizationRequest {
         client_id: client.client_id,
         target,
@@ -330,8 +358,16 @@ async fn validate(
         login_hint: params
             .get("login_hint")
             .map(|h| h.trim().chars().take(254).collect()),
+        claims,
+        hint_subject,
     };
     Ok((client, request))
+}
+
+#[derive(Deserialize)]
+struct HintClaims {
+    iss: String,
+    sub: String,
 }
 
 /// RFC 7636 §4.1: 43 to 128 unreserved characters (the same rule covers verifiers and S256 challenges).
@@ -362,7 +398,11 @@ pub async fn proceed(
             let too_old = request
                 .max_age
                 .is_some_and(|max_age| now - state.auth_time > max_age);
-            !fresh_enough || too_old
+            let other_user = request
+                .hint_subject
+                .as_ref()
+                .is_some_and(|sub| *sub != state.account_id.to_string());
+            !fresh_enough || too_old || other_user
         }
     };
     if needs_login {
@@ -467,6 +507,7 @@ pub async fn issue_code(
         sid: login.sid,
         auth_time: login.auth_time,
         amr: login.amr.clone(),
+        claims: request.claims.to_json(),
     };
     let new_code = NewAuthCode {
         code_hash: crypto::sha256(code.as_bytes()).to_vec(),

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::scopes::SUPPORTED_SCOPES;
+use super::tokens::ACR_PASSWORD;
 use crate::config::Config;
 use crate::state::AppState;
 
@@ -53,11 +54,12 @@ pub fn provider_metadata(config: &Config) -> Value {
         "frontchannel_logout_supported": false,
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": [
-            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash", "sid", "amr",
+            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash", "sid", "acr", "amr",
             "name", "given_name", "family_name", "preferred_username", "updated_at", "email", "email_verified"
         ],
         "claim_types_supported": ["normal"],
-        "claims_parameter_supported": false,
+        "claims_parameter_supported": true,
+        "acr_values_supported": [ACR_PASSWORD],
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "require_request_uri_registration": false,

@@ -47,23 +47,33 @@ pub struct ProfileClaims {
 }
 
 impl ProfileClaims {
-    pub fn for_scope(account: &AccountRow, scope: &str) -> ProfileClaims {
-        let has = |s: &str| scope.split(' ').any(|x| x == s);
-        let mut claims = ProfileClaims::default();
-        if has("profile") {
-            claims.name = Some(account.display_name());
-            claims.given_name = account.given_name.clone();
-            claims.family_name = account.family_name.clone();
-            claims.preferred_username = Some(account.username.clone());
-            claims.updated_at = Some(account.updated_at);
+    /// The claims `scope` releases, plus those asked for one by one (`individually`).
+    pub fn release(account: &AccountRow, scope: &str, individually: &[String]) -> ProfileClaims {
+        let profile = scope.split(' ').any(|x| x == "profile");
+        let email = scope.split(' ').any(|x| x == "email");
+        let wants =
+            |claim: &str, by_scope: bool| by_scope || individually.iter().any(|c| c == claim);
+        ProfileClaims {
+            name: wants("name", profile).then(|| account.display_name()),
+            given_name: account
+                .given_name
+                .clone()
+                .filter(|_| wants("given_name", profile)),
+            family_name: account
+                .family_name
+                .clone()
+                .filter(|_| wants("family_name", profile)),
+            preferred_username: wants("preferred_username", profile)
+                .then(|| account.username.clone()),
+            updated_at: wants("updated_at", profile).then_some(account.updated_at),
+            email: wants("email", email).then(|| account.email.clone()),
+            email_verified: wants("email_verified", email).then_some(account.email_verified),
         }
-        if has("email") {
-            claims.email = Some(account.email.clone());
-            claims.email_verified = Some(account.email_verified);
-        }
-        claims
     }
 }
+
+/// The authentication context of a password sign-in (the only method so far).
+pub const ACR_PASSWORD: &str = "urn:hccc:sso:acr:password";
 
 #[derive(Debug, Serialize)]
 pub struct IdTokenClaims<'a> {
@@ -78,6 +88,7 @@ pub struct IdTokenClaims<'a> {
     pub azp: String,
     pub at_hash: String,
     pub sid: String,
+    pub acr: &'static str,
     pub amr: &'a [String],
     #[serde(flatten)]
     pub profile: ProfileClaims,
@@ -134,8 +145,13 @@ pub fn mint_user_tokens(keys: &KeyRing, input: MintInput<'_>) -> Result<IssuedTo
         azp: client_id,
         at_hash: at_hash(&access_token),
         sid: input.grant.sid.to_string(),
+        acr: ACR_PASSWORD,
         amr: &input.grant.amr,
-        profile: ProfileClaims::for_scope(input.account, input.scope),
+        profile: ProfileClaims::release(
+            input.account,
+            input.scope,
+            &super::scopes::ClaimsRequest::from_json(&input.grant.claims).id_token,
+        ),
     };
     let id_token = keys.sign("JWT", &id)?;
     Ok(IssuedTokens {

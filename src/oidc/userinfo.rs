@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::error::{BearerError, OAuthError};
+use super::scopes::ClaimsRequest;
 use super::tokens::{AccessTokenProblem, ProfileClaims, validate_access_token};
 use crate::http::form_params;
 use crate::state::AppState;
@@ -86,7 +87,11 @@ async fn userinfo(app: &AppState, token: &str) -> Result<Response, BearerError> 
     }
     let body = UserinfoResponse {
         sub: claims.sub,
-        profile: ProfileClaims::for_scope(&row.account, &claims.scope),
+        profile: ProfileClaims::release(
+            &row.account,
+            &claims.scope,
+            &ClaimsRequest::from_json(&row.claims).userinfo,
+        ),
     };
     let mut response = Json(body).into_response();
     response.headers_mut().insert(

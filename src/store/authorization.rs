@@ -26,6 +26,8 @@ pub struct GrantRow {
     pub amr: Vec<String>,
     pub created_at: i64,
     pub revoked_at: Option<i64>,
+    /// Claims requested one by one (the claims parameter), as JSON.
+    pub claims: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -39,6 +41,7 @@ pub(super) struct GrantRecord {
     amr: String,
     created_at: i64,
     revoked_at: Option<i64>,
+    claims: String,
 }
 
 impl TryFrom<GrantRecord> for GrantRow {
@@ -54,6 +57,7 @@ impl TryFrom<GrantRecord> for GrantRow {
             amr: decode_string_list("oauth_grant.amr", &r.amr)?,
             created_at: r.created_at,
             revoked_at: r.revoked_at,
+            claims: r.claims,
         })
     }
 }
@@ -65,6 +69,7 @@ pub struct NewGrant {
     pub sid: Uuid,
     pub auth_time: i64,
     pub amr: Vec<String>,
+    pub claims: String,
 }
 
 pub struct NewAuthCode {
@@ -111,6 +116,7 @@ pub enum RefreshRotation {
 pub struct UserinfoRow {
     pub account: AccountRow,
     pub scope: String,
+    pub claims: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -118,10 +124,11 @@ struct UserinfoRecord {
     #[sqlx(flatten)]
     account: AccountRow,
     scope: String,
+    claims: String,
 }
 
-const GRANT_COLUMNS: &str =
-    "grant_id, account_id, client_id, scope, sid, auth_time, amr, created_at, revoked_at";
+pub(super) const GRANT_COLUMNS: &str =
+    "grant_id, account_id, client_id, scope, sid, auth_time, amr, created_at, revoked_at, claims";
 
 impl Store {
     pub async fn insert_pending_authorization(
@@ -168,7 +175,7 @@ impl Store {
         now: i64,
     ) -> Result<Uuid, StoreError> {
         const GRANT: &str = "insert into oauth_grant (grant_id, account_id, client_id, scope, sid, auth_time, amr, \
-            created_at) values ($1, $2, $3, $4, $5, $6, $7, $8)";
+            created_at, claims) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
         const CODE: &str = "insert into auth_code (code_hash, grant_id, redirect_uri, nonce, code_challenge, \
             created_at, expires_at) values ($1, $2, $3, $4, $5, $6, $7)";
         let grant_id = Uuid::new_v4();
@@ -176,7 +183,7 @@ impl Store {
             let mut tx = pool.begin().await?;
             sqlx::query(GRANT)
                 .bind(grant_id).bind(grant.account_id).bind(grant.client_id).bind(&grant.scope)
-                .bind(grant.sid).bind(grant.auth_time).bind(encode_string_list(&grant.amr)).bind(now)
+                .bind(grant.sid).bind(grant.auth_time).bind(encode_string_list(&grant.amr)).bind(now).bind(&grant.claims)
                 .execute(&mut *tx).await?;
             sqlx::query(CODE)
                 .bind(&code.code_hash).bind(grant_id).bind(&code.redirect_uri).bind(&code.nonce)
@@ -284,7 +291,7 @@ impl Store {
         jti: &str,
     ) -> Result<Option<UserinfoRow>, StoreError> {
         const SQL: &str = "select a.account_id, a.username, a.email, a.email_verified, a.given_name, \
-            a.family_name, a.password_hash, a.disabled, a.created_at, a.updated_at, g.scope \
+            a.family_name, a.password_hash, a.disabled, a.created_at, a.updated_at, g.scope, g.claims \
             from oauth_grant g join account a on a.account_id = g.account_id \
             where g.grant_id = $1 and g.revoked_at is null and a.disabled = false \
             and not exists (select 1 from revoked_access_token r where r.jti = $2)";
@@ -293,6 +300,7 @@ impl Store {
         Ok(record.map(|r| UserinfoRow {
             account: r.account,
             scope: r.scope,
+            claims: r.claims,
         }))
     }
 

@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use super::authorization::GrantRecord;
+use super::authorization::{GRANT_COLUMNS, GrantRecord};
 use super::{GrantRow, Store, StoreError, on_pool};
 
 /// A refresh token as introspection sees it.
@@ -60,9 +60,10 @@ impl Store {
 
     /// The live grants a browser session (`sid`) created.
     pub async fn live_grants_for_session(&self, sid: Uuid) -> Result<Vec<GrantRow>, StoreError> {
-        const SQL: &str = "select grant_id, account_id, client_id, scope, sid, auth_time, amr, created_at, \
-            revoked_at from oauth_grant where sid = $1 and revoked_at is null";
-        let records = on_pool!(self, pool => sqlx::query_as::<_, GrantRecord>(SQL)
+        let sql = format!(
+            "select {GRANT_COLUMNS} from oauth_grant where sid = $1 and revoked_at is null"
+        );
+        let records = on_pool!(self, pool => sqlx::query_as::<_, GrantRecord>(&sql)
             .bind(sid).fetch_all(pool).await)?;
         records.into_iter().map(GrantRow::try_from).collect()
     }

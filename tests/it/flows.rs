@@ -9,16 +9,19 @@ use serde_json::Value;
 
 use crate::harness::{PASSWORD, REDIRECT_URI, TestApp, TestClient, reqwest};
 
-/// The value of a hidden or text input named `name` in an HTML page.
+/// The value of the input named `name` in an HTML page, wherever `value` stands in its tag.
 pub fn form_value(html: &str, name: &str) -> Option<String> {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker)? + marker.len();
-    let end = html[start..].find('"')? + start;
+    let at = html.find(&format!("name=\"{name}\""))?;
+    let tag_start = html[..at].rfind('<')?;
+    let tag_end = at + html[at..].find('>')?;
+    let tag = &html[tag_start..tag_end];
+    let start = tag.find("value=\"")? + "value=\"".len();
+    let end = tag[start..].find('"')? + start;
     Some(
-        html[start..end]
+        tag[start..end]
             .replace("&#x2f;", "/")
-            .replace("&amp;", "&")
-            .replace("&quot;", "\""),
+            .replace("&quot;", "\"")
+            .replace("&amp;", "&"),
     )
 }
 

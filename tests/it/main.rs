@@ -5,6 +5,7 @@ mod harness;
 
 mod authorize;
 mod cli;
+mod conformance;
 mod keys;
 mod oidc_flow;
 mod robustness;

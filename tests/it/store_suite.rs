@@ -87,6 +87,7 @@ async fn codes_are_single_use_and_reuse_revokes_the_grant(app: TestApp) {
                 sid: Uuid::new_v4(),
                 auth_time: now,
                 amr: vec!["pwd".into()],
+                claims: "{}".into(),
             },
             NewAuthCode {
                 code_hash: vec![7; 32],
@@ -164,6 +165,7 @@ async fn refresh_tokens_rotate_once_and_expire(app: TestApp) {
                 sid: Uuid::new_v4(),
                 auth_time: now,
                 amr: vec![],
+                claims: "{}".into(),
             },
             NewAuthCode {
                 code_hash: vec![1; 32],
