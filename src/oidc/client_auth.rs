@@ -213,16 +213,17 @@ async fn verify_assertion(app: &AppState, client: &ClientRow, jwt: &str) -> Resu
                 };
                 candidates
                     .into_iter()
+                    // Keys are already chosen by kid; a verifier that kept one would also demand it in the header.
                     .filter_map(|jwk| -> Option<Box<dyn JwsVerifier>> {
                         match alg.as_str() {
-                            "RS256" => RS256
-                                .verifier_from_jwk(jwk)
-                                .ok()
-                                .map(|v| Box::new(v) as Box<dyn JwsVerifier>),
-                            _ => ES256
-                                .verifier_from_jwk(jwk)
-                                .ok()
-                                .map(|v| Box::new(v) as Box<dyn JwsVerifier>),
+                            "RS256" => RS256.verifier_from_jwk(jwk).ok().map(|mut v| {
+                                v.remove_key_id();
+                                Box::new(v) as Box<dyn JwsVerifier>
+                            }),
+                            _ => ES256.verifier_from_jwk(jwk).ok().map(|mut v| {
+                                v.remove_key_id();
+                                Box::new(v) as Box<dyn JwsVerifier>
+                            }),
                         }
                     })
                     .collect()

@@ -11,4 +11,5 @@ mod oidc_flow;
 mod robustness;
 mod store_suite;
 mod token;
+mod token_admin;
 mod userinfo;
