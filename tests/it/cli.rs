@@ -265,7 +265,206 @@ async fn keys_rotate_publishes_a_second_key(app: TestApp) {
     );
 }
 
+async fn client_update_changes_every_setting_and_refuses_bad_ones(app: TestApp) {
+    let created = json_of(&cli(
+        &app,
+        &[
+            "client",
+            "create",
+            "--name",
+            "Help desk",
+            "--redirect-uri",
+            REDIRECT_URI,
+            "--json",
+        ],
+        None,
+    ));
+    let id = created["client_id"].as_str().expect("client_id").to_owned();
+    let dir = app.db.dir();
+    let key = josekit::jws::RS256.generate_key_pair(2048).expect("key");
+    let mut jwks = josekit::jwk::JwkSet::new();
+    jwks.push_key(key.to_jwk_public_key());
+    let jwks_path = dir.join("jwks.json");
+    std::fs::write(&jwks_path, jwks.to_string()).expect("write jwks");
+    let jwks_arg = jwks_path.display().to_string();
+    let updated = json_of(&cli(
+        &app,
+        &[
+            "client",
+            "update",
+            &id,
+            "--json",
+            "--post-logout-redirect-uri",
+            "https://helpdesk.hccc.edu/bye",
+            "--backchannel-logout-uri",
+            "https://helpdesk.hccc.edu/bcl",
+            "--grant-type",
+            "authorization_code",
+            "--grant-type",
+            "client_credentials",
+            "--token-endpoint-auth-method",
+            "private_key_jwt",
+            "--jwks-file",
+            &jwks_arg,
+            "--require-par",
+            "--skip-consent",
+        ],
+        None,
+    ));
+    assert_eq!(
+        updated["post_logout_redirect_uris"],
+        serde_json::json!(["https://helpdesk.hccc.edu/bye"])
+    );
+    assert_eq!(
+        updated["backchannel_logout_uri"],
+        "https://helpdesk.hccc.edu/bcl"
+    );
+    assert_eq!(
+        updated["grant_types"],
+        serde_json::json!(["authorization_code", "client_credentials"])
+    );
+    assert_eq!(updated["token_endpoint_auth_method"], "private_key_jwt");
+    assert_eq!(
+        (
+            updated["require_par"].clone(),
+            updated["skip_consent"].clone()
+        ),
+        (Value::Bool(true), Value::Bool(true))
+    );
+    assert!(updated["jwks"]["keys"].is_array());
+    assert!(
+        updated["client_secret"].is_null(),
+        "private_key_jwt has no secret"
+    );
+    assert_eq!(
+        updated["redirect_uris"],
+        serde_json::json!([REDIRECT_URI]),
+        "flags not given are kept"
+    );
+
+    let back = json_of(&cli(
+        &app,
+        &[
+            "client",
+            "update",
+            &id,
+            "--token-endpoint-auth-method",
+            "client_secret_basic",
+            "--skip-consent=false",
+            "--require-par=false",
+            "--json",
+        ],
+        None,
+    ));
+    assert!(
+        back["client_secret"].is_string(),
+        "moving back to a secret method issues a secret"
+    );
+    assert_eq!(
+        (back["require_par"].clone(), back["skip_consent"].clone()),
+        (Value::Bool(false), Value::Bool(false))
+    );
+    let rotated = json_of(&cli(
+        &app,
+        &["client", "update", &id, "--rotate-secret", "--json"],
+        None,
+    ));
+    assert_ne!(rotated["client_secret"], back["client_secret"]);
+
+    let private = dir.join("private.json");
+    std::fs::write(
+        &private,
+        format!("{{\"keys\":[{}]}}", key.to_jwk_private_key()),
+    )
+    .expect("write");
+    let private_arg = private.display().to_string();
+    let fresh = json_of(&cli(
+        &app,
+        &[
+            "client",
+            "create",
+            "--name",
+            "Keyless",
+            "--redirect-uri",
+            REDIRECT_URI,
+            "--json",
+        ],
+        None,
+    ));
+    let fresh = fresh["client_id"].as_str().expect("client_id").to_owned();
+    let bad: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["client", "update", &id, "--grant-type", "bogus"],
+            "--grant-type",
+        ),
+        (
+            vec![
+                "client",
+                "update",
+                &fresh,
+                "--token-endpoint-auth-method",
+                "private_key_jwt",
+            ],
+            "--jwks-file or --jwks-uri",
+        ),
+        (
+            vec![
+                "client",
+                "update",
+                &id,
+                "--token-endpoint-auth-method",
+                "private_key_jwt",
+                "--jwks-file",
+                &private_arg,
+            ],
+            "private key",
+        ),
+        (
+            vec![
+                "client",
+                "update",
+                &id,
+                "--backchannel-logout-uri",
+                "http://helpdesk.hccc.edu/bcl",
+            ],
+            "--backchannel-logout-uri",
+        ),
+        (
+            vec![
+                "client",
+                "update",
+                &id,
+                "--public",
+                "--grant-type",
+                "client_credentials",
+            ],
+            "confidential",
+        ),
+        (
+            vec![
+                "client",
+                "update",
+                "00000000-0000-0000-0000-000000000000",
+                "--name",
+                "x",
+            ],
+            "no client",
+        ),
+        (
+            vec!["client", "update", "not-a-uuid", "--name", "x"],
+            "CLIENT_ID",
+        ),
+    ];
+    for (args, expected) in bad {
+        let output = cli(&app, &args, None);
+        assert!(!output.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}
+
 on_both_backends!(
+    client_update_changes_every_setting_and_refuses_bad_ones,
     an_operator_registers_an_app_and_a_user_who_then_signs_in,
     the_cli_refuses_bad_input_with_a_clear_message,
     keys_rotate_publishes_a_second_key,
