@@ -8,6 +8,7 @@ mod cli;
 mod conformance;
 mod keys;
 mod oidc_flow;
+mod openid_client;
 mod robustness;
 mod store_suite;
 mod token;
