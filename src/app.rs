@@ -29,7 +29,7 @@ use crate::crypto::DerivedKeys;
 use crate::http::{MAX_BODY_BYTES, security_headers, static_file};
 use crate::keys::KeyRing;
 use crate::login;
-use crate::oidc::{authorize, backchannel, discovery, introspect, logout, token, userinfo};
+use crate::oidc::{authorize, backchannel, device, discovery, introspect, logout, token, userinfo};
 use crate::state::{AppState, Inner};
 use crate::store::Store;
 
@@ -171,6 +171,10 @@ fn routes<S: SessionStore + Clone>(state: AppState, session_store: S, cookie_key
         .route("/token", post(token::post_token))
         .route("/revoke", post(introspect::post_revoke))
         .route(
+            "/device_authorization",
+            post(device::post_device_authorization),
+        )
+        .route(
             "/userinfo",
             get(userinfo::get_userinfo).post(userinfo::post_userinfo),
         )
@@ -183,6 +187,13 @@ fn routes<S: SessionStore + Clone>(state: AppState, session_store: S, cookie_key
             get(authorize::get_authorize).post(authorize::post_authorize),
         )
         .route("/login", get(login::get_login).post(login::post_login))
+        .route("/authorize/continue", get(authorize::get_continue))
+        .route(
+            "/device",
+            get(login::device::get_device).post(login::device::post_device),
+        )
+        .route("/login/qr", get(login::device::get_qr_login))
+        .route("/login/qr/poll", post(login::device::post_qr_poll))
         .route(
             "/consent",
             get(login::get_consent).post(login::post_consent),

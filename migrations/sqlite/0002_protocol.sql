@@ -39,7 +39,8 @@ create table pushed_request (
 create table device_authorization (
     device_code_hash  blob primary key,
     user_code         text not null unique,
-    client_id         blob not null references client (client_id) on delete cascade,
+    -- null for the QR sign-in to this server itself (no client application involved)
+    client_id         blob references client (client_id) on delete cascade,
     scope             text not null,
     created_at        bigint not null,
     expires_at        bigint not null,

@@ -163,6 +163,10 @@ pub async fn static_file(axum::extract::Path(path): axum::extract::Path<String>)
             include_str!("../../static/js/form_post.js"),
             "text/javascript; charset=utf-8",
         ),
+        "js/qr_login.js" => (
+            include_str!("../../static/js/qr_login.js"),
+            "text/javascript; charset=utf-8",
+        ),
         _ => return (StatusCode::NOT_FOUND, "Not found").into_response(),
     };
     (

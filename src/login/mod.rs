@@ -1,5 +1,6 @@
 //! End-user pages: sign in, consent, the signed-in home page, sign out.
 
+pub mod device;
 pub mod page;
 pub mod session;
 
@@ -28,6 +29,7 @@ struct LoginPage {
     client_name: Option<String>,
     username: String,
     error: Option<String>,
+    return_to: Option<String>,
 }
 
 #[derive(Template)]
@@ -50,10 +52,21 @@ struct HomePage {
 #[derive(Deserialize)]
 pub struct RequestRef {
     request: Option<String>,
+    return_to: Option<String>,
+}
+
+/// A same-site path to return to after sign-in; anything else (other hosts, `//host`, `/\\host`) is dropped.
+fn local_path(target: Option<&str>) -> Option<String> {
+    target
+        .filter(|t| {
+            t.starts_with('/') && !t.starts_with("//") && !t.contains('\\') && t.len() <= 512
+        })
+        .filter(|t| !t.chars().any(char::is_control))
+        .map(str::to_owned)
 }
 
 /// Loads a parked authorization request and its client.
-async fn load_pending(
+pub(crate) async fn load_pending(
     app: &AppState,
     raw_id: &str,
 ) -> Result<(Uuid, PendingRequest, ClientRow), PageError> {
@@ -96,6 +109,7 @@ pub async fn get_login(
             client_name,
             username: hint.unwrap_or_default(),
             error: None,
+            return_to: local_path(q.return_to.as_deref()),
         };
         Ok::<_, PageError>(render(StatusCode::OK, &page))
     };
@@ -133,6 +147,7 @@ async fn login(
             .as_ref()
             .map(|(id, _, client)| (id.to_string(), client.name.clone()));
         let error = error.to_owned();
+        let return_to = local_path(form.get("return_to"));
         async move {
             let page = LoginPage {
                 csrf_token: session::csrf_token(session).await?,
@@ -140,6 +155,7 @@ async fn login(
                 client_name: pending.map(|(_, name)| name),
                 username,
                 error: Some(error),
+                return_to,
             };
             Ok::<_, PageError>(render(status, &page))
         }
@@ -213,7 +229,8 @@ async fn login(
             )
             .await
         }
-        None => Redirect::to("/").into_response(),
+        None => Redirect::to(&local_path(form.get("return_to")).unwrap_or_else(|| "/".into()))
+            .into_response(),
     })
 }
 

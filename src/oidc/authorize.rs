@@ -107,6 +107,32 @@ pub async fn get_authorize(
     authorize(&app, &session, params).await
 }
 
+/// Continues a parked request once the browser is signed in (after the QR sign-in).
+pub async fn get_continue(
+    State(app): State<AppState>,
+    session: Session,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let result = async {
+        let raw = q.get("request").ok_or_else(PageError::expired_request)?;
+        let (id, pending, client) = crate::login::load_pending(&app, raw).await?;
+        let login = session::current_login(&app, &session).await?;
+        let now = app.clock.now();
+        Ok::<_, PageError>(
+            proceed(
+                &app,
+                &client,
+                &pending.request,
+                login.as_ref(),
+                Some((id, &pending)),
+                now,
+            )
+            .await,
+        )
+    };
+    result.await.unwrap_or_else(IntoResponse::into_response)
+}
+
 pub async fn post_authorize(
     State(app): State<AppState>,
     session: Session,

@@ -9,13 +9,16 @@ use serde::Serialize;
 
 use super::authorize::is_pkce_value;
 use super::client_auth;
+use super::device::DEVICE_GRANT;
 use super::error::OAuthError;
 use super::scopes;
 use super::tokens::{MintInput, mint_client_token, mint_user_tokens};
 use crate::crypto;
 use crate::http::{Params, form_params};
 use crate::state::AppState;
-use crate::store::{AccountRow, ClientRow, CodeRedemption, GrantRow, RefreshRotation};
+use crate::store::{
+    AccountRow, ClientRow, CodeRedemption, DevicePoll, GrantRow, NewGrant, RefreshRotation,
+};
 
 #[derive(Serialize)]
 pub struct TokenResponse {
@@ -51,11 +54,16 @@ pub async fn post_token(
         .get("grant_type")
         .ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?;
     let now = app.clock.now();
-    const SUPPORTED: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
+    const SUPPORTED: [&str; 4] = [
+        "authorization_code",
+        "refresh_token",
+        "client_credentials",
+        DEVICE_GRANT,
+    ];
     if !SUPPORTED.contains(&grant_type) {
         return Err(OAuthError::new(
             "unsupported_grant_type",
-            "grant_type must be authorization_code, refresh_token or client_credentials",
+            "grant_type must be authorization_code, refresh_token, client_credentials or device_code",
         ));
     }
     if !client.allows_grant(grant_type) {
@@ -66,6 +74,7 @@ pub async fn post_token(
     match grant_type {
         "authorization_code" => exchange_code(&app, &client, &params, now).await,
         "refresh_token" => refresh(&app, &client, &params, now).await,
+        DEVICE_GRANT => device_code(&app, &client, &params, now).await,
         _ => client_credentials(&app, &client, &params, now),
     }
 }
@@ -171,6 +180,71 @@ async fn exchange_code(
         now,
     )
     .await
+}
+
+/// RFC 8628 §3.4: the device polls until the user approves, denies, or the code expires.
+async fn device_code(
+    app: &AppState,
+    client: &ClientRow,
+    params: &Params,
+    now: i64,
+) -> Result<TokenResponse, OAuthError> {
+    let code = params
+        .get("device_code")
+        .ok_or_else(|| OAuthError::invalid_request("device_code is required"))?;
+    let hash = crypto::sha256(code.as_bytes());
+    let row = match app
+        .store
+        .poll_device(&hash, Some(client.client_id), now)
+        .await?
+    {
+        DevicePoll::Approved(row) => row,
+        DevicePoll::Pending => {
+            return Err(OAuthError::new(
+                "authorization_pending",
+                "the user has not answered yet",
+            ));
+        }
+        DevicePoll::SlowDown => {
+            return Err(OAuthError::new(
+                "slow_down",
+                "polling too fast; wait 5 more seconds",
+            ));
+        }
+        DevicePoll::Denied => return Err(OAuthError::new("access_denied", "the user declined")),
+        DevicePoll::Expired => {
+            return Err(OAuthError::new(
+                "expired_token",
+                "the device code has expired",
+            ));
+        }
+        DevicePoll::Unknown => return Err(OAuthError::invalid_grant("device_code is invalid")),
+    };
+    let (Some(account_id), Some(sid), Some(auth_time)) = (row.account_id, row.sid, row.auth_time)
+    else {
+        return Err(OAuthError::server_error(
+            "an approved device request lacks its approval",
+        ));
+    };
+    let amr = row
+        .amr
+        .as_deref()
+        .map(|a| crate::store::decode_string_list("amr", a))
+        .transpose()?
+        .unwrap_or_default();
+    let new = NewGrant {
+        account_id,
+        client_id: client.client_id,
+        scope: row.scope.clone(),
+        sid,
+        auth_time,
+        amr,
+        claims: "{}".into(),
+    };
+    let grant_id = app.store.insert_grant(new, now).await?;
+    let grant = live_grant(app, client, grant_id).await?;
+    let account = enabled_account(app, &grant).await?;
+    issue(app, client, &grant, &account, &grant.scope, None, now).await
 }
 
 async fn refresh(

@@ -194,6 +194,18 @@ impl Store {
         Ok(grant_id)
     }
 
+    /// Creates a grant without a code (the device grant issues tokens directly).
+    pub async fn insert_grant(&self, grant: NewGrant, now: i64) -> Result<Uuid, StoreError> {
+        const SQL: &str = "insert into oauth_grant (grant_id, account_id, client_id, scope, sid, auth_time, amr, \
+            created_at, claims) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+        let grant_id = Uuid::new_v4();
+        on_pool!(self, pool => sqlx::query(SQL)
+            .bind(grant_id).bind(grant.account_id).bind(grant.client_id).bind(&grant.scope)
+            .bind(grant.sid).bind(grant.auth_time).bind(encode_string_list(&grant.amr)).bind(now).bind(&grant.claims)
+            .execute(pool).await.map(|r| r.rows_affected()))?;
+        Ok(grant_id)
+    }
+
     /// Marks a code used. The conditional update makes concurrent redemptions race safely:
     /// exactly one caller gets `Redeemed`; any later one revokes the grant the code created.
     pub async fn redeem_auth_code(

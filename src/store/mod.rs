@@ -3,6 +3,7 @@
 mod accounts;
 mod authorization;
 mod clients;
+mod device;
 mod keys;
 mod protocol;
 mod throttle;
@@ -13,6 +14,7 @@ pub use authorization::{
     RefreshRotation, UserinfoRow,
 };
 pub use clients::{ClientRow, ClientSettings, NewClient};
+pub use device::{DeviceApproval, DevicePoll, DeviceRow, NewDevice};
 pub use keys::SigningKeyRow;
 pub use protocol::{BackchannelDeliveryRow, NewBackchannelDelivery, RefreshTokenRow};
 pub use throttle::ThrottleRow;
@@ -141,7 +143,7 @@ impl Store {
 }
 
 /// Decodes a JSON array of strings kept in a text column.
-pub(crate) fn decode_string_list(column: &str, raw: &str) -> Result<Vec<String>, StoreError> {
+pub fn decode_string_list(column: &str, raw: &str) -> Result<Vec<String>, StoreError> {
     serde_json::from_str(raw).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
 }
 

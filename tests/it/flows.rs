@@ -102,8 +102,11 @@ pub async fn submit_login(
         ("username", username.to_owned()),
         ("password", password.to_owned()),
     ];
-    if let Some(request) = form_value(&html, "request") {
-        form.push(("request", request));
+    // Like a browser, send the form's hidden fields back.
+    for hidden in ["request", "return_to"] {
+        if let Some(value) = form_value(&html, hidden) {
+            form.push((hidden, value));
+        }
     }
     browser
         .post(app.url("/login"))

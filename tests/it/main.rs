@@ -6,6 +6,7 @@ mod harness;
 mod authorize;
 mod cli;
 mod conformance;
+mod device;
 mod keys;
 mod oidc_flow;
 mod openid_client;
