@@ -29,7 +29,9 @@ use crate::crypto::DerivedKeys;
 use crate::http::{MAX_BODY_BYTES, security_headers, static_file};
 use crate::keys::KeyRing;
 use crate::login;
-use crate::oidc::{authorize, backchannel, device, discovery, introspect, logout, token, userinfo};
+use crate::oidc::{
+    authorize, backchannel, device, discovery, introspect, logout, par, token, userinfo,
+};
 use crate::state::{AppState, Inner};
 use crate::store::Store;
 
@@ -170,6 +172,7 @@ fn routes<S: SessionStore + Clone>(state: AppState, session_store: S, cookie_key
         .route("/jwks.json", get(discovery::get_jwks))
         .route("/token", post(token::post_token))
         .route("/revoke", post(introspect::post_revoke))
+        .route("/par", post(par::post_par))
         .route(
             "/device_authorization",
             post(device::post_device_authorization),

@@ -18,7 +18,7 @@ pub const MAX_URI_LEN: usize = 8192;
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Form or query parameters with the checks RFC 6749 §3.1 asks for: each at most once, none oversized.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Params(HashMap<String, String>);
 
 #[derive(Debug, PartialEq, Eq)]
@@ -63,6 +63,14 @@ impl Params {
 
     pub fn contains(&self, name: &str) -> bool {
         self.0.contains_key(name)
+    }
+
+    pub fn insert(&mut self, name: &str, value: &str) {
+        self.0.insert(name.to_owned(), value.to_owned());
+    }
+
+    pub fn remove(&mut self, name: &str) {
+        self.0.remove(name);
     }
 }
 

@@ -151,10 +151,11 @@ pub async fn post_device(
             Some("deny") => None,
             // Only a code was entered: show what it asks for, so the person can decide.
             _ => {
-                return Ok(
-                    Redirect::to(&format!("/device?user_code={}", display_user_code(&code)))
-                        .into_response(),
-                );
+                return Ok(Redirect::to(&format!(
+                    "/device?user_code={}",
+                    display_user_code(&code)
+                ))
+                .into_response());
             }
         };
         let approved = approval.is_some();

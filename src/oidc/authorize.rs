@@ -145,9 +145,51 @@ pub async fn post_authorize(
     }
 }
 
+/// The `request_uri` prefix of pushed authorization requests (RFC 9126 §2.2).
+pub const PAR_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
+/// Pushed requests must be used within this many seconds.
+pub const PAR_TTL: i64 = 90;
+
+/// Swaps a pushed request's stored parameters in for a request_uri that names one.
+async fn resolve_pushed(
+    app: &AppState,
+    params: Params,
+    now: i64,
+) -> Result<(Params, bool), AuthorizeError> {
+    let Some(uri) = params.get("request_uri") else {
+        return Ok((params, false));
+    };
+    let Some(id) = uri.strip_prefix(PAR_PREFIX) else {
+        return Ok((params, false));
+    }; // validate() refuses it
+    let expired = || {
+        page(
+            "This sign-in link has expired",
+            "Return to the application and start signing in again.",
+        )
+    };
+    let id = Uuid::parse_str(id).map_err(|_| expired())?;
+    let client_id = params
+        .get("client_id")
+        .and_then(|c| Uuid::parse_str(c).ok())
+        .ok_or_else(expired)?;
+    let stored = app
+        .store
+        .take_pushed_request(id, client_id, now)
+        .await?
+        .ok_or_else(expired)?;
+    let pushed: Params = serde_json::from_str(&stored)
+        .map_err(|e| AuthorizeError::Page(PageError::server_error(e)))?;
+    Ok((pushed, true))
+}
+
 async fn authorize(app: &AppState, session: &Session, params: Params) -> Response {
     let now = app.clock.now();
-    let (client, request) = match validate(app, &params).await {
+    let (params, pushed) = match resolve_pushed(app, params, now).await {
+        Ok(resolved) => resolved,
+        Err(e) => return error_response(app, e),
+    };
+    let (client, request) = match validate(app, &params, pushed).await {
         Ok(valid) => valid,
         Err(e) => return error_response(app, e),
     };
@@ -162,9 +204,11 @@ fn page(title: &str, message: impl Into<String>) -> AuthorizeError {
     AuthorizeError::Page(PageError::bad_request(title, message))
 }
 
-async fn validate(
+/// Validates an authorization request. `pushed` says its parameters came through PAR.
+pub async fn validate(
     app: &AppState,
     params: &Params,
+    pushed: bool,
 ) -> Result<(ClientRow, AuthorizationRequest), AuthorizeError> {
     const UNKNOWN_APP: &str = "Unknown application";
     let client_id = params.get("client_id").ok_or_else(|| {
@@ -238,6 +282,13 @@ async fn validate(
             &target,
             "request_uri_not_supported",
             "request_uri is not supported",
+        );
+    }
+    if client.settings.require_par && !pushed {
+        return fail(
+            &target,
+            "invalid_request",
+            "this client must use pushed authorization requests (PAR)",
         );
     }
     if params.contains("registration") {

@@ -36,6 +36,8 @@ pub fn provider_metadata(config: &Config) -> Value {
         "jwks_uri": url("/jwks.json"),
         "end_session_endpoint": url("/logout"),
         "device_authorization_endpoint": url("/device_authorization"),
+        "pushed_authorization_request_endpoint": url("/par"),
+        "require_pushed_authorization_requests": false,
         "revocation_endpoint": url("/revoke"),
         "introspection_endpoint": url("/introspect"),
         "scopes_supported": SUPPORTED_SCOPES,
@@ -62,6 +64,7 @@ pub fn provider_metadata(config: &Config) -> Value {
         "claims_parameter_supported": true,
         "acr_values_supported": [ACR_PASSWORD],
         "request_parameter_supported": false,
+        // request_uri is accepted only for pushed requests (RFC 9126), not fetched from URLs.
         "request_uri_parameter_supported": false,
         "require_request_uri_registration": false,
         "authorization_response_iss_parameter_supported": true,

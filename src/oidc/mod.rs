@@ -8,6 +8,7 @@ pub mod discovery;
 pub mod error;
 pub mod introspect;
 pub mod logout;
+pub mod par;
 pub mod scopes;
 pub mod token;
 pub mod tokens;

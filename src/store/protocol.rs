@@ -129,3 +129,32 @@ impl Store {
         Ok(n == 1)
     }
 }
+
+impl Store {
+    /// Stores pushed authorization parameters (RFC 9126) under a new id.
+    pub async fn insert_pushed_request(
+        &self,
+        client_id: Uuid,
+        params: &str,
+        expires_at: i64,
+    ) -> Result<Uuid, StoreError> {
+        const SQL: &str = "insert into pushed_request (request_id, client_id, params, expires_at) values ($1, $2, $3, $4)";
+        let id = Uuid::new_v4();
+        on_pool!(self, pool => sqlx::query(SQL).bind(id).bind(client_id).bind(params).bind(expires_at)
+            .execute(pool).await.map(|r| r.rows_affected()))?;
+        Ok(id)
+    }
+
+    /// Takes a pushed request for `client_id` out of the store: each request_uri works once.
+    pub async fn take_pushed_request(
+        &self,
+        request_id: Uuid,
+        client_id: Uuid,
+        now: i64,
+    ) -> Result<Option<String>, StoreError> {
+        const SQL: &str = "delete from pushed_request where request_id = $1 and client_id = $2 and expires_at > $3 \
+            returning params";
+        Ok(on_pool!(self, pool => sqlx::query_scalar::<_, String>(SQL)
+            .bind(request_id).bind(client_id).bind(now).fetch_optional(pool).await)?)
+    }
+}

@@ -10,6 +10,7 @@ mod device;
 mod keys;
 mod oidc_flow;
 mod openid_client;
+mod par;
 mod robustness;
 mod store_suite;
 mod token;
