@@ -1,19 +1,22 @@
-//! Signing keys: RSA-2048 for RS256 through OpenSSL (constant-time), kid = RFC 7638 thumbprint.
-//! The published set and the signer are kept in memory and reloaded from the database, so every
-//! replica signs with the same key and a rotation reaches all of them.
+//! Signing keys: RSA-2048 for RS256 (the default) and P-256 for ES256 (per client, for ID tokens),
+//! both through OpenSSL (constant-time), kid = RFC 7638 thumbprint.
+//! The published set and the signers are kept in memory and reloaded from the database, so every
+//! replica signs with the same keys and a rotation reaches all of them.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use josekit::jwk::Jwk;
-use josekit::jws::alg::rsassa::{RsassaJwsSigner, RsassaJwsVerifier};
-use josekit::jws::{JwsHeader, RS256};
+use josekit::jws::{ES256, JwsHeader, JwsSigner, JwsVerifier, RS256};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use crate::crypto::{self, CryptoError};
 use crate::store::{SigningKeyRow, Store, StoreError};
+
+/// The algorithms we sign with; each always has a key.
+pub const ALGORITHMS: [&str; 2] = ["RS256", "ES256"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -40,10 +43,13 @@ pub enum VerifyError {
     WrongType,
 }
 
+type Signer = (String, Box<dyn JwsSigner>);
+
 struct KeySet {
-    /// The newest activated key; `None` only if the database has no active key.
-    signer: Option<(String, RsassaJwsSigner)>,
-    verifiers: HashMap<String, RsassaJwsVerifier>,
+    /// Per algorithm, the newest activated key that is not being retired.
+    signers: HashMap<&'static str, Signer>,
+    /// Per kid, its algorithm and verifier: a kid verifies only with its own algorithm.
+    verifiers: HashMap<String, (&'static str, Box<dyn JwsVerifier>)>,
     jwks_json: Arc<str>,
     /// Identifies the loaded set so reloads can skip unchanged data.
     fingerprint: Vec<(Uuid, i64, Option<i64>)>,
@@ -67,14 +73,17 @@ struct Jwks<'a> {
 }
 
 impl KeyRing {
-    /// Loads the published keys, creating the first one if the database has none.
+    /// Loads the published keys, creating a first key for any algorithm that has none.
     pub async fn load_or_init(
         store: &Store,
         encryption_key: [u8; 32],
         now: i64,
     ) -> Result<KeyRing, KeyError> {
-        if store.list_published_keys(now).await?.is_empty() {
-            generate_and_store(store, &encryption_key, now, now).await?;
+        let published = store.list_published_keys(now).await?;
+        for alg in ALGORITHMS {
+            if !published.iter().any(|k| k.alg == alg) {
+                generate_and_store(store, &encryption_key, alg, now, now).await?;
+            }
         }
         let set = build_set(store.list_published_keys(now).await?, &encryption_key, now)?;
         Ok(KeyRing {
@@ -93,8 +102,7 @@ impl KeyRing {
     /// Re-reads the published keys; cheap when nothing changed.
     pub async fn reload(&self, store: &Store, now: i64) -> Result<(), KeyError> {
         let rows = store.list_published_keys(now).await?;
-        let fingerprint = fingerprint_of(&rows, now);
-        if fingerprint == self.current().fingerprint {
+        if fingerprint_of(&rows, now) == self.current().fingerprint {
             return Ok(());
         }
         let set = Arc::new(build_set(rows, &self.encryption_key, now)?);
@@ -110,14 +118,29 @@ impl KeyRing {
         self.current().jwks_json.clone()
     }
 
+    /// The kid that signs RS256 tokens now.
     pub fn signing_kid(&self) -> Option<String> {
-        self.current().signer.as_ref().map(|(kid, _)| kid.clone())
+        self.signing_kid_for("RS256")
+    }
+
+    pub fn signing_kid_for(&self, alg: &str) -> Option<String> {
+        self.current().signers.get(alg).map(|(kid, _)| kid.clone())
     }
 
     /// Signs `claims` as a compact JWS with RS256, `kid` and the given `typ`.
     pub fn sign<T: Serialize>(&self, typ: &str, claims: &T) -> Result<String, KeyError> {
+        self.sign_with("RS256", typ, claims)
+    }
+
+    /// Signs with the current key of `alg` (RS256 or ES256).
+    pub fn sign_with<T: Serialize>(
+        &self,
+        alg: &str,
+        typ: &str,
+        claims: &T,
+    ) -> Result<String, KeyError> {
         let set = self.current();
-        let (kid, signer) = set.signer.as_ref().ok_or(KeyError::NoActiveKey)?;
+        let (kid, signer) = set.signers.get(alg).ok_or(KeyError::NoActiveKey)?;
         let mut header = JwsHeader::new();
         header.set_token_type(typ);
         header.set_key_id(kid);
@@ -125,10 +148,15 @@ impl KeyRing {
             kid: kid.clone(),
             message: format!("claims do not serialize: {e}"),
         })?;
-        Ok(josekit::jws::serialize_compact(&payload, &header, signer)?)
+        Ok(josekit::jws::serialize_compact(
+            &payload,
+            &header,
+            signer.as_ref(),
+        )?)
     }
 
-    /// Verifies a JWT we issued: RS256 only (no `none`, no HMAC), a published `kid`, the expected `typ`.
+    /// Verifies a JWT we issued: a published `kid` used with its own algorithm (so no `none`, no
+    /// HMAC, no algorithm swapping), and the expected `typ`.
     pub fn verify<T: DeserializeOwned>(
         &self,
         token: &str,
@@ -136,13 +164,10 @@ impl KeyRing {
     ) -> Result<T, VerifyError> {
         let set = self.current();
         let (payload, header) = josekit::jws::deserialize_compact_with_selector(token, |header| {
-            if header.algorithm() != Some("RS256") {
-                return Ok(None);
-            }
-            Ok(header
-                .key_id()
-                .and_then(|kid| set.verifiers.get(kid))
-                .map(|v| v as &dyn josekit::jws::JwsVerifier))
+            let verifier = header.key_id().and_then(|kid| set.verifiers.get(kid));
+            Ok(verifier
+                .filter(|(alg, _)| header.algorithm() == Some(*alg))
+                .map(|(_, v)| v.as_ref()))
         })
         .map_err(|e| match e {
             josekit::JoseError::InvalidSignature(_) => VerifyError::BadSignature,
@@ -154,8 +179,9 @@ impl KeyRing {
         serde_json::from_slice(&payload).map_err(|_| VerifyError::Malformed)
     }
 
-    /// Publishes a new key now; it starts signing after `publish_lead` seconds, and the keys it
-    /// replaces stay published until every token they signed has expired.
+    /// Publishes a new key per algorithm now; they sign after `publish_lead` seconds, and the keys
+    /// they replace stay published until every token those signed has expired. Returns the new
+    /// RS256 kid.
     pub async fn rotate(
         store: &Store,
         encryption_key: &[u8; 32],
@@ -164,11 +190,13 @@ impl KeyRing {
         max_token_ttl: i64,
     ) -> Result<String, KeyError> {
         let activates_at = now + publish_lead;
-        // Old keys keep signing until the new one activates, so their tokens live until then + ttl.
+        // Old keys keep signing until the new ones activate, so their tokens live until then + ttl.
         store
             .schedule_key_expiry(activates_at, activates_at + max_token_ttl + 60)
             .await?;
-        generate_and_store(store, encryption_key, now, activates_at).await
+        let rsa = generate_and_store(store, encryption_key, "RS256", now, activates_at).await?;
+        generate_and_store(store, encryption_key, "ES256", now, activates_at).await?;
+        Ok(rsa)
     }
 }
 
@@ -185,27 +213,36 @@ fn build_set(
     now: i64,
 ) -> Result<KeySet, KeyError> {
     let fingerprint = fingerprint_of(&rows, now);
-    let mut verifiers = HashMap::new();
+    let mut verifiers: HashMap<String, (&'static str, Box<dyn JwsVerifier>)> = HashMap::new();
+    let mut signers: HashMap<&'static str, Signer> = HashMap::new();
     let mut public_jwks = Vec::new();
-    let mut signer = None;
     for row in &rows {
         let unusable = |message: String| KeyError::Unusable {
             kid: row.kid.clone(),
             message,
         };
-        if row.alg != "RS256" {
-            return Err(unusable(format!("unsupported algorithm {}", row.alg)));
-        }
+        let alg = ALGORITHMS
+            .into_iter()
+            .find(|a| *a == row.alg)
+            .ok_or_else(|| unusable(format!("unsupported algorithm {}", row.alg)))?;
         let jwk =
             Jwk::from_bytes(row.public_jwk.as_bytes()).map_err(|e| unusable(e.to_string()))?;
-        verifiers.insert(row.kid.clone(), RS256.verifier_from_jwk(&jwk)?);
+        let verifier: Box<dyn JwsVerifier> = match alg {
+            "RS256" => Box::new(RS256.verifier_from_jwk(&jwk)?),
+            _ => Box::new(ES256.verifier_from_jwk(&jwk)?),
+        };
+        verifiers.insert(row.kid.clone(), (alg, verifier));
         public_jwks.push(jwk);
         // Rows come unretiring keys first, newest activation first: the first active one signs.
-        if signer.is_none() && row.activates_at <= now {
+        if !signers.contains_key(alg) && row.activates_at <= now {
             let der = crypto::open(encryption_key, row.kid.as_bytes(), &row.private_key_encrypted).map_err(|_| {
                 unusable("private key does not decrypt: HCCC_SSO_SECRET_KEY differs from the one it was stored with".into())
             })?;
-            signer = Some((row.kid.clone(), RS256.signer_from_der(&der)?));
+            let signer: Box<dyn JwsSigner> = match alg {
+                "RS256" => Box::new(RS256.signer_from_der(&der)?),
+                _ => Box::new(ES256.signer_from_der(&der)?),
+            };
+            signers.insert(alg, (row.kid.clone(), signer));
         }
     }
     let jwks = Jwks {
@@ -216,7 +253,7 @@ fn build_set(
         message: e.to_string(),
     })?;
     Ok(KeySet {
-        signer,
+        signers,
         verifiers,
         jwks_json: jwks_json.into(),
         fingerprint,
@@ -226,20 +263,28 @@ fn build_set(
 async fn generate_and_store(
     store: &Store,
     encryption_key: &[u8; 32],
+    alg: &str,
     now: i64,
     activates_at: i64,
 ) -> Result<String, KeyError> {
-    let pair = RS256.generate_key_pair(2048)?;
-    let mut public = pair.to_jwk_public_key();
+    let (mut public, der) = match alg {
+        "RS256" => {
+            let pair = RS256.generate_key_pair(2048)?;
+            (pair.to_jwk_public_key(), pair.to_der_private_key())
+        }
+        _ => {
+            let pair = ES256.generate_key_pair()?;
+            (pair.to_jwk_public_key(), pair.to_der_private_key())
+        }
+    };
     let kid = rfc7638_thumbprint(&public)?;
     public.set_key_id(&kid);
     public.set_key_use("sig");
-    public.set_algorithm("RS256");
-    let der = pair.to_der_private_key();
+    public.set_algorithm(alg);
     let row = SigningKeyRow {
         key_id: Uuid::new_v4(),
         kid: kid.clone(),
-        alg: "RS256".into(),
+        alg: alg.into(),
         public_jwk: public.to_string(),
         private_key_encrypted: crypto::seal(encryption_key, kid.as_bytes(), &der)?,
         created_at: now,
@@ -262,11 +307,19 @@ fn rfc7638_thumbprint(public: &Jwk) -> Result<String, KeyError> {
                 message: format!("public key lacks {name}"),
             })
     };
-    let canonical = format!(
-        r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
-        member("e")?,
-        member("n")?
-    );
+    let canonical = match public.key_type() {
+        "EC" => format!(
+            r#"{{"crv":"{}","kty":"EC","x":"{}","y":"{}"}}"#,
+            member("crv")?,
+            member("x")?,
+            member("y")?
+        ),
+        _ => format!(
+            r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
+            member("e")?,
+            member("n")?
+        ),
+    };
     Ok(crypto::b64url(&crypto::sha256(canonical.as_bytes())))
 }
 

@@ -338,6 +338,7 @@ async fn issue(
             now,
             access_token_ttl: config.access_token_ttl,
             id_token_ttl: config.id_token_ttl,
+            id_token_alg: &client.settings.id_token_alg,
         },
     )?;
     let refresh_token = if client.allows_grant("refresh_token") {

@@ -114,6 +114,8 @@ pub struct MintInput<'a> {
     pub now: i64,
     pub access_token_ttl: i64,
     pub id_token_ttl: i64,
+    /// The client's ID token algorithm (RS256 or ES256); at_hash uses SHA-256 for both.
+    pub id_token_alg: &'a str,
 }
 
 /// Signs an access token and an ID token for a user's grant.
@@ -153,7 +155,7 @@ pub fn mint_user_tokens(keys: &KeyRing, input: MintInput<'_>) -> Result<IssuedTo
             &super::scopes::ClaimsRequest::from_json(&input.grant.claims).id_token,
         ),
     };
-    let id_token = keys.sign("JWT", &id)?;
+    let id_token = keys.sign_with(input.id_token_alg, "JWT", &id)?;
     Ok(IssuedTokens {
         access_token,
         id_token,

@@ -10,6 +10,7 @@ use crate::flows::{signed_in_tokens, userinfo_status};
 use crate::harness::{TestApp, on_both_backends, reqwest};
 use crate::token::decode_segment;
 
+/// The published RSA kids (each rotation also adds an ES256 key, checked in robustness.rs).
 async fn published_kids(app: &TestApp) -> Vec<String> {
     let jwks: Value = reqwest::Client::new()
         .get(app.url("/jwks.json"))
@@ -23,6 +24,7 @@ async fn published_kids(app: &TestApp) -> Vec<String> {
         .as_array()
         .expect("keys")
         .iter()
+        .filter(|k| k["kty"] == "RSA")
         .map(|k| k["kid"].as_str().expect("kid").to_owned())
         .collect()
 }

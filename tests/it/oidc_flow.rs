@@ -1,7 +1,8 @@
 //! A complete sign-in with the `openidconnect` crate as the relying party.
 
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims,
+    CoreAuthenticationFlow, CoreClient, CoreJwsSigningAlgorithm, CoreProviderMetadata,
+    CoreUserInfoClaims,
 };
 use openidconnect::{
     AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
@@ -163,4 +164,79 @@ async fn openidconnect_crate_signs_a_student_in_end_to_end(app: TestApp) {
     );
 }
 
-on_both_backends!(openidconnect_crate_signs_a_student_in_end_to_end);
+async fn a_client_configured_for_es256_gets_es256_id_tokens_the_crate_verifies(app: TestApp) {
+    app.create_user("ecuser").await;
+    let registered = app.create_client(false, true).await;
+    let id = uuid::Uuid::parse_str(&registered.client_id).expect("uuid");
+    let mut row = app
+        .store()
+        .find_client(id)
+        .await
+        .expect("db")
+        .expect("client");
+    row.settings.id_token_alg = "ES256".into();
+    app.store()
+        .update_client(&row, app.clock.now())
+        .await
+        .expect("update");
+
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http");
+    let metadata = CoreProviderMetadata::discover_async(
+        IssuerUrl::new(app.base.clone()).expect("issuer"),
+        &http,
+    )
+    .await
+    .expect("discovery");
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(registered.client_id.clone()),
+        registered.secret.clone().map(ClientSecret::new),
+    )
+    .set_redirect_uri(RedirectUrl::new(REDIRECT_URI.into()).expect("redirect"));
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (auth_url, _, nonce) = client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .set_pkce_challenge(challenge)
+        .url();
+    let params =
+        crate::flows::sign_in_for_code(&app, &browser(), auth_url.as_str(), "ecuser").await;
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(params["code"].clone()))
+        .expect("token endpoint")
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await
+        .expect("exchange");
+    let id_token = tokens.id_token().expect("id token");
+    let verifier = client
+        .id_token_verifier()
+        .set_allowed_algs(vec![CoreJwsSigningAlgorithm::EcdsaP256Sha256]);
+    let claims = id_token
+        .claims(&verifier, &nonce)
+        .expect("the ES256 ID token verifies against our JWKS");
+    assert_eq!(
+        id_token.signing_alg().expect("alg"),
+        &CoreJwsSigningAlgorithm::EcdsaP256Sha256
+    );
+    assert!(claims.access_token_hash().is_some());
+    // A verifier that allows only RS256 refuses it.
+    let rs256_only = client
+        .id_token_verifier()
+        .set_allowed_algs(vec![CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256]);
+    assert!(id_token.claims(&rs256_only, &nonce).is_err());
+    // Access tokens stay RS256 for every client.
+    let header = crate::token::decode_segment(tokens.access_token().secret(), 0);
+    assert_eq!(header["alg"], "RS256");
+}
+
+on_both_backends!(
+    openidconnect_crate_signs_a_student_in_end_to_end,
+    a_client_configured_for_es256_gets_es256_id_tokens_the_crate_verifies,
+);

@@ -251,25 +251,44 @@ async fn discovery_and_jwks_describe_exactly_what_is_served(app: TestApp) {
             .contains("max-age=300")
     );
     let jwks: Value = jwks_response.json().await.expect("json");
-    let key = &jwks["keys"][0];
-    assert_eq!(key["kty"], "RSA");
-    assert!(
-        key.get("d").is_none() && key.get("p").is_none(),
-        "no private parts are published"
-    );
-    // kid is the RFC 7638 thumbprint, computed here independently.
-    let canonical = format!(
-        r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
-        key["e"].as_str().expect("e"),
-        key["n"].as_str().expect("n")
-    );
-    let thumbprint = hccc_sso::crypto::b64url(&hccc_sso::crypto::sha256(canonical.as_bytes()));
-    assert_eq!(key["kid"], thumbprint);
+    let keys = jwks["keys"].as_array().expect("keys");
+    assert_eq!(keys.len(), 2, "one RS256 and one ES256 key");
+    for key in keys {
+        assert!(
+            key.get("d").is_none() && key.get("p").is_none(),
+            "no private parts are published"
+        );
+        assert_eq!(key["use"], "sig");
+        // kid is the RFC 7638 thumbprint, computed here independently.
+        let member = |name: &str| key[name].as_str().expect(name).to_owned();
+        let canonical = match key["kty"].as_str() {
+            Some("RSA") => format!(
+                r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
+                member("e"),
+                member("n")
+            ),
+            _ => format!(
+                r#"{{"crv":"{}","kty":"EC","x":"{}","y":"{}"}}"#,
+                member("crv"),
+                member("x"),
+                member("y")
+            ),
+        };
+        let thumbprint = hccc_sso::crypto::b64url(&hccc_sso::crypto::sha256(canonical.as_bytes()));
+        assert_eq!(key["kid"], thumbprint);
+    }
+    let rsa = keys.iter().find(|k| k["kty"] == "RSA").expect("an RSA key");
+    assert_eq!(rsa["alg"], "RS256");
     use base64::Engine;
     let modulus = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(key["n"].as_str().expect("n"))
+        .decode(rsa["n"].as_str().expect("n"))
         .expect("n");
     assert!(modulus.len() * 8 >= 2048, "RSA key of at least 2048 bits");
+    let ec = keys.iter().find(|k| k["kty"] == "EC").expect("an EC key");
+    assert_eq!(
+        (ec["alg"].clone(), ec["crv"].clone()),
+        (serde_json::json!("ES256"), serde_json::json!("P-256"))
+    );
 }
 
 async fn health_reports_the_database_and_503_when_it_is_gone(app: TestApp) {
