@@ -113,6 +113,7 @@ async fn maintain(app: AppState) {
     loop {
         tick.tick().await;
         let now = app.clock.now();
+        rotate_keys_if_due(&app, now).await;
         if let Err(e) = app.keys.reload(&app.store, now).await {
             tracing::error!(error = %e, "reloading signing keys failed");
         }
@@ -127,6 +128,30 @@ async fn maintain(app: AppState) {
         if let Err(e) = sessions {
             tracing::warn!(error = %e, "deleting expired sessions failed");
         }
+    }
+}
+
+/// The scheduled rotation of signing keys (HCCC_SSO_KEY_ROTATION_DAYS).
+pub async fn rotate_keys_if_due(app: &AppState, now: i64) {
+    let config = &app.config;
+    if config.key_rotation_days == 0 {
+        return;
+    }
+    let max_ttl = config.access_token_ttl.max(config.id_token_ttl);
+    let max_age = config.key_rotation_days * 86_400;
+    match crate::keys::rotate_if_due(
+        &app.store,
+        &app.key_encryption,
+        now,
+        max_age,
+        config.key_publish_lead,
+        max_ttl,
+    )
+    .await
+    {
+        Ok(Some(kid)) => tracing::info!(kid = %kid, "signing keys rotated on schedule"),
+        Ok(None) => {}
+        Err(e) => tracing::error!(error = %e, "scheduled key rotation failed"),
     }
 }
 

@@ -25,6 +25,8 @@ pub struct Config {
     pub session_ttl: i64,
     /// How long a new signing key is published in the JWKS before it signs anything.
     pub key_publish_lead: i64,
+    /// Signing keys older than this are rotated automatically (0 turns it off).
+    pub key_rotation_days: i64,
     pub admin_password: Option<String>,
     pub log_format: LogFormat,
     pub login: LoginPolicy,
@@ -184,6 +186,7 @@ impl Config {
         );
         let session_ttl = number("HCCC_SSO_SESSION_TTL_SECONDS", 12 * 3600, 60, 30 * 86_400);
         let key_publish_lead = number("HCCC_SSO_KEY_PUBLISH_LEAD_SECONDS", 900, 0, 7 * 86_400);
+        let key_rotation_days = number("HCCC_SSO_KEY_ROTATION_DAYS", 90, 0, 3650);
         let db_max_connections = number("HCCC_SSO_DB_MAX_CONNECTIONS", 10, 1, 1000) as u32;
         let defaults = LoginPolicy::default();
         let login = LoginPolicy {
@@ -279,6 +282,7 @@ impl Config {
                 refresh_token_ttl,
                 session_ttl,
                 key_publish_lead,
+                key_rotation_days,
                 admin_password: source.get("HCCC_SSO_ADMIN_PASSWORD"),
                 log_format,
                 login,

@@ -61,3 +61,10 @@ create table used_assertion (
 
 -- Individual claims asked for with the claims parameter (OIDC Core 5.5), as JSON.
 alter table oauth_grant add column claims text not null default '{}';
+
+-- Leases for work only one replica may do at a time (e.g. scheduled key rotation).
+create table maintenance_lease (
+    name         text primary key,
+    held_until   bigint not null
+);
+insert into maintenance_lease (name, held_until) values ('key_rotation', 0);

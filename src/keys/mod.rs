@@ -200,6 +200,34 @@ impl KeyRing {
     }
 }
 
+/// Rotates when the newest RS256 key is older than `max_age` and no newer key is waiting to
+/// activate. Replicas race for a lease, so exactly one rotates. Returns the new kid, if any.
+pub async fn rotate_if_due(
+    store: &Store,
+    encryption_key: &[u8; 32],
+    now: i64,
+    max_age: i64,
+    publish_lead: i64,
+    max_token_ttl: i64,
+) -> Result<Option<String>, KeyError> {
+    let keys = store.list_published_keys(now).await?;
+    let newest = keys
+        .iter()
+        .filter(|k| k.alg == "RS256")
+        .map(|k| k.activates_at)
+        .max();
+    let due = match newest {
+        Some(activated) => activated <= now - max_age, // a future activation means a rotation is under way
+        None => true,
+    };
+    if !due || !store.take_lease("key_rotation", now, now + 300).await? {
+        return Ok(None);
+    }
+    KeyRing::rotate(store, encryption_key, now, publish_lead, max_token_ttl)
+        .await
+        .map(Some)
+}
+
 fn fingerprint_of(rows: &[SigningKeyRow], now: i64) -> Vec<(Uuid, i64, Option<i64>)> {
     // Includes whether each key is active yet, so a scheduled activation triggers a rebuild.
     rows.iter()

@@ -57,3 +57,14 @@ impl Store {
         )
     }
 }
+
+impl Store {
+    /// Takes the named lease until `until` if nobody holds it at `now`: one replica wins.
+    pub async fn take_lease(&self, name: &str, now: i64, until: i64) -> Result<bool, StoreError> {
+        const SQL: &str =
+            "update maintenance_lease set held_until = $3 where name = $1 and held_until <= $2";
+        let n = on_pool!(self, pool => sqlx::query(SQL).bind(name).bind(now).bind(until)
+            .execute(pool).await.map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+}

@@ -170,6 +170,27 @@ pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> O
     })
 }
 
+/// A second server (another replica) on the same database as `first`, sharing its clock.
+pub async fn start_replica(first: &TestApp) -> (String, AppState, oneshot::Sender<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let mut config = test_config(
+        &first.db.url,
+        &first.base,
+        &first.db.dir().display().to_string(),
+    );
+    config.login = first.state.config.login.clone();
+    let app = App::bind(config, listener, first.clock.clone())
+        .await
+        .expect("replica starts");
+    let state = app.state().clone();
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(app.serve(async {
+        let _ = stopped.await;
+    }));
+    (base, state, stop)
+}
+
 fn init_logging() {
     if std::env::var("TEST_LOG").is_ok() {
         hccc_sso::telemetry::init(hccc_sso::config::LogFormat::Pretty);

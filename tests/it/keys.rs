@@ -125,7 +125,66 @@ async fn a_token_signed_before_rotation_still_works_after_it(app: TestApp) {
     assert_eq!(userinfo_status(&app, &token).await, StatusCode::OK);
 }
 
+async fn keys_rotate_on_schedule_once_across_replicas_and_all_replicas_agree(app: TestApp) {
+    let (_replica_base, replica, _stop) = crate::harness::start_replica(&app).await;
+    let first_kid = app.state.keys.signing_kid();
+    hccc_sso::app::rotate_keys_if_due(&app.state, app.clock.now()).await;
+    assert_eq!(
+        published_kids(&app).await.len(),
+        1,
+        "a fresh key is not rotated"
+    );
+
+    app.clock
+        .advance(app.state.config.key_rotation_days * 86_400 + 1);
+    let now = app.clock.now();
+    futures_util::future::join(
+        hccc_sso::app::rotate_keys_if_due(&app.state, now),
+        hccc_sso::app::rotate_keys_if_due(&replica, now),
+    )
+    .await;
+    hccc_sso::app::rotate_keys_if_due(&replica, now + 400).await;
+    app.state
+        .keys
+        .reload(app.store(), now)
+        .await
+        .expect("reload");
+    assert_eq!(
+        published_kids(&app).await.len(),
+        2,
+        "exactly one rotation, even with two replicas racing"
+    );
+
+    app.clock.advance(app.state.config.key_publish_lead + 1);
+    let now = app.clock.now();
+    app.state
+        .keys
+        .reload(app.store(), now)
+        .await
+        .expect("reload");
+    replica
+        .keys
+        .reload(&replica.store, now)
+        .await
+        .expect("reload");
+    assert_ne!(
+        app.state.keys.signing_kid(),
+        first_kid,
+        "the new key signs after the lead time"
+    );
+    assert_eq!(
+        app.state.keys.signing_kid(),
+        replica.keys.signing_kid(),
+        "both replicas sign with the same key"
+    );
+    assert_eq!(
+        app.state.keys.signing_kid_for("ES256"),
+        replica.keys.signing_kid_for("ES256")
+    );
+}
+
 on_both_backends!(
+    keys_rotate_on_schedule_once_across_replicas_and_all_replicas_agree,
     a_rotated_key_is_published_before_it_signs_and_the_old_one_outlives_its_tokens,
     a_token_signed_before_rotation_still_works_after_it,
 );
