@@ -16,3 +16,4 @@ mod store_suite;
 mod token;
 mod token_admin;
 mod userinfo;
+mod mod_auth_openidc;
