@@ -23,13 +23,18 @@ fn available() -> bool {
         && Path::new(CHROMIUM).exists()
         && browser_dir().join("node_modules/playwright-core").is_dir();
     if !present && std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("CI=true but apache2, libapache2-mod-auth-openidc, chromium or tests/browser's npm packages are missing");
+        panic!(
+            "CI=true but apache2, libapache2-mod-auth-openidc, chromium or tests/browser's npm packages are missing"
+        );
     }
     present
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
 }
 
 fn write(path: &Path, contents: &str) {
@@ -42,14 +47,20 @@ fn write(path: &Path, contents: &str) {
 /// Lets Apache's unprivileged children read the site (the temp dir is private by default).
 fn open_up(dir: &Path) {
     use std::os::unix::fs::PermissionsExt;
-    for entry in [dir.to_path_buf(), dir.join("htdocs"), dir.join("htdocs/protected")] {
+    for entry in [
+        dir.to_path_buf(),
+        dir.join("htdocs"),
+        dir.join("htdocs/protected"),
+    ] {
         let _ = std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(0o755));
     }
 }
 
 async fn mod_auth_openidc_protects_a_page_that_chromium_signs_in_and_out_of(app: TestApp) {
     if !available() {
-        eprintln!("skipped: apache2 + mod_auth_openidc, chromium or tests/browser npm packages missing");
+        eprintln!(
+            "skipped: apache2 + mod_auth_openidc, chromium or tests/browser npm packages missing"
+        );
         return;
     }
     app.create_user("apacheuser").await;
@@ -57,16 +68,34 @@ async fn mod_auth_openidc_protects_a_page_that_chromium_signs_in_and_out_of(app:
     let site = format!("http://127.0.0.1:{port}");
     let client = app.create_client(false, true).await;
     let id = uuid::Uuid::parse_str(&client.client_id).expect("uuid");
-    let mut row = app.store().find_client(id).await.expect("db").expect("client");
+    let mut row = app
+        .store()
+        .find_client(id)
+        .await
+        .expect("db")
+        .expect("client");
     row.redirect_uris = vec![format!("{site}/protected/redirect_uri")];
     row.post_logout_redirect_uris = vec![format!("{site}/loggedout.html")];
-    app.store().update_client(&row, app.clock.now()).await.expect("update");
+    app.store()
+        .update_client(&row, app.clock.now())
+        .await
+        .expect("update");
 
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path();
-    write(&root.join("htdocs/protected/index.shtml"), "<!doctype html><p id=\"user\"><!--#echo var=\"REMOTE_USER\" --></p>\n");
-    write(&root.join("htdocs/loggedout.html"), "<!doctype html><p>Signed out of the app</p>\n");
-    let run_as = if unsafe_is_root() { "User www-data\nGroup www-data\n" } else { "" };
+    write(
+        &root.join("htdocs/protected/index.shtml"),
+        "<!doctype html><p id=\"user\"><!--#echo var=\"REMOTE_USER\" --></p>\n",
+    );
+    write(
+        &root.join("htdocs/loggedout.html"),
+        "<!doctype html><p>Signed out of the app</p>\n",
+    );
+    let run_as = if unsafe_is_root() {
+        "User www-data\nGroup www-data\n"
+    } else {
+        ""
+    };
     let config = format!(
         r#"ServerRoot "{root}"
 ServerName 127.0.0.1
@@ -115,7 +144,11 @@ OIDCCacheType shm
     open_up(root);
 
     let mut apache = tokio::process::Command::new(APACHE)
-        .args(["-f", &root.join("httpd.conf").display().to_string(), "-DFOREGROUND"])
+        .args([
+            "-f",
+            &root.join("httpd.conf").display().to_string(),
+            "-DFOREGROUND",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
@@ -123,13 +156,20 @@ OIDCCacheType shm
         .expect("start apache");
     let mut ready = false;
     for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
             ready = true;
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    assert!(ready, "apache did not start: {}", std::fs::read_to_string(root.join("error.log")).unwrap_or_default());
+    assert!(
+        ready,
+        "apache did not start: {}",
+        std::fs::read_to_string(root.join("error.log")).unwrap_or_default()
+    );
 
     let output = tokio::process::Command::new("node")
         .arg("mod_auth_openidc.mjs")
@@ -141,7 +181,10 @@ OIDCCacheType shm
         .output()
         .await
         .expect("run node");
-    let _ = tokio::process::Command::new("kill").arg(apache.id().map(|p| p.to_string()).unwrap_or_default()).status().await;
+    let _ = tokio::process::Command::new("kill")
+        .arg(apache.id().map(|p| p.to_string()).unwrap_or_default())
+        .status()
+        .await;
     let _ = apache.wait().await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let log = std::fs::read_to_string(root.join("error.log")).unwrap_or_default();
@@ -151,13 +194,20 @@ OIDCCacheType shm
         String::from_utf8_lossy(&output.stderr)
     );
     for step in ["sign-in", "logout", "signed-out"] {
-        assert!(stdout.contains(&format!("PASS  {step}")), "{step} missing:\n{stdout}");
+        assert!(
+            stdout.contains(&format!("PASS  {step}")),
+            "{step} missing:\n{stdout}"
+        );
     }
 }
 
 /// Apache refuses to run as root without a User to switch to.
 fn unsafe_is_root() -> bool {
-    std::process::Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0")).unwrap_or(false)
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0"))
+        .unwrap_or(false)
 }
 
 on_both_backends!(mod_auth_openidc_protects_a_page_that_chromium_signs_in_and_out_of);
