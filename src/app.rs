@@ -239,6 +239,7 @@ fn routes<S: SessionStore + Clone>(state: AppState, session_store: S, cookie_key
         .route("/introspect", post(introspect::post_introspect))
         .route("/health", get(health))
         .route("/static/{*path}", get(static_file))
+        .route("/favicon.ico", get(|| static_file(axum::extract::Path("img/favicon.svg".to_owned()))))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))

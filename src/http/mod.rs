@@ -171,6 +171,10 @@ pub async fn static_file(axum::extract::Path(path): axum::extract::Path<String>)
             include_str!("../../static/js/form_post.js"),
             "text/javascript; charset=utf-8",
         ),
+        "img/favicon.svg" => (
+            include_str!("../../static/img/favicon.svg"),
+            "image/svg+xml",
+        ),
         "js/qr_login.js" => (
             include_str!("../../static/js/qr_login.js"),
             "text/javascript; charset=utf-8",

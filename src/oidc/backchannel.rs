@@ -88,8 +88,9 @@ pub async fn deliver_due(app: &AppState) {
     for row in due {
         let wait = BACKOFF
             .get(row.attempts as usize)
+            .or(BACKOFF.last())
             .copied()
-            .unwrap_or(BACKOFF[BACKOFF.len() - 1]);
+            .unwrap_or(14_400);
         match app.store.claim_backchannel(&row, now + wait).await {
             Ok(true) => sends.push(send(app, row)),
             Ok(false) => {} // another replica has it

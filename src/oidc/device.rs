@@ -30,8 +30,11 @@ fn new_user_code() -> String {
     while code.len() < 8 {
         for byte in crypto::random_bytes::<16>() {
             // 240 is the largest multiple of 20 below 256: reject above it so each letter is equally likely.
-            if byte < 240 && code.len() < 8 {
-                code.push(USER_CODE_ALPHABET[(byte % 20) as usize] as char);
+            if byte < 240
+                && code.len() < 8
+                && let Some(letter) = USER_CODE_ALPHABET.get((byte % 20) as usize)
+            {
+                code.push(*letter as char);
             }
         }
     }

@@ -4,6 +4,7 @@ mod flows;
 mod harness;
 
 mod authorize;
+mod browser;
 mod cli;
 mod conformance;
 mod device;

@@ -126,7 +126,8 @@ async fn a_pushed_request_signs_in_through_a_single_use_request_uri(app: TestApp
 async fn bad_pushed_requests_are_refused_at_the_par_endpoint(app: TestApp) {
     let client = app.create_client(false, true).await;
     let p = pkce();
-    let cases: Vec<(Vec<(&str, &str)>, StatusCode, &str)> = vec![
+    type Case<'a> = (Vec<(&'a str, &'a str)>, StatusCode, &'a str);
+    let cases: Vec<Case> = vec![
         (
             vec![("redirect_uri", "https://evil.example/cb")],
             StatusCode::BAD_REQUEST,
