@@ -5,8 +5,9 @@ use openidconnect::core::{
     CoreUserInfoClaims,
 };
 use openidconnect::{
-    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
-    OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, RefreshToken, Scope, TokenResponse,
+    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl,
+    LogoutRequest, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PostLogoutRedirectUrl,
+    ProviderMetadataWithLogout, RedirectUrl, RefreshToken, Scope, TokenResponse,
 };
 use reqwest::StatusCode;
 
@@ -161,6 +162,68 @@ async fn openidconnect_crate_signs_a_student_in_end_to_end(app: TestApp) {
         userinfo_status(&app, refreshed.access_token().secret()).await,
         StatusCode::UNAUTHORIZED,
         "access tokens of a revoked family stop working"
+    );
+
+    // RP-initiated logout with the crate's logout request, from the discovered end_session_endpoint.
+    let post_logout = "http://127.0.0.1:8765/logged-out";
+    let id = uuid::Uuid::parse_str(&registered.client_id).expect("uuid");
+    let mut row = app
+        .store()
+        .find_client(id)
+        .await
+        .expect("db")
+        .expect("client");
+    row.post_logout_redirect_uris = vec![post_logout.into()];
+    app.store()
+        .update_client(&row, app.clock.now())
+        .await
+        .expect("update");
+    let logout_metadata = ProviderMetadataWithLogout::discover_async(
+        IssuerUrl::new(app.base.clone()).expect("issuer"),
+        &http,
+    )
+    .await
+    .expect("discovery with logout metadata");
+    let end_session = logout_metadata
+        .additional_metadata()
+        .end_session_endpoint
+        .clone()
+        .expect("end_session_endpoint");
+    let logout_url = LogoutRequest::from(end_session)
+        .set_id_token_hint(id_token)
+        .set_post_logout_redirect_uri(PostLogoutRedirectUrl::new(post_logout.into()).expect("url"))
+        .set_state(CsrfToken::new("bye".into()))
+        .http_get_url();
+    let response = browser
+        .get(logout_url.as_str())
+        .send()
+        .await
+        .expect("logout");
+    let back = location(&response);
+    assert!(back.starts_with(post_logout), "{back}");
+    assert_eq!(
+        query_of(&back).get("state").map(String::as_str),
+        Some("bye")
+    );
+    let (silent, _, _) = client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .add_prompt(openidconnect::core::CoreAuthPrompt::None)
+        .url();
+    let response = browser
+        .get(silent.as_str())
+        .send()
+        .await
+        .expect("authorize");
+    assert_eq!(
+        query_of(&location(&response))
+            .get("error")
+            .map(String::as_str),
+        Some("login_required"),
+        "signed out"
     );
 }
 

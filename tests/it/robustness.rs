@@ -11,21 +11,8 @@ async fn malformed_and_oversized_input_never_answers_500(app: TestApp) {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");
-    let huge = "x".repeat(100 * 1024);
     let long_param = "y".repeat(5000);
     let cases: Vec<(reqwest::RequestBuilder, StatusCode)> = vec![
-        (
-            http.post(app.url("/token"))
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(huge.clone()),
-            StatusCode::PAYLOAD_TOO_LARGE,
-        ),
-        (
-            http.post(app.url("/login"))
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(huge.clone()),
-            StatusCode::PAYLOAD_TOO_LARGE,
-        ),
         (
             http.get(app.url(&format!(
                 "/authorize?client_id={}&state={}",
@@ -121,11 +108,38 @@ async fn malformed_and_oversized_input_never_answers_500(app: TestApp) {
         let response = http.execute(request).await.expect("send");
         assert_eq!(response.status(), expected, "{description}");
     }
+    // Oversized bodies are refused from Content-Length alone, before any of the body is read: send
+    // only the headers over a raw socket and read the answer (an HTTP client still uploading may see
+    // the connection close first).
+    for path in ["/token", "/login", "/authorize", "/userinfo"] {
+        let status = headers_only_post(&app, path, 100 * 1024).await;
+        assert_eq!(status, "413", "POST {path} with a 100 KiB body");
+    }
     // A long username and password are refused like any wrong credentials.
     let b = crate::harness::browser();
     let response =
         crate::flows::submit_login(&app, &b, "/login", &"u".repeat(300), &"p".repeat(2000)).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// Sends a POST's headers announcing `length` bytes, sends no body, and returns the status code.
+async fn headers_only_post(app: &TestApp, path: &str, length: usize) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {length}\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.expect("write");
+    let mut answer = vec![0u8; 64];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read(&mut answer))
+        .await
+        .expect("answered without the body")
+        .expect("read");
+    let status_line = String::from_utf8_lossy(&answer[..read]).into_owned();
+    status_line.split(' ').nth(1).unwrap_or_default().to_owned()
 }
 
 async fn pages_carry_security_headers(app: TestApp) {
