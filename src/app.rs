@@ -34,6 +34,7 @@ use crate::oidc::{
 };
 use crate::state::{AppState, Inner};
 use crate::store::Store;
+use crate::telemetry_metrics;
 
 pub struct App {
     listener: TcpListener,
@@ -44,6 +45,7 @@ pub struct App {
 /// Connects to the database, applies migrations and loads the signing keys.
 pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppState> {
     config.ensure_data_dir()?;
+    telemetry_metrics::handle(); // installs the recorder before the first request counts
     let store = Store::connect(&config.database_url, config.db_max_connections).await?;
     store.migrate().await?;
     migrate_session_store(&store).await?;
@@ -96,6 +98,18 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let maintenance = tokio::spawn(maintain(self.state.clone()));
+        let metrics_server = match self.state.config.metrics_bind {
+            Some(addr) => {
+                let listener = TcpListener::bind(addr).await?;
+                let router = Router::new()
+                    .route("/metrics", get(telemetry_metrics::get_metrics))
+                    .with_state(self.state.clone());
+                Some(tokio::spawn(
+                    async move { axum::serve(listener, router).await },
+                ))
+            }
+            None => None,
+        };
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
@@ -103,6 +117,9 @@ impl App {
             .with_graceful_shutdown(shutdown)
             .await;
         maintenance.abort();
+        if let Some(server) = metrics_server {
+            server.abort();
+        }
         result
     }
 }
@@ -118,6 +135,7 @@ async fn maintain(app: AppState) {
             tracing::error!(error = %e, "reloading signing keys failed");
         }
         backchannel::deliver_due(&app).await;
+        telemetry_metrics::upkeep();
         if let Err(e) = app.store.delete_expired(now).await {
             tracing::warn!(error = %e, "deleting expired rows failed");
         }
@@ -233,14 +251,23 @@ fn routes<S: SessionStore + Clone>(state: AppState, session_store: S, cookie_key
         .layer(sessions);
 
     let request_id = HeaderName::from_static("x-request-id");
+    let metrics_here = if config.metrics_bind.is_none() {
+        Router::new().route("/metrics", get(telemetry_metrics::get_metrics))
+    } else {
+        Router::new()
+    };
     Router::new()
         .merge(cross_origin)
         .merge(pages)
+        .merge(metrics_here)
         .route("/introspect", post(introspect::post_introspect))
         .route("/health", get(health))
+        .route("/health/ready", get(health))
+        .route("/health/live", get(live))
         .route("/static/{*path}", get(static_file))
         .route("/favicon.ico", get(|| static_file(axum::extract::Path("img/favicon.svg".to_owned()))))
         .fallback(not_found)
+        .route_layer(axum::middleware::from_fn(telemetry_metrics::track_requests))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(move |req, next| security_headers(https, req, next)))
@@ -276,7 +303,12 @@ async fn not_found() -> Response {
     login::page::PageError::not_found().into_response()
 }
 
-/// Liveness and database reachability, as JSON; 503 when the database does not answer.
+/// The process is up and serving (for restarts by an orchestrator); says nothing of the database.
+async fn live() -> Response {
+    axum::Json(json!({"status": "ok"})).into_response()
+}
+
+/// Readiness: liveness and database reachability, as JSON; 503 when the database does not answer.
 async fn health(State(app): State<AppState>) -> Response {
     let database = tokio::time::timeout(Duration::from_secs(2), app.store.ping()).await;
     let (status, db) = match database {

@@ -30,6 +30,10 @@ pub struct Config {
     pub admin_password: Option<String>,
     pub log_format: LogFormat,
     pub login: LoginPolicy,
+    /// Proxies whose X-Forwarded-For we believe (addresses or CIDR ranges).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// A separate address for /metrics; when set, the main listener does not serve it.
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 impl std::fmt::Debug for Config {
@@ -211,6 +215,39 @@ impl Config {
             ..defaults
         };
 
+        let mut trusted_proxies = Vec::new();
+        for entry in source
+            .get("HCCC_SSO_TRUSTED_PROXIES")
+            .unwrap_or_default()
+            .split(',')
+        {
+            let entry = entry.trim();
+            if entry.is_empty() {
+                continue;
+            }
+            let parsed = entry
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
+            match parsed {
+                Ok(net) => trusted_proxies.push(net),
+                Err(_) => errors.push(format!(
+                    "HCCC_SSO_TRUSTED_PROXIES: {entry:?} is not an IP address or CIDR range such as 172.18.0.0/16"
+                )),
+            }
+        }
+        let metrics_bind = match source.get("HCCC_SSO_METRICS_BIND") {
+            None => None,
+            Some(raw) => {
+                match raw.parse::<SocketAddr>() {
+                    Ok(addr) => Some(addr),
+                    Err(_) => {
+                        errors.push(format!("HCCC_SSO_METRICS_BIND: {raw:?} is not an address:port such as 0.0.0.0:9100"));
+                        None
+                    }
+                }
+            }
+        };
+
         let log_format = match source.get("HCCC_SSO_LOG_FORMAT").as_deref() {
             None | Some("json") => LogFormat::Json,
             Some("pretty") => LogFormat::Pretty,
@@ -286,6 +323,8 @@ impl Config {
                 admin_password: source.get("HCCC_SSO_ADMIN_PASSWORD"),
                 log_format,
                 login,
+                trusted_proxies,
+                metrics_bind,
             },
             notes,
         ))

@@ -27,3 +27,4 @@ pub mod outbound;
 pub mod state;
 pub mod store;
 pub mod telemetry;
+pub mod telemetry_metrics;

@@ -98,21 +98,48 @@ pub fn form_params(headers: &HeaderMap, body: &Bytes) -> Result<Params, String> 
     Params::parse(body).map_err(|e| e.to_string())
 }
 
-/// The address of the peer that connected to us.
+/// The client's address: the connecting peer, or, when that peer is one of our trusted proxies,
+/// the address those proxies saw (X-Forwarded-For).
 #[derive(Debug, Clone)]
 pub struct ClientIp(pub String);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<crate::state::AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string())
-            .unwrap_or_else(|| "unknown".into());
-        Ok(ClientIp(ip))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &crate::state::AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() else {
+            return Ok(ClientIp("unknown".into()));
+        };
+        let forwarded = parts.headers.get_all("x-forwarded-for");
+        let ip = client_address(peer.ip(), forwarded.iter(), &app.config.trusted_proxies);
+        Ok(ClientIp(ip.to_string()))
     }
+}
+
+/// Walks X-Forwarded-For from the right past trusted proxies; the first other hop is the client.
+/// Entries to its left were written by the client itself and are never believed.
+pub fn client_address<'a>(
+    peer: std::net::IpAddr,
+    forwarded: impl Iterator<Item = &'a HeaderValue>,
+    trusted: &[ipnet::IpNet],
+) -> std::net::IpAddr {
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let hops: Vec<std::net::IpAddr> = forwarded
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map_while(|hop| hop.trim().parse().ok())
+        .collect();
+    hops.iter()
+        .rev()
+        .find(|hop| !is_trusted(hop))
+        .copied()
+        .unwrap_or(peer)
 }
 
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
@@ -212,6 +239,41 @@ mod tests {
         assert_eq!(
             Params::parse(long.as_bytes()).err(),
             Some(ParamsError::TooLong("a".into()))
+        );
+    }
+}
+
+#[cfg(test)]
+mod client_address_tests {
+    use super::*;
+
+    fn ip(s: &str) -> std::net::IpAddr {
+        s.parse().expect("ip")
+    }
+
+    #[test]
+    fn forwarded_addresses_count_only_behind_trusted_proxies() {
+        let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().expect("net")];
+        let header = HeaderValue::from_static("198.51.100.7, 203.0.113.9, 10.0.0.3");
+        // From a trusted proxy: the first untrusted hop from the right (the left part is client-written).
+        assert_eq!(
+            client_address(ip("10.0.0.2"), std::iter::once(&header), &trusted),
+            ip("203.0.113.9")
+        );
+        // From anyone else, the header is ignored.
+        assert_eq!(
+            client_address(ip("192.0.2.1"), std::iter::once(&header), &trusted),
+            ip("192.0.2.1")
+        );
+        // A trusted peer with no header is itself the client.
+        assert_eq!(
+            client_address(ip("10.0.0.2"), std::iter::empty(), &trusted),
+            ip("10.0.0.2")
+        );
+        let garbage = HeaderValue::from_static("not-an-ip");
+        assert_eq!(
+            client_address(ip("10.0.0.2"), std::iter::once(&garbage), &trusted),
+            ip("10.0.0.2")
         );
     }
 }

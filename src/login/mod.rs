@@ -185,7 +185,7 @@ async fn login(
         .await;
     }
     let now = app.clock.now();
-    let account = match accounts::sign_in(
+    let outcome = accounts::sign_in(
         &app.store,
         &app.hasher,
         &app.config.login,
@@ -194,8 +194,14 @@ async fn login(
         ip,
         now,
     )
-    .await
-    {
+    .await;
+    crate::telemetry_metrics::login(match &outcome {
+        Ok(_) => "succeeded",
+        Err(SignInError::InvalidCredentials) => "failed",
+        Err(SignInError::Locked { .. }) => "locked",
+        Err(SignInError::Store(_)) => "error",
+    });
+    let account = match outcome {
         Ok(account) => account,
         Err(SignInError::InvalidCredentials) => {
             return again(

@@ -71,12 +71,16 @@ pub async fn post_token(
             "this client may not use {grant_type}"
         )));
     }
-    match grant_type {
+    let issued = match grant_type {
         "authorization_code" => exchange_code(&app, &client, &params, now).await,
         "refresh_token" => refresh(&app, &client, &params, now).await,
         DEVICE_GRANT => device_code(&app, &client, &params, now).await,
         _ => client_credentials(&app, &client, &params, now),
+    };
+    if issued.is_ok() {
+        crate::telemetry_metrics::token_issued(grant_type);
     }
+    issued
 }
 
 /// A service client's own token (RFC 6749 §4.4). It carries no user, so OpenID scopes do not apply;

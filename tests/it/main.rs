@@ -12,6 +12,7 @@ mod keys;
 mod mod_auth_openidc;
 mod oidc_flow;
 mod openid_client;
+mod operations;
 mod par;
 mod robustness;
 mod store_suite;

@@ -1,0 +1,204 @@
+//! Operations: health, Prometheus metrics, client addresses behind trusted proxies.
+
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, HeaderValue};
+
+use crate::flows::{form_value, signed_in_tokens};
+use crate::harness::{Backend, PASSWORD, TestApp, on_both_backends, reqwest, start_with};
+
+/// The value of one metric line, e.g. `logins_total{result="succeeded"}`, or 0.
+fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find(|line| line.starts_with(series) && line[series.len()..].starts_with(' '))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+async fn scrape(app: &TestApp) -> String {
+    let response = reqwest::Client::new()
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap_or_default()
+            .starts_with("text/plain")
+    );
+    response.text().await.expect("text")
+}
+
+async fn metrics_count_requests_sign_ins_tokens_and_pool_use(app: TestApp) {
+    let before = scrape(&app).await;
+    signed_in_tokens(&app, "metered").await;
+    let after = scrape(&app).await;
+    for series in [
+        r#"logins_total{result="succeeded"}"#,
+        r#"tokens_issued_total{grant="authorization_code"}"#,
+        r#"http_requests_total{method="POST",route="/token",status="200"}"#,
+        r#"http_requests_total{method="GET",route="/authorize",status="303"}"#,
+    ] {
+        assert!(
+            metric(&after, series) >= metric(&before, series) + 1.0,
+            "{series} did not grow:\n{after}"
+        );
+    }
+    assert!(
+        after.contains("http_request_duration_seconds_bucket{"),
+        "latency histogram"
+    );
+    assert!(
+        after.contains(r#"db_pool_connections{state="idle"}"#)
+            && after.contains("db_pool_max_connections")
+    );
+    assert!(
+        !after.contains("request="),
+        "routes are templates, never raw paths or queries"
+    );
+}
+
+async fn health_live_and_ready(app: TestApp) {
+    let http = reqwest::Client::new();
+    for path in ["/health/live", "/health/ready", "/health"] {
+        let response = http.get(app.url(path)).send().await.expect("health");
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+    }
+    match app.store() {
+        hccc_sso::store::Store::Postgres(pool) => pool.close().await,
+        hccc_sso::store::Store::Sqlite(pool) => pool.close().await,
+    }
+    assert_eq!(
+        http.get(app.url("/health/ready"))
+            .send()
+            .await
+            .expect("ready")
+            .status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(
+        http.get(app.url("/health/live"))
+            .send()
+            .await
+            .expect("live")
+            .status(),
+        StatusCode::OK,
+        "alive without a database"
+    );
+}
+
+on_both_backends!(
+    metrics_count_requests_sign_ins_tokens_and_pool_use,
+    health_live_and_ready
+);
+
+/// Fails a sign-in as a browser behind a proxy that says the client is `forwarded_for`.
+async fn failed_login_from(app: &TestApp, forwarded_for: &str, username: &str) -> StatusCode {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        "x-forwarded-for",
+        HeaderValue::from_str(forwarded_for).expect("header"),
+    );
+    let b = reqwest::Client::builder()
+        .cookie_store(true)
+        .default_headers(headers)
+        .build()
+        .expect("client");
+    let html = b
+        .get(app.url("/login"))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    let form = [
+        ("csrf_token", form_value(&html, "csrf_token").expect("csrf")),
+        ("username", username.to_owned()),
+        ("password", format!("not {PASSWORD}")),
+    ];
+    b.post(app.url("/login"))
+        .form(&form)
+        .send()
+        .await
+        .expect("post")
+        .status()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_the_forwarded_client_address_is_throttled() {
+    let app = start_with(Backend::Sqlite, |c| {
+        c.trusted_proxies = vec!["127.0.0.1/32".parse().expect("net")];
+        c.login.max_failures_per_ip = 3;
+    })
+    .await
+    .expect("app");
+    for n in 0..2 {
+        assert_eq!(
+            failed_login_from(&app, "203.0.113.9", &format!("user{n}")).await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        failed_login_from(&app, "203.0.113.9", "user2").await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "that client is locked out"
+    );
+    assert_eq!(
+        failed_login_from(&app, "203.0.113.10", "user3").await,
+        StatusCode::UNAUTHORIZED,
+        "another client behind the same proxy is not"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_headers_from_untrusted_peers_are_ignored() {
+    let app = start_with(Backend::Sqlite, |c| c.login.max_failures_per_ip = 3)
+        .await
+        .expect("app");
+    for n in 0..3 {
+        failed_login_from(&app, &format!("203.0.113.{n}"), &format!("user{n}")).await;
+    }
+    // Spoofing a new address does not escape the lockout of the real one.
+    assert_eq!(
+        failed_login_from(&app, "198.51.100.1", "user9").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_can_live_on_their_own_port() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let app = start_with(Backend::Sqlite, |c| {
+        c.metrics_bind = Some(([127, 0, 0, 1], port).into())
+    })
+    .await
+    .expect("app");
+    let http = reqwest::Client::new();
+    assert_eq!(
+        http.get(app.url("/metrics"))
+            .send()
+            .await
+            .expect("main")
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    let mut ok = false;
+    for _ in 0..50 {
+        if let Ok(r) = http
+            .get(format!("http://127.0.0.1:{port}/metrics"))
+            .send()
+            .await
+        {
+            ok = r.status() == StatusCode::OK;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(ok, "metrics are served on the separate port");
+}
