@@ -44,6 +44,8 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Exit 0 if the server on HCCC_SSO_BIND answers /health/live (for container health checks).
+    Healthcheck,
 }
 
 #[derive(Debug, Subcommand)]
@@ -177,6 +179,15 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
     let json_output = cli.json;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
+        Command::Healthcheck => {
+            let port = config.bind.port();
+            let url = format!("http://127.0.0.1:{port}/health/live");
+            let response = crate::outbound::client()?.get(&url).send().await?;
+            if !response.status().is_success() {
+                anyhow::bail!("{url} answered {}", response.status());
+            }
+            Ok(())
+        }
         Command::Migrate => {
             let store = connect(&config).await?;
             emit(

@@ -7,6 +7,7 @@ mod authorize;
 mod browser;
 mod cli;
 mod conformance;
+mod deploy;
 mod device;
 mod keys;
 mod mod_auth_openidc;
