@@ -65,10 +65,21 @@ pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppStat
     }))
 }
 
+/// The session table's own migration (create if not exists) can collide when replicas start
+/// together; a second attempt finds the table.
 async fn migrate_session_store(store: &Store) -> Result<(), sqlx::Error> {
-    match store {
-        Store::Postgres(pool) => PostgresStore::new(pool.clone()).migrate().await,
-        Store::Sqlite(pool) => SqliteStore::new(pool.clone()).migrate().await,
+    let attempt = || async {
+        match store {
+            Store::Postgres(pool) => PostgresStore::new(pool.clone()).migrate().await,
+            Store::Sqlite(pool) => SqliteStore::new(pool.clone()).migrate().await,
+        }
+    };
+    match attempt().await {
+        Ok(()) => Ok(()),
+        Err(_) => {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            attempt().await
+        }
     }
 }
 

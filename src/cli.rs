@@ -292,9 +292,12 @@ pub async fn bootstrap_admin(app: &AppState) -> anyhow::Result<Option<String>> {
         password_hash: None,
         roles: vec!["admin".into()],
     };
-    accounts::create_account(&app.store, &app.hasher, new, &password, app.clock.now())
-        .await
-        .map_err(|e| match generated {
+    match accounts::create_account(&app.store, &app.hasher, new, &password, app.clock.now()).await {
+        // Another replica starting at the same time created it first.
+        Err(accounts::CreateAccountError::Duplicate) => return Ok(None),
+        other => other,
+    }
+    .map_err(|e| match generated {
             false => anyhow::anyhow!("HCCC_SSO_ADMIN_PASSWORD: {e}"),
             true => anyhow::anyhow!("creating the first admin account: {e}"),
         })?;

@@ -79,11 +79,23 @@ impl KeyRing {
         encryption_key: [u8; 32],
         now: i64,
     ) -> Result<KeyRing, KeyError> {
-        let published = store.list_published_keys(now).await?;
-        for alg in ALGORITHMS {
-            if !published.iter().any(|k| k.alg == alg) {
-                generate_and_store(store, &encryption_key, alg, now, now).await?;
+        // Replicas starting together race for a lease: one generates, the others wait and load.
+        for _ in 0..50 {
+            let published = store.list_published_keys(now).await?;
+            let missing: Vec<&str> = ALGORITHMS
+                .into_iter()
+                .filter(|alg| !published.iter().any(|k| k.alg == *alg))
+                .collect();
+            if missing.is_empty() {
+                break;
             }
+            if store.take_lease("key_rotation", now, now + 30).await? {
+                for alg in missing {
+                    generate_and_store(store, &encryption_key, alg, now, now).await?;
+                }
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         }
         let set = build_set(store.list_published_keys(now).await?, &encryption_key, now)?;
         Ok(KeyRing {

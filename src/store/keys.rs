@@ -36,7 +36,7 @@ impl Store {
     pub async fn list_published_keys(&self, now: i64) -> Result<Vec<SigningKeyRow>, StoreError> {
         const SQL: &str = "select key_id, kid, alg, public_jwk, private_key_encrypted, created_at, \
             activates_at, expires_at from signing_key where expires_at is null or expires_at > $1 \
-            order by case when expires_at is null then 0 else 1 end, activates_at desc, created_at desc";
+            order by case when expires_at is null then 0 else 1 end, activates_at desc, created_at desc, key_id";
         Ok(
             on_pool!(self, pool => sqlx::query_as::<_, SigningKeyRow>(SQL)
             .bind(now).fetch_all(pool).await)?,

@@ -15,6 +15,7 @@ mod oidc_flow;
 mod openid_client;
 mod operations;
 mod par;
+mod replicas;
 mod robustness;
 mod store_suite;
 mod token;

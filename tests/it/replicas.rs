@@ -1,0 +1,288 @@
+//! Stateless replicas: two server processes on one PostgreSQL database share a sign-in that
+//! alternates between them on every request.
+
+use std::process::Stdio;
+
+use hccc_sso::accounts::{self, PasswordHasher};
+use hccc_sso::crypto;
+use hccc_sso::store::{NewAccount, NewClient, Store};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::flows::{form_value, location, pkce, query_of};
+use crate::harness::{Backend, PASSWORD, REDIRECT_URI, TestDb, browser, reqwest, secret_key};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port")
+}
+
+fn replica(db: &TestDb, port: u16, issuer: &str) -> tokio::process::Child {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_hccc-sso"))
+        .arg("serve")
+        .current_dir(db.dir())
+        .env_clear()
+        .env("DATABASE_URL", &db.url)
+        .env("HCCC_SSO_SECRET_KEY", secret_key())
+        .env("HCCC_SSO_BIND", format!("127.0.0.1:{port}"))
+        .env("HCCC_SSO_ISSUER", issuer)
+        .env("HCCC_SSO_ADMIN_PASSWORD", "replica operator passphrase")
+        .env("HCCC_SSO_DATA_DIR", db.dir())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(
+            std::fs::File::create(db.dir().join(format!("replica-{port}.log"))).expect("log file"),
+        )
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start a replica")
+}
+
+async fn wait_ready(base: &str, db: &TestDb) {
+    for _ in 0..200 {
+        if let Ok(r) = reqwest::get(format!("{base}/health/ready")).await
+            && r.status() == StatusCode::OK
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let port = base.rsplit(':').next().unwrap_or_default();
+    let log =
+        std::fs::read_to_string(db.dir().join(format!("replica-{port}.log"))).unwrap_or_default();
+    panic!("replica at {base} did not become ready:\n{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_share_one_sign_in_request_by_request() {
+    let Some(db) = TestDb::fresh(Backend::Postgres).await else {
+        eprintln!("skipped: TEST_DATABASE_URL is not set");
+        return;
+    };
+    let (port_a, port_b) = (free_port(), free_port());
+    let a = format!("http://127.0.0.1:{port_a}");
+    let b = format!("http://127.0.0.1:{port_b}");
+    // Both start at once on an empty database: migrations, first keys and the admin race.
+    let _replica_a = replica(&db, port_a, &a);
+    let _replica_b = replica(&db, port_b, &a);
+    wait_ready(&a, &db).await;
+    wait_ready(&b, &db).await;
+    let jwks = |base: String| async move {
+        reqwest::get(format!("{base}/jwks.json"))
+            .await
+            .expect("jwks")
+            .text()
+            .await
+            .expect("text")
+    };
+    assert_eq!(
+        jwks(a.clone()).await,
+        jwks(b.clone()).await,
+        "both replicas publish the same keys"
+    );
+
+    let store = Store::connect(&db.url, 2).await.expect("store");
+    let now = hccc_sso::clock::Clock::system().now();
+    let student = NewAccount {
+        username: "replicastudent".into(),
+        email: "replica@students.hccc.edu".into(),
+        email_verified: true,
+        given_name: Some("Rep".into()),
+        family_name: Some("Lica".into()),
+        password_hash: None,
+        roles: vec![],
+    };
+    accounts::create_account(
+        &store,
+        &PasswordHasher::new().expect("hasher"),
+        student,
+        PASSWORD,
+        now,
+    )
+    .await
+    .expect("user");
+    let secret = crypto::random_token();
+    let client = store
+        .insert_client(
+            NewClient {
+                name: "Portal".into(),
+                secret_hash: Some(crypto::sha256(secret.as_bytes()).to_vec()),
+                redirect_uris: vec![REDIRECT_URI.into()],
+                post_logout_redirect_uris: vec!["http://127.0.0.1:8765/bye".into()],
+                grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+                token_endpoint_auth_method: "client_secret_basic".into(),
+                skip_consent: false,
+                settings: Default::default(),
+            },
+            now,
+        )
+        .await
+        .expect("client");
+    let client_id = client.client_id.to_string();
+    let on = |base: &str, path: &str| format!("{base}{path}");
+
+    let browser = browser(); // one cookie jar: cookies for 127.0.0.1 go to both ports
+    let p = pkce();
+    let mut auth = url::Url::parse(&on(&a, "/authorize")).expect("url");
+    auth.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &client_id)
+        .append_pair("redirect_uri", REDIRECT_URI)
+        .append_pair("scope", "openid profile")
+        .append_pair("state", "s")
+        .append_pair("code_challenge", &p.challenge)
+        .append_pair("code_challenge_method", "S256");
+    let login_path = location(
+        &browser
+            .get(auth.as_str())
+            .send()
+            .await
+            .expect("authorize on A"),
+    );
+    let login_page = browser
+        .get(on(&b, &login_path))
+        .send()
+        .await
+        .expect("login page on B")
+        .text()
+        .await
+        .expect("html");
+    let form = [
+        (
+            "csrf_token",
+            form_value(&login_page, "csrf_token").expect("csrf"),
+        ),
+        (
+            "request",
+            form_value(&login_page, "request").expect("request"),
+        ),
+        ("username", "replicastudent".to_owned()),
+        ("password", PASSWORD.to_owned()),
+    ];
+    let consent_path = location(
+        &browser
+            .post(on(&a, "/login"))
+            .form(&form)
+            .send()
+            .await
+            .expect("login on A"),
+    );
+    assert!(consent_path.starts_with("/consent"), "{consent_path}");
+    let consent_page = browser
+        .get(on(&b, &consent_path))
+        .send()
+        .await
+        .expect("consent on B")
+        .text()
+        .await
+        .expect("html");
+    let form = [
+        (
+            "csrf_token",
+            form_value(&consent_page, "csrf_token").expect("csrf"),
+        ),
+        (
+            "request",
+            form_value(&consent_page, "request").expect("request"),
+        ),
+        ("decision", "allow".to_owned()),
+    ];
+    let callback = location(
+        &browser
+            .post(on(&a, "/consent"))
+            .form(&form)
+            .send()
+            .await
+            .expect("consent on A"),
+    );
+    let code = query_of(&callback)["code"].clone();
+
+    let http = reqwest::Client::new();
+    let tokens: Value = http
+        .post(on(&a, "/token"))
+        .basic_auth(&client_id, Some(&secret))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_verifier", p.verifier.as_str()),
+        ])
+        .send()
+        .await
+        .expect("token on A")
+        .json()
+        .await
+        .expect("json");
+    let access = tokens["access_token"].as_str().expect("access token");
+    let info: Value = http
+        .get(on(&b, "/userinfo"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .expect("userinfo on B")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(info["preferred_username"], "replicastudent");
+    let refreshed = http
+        .post(on(&b, "/token"))
+        .basic_auth(&client_id, Some(&secret))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            (
+                "refresh_token",
+                tokens["refresh_token"].as_str().expect("rt"),
+            ),
+        ])
+        .send()
+        .await
+        .expect("refresh on B");
+    assert_eq!(refreshed.status(), StatusCode::OK);
+
+    let mut logout = url::Url::parse(&on(&a, "/logout")).expect("url");
+    logout
+        .query_pairs_mut()
+        .append_pair(
+            "id_token_hint",
+            tokens["id_token"].as_str().expect("id token"),
+        )
+        .append_pair("post_logout_redirect_uri", "http://127.0.0.1:8765/bye");
+    let bye = location(
+        &browser
+            .get(logout.as_str())
+            .send()
+            .await
+            .expect("logout on A"),
+    );
+    assert!(bye.starts_with("http://127.0.0.1:8765/bye"));
+    let silent = browser
+        .get(auth.as_str().replacen(&a, &b, 1) + "&prompt=none")
+        .send()
+        .await
+        .expect("authorize on B");
+    assert_eq!(
+        query_of(&location(&silent))
+            .get("error")
+            .map(String::as_str),
+        Some("login_required"),
+        "signed out on B too"
+    );
+    let after = http
+        .get(on(&b, "/userinfo"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .expect("userinfo on B");
+    assert_eq!(
+        after.status(),
+        StatusCode::UNAUTHORIZED,
+        "logout on A revoked the grant for B"
+    );
+    assert_eq!(
+        store.count_accounts().await.expect("count"),
+        2,
+        "the racing replicas created the admin once"
+    );
+}
