@@ -46,7 +46,13 @@ pub struct App {
 pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppState> {
     config.ensure_data_dir()?;
     telemetry_metrics::handle(); // installs the recorder before the first request counts
-    let store = Store::connect(&config.database_url, config.db_max_connections).await?;
+    let acquire_timeout = Duration::from_millis(config.db_acquire_timeout_ms);
+    let store = Store::connect_with(
+        &config.database_url,
+        config.db_max_connections,
+        acquire_timeout,
+    )
+    .await?;
     store.migrate().await?;
     migrate_session_store(&store).await?;
     let derived = DerivedKeys::derive(&config.secret_key)?;

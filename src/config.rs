@@ -16,6 +16,8 @@ pub struct Config {
     pub bind: SocketAddr,
     pub database_url: String,
     pub db_max_connections: u32,
+    /// How long a request waits for a database connection before answering 503.
+    pub db_acquire_timeout_ms: u64,
     pub data_dir: PathBuf,
     pub secret_key: Vec<u8>,
     pub cors_origins: Vec<String>,
@@ -192,6 +194,8 @@ impl Config {
         let key_publish_lead = number("HCCC_SSO_KEY_PUBLISH_LEAD_SECONDS", 900, 0, 7 * 86_400);
         let key_rotation_days = number("HCCC_SSO_KEY_ROTATION_DAYS", 90, 0, 3650);
         let db_max_connections = number("HCCC_SSO_DB_MAX_CONNECTIONS", 10, 1, 1000) as u32;
+        let db_acquire_timeout_ms =
+            number("HCCC_SSO_DB_ACQUIRE_TIMEOUT_MS", 1000, 50, 60_000) as u64;
         let defaults = LoginPolicy::default();
         let login = LoginPolicy {
             max_failures_per_account: number(
@@ -311,6 +315,7 @@ impl Config {
                 bind,
                 database_url,
                 db_max_connections,
+                db_acquire_timeout_ms,
                 data_dir,
                 secret_key,
                 cors_origins,

@@ -74,12 +74,22 @@ pub(crate) use on_pool;
 
 impl Store {
     /// Opens a pool for `database_url` (`postgres://…` or `sqlite://…`), creating a SQLite file if needed.
+    /// `acquire_timeout` bounds how long a request waits for a connection, so a database outage
+    /// is answered (503) within it.
     pub async fn connect(database_url: &str, max_connections: u32) -> Result<Store, StoreError> {
+        Self::connect_with(database_url, max_connections, Duration::from_secs(3)).await
+    }
+
+    pub async fn connect_with(
+        database_url: &str,
+        max_connections: u32,
+        acquire_timeout: Duration,
+    ) -> Result<Store, StoreError> {
         if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(database_url)?;
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections)
-                .acquire_timeout(Duration::from_secs(3))
+                .acquire_timeout(acquire_timeout)
                 .connect_with(options)
                 .await?;
             Ok(Store::Postgres(pool))
@@ -92,7 +102,7 @@ impl Store {
                 .busy_timeout(Duration::from_secs(5));
             let pool = SqlitePoolOptions::new()
                 .max_connections(max_connections)
-                .acquire_timeout(Duration::from_secs(3))
+                .acquire_timeout(acquire_timeout)
                 .connect_with(options)
                 .await?;
             Ok(Store::Sqlite(pool))

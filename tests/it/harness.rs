@@ -212,6 +212,23 @@ pub struct TestClient {
 }
 
 impl TestApp {
+    /// Wraps an app a test started itself (on a database of its own making).
+    pub fn adopt(base: String, state: AppState, clock: Clock) -> TestApp {
+        let db = TestDb {
+            url: String::new(),
+            _dir: tempfile::tempdir().expect("tempdir"),
+            postgres: None,
+        };
+        let (stop, _) = oneshot::channel();
+        TestApp {
+            base,
+            state,
+            clock,
+            db,
+            _stop: stop,
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

@@ -14,6 +14,7 @@ mod mod_auth_openidc;
 mod oidc_flow;
 mod openid_client;
 mod operations;
+mod outage;
 mod par;
 mod replicas;
 mod robustness;

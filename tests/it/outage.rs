@@ -1,0 +1,228 @@
+//! A database outage: the server answers 503 at once while PostgreSQL is down, keeps serving what
+//! lives in memory, and recovers by itself when the database is back. Uses a private PostgreSQL
+//! cluster (initdb on a free port) so stopping it disturbs no other test.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+
+use crate::flows::{signed_in_tokens, userinfo_status};
+use crate::harness::{reqwest, test_config};
+
+fn pg_bin(tool: &str) -> Option<PathBuf> {
+    let versions = std::fs::read_dir("/usr/lib/postgresql").ok()?;
+    let mut found: Vec<PathBuf> = versions
+        .flatten()
+        .map(|v| v.path().join("bin").join(tool))
+        .filter(|p| p.exists())
+        .collect();
+    found.sort();
+    found.pop()
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0"))
+        .unwrap_or(false)
+}
+
+/// Runs a PostgreSQL tool as the postgres user when we are root (PostgreSQL refuses root).
+fn pg(tool: &Path, args: &[&str]) -> std::process::Output {
+    let mut command = if is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(tool);
+        c
+    } else {
+        Command::new(tool)
+    };
+    command.args(args).output().expect("run a PostgreSQL tool")
+}
+
+struct Cluster {
+    pg_ctl: PathBuf,
+    data: String,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Cluster {
+    fn start(&self) {
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1",
+            self.port, self.data
+        );
+        let out = pg(
+            &self.pg_ctl,
+            &[
+                "-D",
+                &self.data,
+                "-o",
+                &options,
+                "-w",
+                "-l",
+                &format!("{}/log", self.data),
+                "start",
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "pg_ctl start: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn stop(&self) {
+        let out = pg(
+            &self.pg_ctl,
+            &["-D", &self.data, "-m", "fast", "-w", "stop"],
+        );
+        assert!(
+            out.status.success(),
+            "pg_ctl stop: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = pg(&self.pg_ctl, &["-D", &self.data, "-m", "immediate", "stop"]);
+    }
+}
+
+fn private_cluster() -> Option<Cluster> {
+    let (initdb, pg_ctl) = (pg_bin("initdb")?, pg_bin("pg_ctl")?);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("pgdata");
+    std::fs::create_dir(&data).expect("mkdir");
+    if is_root() {
+        let _ = Command::new("chown")
+            .args(["-R", "postgres:postgres", &dir.path().display().to_string()])
+            .status();
+    }
+    let data = data.display().to_string();
+    let out = pg(
+        &initdb,
+        &["-D", &data, "-U", "postgres", "--auth=trust", "-E", "UTF8"],
+    );
+    assert!(
+        out.status.success(),
+        "initdb: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let cluster = Cluster {
+        pg_ctl,
+        data,
+        port,
+        _dir: dir,
+    };
+    cluster.start();
+    Some(cluster)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_outage_is_503_and_the_server_recovers_by_itself() {
+    let Some(cluster) = private_cluster() else {
+        assert!(
+            std::env::var("CI").map(|v| v != "true").unwrap_or(true),
+            "CI=true but PostgreSQL's initdb is missing"
+        );
+        eprintln!("skipped: no PostgreSQL server binaries");
+        return;
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let db_url = format!("postgres://postgres@127.0.0.1:{}/postgres", cluster.port);
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let config = test_config(&db_url, &base, &scratch.path().display().to_string());
+    let clock = hccc_sso::clock::Clock::manual();
+    let app = hccc_sso::app::App::bind(config, listener, clock.clone())
+        .await
+        .expect("app");
+    let state = app.state().clone();
+    let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.serve(async {
+        let _ = stopped.await;
+    }));
+    let test_app = crate::harness::TestApp::adopt(base.clone(), state, clock);
+    let (_, tokens) = signed_in_tokens(&test_app, "outage").await;
+    let access = tokens["access_token"].as_str().expect("access").to_owned();
+    let http = reqwest::Client::new();
+
+    cluster.stop();
+    let started = Instant::now();
+    let ready = http
+        .get(format!("{base}/health/ready"))
+        .send()
+        .await
+        .expect("ready");
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        userinfo_status(&test_app, &access).await,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    let token = http
+        .post(format!("{base}/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "00000000-0000-0000-0000-000000000000"),
+        ])
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(token.status(), StatusCode::SERVICE_UNAVAILABLE, "never 500");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "answers quickly: {:?}",
+        started.elapsed()
+    );
+    let jwks = http
+        .get(format!("{base}/jwks.json"))
+        .send()
+        .await
+        .expect("jwks");
+    assert_eq!(
+        jwks.status(),
+        StatusCode::OK,
+        "what lives in memory is still served"
+    );
+    assert_eq!(
+        http.get(format!("{base}/health/live"))
+            .send()
+            .await
+            .expect("live")
+            .status(),
+        StatusCode::OK
+    );
+
+    cluster.start();
+    let mut recovered = false;
+    for _ in 0..100 {
+        if http
+            .get(format!("{base}/health/ready"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == StatusCode::OK)
+        {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(recovered, "the server reconnects by itself");
+    assert_eq!(
+        userinfo_status(&test_app, &access).await,
+        StatusCode::OK,
+        "and serves as before"
+    );
+}
