@@ -1,0 +1,2 @@
+wrk.method = "GET"
+dofile(os.getenv("LUA_DIR") .. "/report.lua")
