@@ -71,7 +71,8 @@ token_for() { # ISSUER CLIENT_ID SECRET -> user access token, via the shared ope
   cat "$WORK/at"
 }
 OURS_AT="$(token_for "http://127.0.0.1:$OURS_PORT" "$OURS_ID" "$OURS_SECRET")"
-PEER_AT="$(token_for "http://127.0.0.1:$PEER_PORT" bench-client bench-secret)"
+# The peer accepts only its opaque tokens at userinfo; its bench-userinfo client gets those.
+PEER_AT="$(token_for "http://127.0.0.1:$PEER_PORT" bench-userinfo bench-secret)"
 
 # phase SERVER NAME SCRIPT PATH -> "rps rps_per_cpu p50 p99 errors"
 phase() {
@@ -106,8 +107,9 @@ for spec in "discovery get.lua /.well-known/openid-configuration" "jwks get.lua 
   read -r p_rps p_cpu p_p50 p_p99 p_err <<<"$(phase peer "$name" "$script" "$p_path")"
   awk -v n="$name" -v a="$o_rps" -v b="$p_rps" -v c="$o_cpu" -v d="$p_cpu" -v o50="$o_p50" -v o99="$o_p99" \
       -v p50="$p_p50" -v p99="$p_p99" -v oe="$o_err" -v pe="$p_err" \
-    'BEGIN { printf "| %s | %.0f | %.0f | %.2f | %.0f | %.0f | %.2f | %s / %s | %s / %s | %s / %s |\n",
-             n, a, b, (b > 0 ? a / b : 0), c, d, (d > 0 ? c / d : 0), o50, o99, p50, p99, oe, pe }'
+    'BEGIN { flag = (oe + pe > 0) ? " (errors: not comparable)" : "";
+             printf "| %s%s | %.0f | %.0f | %.2f | %.0f | %.0f | %.2f | %s / %s | %s / %s | %s / %s |\n",
+             n, flag, a, b, (b > 0 ? a / b : 0), c, d, (d > 0 ? c / d : 0), o50, o99, p50, p99, oe, pe }'
 done
 echo
 echo "| memory (MiB) | ours | peer |"

@@ -31,18 +31,10 @@ impl<'a> Rp<'a> {
     async fn new(app: &'a TestApp) -> Rp<'a> {
         app.create_user(USER).await;
         let client = app.create_client(false, false).await;
-        let id = uuid::Uuid::parse_str(&client.client_id).expect("uuid");
-        let mut row = app
-            .store()
-            .find_client(id)
-            .await
-            .expect("db")
-            .expect("client");
-        row.post_logout_redirect_uris = vec![POST_LOGOUT.into()];
-        app.store()
-            .update_client(&row, app.clock.now())
-            .await
-            .expect("update");
+        app.edit_client(&client.client_id, |row| {
+            row.post_logout_redirect_uris = vec![POST_LOGOUT.into()];
+        })
+        .await;
         Rp {
             app,
             client,
@@ -1069,20 +1061,11 @@ async fn receiver() -> Receiver {
 }
 
 async fn with_backchannel(rp: &Rp<'_>, uri: &str) {
-    let id = uuid::Uuid::parse_str(&rp.client.client_id).expect("uuid");
-    let mut row = rp
-        .app
-        .store()
-        .find_client(id)
-        .await
-        .expect("db")
-        .expect("client");
-    row.settings.backchannel_logout_uri = Some(uri.to_owned());
     rp.app
-        .store()
-        .update_client(&row, rp.app.clock.now())
-        .await
-        .expect("update");
+        .edit_client(&rp.client.client_id, |row| {
+            row.settings.backchannel_logout_uri = Some(uri.to_owned())
+        })
+        .await;
 }
 
 async fn wait_for_tokens(receiver: &Receiver, count: usize) -> Vec<String> {

@@ -237,6 +237,26 @@ impl TestApp {
         &self.state.store
     }
 
+    /// Changes a registered client's settings in place.
+    pub async fn edit_client(
+        &self,
+        client_id: &str,
+        change: impl FnOnce(&mut hccc_sso::store::ClientRow),
+    ) {
+        let id = uuid::Uuid::parse_str(client_id).expect("client_id is a UUID");
+        let mut row = self
+            .store()
+            .find_client(id)
+            .await
+            .expect("db")
+            .expect("client exists");
+        change(&mut row);
+        self.store()
+            .update_client(&row, self.clock.now())
+            .await
+            .expect("update client");
+    }
+
     pub async fn create_user(&self, username: &str) -> AccountRow {
         let new = NewAccount {
             username: username.into(),

@@ -67,19 +67,11 @@ async fn mod_auth_openidc_protects_a_page_that_chromium_signs_in_and_out_of(app:
     let port = free_port();
     let site = format!("http://127.0.0.1:{port}");
     let client = app.create_client(false, true).await;
-    let id = uuid::Uuid::parse_str(&client.client_id).expect("uuid");
-    let mut row = app
-        .store()
-        .find_client(id)
-        .await
-        .expect("db")
-        .expect("client");
-    row.redirect_uris = vec![format!("{site}/protected/redirect_uri")];
-    row.post_logout_redirect_uris = vec![format!("{site}/loggedout.html")];
-    app.store()
-        .update_client(&row, app.clock.now())
-        .await
-        .expect("update");
+    app.edit_client(&client.client_id, |row| {
+        row.redirect_uris = vec![format!("{site}/protected/redirect_uri")];
+        row.post_logout_redirect_uris = vec![format!("{site}/loggedout.html")];
+    })
+    .await;
 
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path();

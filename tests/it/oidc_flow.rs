@@ -166,18 +166,10 @@ async fn openidconnect_crate_signs_a_student_in_end_to_end(app: TestApp) {
 
     // RP-initiated logout with the crate's logout request, from the discovered end_session_endpoint.
     let post_logout = "http://127.0.0.1:8765/logged-out";
-    let id = uuid::Uuid::parse_str(&registered.client_id).expect("uuid");
-    let mut row = app
-        .store()
-        .find_client(id)
-        .await
-        .expect("db")
-        .expect("client");
-    row.post_logout_redirect_uris = vec![post_logout.into()];
-    app.store()
-        .update_client(&row, app.clock.now())
-        .await
-        .expect("update");
+    app.edit_client(&registered.client_id, |row| {
+        row.post_logout_redirect_uris = vec![post_logout.into()];
+    })
+    .await;
     let logout_metadata = ProviderMetadataWithLogout::discover_async(
         IssuerUrl::new(app.base.clone()).expect("issuer"),
         &http,
@@ -230,18 +222,10 @@ async fn openidconnect_crate_signs_a_student_in_end_to_end(app: TestApp) {
 async fn a_client_configured_for_es256_gets_es256_id_tokens_the_crate_verifies(app: TestApp) {
     app.create_user("ecuser").await;
     let registered = app.create_client(false, true).await;
-    let id = uuid::Uuid::parse_str(&registered.client_id).expect("uuid");
-    let mut row = app
-        .store()
-        .find_client(id)
-        .await
-        .expect("db")
-        .expect("client");
-    row.settings.id_token_alg = "ES256".into();
-    app.store()
-        .update_client(&row, app.clock.now())
-        .await
-        .expect("update");
+    app.edit_client(&registered.client_id, |row| {
+        row.settings.id_token_alg = "ES256".into();
+    })
+    .await;
 
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

@@ -24,19 +24,11 @@ async fn openid_client_signs_in_refreshes_revokes_and_logs_out(app: TestApp) {
     }
     app.create_user("nodeuser").await;
     let client = app.create_client(false, false).await;
-    let id = uuid::Uuid::parse_str(&client.client_id).expect("uuid");
-    let mut row = app
-        .store()
-        .find_client(id)
-        .await
-        .expect("db")
-        .expect("client");
     let post_logout = "http://127.0.0.1:8765/logged-out";
-    row.post_logout_redirect_uris = vec![post_logout.into()];
-    app.store()
-        .update_client(&row, app.clock.now())
-        .await
-        .expect("update");
+    app.edit_client(&client.client_id, |row| {
+        row.post_logout_redirect_uris = vec![post_logout.into()]
+    })
+    .await;
 
     let output = tokio::process::Command::new("node")
         .arg("rp.mjs")

@@ -171,18 +171,10 @@ async fn bad_pushed_requests_are_refused_at_the_par_endpoint(app: TestApp) {
 async fn a_client_that_requires_par_cannot_use_plain_authorization_requests(app: TestApp) {
     app.create_user("strict").await;
     let client = app.create_client(false, true).await;
-    let id = uuid::Uuid::parse_str(&client.client_id).expect("uuid");
-    let mut row = app
-        .store()
-        .find_client(id)
-        .await
-        .expect("db")
-        .expect("client");
-    row.settings.require_par = true;
-    app.store()
-        .update_client(&row, app.clock.now())
-        .await
-        .expect("update");
+    app.edit_client(&client.client_id, |row| {
+        row.settings.require_par = true;
+    })
+    .await;
 
     let p = pkce();
     let b = browser();
