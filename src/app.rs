@@ -2,7 +2,6 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -59,8 +58,8 @@ pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppStat
     let keys = KeyRing::load_or_init(&store, derived.key_encryption, clock.now()).await?;
     let metadata = discovery::provider_metadata(&config);
     Ok(AppState::new(Inner {
-        openid_configuration: Arc::from(metadata.to_string()),
-        oauth_metadata: Arc::from(metadata.to_string()),
+        openid_configuration: axum::body::Bytes::from(metadata.to_string()),
+        oauth_metadata: axum::body::Bytes::from(metadata.to_string()),
         hasher: PasswordHasher::new()?,
         key_encryption: derived.key_encryption,
         http: crate::outbound::client()?,

@@ -23,8 +23,8 @@ pub struct Inner {
     /// For outbound calls (client JWKS URIs, back-channel logout).
     pub http: reqwest::Client,
     /// Discovery documents, serialized once at start-up.
-    pub openid_configuration: Arc<str>,
-    pub oauth_metadata: Arc<str>,
+    pub openid_configuration: axum::body::Bytes,
+    pub oauth_metadata: axum::body::Bytes,
 }
 
 impl AppState {

@@ -50,7 +50,7 @@ struct KeySet {
     signers: HashMap<&'static str, Signer>,
     /// Per kid, its algorithm and verifier: a kid verifies only with its own algorithm.
     verifiers: HashMap<String, (&'static str, Box<dyn JwsVerifier>)>,
-    jwks_json: Arc<str>,
+    jwks_json: axum::body::Bytes,
     /// Identifies the loaded set so reloads can skip unchanged data.
     fingerprint: Vec<(Uuid, i64, Option<i64>)>,
 }
@@ -126,7 +126,7 @@ impl KeyRing {
     }
 
     /// The JWKS document, prebuilt.
-    pub fn jwks_json(&self) -> Arc<str> {
+    pub fn jwks_json(&self) -> axum::body::Bytes {
         self.current().jwks_json.clone()
     }
 
@@ -295,7 +295,7 @@ fn build_set(
     Ok(KeySet {
         signers,
         verifiers,
-        jwks_json: jwks_json.into(),
+        jwks_json: axum::body::Bytes::from(jwks_json),
         fingerprint,
     })
 }
