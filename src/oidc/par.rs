@@ -35,6 +35,13 @@ pub async fn post_par(
         Err(AuthorizeError::Redirect(_, code, description)) => {
             return Err(OAuthError::new(code, description));
         }
+        // A page error from our side (database down) is ours, not the client's mistake.
+        Err(AuthorizeError::Page(page)) if page.status == StatusCode::SERVICE_UNAVAILABLE => {
+            return Err(OAuthError::new("temporarily_unavailable", page.message));
+        }
+        Err(AuthorizeError::Page(page)) if page.status.is_server_error() => {
+            return Err(OAuthError::server_error(page.title));
+        }
         Err(AuthorizeError::Page(page)) => return Err(OAuthError::invalid_request(page.message)),
     }
     let now = app.clock.now();
