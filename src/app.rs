@@ -276,6 +276,7 @@ fn routes<S: SessionStore + Clone>(state: AppState, session_store: S, cookie_key
         .merge(cross_origin)
         .merge(pages)
         .merge(metrics_here)
+        .merge(crate::api::router())
         .route("/introspect", post(introspect::post_introspect))
         .route("/health", get(health))
         .route("/health/ready", get(health))

@@ -52,6 +52,18 @@ pub enum Command {
 pub enum UserCommand {
     /// Create an account; the password is read from standard input.
     Create(UserCreate),
+    /// Import accounts from a CSV file (username, email, given_name, family_name, roles, groups;
+    /// roles and groups `;`-separated): matched by username, all rows or none.
+    Import(UserImport),
+}
+
+#[derive(Debug, Args)]
+pub struct UserImport {
+    /// The CSV file.
+    pub file: std::path::PathBuf,
+    /// Show what would be created, updated and rejected, and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]
@@ -67,6 +79,12 @@ pub struct UserCreate {
     /// Give the account the admin role.
     #[arg(long)]
     pub admin: bool,
+    /// A role (admin, staff, faculty, student); repeat for several.
+    #[arg(long = "role")]
+    pub roles: Vec<String>,
+    /// A group; repeat for several.
+    #[arg(long = "group")]
+    pub groups: Vec<String>,
     /// Read the password from the first line of standard input (required: never pass it as an argument).
     #[arg(long, required = true)]
     pub password_stdin: bool,
@@ -119,6 +137,9 @@ pub struct ClientFlags {
     /// The ID token signing algorithm: RS256 (default) or ES256.
     #[arg(long)]
     pub id_token_alg: Option<String>,
+    /// A role the client itself holds at /api/v1 with client_credentials tokens (e.g. admin); repeat.
+    #[arg(long = "api-role")]
+    pub api_roles: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -163,6 +184,7 @@ impl ClientFlags {
             jwks,
             jwks_uri: optional(self.jwks_uri),
             id_token_alg: self.id_token_alg,
+            api_roles: (!self.api_roles.is_empty()).then_some(self.api_roles),
             rotate_secret: false,
         })
     }
@@ -198,6 +220,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(UserCommand::Create(args)) => create_user(config, args, json_output).await,
+        Command::User(UserCommand::Import(args)) => import_users(config, args, json_output).await,
         Command::Client(ClientCommand::Create(flags)) => {
             if flags.name.is_none() {
                 anyhow::bail!("--name is required");
@@ -291,6 +314,8 @@ pub async fn bootstrap_admin(app: &AppState) -> anyhow::Result<Option<String>> {
         family_name: Some("Administrator".into()),
         password_hash: None,
         roles: vec!["admin".into()],
+        groups: Vec::new(),
+        must_change_password: false,
     };
     match accounts::create_account(&app.store, &app.hasher, new, &password, app.clock.now()).await {
         // Another replica starting at the same time created it first.
@@ -327,11 +352,18 @@ async fn create_user(config: Config, args: UserCreate, json_output: bool) -> any
         given_name: args.given_name,
         family_name: args.family_name,
         password_hash: None,
-        roles: if args.admin {
-            vec!["admin".into()]
-        } else {
-            Vec::new()
-        },
+        roles: crate::domain::validate_roles(
+            &args
+                .roles
+                .iter()
+                .cloned()
+                .chain(args.admin.then(|| "admin".to_owned()))
+                .collect::<Vec<_>>(),
+        )
+        .map_err(|e| anyhow::anyhow!("--role: {e}"))?,
+        groups: crate::domain::validate_groups(&args.groups)
+            .map_err(|e| anyhow::anyhow!("--group: {e}"))?,
+        must_change_password: false,
     };
     let account = accounts::create_account(&store, &hasher, new, password, Clock::system().now())
         .await
@@ -344,6 +376,60 @@ async fn create_user(config: Config, args: UserCreate, json_output: bool) -> any
             account.username, account.account_id
         ),
     );
+    Ok(())
+}
+
+/// `user import`: prints the plan (dry run) or applies it; exits non-zero when rows are rejected.
+async fn import_users(config: Config, args: UserImport, json_output: bool) -> anyhow::Result<()> {
+    use crate::accounts::import;
+    let data = std::fs::read(&args.file)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
+    let store = connect(&config).await?;
+    let started = std::time::Instant::now();
+    let plan = import::plan(&store, &data).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let applied = if args.dry_run || !plan.rejected.is_empty() {
+        false
+    } else {
+        import::apply(&store, &plan, Clock::system().now())
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        crate::audit::record_cli(
+            &store,
+            "user.import",
+            json!({"file": args.file.display().to_string(), "summary": plan.summary()}),
+        )
+        .await;
+        true
+    };
+    let mut text = format!(
+        "{}: {} to create, {} to update, {} unchanged, {} rejected ({} ms)",
+        if applied { "imported" } else { "dry run" },
+        plan.creates.len(),
+        plan.updates.len(),
+        plan.unchanged,
+        plan.rejected.len(),
+        started.elapsed().as_millis()
+    );
+    for row in &plan.rejected {
+        text.push_str(&format!("\nline {}: {}: {}", row.line, row.username, row.reason));
+    }
+    emit(
+        json_output,
+        json!({
+            "applied": applied,
+            "summary": plan.summary(),
+            "rejected": plan.rejected,
+            "created": plan.creates.iter().map(|(row, _)| row).collect::<Vec<_>>(),
+            "updated": plan.updates.iter().map(|(row, _)| row).collect::<Vec<_>>(),
+        }),
+        &text,
+    );
+    if !plan.rejected.is_empty() {
+        anyhow::bail!(
+            "{} rows were rejected; nothing was imported",
+            plan.rejected.len()
+        );
+    }
     Ok(())
 }
 

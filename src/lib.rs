@@ -12,7 +12,10 @@
 )]
 
 pub mod accounts;
+pub mod admin;
+pub mod api;
 pub mod app;
+pub mod audit;
 pub mod cli;
 pub mod clients;
 pub mod clock;

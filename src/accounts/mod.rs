@@ -1,4 +1,8 @@
-//! Accounts: password hashing and sign-in verification with throttling.
+//! Accounts: password hashing and sign-in verification with throttling; directory changes and
+//! the bulk import in submodules.
+
+pub mod directory;
+pub mod import;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -8,11 +8,13 @@ use crate::crypto;
 use crate::domain::validate_redirect_uri;
 use crate::store::{ClientRow, ClientSettings, NewClient, Store, StoreError};
 
-pub const GRANT_TYPES: [&str; 4] = [
+/// `password` (RFC 6749 §4.3) is legacy: for scripts only, and only when an admin turns it on.
+pub const GRANT_TYPES: [&str; 5] = [
     "authorization_code",
     "refresh_token",
     "client_credentials",
     "urn:ietf:params:oauth:grant-type:device_code",
+    "password",
 ];
 pub const AUTH_METHODS: [&str; 5] = [
     "client_secret_basic",
@@ -37,6 +39,7 @@ pub struct ClientChange {
     pub jwks: Option<Option<String>>,
     pub jwks_uri: Option<Option<String>>,
     pub id_token_alg: Option<String>,
+    pub api_roles: Option<Vec<String>>,
     /// Issue a new secret (printed once).
     pub rotate_secret: bool,
 }
@@ -138,6 +141,11 @@ fn check(client: &ClientRow) -> Result<(), ClientError> {
             "--token-endpoint-auth-method private_key_jwt needs --jwks-file or --jwks-uri",
         ));
     }
+    if !client.settings.api_roles.is_empty() && !client.allows_grant("client_credentials") {
+        return Err(invalid(
+            "--api-role: API roles are used with the client_credentials grant; add --grant-type client_credentials",
+        ));
+    }
     if !matches!(client.settings.id_token_alg.as_str(), "RS256" | "ES256") {
         return Err(invalid("--id-token-alg must be RS256 or ES256"));
     }
@@ -191,6 +199,10 @@ fn apply(client: &mut ClientRow, change: &ClientChange) -> Result<(), ClientErro
     }
     if let Some(alg) = &change.id_token_alg {
         s.id_token_alg = alg.clone();
+    }
+    if let Some(roles) = &change.api_roles {
+        s.api_roles = crate::domain::validate_roles(roles)
+            .map_err(|e| invalid(format!("--api-role: {e}")))?;
     }
     Ok(())
 }

@@ -64,7 +64,81 @@ pub fn validate_password(password: &str, username: &str) -> Result<(), String> {
     if !username.is_empty() && password.to_lowercase().contains(&username.to_lowercase()) {
         return Err("password must not contain the username".into());
     }
+    if is_common_password(password) {
+        return Err(
+            "this password is among the most common breached passwords; choose another".into(),
+        );
+    }
     Ok(())
+}
+
+/// The passwords of at least 12 characters among the 20,000 most common in breaches (Django's
+/// common-passwords list, after Royce Williams); shorter ones already fail the length rule.
+const COMMON_PASSWORDS: &str = include_str!("common_passwords.txt");
+
+fn is_common_password(password: &str) -> bool {
+    let candidate = password.trim().to_lowercase();
+    COMMON_PASSWORDS.lines().any(|line| line == candidate)
+}
+
+/// The roles an account may hold; each is also a value of the `roles` claim.
+pub const ROLES: [&str; 4] = ["admin", "staff", "faculty", "student"];
+pub const MAX_GROUPS: usize = 100;
+pub const MAX_GROUP_LEN: usize = 100;
+
+/// Known roles only, sorted, without repeats.
+pub fn validate_roles(raw: &[String]) -> Result<Vec<String>, String> {
+    let mut roles = Vec::new();
+    for role in raw {
+        let role = role.trim().to_lowercase();
+        if !ROLES.contains(&role.as_str()) {
+            return Err(format!(
+                "{role:?} is not a role; roles are {}",
+                ROLES.join(", ")
+            ));
+        }
+        roles.push(role);
+    }
+    roles.sort();
+    roles.dedup();
+    Ok(roles)
+}
+
+/// Free-form group names: 1 to 100 printable characters without ';' (the CSV list separator),
+/// at most 100 groups, kept in the order given without repeats.
+pub fn validate_groups(raw: &[String]) -> Result<Vec<String>, String> {
+    if raw.len() > MAX_GROUPS {
+        return Err(format!("at most {MAX_GROUPS} groups"));
+    }
+    let mut groups: Vec<String> = Vec::new();
+    for group in raw {
+        let group = group.trim();
+        if group.is_empty()
+            || group.chars().count() > MAX_GROUP_LEN
+            || group.chars().any(|c| c.is_control() || c == ';')
+        {
+            return Err(format!(
+                "group {group:?} must be 1 to {MAX_GROUP_LEN} characters, without ';' or control characters"
+            ));
+        }
+        if !groups.iter().any(|g| g == group) {
+            groups.push(group.to_owned());
+        }
+    }
+    Ok(groups)
+}
+
+/// A given or family name: at most 100 characters, no control characters; blank means none.
+pub fn validate_name(field: &str, raw: Option<&str>) -> Result<Option<String>, String> {
+    let Some(name) = raw.map(str::trim).filter(|n| !n.is_empty()) else {
+        return Ok(None);
+    };
+    if name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(format!(
+            "{field} must be at most 100 characters, without control characters"
+        ));
+    }
+    Ok(Some(name.to_owned()))
 }
 
 /// A redirect URI a client may register: absolute, no fragment; https, or http only for loopback
@@ -136,6 +210,26 @@ mod tests {
         assert!(validate_password("short", "jdoe").is_err());
         assert!(validate_password("my name is JDOE ok!", "jdoe").is_err());
         assert!(validate_password(&"x".repeat(300), "jdoe").is_err());
+        assert!(validate_password("qwerty123456", "jdoe").is_err());
+        assert!(validate_password("QWERTY123456", "jdoe").is_err());
+        assert!(validate_password("qwerty1234567", "jdoe").is_ok());
+    }
+
+    #[test]
+    fn roles_and_groups() {
+        let raw = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            validate_roles(&raw(&["Student", "admin", "student"])),
+            Ok(raw(&["admin", "student"]))
+        );
+        assert!(validate_roles(&raw(&["superuser"])).is_err());
+        assert_eq!(
+            validate_groups(&raw(&[" Class of 2027 ", "Nursing", "Nursing"])),
+            Ok(raw(&["Class of 2027", "Nursing"]))
+        );
+        for bad in ["", "a;b", "tab\there", &"g".repeat(101)] {
+            assert!(validate_groups(&raw(&[bad])).is_err(), "{bad:?} accepted");
+        }
     }
 
     #[test]

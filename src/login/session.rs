@@ -38,7 +38,10 @@ pub async fn current_login(
         return Ok(None);
     };
     match app.store.find_account(state.account_id).await? {
-        Some(account) if !account.disabled => Ok(Some((state, account))),
+        // A temporary password set by an admin ends existing sessions too.
+        Some(account) if !account.disabled && !account.must_change_password => {
+            Ok(Some((state, account)))
+        }
         _ => {
             session
                 .remove::<LoginState>(LOGIN_KEY)

@@ -44,7 +44,7 @@ pub fn provider_metadata(config: &Config) -> Value {
         "scopes_supported": SUPPORTED_SCOPES,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", super::device::DEVICE_GRANT],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", super::device::DEVICE_GRANT, "password"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": crate::keys::ALGORITHMS,
         "token_endpoint_auth_methods_supported": AUTH_METHODS,
@@ -59,7 +59,8 @@ pub fn provider_metadata(config: &Config) -> Value {
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": [
             "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash", "sid", "acr", "amr",
-            "name", "given_name", "family_name", "preferred_username", "updated_at", "email", "email_verified"
+            "name", "given_name", "family_name", "preferred_username", "updated_at", "email", "email_verified",
+            "roles", "groups"
         ],
         "claim_types_supported": ["normal"],
         "claims_parameter_supported": true,

@@ -1,9 +1,10 @@
 //! The scopes we know, and what each means to a person.
 
-pub const SUPPORTED_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
+/// `roles` releases the roles and groups claims; `api` lets an access token call /api/v1.
+pub const SUPPORTED_SCOPES: [&str; 6] = ["openid", "profile", "email", "roles", "offline_access", "api"];
 
 /// The user claims we can release, by scope or one by one through the claims parameter.
-pub const SUPPORTED_CLAIMS: [&str; 7] = [
+pub const SUPPORTED_CLAIMS: [&str; 9] = [
     "name",
     "given_name",
     "family_name",
@@ -11,6 +12,8 @@ pub const SUPPORTED_CLAIMS: [&str; 7] = [
     "updated_at",
     "email",
     "email_verified",
+    "roles",
+    "groups",
 ];
 
 /// Claims asked for one by one (OIDC Core §5.5), limited to the ones we know.
@@ -62,7 +65,9 @@ pub fn describe(scope: &str) -> Option<&'static str> {
         "openid" => Some("Confirm who you are (your account identifier)"),
         "profile" => Some("Your name and username"),
         "email" => Some("Your e-mail address"),
+        "roles" => Some("Your roles and groups at the college"),
         "offline_access" => Some("Stay connected to your account when you are not using the app"),
+        "api" => Some("Manage your account for you (and the directory, if you are an administrator)"),
         _ => None,
     }
 }

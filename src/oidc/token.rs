@@ -14,7 +14,7 @@ use super::error::OAuthError;
 use super::scopes;
 use super::tokens::{MintInput, mint_client_token, mint_user_tokens};
 use crate::crypto;
-use crate::http::{Params, form_params};
+use crate::http::{ClientIp, Params, form_params};
 use crate::state::AppState;
 use crate::store::{
     AccountRow, ClientRow, CodeRedemption, DevicePoll, GrantRow, NewGrant, RefreshRotation,
@@ -45,6 +45,7 @@ impl IntoResponse for TokenResponse {
 
 pub async fn post_token(
     State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<TokenResponse, OAuthError> {
@@ -54,16 +55,17 @@ pub async fn post_token(
         .get("grant_type")
         .ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?;
     let now = app.clock.now();
-    const SUPPORTED: [&str; 4] = [
+    const SUPPORTED: [&str; 5] = [
         "authorization_code",
         "refresh_token",
         "client_credentials",
         DEVICE_GRANT,
+        "password",
     ];
     if !SUPPORTED.contains(&grant_type) {
         return Err(OAuthError::new(
             "unsupported_grant_type",
-            "grant_type must be authorization_code, refresh_token, client_credentials or device_code",
+            "grant_type must be authorization_code, refresh_token, client_credentials, device_code or password",
         ));
     }
     if !client.allows_grant(grant_type) {
@@ -75,6 +77,7 @@ pub async fn post_token(
         "authorization_code" => exchange_code(&app, &client, &params, now).await,
         "refresh_token" => refresh(&app, &client, &params, now).await,
         DEVICE_GRANT => device_code(&app, &client, &params, now).await,
+        "password" => password(&app, &client, &params, &ip, now).await,
         _ => client_credentials(&app, &client, &params, now),
     };
     if issued.is_ok() {
@@ -84,7 +87,7 @@ pub async fn post_token(
 }
 
 /// A service client's own token (RFC 6749 §4.4). It carries no user, so OpenID scopes do not apply;
-/// API scopes for service clients come with the admin API.
+/// the one scope available is `api`, to clients an admin gave API roles (and the default for them).
 fn client_credentials(
     app: &AppState,
     client: &ClientRow,
@@ -96,17 +99,25 @@ fn client_credentials(
             "public clients may not use client_credentials",
         ));
     }
-    if params.get("scope").is_some_and(|s| !s.trim().is_empty()) {
-        return Err(OAuthError::invalid_scope(
-            "no scopes are available to the client_credentials grant",
-        ));
-    }
+    let has_api_roles = !client.settings.api_roles.is_empty();
+    let scope = match params.get("scope").map(str::trim).filter(|s| !s.is_empty()) {
+        None if has_api_roles => "api",
+        None => "",
+        Some("api") if has_api_roles => "api",
+        Some(_) => {
+            return Err(OAuthError::invalid_scope(if has_api_roles {
+                "the only scope available to client_credentials is api"
+            } else {
+                "no scopes are available to this client's client_credentials grant"
+            }));
+        }
+    };
     let ttl = app.config.access_token_ttl;
     let access_token = mint_client_token(
         &app.keys,
         &app.config.issuer,
         &client.client_id.to_string(),
-        "",
+        scope,
         now,
         ttl,
     )?;
@@ -116,8 +127,69 @@ fn client_credentials(
         expires_in: ttl,
         refresh_token: None,
         id_token: None,
-        scope: String::new(),
+        scope: scope.to_owned(),
     })
+}
+
+/// The resource owner password grant (RFC 6749 §4.3): legacy, for scripts, and only for clients an
+/// admin enabled it for. Same throttling as the sign-in page; no consent (the admin chose).
+async fn password(
+    app: &AppState,
+    client: &ClientRow,
+    params: &Params,
+    ip: &str,
+    now: i64,
+) -> Result<TokenResponse, OAuthError> {
+    let (Some(username), Some(password)) = (params.get("username"), params.get("password")) else {
+        return Err(OAuthError::invalid_request(
+            "username and password are required",
+        ));
+    };
+    let requested = params.get("scope").unwrap_or("openid api");
+    let scope = scopes::normalize(requested).join(" ");
+    if scope.is_empty() {
+        return Err(OAuthError::invalid_scope("none of the requested scopes is known"));
+    }
+    let account = match crate::accounts::sign_in(
+        &app.store,
+        &app.hasher,
+        &app.config.login,
+        username,
+        password,
+        ip,
+        now,
+    )
+    .await
+    {
+        Ok(account) => account,
+        Err(crate::accounts::SignInError::InvalidCredentials) => {
+            return Err(OAuthError::invalid_grant("the username or password is incorrect"));
+        }
+        Err(crate::accounts::SignInError::Locked { .. }) => {
+            return Err(OAuthError::invalid_grant(
+                "too many failed attempts; sign-in is paused for this account or address",
+            ));
+        }
+        Err(crate::accounts::SignInError::Store(e)) => return Err(e.into()),
+    };
+    crate::telemetry_metrics::login("succeeded");
+    if account.must_change_password {
+        return Err(OAuthError::invalid_grant(
+            "the password is temporary: sign in on the web page to choose a new one",
+        ));
+    }
+    let new = NewGrant {
+        account_id: account.account_id,
+        client_id: client.client_id,
+        scope: scope.clone(),
+        sid: uuid::Uuid::new_v4(),
+        auth_time: now,
+        amr: vec!["pwd".into()],
+        claims: "{}".into(),
+    };
+    let grant_id = app.store.insert_grant(new, now).await?;
+    let grant = live_grant(app, client, grant_id).await?;
+    issue(app, client, &grant, &account, &scope, None, now).await
 }
 
 async fn exchange_code(

@@ -25,6 +25,11 @@ pub struct AccessTokenClaims {
     pub sid: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gid: Option<Uuid>,
+    /// With the `roles` scope, so resource servers can authorize without calling userinfo.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<String>>,
 }
 
 /// The claims a person's scopes release, shared by the ID token and userinfo.
@@ -44,6 +49,10 @@ pub struct ProfileClaims {
     pub email: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email_verified: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<String>>,
 }
 
 impl ProfileClaims {
@@ -51,6 +60,7 @@ impl ProfileClaims {
     pub fn release(account: &AccountRow, scope: &str, individually: &[String]) -> ProfileClaims {
         let profile = scope.split(' ').any(|x| x == "profile");
         let email = scope.split(' ').any(|x| x == "email");
+        let roles = scope.split(' ').any(|x| x == "roles");
         let wants =
             |claim: &str, by_scope: bool| by_scope || individually.iter().any(|c| c == claim);
         ProfileClaims {
@@ -68,6 +78,8 @@ impl ProfileClaims {
             updated_at: wants("updated_at", profile).then_some(account.updated_at),
             email: wants("email", email).then(|| account.email.clone()),
             email_verified: wants("email_verified", email).then_some(account.email_verified),
+            roles: wants("roles", roles).then(|| account.roles.0.clone()),
+            groups: wants("groups", roles).then(|| account.groups.0.clone()),
         }
     }
 }
@@ -122,6 +134,7 @@ pub struct MintInput<'a> {
 pub fn mint_user_tokens(keys: &KeyRing, input: MintInput<'_>) -> Result<IssuedTokens, KeyError> {
     let client_id = input.grant.client_id.to_string();
     let sub = input.account.account_id.to_string();
+    let wants_roles = input.scope.split(' ').any(|s| s == "roles");
     let access = AccessTokenClaims {
         iss: input.issuer.to_owned(),
         sub: sub.clone(),
@@ -134,6 +147,8 @@ pub fn mint_user_tokens(keys: &KeyRing, input: MintInput<'_>) -> Result<IssuedTo
         auth_time: Some(input.grant.auth_time),
         sid: Some(input.grant.sid.to_string()),
         gid: Some(input.grant.grant_id),
+        roles: wants_roles.then(|| input.account.roles.0.clone()),
+        groups: wants_roles.then(|| input.account.groups.0.clone()),
     };
     let access_token = keys.sign("at+jwt", &access)?;
     let id = IdTokenClaims {
@@ -183,6 +198,8 @@ pub fn mint_client_token(
         auth_time: None,
         sid: None,
         gid: None,
+        roles: None,
+        groups: None,
     };
     keys.sign("at+jwt", &claims)
 }

@@ -303,7 +303,8 @@ impl Store {
         jti: &str,
     ) -> Result<Option<UserinfoRow>, StoreError> {
         const SQL: &str = "select a.account_id, a.username, a.email, a.email_verified, a.given_name, \
-            a.family_name, a.password_hash, a.disabled, a.created_at, a.updated_at, g.scope, g.claims \
+            a.family_name, a.password_hash, a.disabled, a.created_at, a.updated_at, a.roles, a.groups, \
+            a.must_change_password, g.scope, g.claims \
             from oauth_grant g join account a on a.account_id = g.account_id \
             where g.grant_id = $1 and g.revoked_at is null and a.disabled = false \
             and not exists (select 1 from revoked_access_token r where r.jti = $2)";

@@ -21,6 +21,7 @@ struct ClientRecord {
     require_par: bool,
     id_token_alg: String,
     secret_encrypted: Option<Vec<u8>>,
+    api_roles: String,
 }
 
 /// A registered relying party. `secret_hash` is SHA-256 of a 256-bit random secret.
@@ -52,6 +53,8 @@ pub struct ClientSettings {
     pub id_token_alg: String,
     /// The secret itself, sealed, kept only for client_secret_jwt clients.
     pub secret_encrypted: Option<Vec<u8>>,
+    /// Roles the client holds itself at /api/v1 with client_credentials tokens (e.g. `admin`).
+    pub api_roles: Vec<String>,
 }
 
 impl Default for ClientSettings {
@@ -64,6 +67,7 @@ impl Default for ClientSettings {
             require_par: false,
             id_token_alg: "RS256".into(),
             secret_encrypted: None,
+            api_roles: Vec::new(),
         }
     }
 }
@@ -112,6 +116,7 @@ impl TryFrom<ClientRecord> for ClientRow {
                 require_par: r.require_par,
                 id_token_alg: r.id_token_alg,
                 secret_encrypted: r.secret_encrypted,
+                api_roles: decode_string_list("client.api_roles", &r.api_roles)?,
             },
         })
     }
@@ -130,12 +135,12 @@ pub struct NewClient {
 
 const CLIENT_COLUMNS: &str = "client_id, name, secret_hash, redirect_uris, post_logout_redirect_uris, \
     grant_types, token_endpoint_auth_method, skip_consent, created_at, updated_at, backchannel_logout_uri, \
-    frontchannel_logout_uri, jwks, jwks_uri, require_par, id_token_alg, secret_encrypted";
+    frontchannel_logout_uri, jwks, jwks_uri, require_par, id_token_alg, secret_encrypted, api_roles";
 
 impl Store {
     pub async fn insert_client(&self, new: NewClient, now: i64) -> Result<ClientRow, StoreError> {
         let sql = format!(
-            "insert into client ({CLIENT_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15, $16)"
+            "insert into client ({CLIENT_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
         );
         let client_id = Uuid::new_v4();
         let s = &new.settings;
@@ -156,6 +161,7 @@ impl Store {
             .bind(s.require_par)
             .bind(&s.id_token_alg)
             .bind(&s.secret_encrypted)
+            .bind(encode_string_list(&s.api_roles))
             .execute(pool).await.map(|r| r.rows_affected()))?;
         self.find_client(client_id)
             .await?
@@ -171,7 +177,7 @@ impl Store {
         const SQL: &str = "update client set name = $2, redirect_uris = $3, post_logout_redirect_uris = $4, \
             grant_types = $5, token_endpoint_auth_method = $6, skip_consent = $7, updated_at = $8, \
             backchannel_logout_uri = $9, frontchannel_logout_uri = $10, jwks = $11, jwks_uri = $12, \
-            require_par = $13, id_token_alg = $14, secret_hash = $15, secret_encrypted = $16 where client_id = $1";
+            require_par = $13, id_token_alg = $14, secret_hash = $15, secret_encrypted = $16, api_roles = $17 where client_id = $1";
         let s = &client.settings;
         let updated = on_pool!(self, pool => sqlx::query(SQL)
             .bind(client.client_id)
@@ -190,6 +196,7 @@ impl Store {
             .bind(&s.id_token_alg)
             .bind(&client.secret_hash)
             .bind(&s.secret_encrypted)
+            .bind(encode_string_list(&s.api_roles))
             .execute(pool).await.map(|r| r.rows_affected()))?;
         if updated == 0 {
             return Err(StoreError::NotFound);
@@ -197,6 +204,40 @@ impl Store {
         self.find_client(client.client_id)
             .await?
             .ok_or(StoreError::NotFound)
+    }
+
+    /// One page of clients by name, with the total count.
+    pub async fn list_clients(
+        &self,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<ClientRow>, i64), StoreError> {
+        const COUNT: &str = "select count(*) from client";
+        let sql = format!(
+            "select {CLIENT_COLUMNS} from client order by lower(name), client_id limit $1 offset $2"
+        );
+        let (records, total) = on_pool!(self, pool => {
+            let total = sqlx::query_scalar::<_, i64>(COUNT).fetch_one(pool).await?;
+            let records = sqlx::query_as::<_, ClientRecord>(&sql).bind(limit).bind(offset).fetch_all(pool).await?;
+            (records, total)
+        });
+        let rows = records
+            .into_iter()
+            .map(ClientRow::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((rows, total))
+    }
+
+    /// Deletes a client; its grants, codes and tokens go with it by cascade.
+    pub async fn delete_client(&self, client_id: Uuid) -> Result<(), StoreError> {
+        const SQL: &str = "delete from client where client_id = $1";
+        let deleted = on_pool!(self, pool => sqlx::query(SQL).bind(client_id).execute(pool).await
+            .map(|r| r.rows_affected()))?;
+        if deleted == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
     pub async fn find_client(&self, client_id: Uuid) -> Result<Option<ClientRow>, StoreError> {

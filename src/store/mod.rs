@@ -1,6 +1,7 @@
 //! All SQL lives here. One SQL string per query, run on either backend through `on_pool!`.
 
 mod accounts;
+mod audit;
 mod authorization;
 mod clients;
 mod device;
@@ -8,7 +9,8 @@ mod keys;
 mod protocol;
 mod throttle;
 
-pub use accounts::{AccountRow, NewAccount, normalize_key};
+pub use accounts::{AccountFilter, AccountRow, NewAccount, StringList, normalize_key};
+pub use audit::{AuditEntry, AuditRow};
 pub use authorization::{
     AuthCodeRow, CodeRedemption, GrantRow, NewAuthCode, NewGrant, PendingAuthorizationRow,
     RefreshRotation, UserinfoRow,
@@ -31,6 +33,8 @@ pub enum StoreError {
     NotFound,
     #[error("conflicts with an existing record")]
     Conflict,
+    #[error("the last active admin cannot be removed, disabled or demoted")]
+    LastAdmin,
     #[error("stored data is malformed: {0}")]
     Corrupt(String),
     #[error("database error: {0}")]

@@ -266,6 +266,8 @@ impl TestApp {
             family_name: Some("Lovelace".into()),
             password_hash: None,
             roles: vec!["student".into()],
+            groups: vec!["Class of 2027".into()],
+            must_change_password: false,
         };
         accounts::create_account(
             self.store(),

@@ -93,6 +93,8 @@ async fn two_replicas_share_one_sign_in_request_by_request() {
         family_name: Some("Lica".into()),
         password_hash: None,
         roles: vec![],
+        groups: vec![],
+        must_change_password: false,
     };
     accounts::create_account(
         &store,

@@ -19,6 +19,8 @@ fn account(username: &str, email: &str) -> NewAccount {
         family_name: None,
         password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA".into()),
         roles: vec!["student".into(), "staff".into()],
+        groups: vec!["Class of 2027".into(), "Nursing".into()],
+        must_change_password: false,
     }
 }
 
@@ -33,13 +35,8 @@ async fn accounts_are_unique_by_username_and_email_ignoring_case(app: TestApp) {
         created.username, "MixedCase",
         "the username is kept as typed"
     );
-    assert_eq!(
-        store
-            .account_roles(created.account_id)
-            .await
-            .expect("roles"),
-        vec!["staff", "student"]
-    );
+    assert_eq!(created.roles.0, vec!["student", "staff"]);
+    assert_eq!(created.groups.0, vec!["Class of 2027", "Nursing"]);
     for (username, email) in [("mixedcase", "other@hccc.edu"), ("other", "mixed@hccc.edu")] {
         let err = store
             .insert_account(account(username, email), now)

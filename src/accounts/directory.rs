@@ -1,0 +1,298 @@
+//! Directory changes made by admins (API, admin pages, CLI): one set of rules for every entry point.
+
+use uuid::Uuid;
+
+use super::PasswordHasher;
+use crate::domain;
+use crate::store::{AccountRow, NewAccount, Store, StoreError};
+
+/// Who makes a change, for permission checks and the audit log.
+#[derive(Debug, Clone)]
+pub enum Actor {
+    User { id: Uuid, username: String },
+    Client { id: Uuid, name: String },
+    Cli,
+}
+
+impl Actor {
+    pub fn label(&self) -> String {
+        match self {
+            Actor::User { id, username } => format!("user {username} ({id})"),
+            Actor::Client { id, name } => format!("client {name} ({id})"),
+            Actor::Cli => "command line".into(),
+        }
+    }
+
+    fn account_id(&self) -> Option<Uuid> {
+        match self {
+            Actor::User { id, .. } => Some(*id),
+            _ => None,
+        }
+    }
+}
+
+/// A field that failed validation, named as the API names it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DirectoryError {
+    #[error("the request has invalid fields")]
+    Invalid(Vec<FieldError>),
+    #[error("an account with this username or e-mail address already exists")]
+    Duplicate,
+    #[error("no such account")]
+    NotFound,
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("the last active admin cannot be removed, disabled or demoted")]
+    LastAdmin,
+    #[error(transparent)]
+    Store(StoreError),
+    #[error("password hashing failed")]
+    Hash,
+}
+
+impl From<StoreError> for DirectoryError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => DirectoryError::NotFound,
+            StoreError::Conflict => DirectoryError::Duplicate,
+            StoreError::LastAdmin => DirectoryError::LastAdmin,
+            other => DirectoryError::Store(other),
+        }
+    }
+}
+
+/// Collects field errors so a form or API call reports all of them at once.
+#[derive(Default)]
+struct Checks(Vec<FieldError>);
+
+impl Checks {
+    fn take<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(message) => {
+                self.0.push(FieldError {
+                    field: field.into(),
+                    message,
+                });
+                None
+            }
+        }
+    }
+
+    fn finish(self) -> Result<(), DirectoryError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(DirectoryError::Invalid(self.0))
+        }
+    }
+}
+
+/// A new account as an admin describes it. Without a password the account cannot sign in until
+/// an admin sets one (imported students, for instance).
+#[derive(Debug, Default, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub email: String,
+    pub email_verified: bool,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub roles: Vec<String>,
+    pub groups: Vec<String>,
+    pub password: Option<String>,
+    /// The password is temporary: it must be changed at the next sign-in.
+    pub must_change_password: bool,
+}
+
+/// A change to an account: `None` leaves a field as it is.
+#[derive(Debug, Default, Clone)]
+pub struct UserChange {
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub email_verified: Option<bool>,
+    pub given_name: Option<Option<String>>,
+    pub family_name: Option<Option<String>>,
+    pub roles: Option<Vec<String>>,
+    pub groups: Option<Vec<String>>,
+    pub disabled: Option<bool>,
+}
+
+/// Validates the profile fields of a new account into what would be stored (no password).
+pub fn check_new_user(user: &NewUser) -> Result<NewAccount, DirectoryError> {
+    let mut checks = Checks::default();
+    let username = checks.take("username", domain::validate_username(&user.username));
+    let email = checks.take("email", domain::validate_email(&user.email));
+    let given_name = checks.take(
+        "given_name",
+        domain::validate_name("given_name", user.given_name.as_deref()),
+    );
+    let family_name = checks.take(
+        "family_name",
+        domain::validate_name("family_name", user.family_name.as_deref()),
+    );
+    let roles = checks.take("roles", domain::validate_roles(&user.roles));
+    let groups = checks.take("groups", domain::validate_groups(&user.groups));
+    if let (Some(password), Some(name)) = (&user.password, &username) {
+        checks.take("password", domain::validate_password(password, name));
+    }
+    checks.finish()?;
+    Ok(NewAccount {
+        username: username.unwrap_or_default(),
+        email: email.unwrap_or_default(),
+        email_verified: user.email_verified,
+        given_name: given_name.flatten(),
+        family_name: family_name.flatten(),
+        password_hash: None,
+        roles: roles.unwrap_or_default(),
+        groups: groups.unwrap_or_default(),
+        must_change_password: user.must_change_password && user.password.is_some(),
+    })
+}
+
+pub async fn create_user(
+    store: &Store,
+    hasher: &PasswordHasher,
+    user: NewUser,
+    now: i64,
+) -> Result<AccountRow, DirectoryError> {
+    let mut new = check_new_user(&user)?;
+    if let Some(password) = &user.password {
+        new.password_hash = Some(hasher.hash(password).await.map_err(|_| DirectoryError::Hash)?);
+    }
+    Ok(store.insert_account(new, now).await?)
+}
+
+/// Applies `change` to `account` with validation, without storing it.
+pub fn apply_change(account: &mut AccountRow, change: &UserChange) -> Result<(), DirectoryError> {
+    let mut checks = Checks::default();
+    if let Some(v) = &change.username
+        && let Some(name) = checks.take("username", domain::validate_username(v))
+    {
+        account.username = name;
+    }
+    if let Some(v) = &change.email
+        && let Some(email) = checks.take("email", domain::validate_email(v))
+    {
+        account.email = email;
+    }
+    if let Some(v) = change.email_verified {
+        account.email_verified = v;
+    }
+    if let Some(v) = &change.given_name
+        && let Some(name) = checks.take(
+            "given_name",
+            domain::validate_name("given_name", v.as_deref()),
+        )
+    {
+        account.given_name = name;
+    }
+    if let Some(v) = &change.family_name
+        && let Some(name) = checks.take(
+            "family_name",
+            domain::validate_name("family_name", v.as_deref()),
+        )
+    {
+        account.family_name = name;
+    }
+    if let Some(v) = &change.roles
+        && let Some(roles) = checks.take("roles", domain::validate_roles(v))
+    {
+        account.roles.0 = roles;
+    }
+    if let Some(v) = &change.groups
+        && let Some(groups) = checks.take("groups", domain::validate_groups(v))
+    {
+        account.groups.0 = groups;
+    }
+    if let Some(v) = change.disabled {
+        account.disabled = v;
+    }
+    checks.finish()
+}
+
+/// Changes an account as `actor`. Nobody changes their own roles or disables themselves; the last
+/// active admin stays. Disabling revokes the account's tokens (and its sessions end at their next
+/// request, which checks the account).
+pub async fn update_user(
+    store: &Store,
+    actor: &Actor,
+    account_id: Uuid,
+    change: &UserChange,
+    now: i64,
+) -> Result<(AccountRow, AccountRow), DirectoryError> {
+    let before = store
+        .find_account(account_id)
+        .await?
+        .ok_or(DirectoryError::NotFound)?;
+    let mut after = before.clone();
+    apply_change(&mut after, change)?;
+    if actor.account_id() == Some(account_id) {
+        if after.roles != before.roles {
+            return Err(DirectoryError::Forbidden("you cannot change your own roles"));
+        }
+        if after.disabled && !before.disabled {
+            return Err(DirectoryError::Forbidden("you cannot disable your own account"));
+        }
+    }
+    let stored = store.update_account(&after, now).await?;
+    Ok((before, stored))
+}
+
+pub async fn delete_user(
+    store: &Store,
+    actor: &Actor,
+    account_id: Uuid,
+) -> Result<AccountRow, DirectoryError> {
+    if actor.account_id() == Some(account_id) {
+        return Err(DirectoryError::Forbidden("you cannot delete your own account"));
+    }
+    let account = store
+        .find_account(account_id)
+        .await?
+        .ok_or(DirectoryError::NotFound)?;
+    store.delete_account(account_id).await?;
+    Ok(account)
+}
+
+/// Sets a password after the policy check. `temporary` makes the user change it at next sign-in
+/// and ends their current sessions and tokens.
+pub async fn set_password(
+    store: &Store,
+    hasher: &PasswordHasher,
+    account: &AccountRow,
+    password: &str,
+    temporary: bool,
+    now: i64,
+) -> Result<(), DirectoryError> {
+    let mut checks = Checks::default();
+    checks.take(
+        "password",
+        domain::validate_password(password, &account.username),
+    );
+    checks.finish()?;
+    let hash = hasher.hash(password).await.map_err(|_| DirectoryError::Hash)?;
+    store
+        .set_password(account.account_id, &hash, temporary, now)
+        .await?;
+    Ok(())
+}
+
+/// What an audit entry records about an account: never the password hash.
+pub fn audit_view(account: &AccountRow) -> serde_json::Value {
+    serde_json::json!({
+        "username": account.username,
+        "email": account.email,
+        "email_verified": account.email_verified,
+        "given_name": account.given_name,
+        "family_name": account.family_name,
+        "roles": account.roles.0,
+        "groups": account.groups.0,
+        "disabled": account.disabled,
+    })
+}

@@ -1,0 +1,441 @@
+//! The JSON API under /api/v1, authenticated with this provider's own access tokens (scope `api`).
+//! Every error is RFC 9457 problem+json. The OpenAPI document is generated from these handlers.
+
+mod clients;
+mod users;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa_swagger_ui::SwaggerUi;
+use uuid::Uuid;
+
+use crate::accounts::directory::{Actor, DirectoryError, FieldError};
+use crate::clients::ClientError;
+use crate::oidc::tokens::{AccessTokenProblem, validate_access_token};
+use crate::state::AppState;
+use crate::store::{AccountRow, StoreError};
+
+/// The API's routes, the OpenAPI document at /openapi.json and its interactive docs at /docs.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/health", get(health))
+        .merge(users::routes())
+        .merge(clients::routes())
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi()))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "hccc-sso API",
+        description = "Accounts and client applications of HCCC single sign-on. Authenticate with an \
+            access token from this provider's /token endpoint carrying the `api` scope: the \
+            client_credentials grant for a service client an admin gave API roles, or the \
+            (legacy, opt-in) password grant for a script acting as a person. Errors are RFC 9457 \
+            problem+json."
+    ),
+    paths(
+        health,
+        users::get_me, users::patch_me, users::change_my_password,
+        users::list_users, users::create_user, users::get_user, users::put_user, users::patch_user,
+        users::delete_user,
+        clients::list_clients, clients::create_client, clients::get_client, clients::put_client,
+        clients::patch_client, clients::delete_client, clients::rotate_secret,
+    ),
+    modifiers(&BearerAuth),
+    tags((name = "users"), (name = "clients"), (name = "health"))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+struct Health {
+    status: &'static str,
+    database: &'static str,
+}
+
+/// Whether the service and its database answer.
+#[utoipa::path(get, path = "/api/v1/health", tag = "health",
+    responses((status = 200, body = Health), (status = 503, body = Problem)))]
+async fn health(State(app): State<AppState>) -> Result<axum::Json<Health>, ApiError> {
+    app.store.ping().await?;
+    Ok(axum::Json(Health {
+        status: "ok",
+        database: "ok",
+    }))
+}
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    title: String,
+    status: u16,
+    detail: String,
+    /// The fields that failed validation, when that is the problem.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    errors: Vec<FieldError>,
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    detail: String,
+    errors: Vec<FieldError>,
+    /// For 401: the WWW-Authenticate error code (RFC 6750).
+    bearer_error: Option<&'static str>,
+    cause: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            detail: detail.into(),
+            errors: Vec::new(),
+            bearer_error: None,
+            cause: None,
+        }
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, detail)
+    }
+
+    pub fn unprocessable(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, detail)
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, detail)
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, detail)
+    }
+
+    fn unauthorized(detail: &str, bearer_error: Option<&'static str>) -> ApiError {
+        ApiError {
+            bearer_error,
+            ..ApiError::new(StatusCode::UNAUTHORIZED, detail)
+        }
+    }
+
+    fn internal(status: StatusCode, cause: impl std::fmt::Display) -> ApiError {
+        ApiError {
+            cause: Some(cause.to_string()),
+            ..ApiError::new(
+                status,
+                if status == StatusCode::SERVICE_UNAVAILABLE {
+                    "the service is temporarily unavailable; try again shortly"
+                } else {
+                    "the server could not complete the request"
+                },
+            )
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ApiError::not_found("not found"),
+            StoreError::Conflict => ApiError::new(
+                StatusCode::CONFLICT,
+                "conflicts with an existing record",
+            ),
+            StoreError::LastAdmin => ApiError::new(StatusCode::CONFLICT, e.to_string()),
+            StoreError::Db(
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_),
+            ) => ApiError::internal(StatusCode::SERVICE_UNAVAILABLE, e),
+            other => ApiError::internal(StatusCode::INTERNAL_SERVER_ERROR, other),
+        }
+    }
+}
+
+impl From<DirectoryError> for ApiError {
+    fn from(e: DirectoryError) -> Self {
+        match e {
+            DirectoryError::Invalid(errors) => ApiError {
+                errors,
+                ..ApiError::unprocessable("the request has invalid fields")
+            },
+            DirectoryError::Duplicate => ApiError::new(StatusCode::CONFLICT, e.to_string()),
+            DirectoryError::LastAdmin => ApiError::new(StatusCode::CONFLICT, e.to_string()),
+            DirectoryError::NotFound => ApiError::not_found("no such user"),
+            DirectoryError::Forbidden(why) => ApiError::forbidden(why),
+            DirectoryError::Store(e) => e.into(),
+            DirectoryError::Hash => ApiError::internal(StatusCode::INTERNAL_SERVER_ERROR, e),
+        }
+    }
+}
+
+impl From<ClientError> for ApiError {
+    fn from(e: ClientError) -> Self {
+        match e {
+            ClientError::Invalid(message) => ApiError::unprocessable(api_field_names(&message)),
+            ClientError::NotFound => ApiError::not_found("no such client"),
+            ClientError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// Client validation speaks in CLI flags; the API names its JSON fields instead.
+fn api_field_names(message: &str) -> String {
+    const FLAGS: [(&str, &str); 11] = [
+        ("--redirect-uri", "redirect_uris"),
+        ("--post-logout-redirect-uri", "post_logout_redirect_uris"),
+        ("--backchannel-logout-uri", "backchannel_logout_uri"),
+        ("--grant-type client_credentials", "grant_types client_credentials"),
+        ("--grant-type", "grant_types"),
+        ("--token-endpoint-auth-method", "token_endpoint_auth_method"),
+        ("--jwks-file", "jwks"),
+        ("--jwks-uri", "jwks_uri"),
+        ("--id-token-alg", "id_token_alg"),
+        ("--api-role", "api_roles"),
+        ("(not --public)", "(token_endpoint_auth_method other than none)"),
+    ];
+    let mut text = message.replace("--name", "name");
+    for (flag, field) in FLAGS {
+        text = text.replace(flag, field);
+    }
+    text
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let Some(cause) = &self.cause {
+            tracing::error!(status = self.status.as_u16(), cause = %cause, "API request failed");
+        }
+        let body = Problem {
+            kind: "about:blank",
+            title: self
+                .status
+                .canonical_reason()
+                .unwrap_or("Error")
+                .to_owned(),
+            status: self.status.as_u16(),
+            detail: self.detail,
+            errors: self.errors,
+        };
+        let mut response = (self.status, axum::Json(body)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if self.status == StatusCode::UNAUTHORIZED {
+            let value = match self.bearer_error {
+                Some(code) => format!("Bearer realm=\"hccc-sso\", error=\"{code}\""),
+                None => "Bearer realm=\"hccc-sso\"".to_owned(),
+            };
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                headers.insert(header::WWW_AUTHENTICATE, value);
+            }
+        }
+        response
+    }
+}
+
+/// Who calls the API: a person (by a user token) or a service client (client_credentials).
+pub struct Caller {
+    pub actor: Actor,
+    /// The person's account, as it is now (not as it was when the token was issued).
+    pub account: Option<AccountRow>,
+    pub is_admin: bool,
+    pub client_ip: String,
+}
+
+impl Caller {
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        if self.is_admin {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("this needs the admin role"))
+        }
+    }
+
+    pub fn require_person(&self) -> Result<&AccountRow, ApiError> {
+        self.account
+            .as_ref()
+            .ok_or_else(|| ApiError::forbidden("this needs a token issued to a person"))
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
+        let client_ip = crate::http::ClientIp::from_request_parts(parts, app)
+            .await
+            .map(|ip| ip.0)
+            .unwrap_or_default();
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .ok_or_else(|| ApiError::unauthorized("a bearer access token is required", None))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, token)| scheme.eq_ignore_ascii_case("bearer") && !token.is_empty())
+            .map(|(_, token)| token.trim())
+            .ok_or_else(|| {
+                ApiError::unauthorized(
+                    "Authorization must use the Bearer scheme",
+                    Some("invalid_request"),
+                )
+            })?;
+        let live = validate_access_token(app, token)
+            .await
+            .map_err(|problem| match problem {
+                AccessTokenProblem::Invalid(why) => {
+                    ApiError::unauthorized(why, Some("invalid_token"))
+                }
+                AccessTokenProblem::Store(e) => e.into(),
+            })?;
+        if !live.claims.scope.split(' ').any(|s| s == "api") {
+            return Err(ApiError::forbidden(
+                "the access token lacks the api scope",
+            ));
+        }
+        match live.user {
+            Some(user) => {
+                let account = user.account;
+                Ok(Caller {
+                    actor: Actor::User {
+                        id: account.account_id,
+                        username: account.username.clone(),
+                    },
+                    is_admin: account.is_active_admin(),
+                    account: Some(account),
+                    client_ip,
+                })
+            }
+            None => {
+                let client_id = Uuid::parse_str(&live.claims.sub)
+                    .map_err(|_| ApiError::unauthorized("token is invalid", Some("invalid_token")))?;
+                let client = app.store.find_client(client_id).await?.ok_or_else(|| {
+                    ApiError::unauthorized("the client no longer exists", Some("invalid_token"))
+                })?;
+                Ok(Caller {
+                    is_admin: client.settings.api_roles.iter().any(|r| r == "admin"),
+                    actor: Actor::Client {
+                        id: client.client_id,
+                        name: client.name,
+                    },
+                    account: None,
+                    client_ip,
+                })
+            }
+        }
+    }
+}
+
+/// A JSON request body: 415 unless declared JSON, 400 when not JSON at all, 422 when the JSON
+/// does not fit (unknown fields, wrong types, missing fields).
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, app: &AppState) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| {
+                let v = v.trim();
+                v.eq_ignore_ascii_case("application/json")
+                    || v.to_ascii_lowercase().ends_with("+json")
+            });
+        if !is_json {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "the request body must be application/json",
+            ));
+        }
+        let body = Bytes::from_request(req, app).await.map_err(|e| {
+            ApiError::new(
+                e.status(),
+                "the request body is too large or could not be read",
+            )
+        })?;
+        serde_json::from_slice(&body)
+            .map(JsonBody)
+            .map_err(|e| match e.classify() {
+                serde_json::error::Category::Data => {
+                    ApiError::unprocessable(format!("the JSON does not fit: {e}"))
+                }
+                _ => ApiError::bad_request(format!("the body is not valid JSON: {e}")),
+            })
+    }
+}
+
+/// A resource id from the path: 400 unless a UUID.
+pub fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|_| ApiError::bad_request(format!("{raw:?} is not a valid id (a UUID)")))
+}
+
+/// For PATCH: tells a field sent as `null` (Some(None)) from one left out (None).
+pub fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// RFC 3339 UTC for a stored epoch second.
+pub fn rfc3339(epoch: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(epoch)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// `page` and `per_page` from a query: 1-based, at most 100 a page.
+pub fn paging(page: Option<&str>, per_page: Option<&str>) -> Result<(i64, i64), ApiError> {
+    let number = |name: &str, raw: Option<&str>, default: i64, max: i64| match raw {
+        None => Ok(default),
+        Some(raw) => raw
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| ApiError::bad_request(format!("{name} must be a whole number from 1 to {max}"))),
+    };
+    Ok((
+        number("page", page, 1, 1_000_000)?,
+        number("per_page", per_page, 20, 100)?,
+    ))
+}
+
+/// One page of a list.
+#[derive(Serialize, ToSchema)]
+pub struct Page<T: ToSchema> {
+    pub items: Vec<T>,
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+}

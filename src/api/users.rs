@@ -1,0 +1,459 @@
+//! /api/v1/users: the caller's own profile, and the directory for admins.
+
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{ApiError, Caller, JsonBody, Page, Problem, nullable, paging, parse_id, rfc3339};
+use crate::accounts::directory::{self, NewUser, UserChange, audit_view};
+use crate::accounts::{self, SignInError};
+use crate::audit;
+use crate::http::Params;
+use crate::state::AppState;
+use crate::store::{AccountFilter, AccountRow};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/users/me", get(get_me).patch(patch_me))
+        .route("/api/v1/users/me/password", post(change_my_password))
+        .route("/api/v1/users", get(list_users).post(create_user))
+        .route(
+            "/api/v1/users/{id}",
+            get(get_user)
+                .put(put_user)
+                .patch(patch_user)
+                .delete(delete_user),
+        )
+}
+
+/// An account as the API shows it (never its password hash).
+#[derive(Serialize, ToSchema)]
+pub struct User {
+    id: Uuid,
+    username: String,
+    email: String,
+    email_verified: bool,
+    given_name: Option<String>,
+    family_name: Option<String>,
+    roles: Vec<String>,
+    groups: Vec<String>,
+    disabled: bool,
+    /// RFC 3339.
+    created_at: String,
+    updated_at: String,
+}
+
+impl From<AccountRow> for User {
+    fn from(a: AccountRow) -> User {
+        User {
+            id: a.account_id,
+            username: a.username,
+            email: a.email,
+            email_verified: a.email_verified,
+            given_name: a.given_name,
+            family_name: a.family_name,
+            roles: a.roles.0,
+            groups: a.groups.0,
+            disabled: a.disabled,
+            created_at: rfc3339(a.created_at),
+            updated_at: rfc3339(a.updated_at),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUserBody {
+    username: String,
+    email: String,
+    #[serde(default)]
+    email_verified: bool,
+    given_name: Option<String>,
+    family_name: Option<String>,
+    /// admin, staff, faculty, student.
+    #[serde(default)]
+    roles: Vec<String>,
+    #[serde(default)]
+    groups: Vec<String>,
+    /// At least 12 characters, not a common breached password, not containing the username.
+    /// Without one the account cannot sign in until a password is set.
+    password: Option<String>,
+    /// The password is temporary: the person must choose a new one at their next sign-in.
+    #[serde(default)]
+    must_change_password: bool,
+}
+
+/// Every field of an account (PUT replaces them all).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserBody {
+    username: String,
+    email: String,
+    #[serde(default)]
+    email_verified: bool,
+    given_name: Option<String>,
+    family_name: Option<String>,
+    #[serde(default)]
+    roles: Vec<String>,
+    #[serde(default)]
+    groups: Vec<String>,
+    #[serde(default)]
+    disabled: bool,
+}
+
+/// The fields to change; `null` clears a name.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    username: Option<String>,
+    email: Option<String>,
+    email_verified: Option<bool>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    given_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    family_name: Option<Option<String>>,
+    roles: Option<Vec<String>>,
+    groups: Option<Vec<String>>,
+    disabled: Option<bool>,
+}
+
+/// What a person may change of their own profile.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfilePatch {
+    email: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    given_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    family_name: Option<Option<String>>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    current_password: String,
+    new_password: String,
+}
+
+/// The caller's own account.
+#[utoipa::path(get, path = "/api/v1/users/me", tag = "users", security(("bearer" = [])),
+    responses((status = 200, body = User), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn get_me(caller: Caller) -> Result<axum::Json<User>, ApiError> {
+    Ok(axum::Json(caller.require_person()?.clone().into()))
+}
+
+/// Changes the caller's own e-mail address or names (never roles: unknown fields are refused).
+#[utoipa::path(patch, path = "/api/v1/users/me", tag = "users", security(("bearer" = [])),
+    request_body = ProfilePatch,
+    responses((status = 200, body = User), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn patch_me(
+    State(app): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<ProfilePatch>,
+) -> Result<axum::Json<User>, ApiError> {
+    let me = caller.require_person()?;
+    let email_changes = body.email.as_deref().is_some_and(|e| e.trim() != me.email);
+    let change = UserChange {
+        email: body.email,
+        // A new address is unverified until proven otherwise.
+        email_verified: email_changes.then_some(false),
+        given_name: body.given_name,
+        family_name: body.family_name,
+        ..UserChange::default()
+    };
+    let (before, after) =
+        directory::update_user(&app.store, &caller.actor, me.account_id, &change, app.clock.now())
+            .await?;
+    audit_change(&app, &caller, "user.update_profile", &before, &after).await;
+    Ok(axum::Json(after.into()))
+}
+
+/// Changes the caller's own password; the current one is required.
+#[utoipa::path(post, path = "/api/v1/users/me/password", tag = "users", security(("bearer" = [])),
+    request_body = PasswordChange,
+    responses((status = 204), (status = 403, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
+pub async fn change_my_password(
+    State(app): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<PasswordChange>,
+) -> Result<StatusCode, ApiError> {
+    let me = caller.require_person()?;
+    let now = app.clock.now();
+    // Checked like a sign-in, so the same throttling applies to guessing the current password.
+    match accounts::sign_in(
+        &app.store,
+        &app.hasher,
+        &app.config.login,
+        &me.username,
+        &body.current_password,
+        &caller.client_ip,
+        now,
+    )
+    .await
+    {
+        Ok(_) => {}
+        Err(SignInError::InvalidCredentials) => {
+            return Err(ApiError::forbidden("the current password is incorrect"));
+        }
+        Err(SignInError::Locked { retry_after }) => {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("too many failed attempts; try again in {retry_after} seconds"),
+            ));
+        }
+        Err(SignInError::Store(e)) => return Err(e.into()),
+    }
+    directory::set_password(&app.store, &app.hasher, me, &body.new_password, false, now).await?;
+    audit::record(
+        &app,
+        &caller.actor,
+        Some(&caller.client_ip),
+        "user.change_password",
+        Some(format!("user:{}", me.account_id)),
+        serde_json::json!({}),
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Lists accounts, newest filters first: `search` (username, e-mail or name), `role`, `status`
+/// (active, disabled or all), `page`, `per_page` (at most 100).
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = [])),
+    params(
+        ("search" = Option<String>, Query, description = "part of the username, e-mail address or name"),
+        ("role" = Option<String>, Query, description = "admin, staff, faculty or student"),
+        ("status" = Option<String>, Query, description = "active, disabled or all (default)"),
+        ("page" = Option<i64>, Query, description = "from 1"),
+        ("per_page" = Option<i64>, Query, description = "1 to 100, default 20"),
+    ),
+    responses((status = 200, body = Page<User>), (status = 400, body = Problem), (status = 403, body = Problem)))]
+pub async fn list_users(
+    State(app): State<AppState>,
+    caller: Caller,
+    RawQuery(query): RawQuery,
+) -> Result<axum::Json<Page<User>>, ApiError> {
+    caller.require_admin()?;
+    let params = Params::parse(query.unwrap_or_default().as_bytes())
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let filter = account_filter(&params).map_err(ApiError::bad_request)?;
+    let (page, per_page) = paging(params.get("page"), params.get("per_page"))?;
+    let filter = AccountFilter {
+        limit: per_page,
+        offset: (page - 1) * per_page,
+        ..filter
+    };
+    let (rows, total) = app.store.list_accounts(&filter).await?;
+    Ok(axum::Json(Page {
+        items: rows.into_iter().map(User::from).collect(),
+        total,
+        page,
+        per_page,
+    }))
+}
+
+/// The filters of a user list, shared with the admin pages.
+pub fn account_filter(params: &Params) -> Result<AccountFilter, String> {
+    let search = params.get("search").map(str::trim).filter(|s| !s.is_empty());
+    if search.is_some_and(|s| s.chars().count() > 100) {
+        return Err("search must be at most 100 characters".into());
+    }
+    let role = match params.get("role") {
+        None => None,
+        Some(role) if crate::domain::ROLES.contains(&role) => Some(role.to_owned()),
+        Some(role) => {
+            return Err(format!(
+                "role {role:?} is not one of {}",
+                crate::domain::ROLES.join(", ")
+            ));
+        }
+    };
+    let disabled = match params.get("status") {
+        None | Some("all") => None,
+        Some("active") => Some(false),
+        Some("disabled") => Some(true),
+        Some(other) => {
+            return Err(format!(
+                "status {other:?} must be active, disabled or all"
+            ));
+        }
+    };
+    Ok(AccountFilter {
+        search: search.map(str::to_owned),
+        role,
+        disabled,
+        limit: 20,
+        offset: 0,
+    })
+}
+
+/// Creates an account.
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", security(("bearer" = [])),
+    request_body = NewUserBody,
+    responses((status = 201, body = User), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_user(
+    State(app): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<NewUserBody>,
+) -> Result<Response, ApiError> {
+    caller.require_admin()?;
+    let new = NewUser {
+        username: body.username,
+        email: body.email,
+        email_verified: body.email_verified,
+        given_name: body.given_name,
+        family_name: body.family_name,
+        roles: body.roles,
+        groups: body.groups,
+        password: body.password,
+        must_change_password: body.must_change_password,
+    };
+    let account = directory::create_user(&app.store, &app.hasher, new, app.clock.now()).await?;
+    audit::record(
+        &app,
+        &caller.actor,
+        Some(&caller.client_ip),
+        "user.create",
+        Some(format!("user:{}", account.account_id)),
+        audit_view(&account),
+    )
+    .await;
+    let location = format!("/api/v1/users/{}", account.account_id);
+    Ok((
+        StatusCode::CREATED,
+        [(axum::http::header::LOCATION, location)],
+        axum::Json(User::from(account)),
+    )
+        .into_response())
+}
+
+/// One account.
+#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = User), (status = 400, body = Problem), (status = 404, body = Problem)))]
+pub async fn get_user(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<axum::Json<User>, ApiError> {
+    caller.require_admin()?;
+    let id = parse_id(&id)?;
+    let account = app
+        .store
+        .find_account(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such user"))?;
+    Ok(axum::Json(account.into()))
+}
+
+/// Replaces an account's fields. Disabling ends the person's sessions and revokes their tokens.
+#[utoipa::path(put, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), request_body = UserBody,
+    responses((status = 200, body = User), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn put_user(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<UserBody>,
+) -> Result<axum::Json<User>, ApiError> {
+    let change = UserChange {
+        username: Some(body.username),
+        email: Some(body.email),
+        email_verified: Some(body.email_verified),
+        given_name: Some(body.given_name),
+        family_name: Some(body.family_name),
+        roles: Some(body.roles),
+        groups: Some(body.groups),
+        disabled: Some(body.disabled),
+    };
+    change_user(&app, &caller, &id, &change).await
+}
+
+/// Changes some of an account's fields.
+#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), request_body = UserPatch,
+    responses((status = 200, body = User), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn patch_user(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<UserPatch>,
+) -> Result<axum::Json<User>, ApiError> {
+    let change = UserChange {
+        username: body.username,
+        email: body.email,
+        email_verified: body.email_verified,
+        given_name: body.given_name,
+        family_name: body.family_name,
+        roles: body.roles,
+        groups: body.groups,
+        disabled: body.disabled,
+    };
+    change_user(&app, &caller, &id, &change).await
+}
+
+async fn change_user(
+    app: &AppState,
+    caller: &Caller,
+    id: &str,
+    change: &UserChange,
+) -> Result<axum::Json<User>, ApiError> {
+    caller.require_admin()?;
+    let id = parse_id(id)?;
+    let (before, after) =
+        directory::update_user(&app.store, &caller.actor, id, change, app.clock.now()).await?;
+    audit_change(app, caller, "user.update", &before, &after).await;
+    Ok(axum::Json(after.into()))
+}
+
+async fn audit_change(
+    app: &AppState,
+    caller: &Caller,
+    action: &str,
+    before: &AccountRow,
+    after: &AccountRow,
+) {
+    audit::record(
+        app,
+        &caller.actor,
+        Some(&caller.client_ip),
+        action,
+        Some(format!("user:{}", after.account_id)),
+        serde_json::json!({"before": audit_view(before), "after": audit_view(after)}),
+    )
+    .await;
+}
+
+/// Deletes an account, its sessions and its tokens.
+#[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn delete_user(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require_admin()?;
+    let id = parse_id(&id)?;
+    let account = directory::delete_user(&app.store, &caller.actor, id).await?;
+    audit::record(
+        &app,
+        &caller.actor,
+        Some(&caller.client_ip),
+        "user.delete",
+        Some(format!("user:{id}")),
+        audit_view(&account),
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
+}
