@@ -264,6 +264,7 @@ fn routes<S: SessionStore + Clone>(state: AppState, session_store: S, cookie_key
             "/logout",
             get(logout::get_end_session).post(logout::post_end_session),
         )
+        .merge(crate::admin::routes())
         .layer(sessions);
 
     let request_id = HeaderName::from_static("x-request-id");
@@ -286,7 +287,10 @@ fn routes<S: SessionStore + Clone>(state: AppState, session_store: S, cookie_key
         .fallback(not_found)
         .route_layer(axum::middleware::from_fn(telemetry_metrics::track_requests))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        // The hard cap is the bulk import's; every other route reads at most MAX_BODY_BYTES.
+        .layer(RequestBodyLimitLayer::new(
+            crate::accounts::import::MAX_IMPORT_BYTES * 2 + 64 * 1024,
+        ))
         .layer(axum::middleware::from_fn(move |req, next| security_headers(https, req, next)))
         .layer(
             TraceLayer::new_for_http()

@@ -4,6 +4,8 @@
 mod clients;
 mod users;
 
+pub use users::account_filter;
+
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request, State};

@@ -25,6 +25,15 @@ impl PageError {
         }
     }
 
+    pub fn forbidden(title: &str, message: &str) -> PageError {
+        PageError {
+            status: StatusCode::FORBIDDEN,
+            title: title.into(),
+            message: message.into(),
+            cause: None,
+        }
+    }
+
     pub fn not_found() -> PageError {
         PageError {
             status: StatusCode::NOT_FOUND,

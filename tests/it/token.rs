@@ -213,6 +213,11 @@ async fn malformed_token_requests_get_rfc_6749_errors(app: TestApp) {
                 ("username", "x"),
                 ("password", "y"),
             ],
+            // the password grant exists but only for clients an admin enabled it for
+            "unauthorized_client",
+        ),
+        (
+            vec![("grant_type", "urn:example:made-up")],
             "unsupported_grant_type",
         ),
         (

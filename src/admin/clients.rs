@@ -1,0 +1,386 @@
+//! Admin pages for client applications (relying parties and service clients).
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use tower_sessions::Session;
+use uuid::Uuid;
+
+use super::{Admin, Denied, Pager, admin_form, notice, page_number, query_params, require_admin};
+use crate::clients::{self, AUTH_METHODS, ClientChange, ClientError, GRANT_TYPES};
+use crate::domain::ROLES;
+use crate::http::{ClientIp, Params};
+use crate::login::page::{PageError, render};
+use crate::state::AppState;
+use crate::store::ClientRow;
+
+const PER_PAGE: i64 = 50;
+
+#[derive(Template)]
+#[template(path = "admin/clients.html")]
+struct ListPage {
+    notice: Option<&'static str>,
+    clients: Vec<ClientRow>,
+    pager: Pager,
+}
+
+#[derive(Template)]
+#[template(path = "admin/client.html")]
+struct ClientPage {
+    csrf_token: String,
+    notice: Option<&'static str>,
+    error: Option<String>,
+    client_id: Option<Uuid>,
+    name: String,
+    redirect_uris: String,
+    post_logout_redirect_uris: String,
+    backchannel_logout_uri: String,
+    grants: Vec<(&'static str, &'static str, bool)>,
+    methods: Vec<(&'static str, bool)>,
+    skip_consent: bool,
+    require_par: bool,
+    api_roles: Vec<(&'static str, bool)>,
+}
+
+/// A checkbox name per grant type (the device grant's URN is not a friendly field name).
+fn grant_field(grant: &str) -> &'static str {
+    match grant {
+        "authorization_code" => "grant_authorization_code",
+        "refresh_token" => "grant_refresh_token",
+        "client_credentials" => "grant_client_credentials",
+        "password" => "grant_password",
+        _ => "grant_device_code",
+    }
+}
+
+impl ClientPage {
+    fn of(admin: &Admin, c: Option<&ClientRow>) -> ClientPage {
+        let has_grant = |g: &str| match c {
+            Some(c) => c.allows_grant(g),
+            None => matches!(g, "authorization_code" | "refresh_token"),
+        };
+        let method = c
+            .map(|c| c.token_endpoint_auth_method.as_str())
+            .unwrap_or("client_secret_basic");
+        ClientPage {
+            csrf_token: admin.csrf_token.clone(),
+            notice: None,
+            error: None,
+            client_id: c.map(|c| c.client_id),
+            name: c.map(|c| c.name.clone()).unwrap_or_default(),
+            redirect_uris: c.map(|c| c.redirect_uris.join("\n")).unwrap_or_default(),
+            post_logout_redirect_uris: c
+                .map(|c| c.post_logout_redirect_uris.join("\n"))
+                .unwrap_or_default(),
+            backchannel_logout_uri: c
+                .and_then(|c| c.settings.backchannel_logout_uri.clone())
+                .unwrap_or_default(),
+            grants: GRANT_TYPES
+                .iter()
+                .map(|g| (*g, grant_field(g), has_grant(g)))
+                .collect(),
+            methods: AUTH_METHODS.iter().map(|m| (*m, *m == method)).collect(),
+            skip_consent: c.is_some_and(|c| c.skip_consent),
+            require_par: c.is_some_and(|c| c.settings.require_par),
+            api_roles: ROLES
+                .iter()
+                .map(|r| (*r, c.is_some_and(|c| c.settings.api_roles.iter().any(|x| x == r))))
+                .collect(),
+        }
+    }
+
+    /// What was typed, shown back with the problem.
+    fn with_form(mut self, form: &Params, error: String) -> Response {
+        let field = |name: &str| form.get(name).unwrap_or_default().to_owned();
+        self.name = field("name");
+        self.redirect_uris = field("redirect_uris");
+        self.post_logout_redirect_uris = field("post_logout_redirect_uris");
+        self.backchannel_logout_uri = field("backchannel_logout_uri");
+        for grant in &mut self.grants {
+            grant.2 = form.contains(grant.1);
+        }
+        let method = form.get("token_endpoint_auth_method").unwrap_or_default();
+        for m in &mut self.methods {
+            m.1 = m.0 == method;
+        }
+        self.skip_consent = form.contains("skip_consent");
+        self.require_par = form.contains("require_par");
+        for role in &mut self.api_roles {
+            role.1 = form.contains(&format!("api_role_{}", role.0));
+        }
+        self.error = Some(error.replace("--", ""));
+        render(StatusCode::UNPROCESSABLE_ENTITY, &self)
+    }
+}
+
+fn lines(form: &Params, name: &str) -> Vec<String> {
+    form.get(name)
+        .unwrap_or_default()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn change_from(form: &Params) -> ClientChange {
+    let backchannel = form
+        .get("backchannel_logout_uri")
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(str::to_owned);
+    ClientChange {
+        name: Some(form.get("name").unwrap_or_default().to_owned()),
+        redirect_uris: Some(lines(form, "redirect_uris")),
+        post_logout_redirect_uris: Some(lines(form, "post_logout_redirect_uris")),
+        grant_types: Some(
+            GRANT_TYPES
+                .iter()
+                .filter(|g| form.contains(grant_field(g)))
+                .map(|g| g.to_string())
+                .collect(),
+        ),
+        token_endpoint_auth_method: form.get("token_endpoint_auth_method").map(str::to_owned),
+        skip_consent: Some(form.contains("skip_consent")),
+        require_par: Some(form.contains("require_par")),
+        backchannel_logout_uri: Some(backchannel),
+        api_roles: Some(
+            ROLES
+                .iter()
+                .filter(|r| form.contains(&format!("api_role_{r}")))
+                .map(|r| r.to_string())
+                .collect(),
+        ),
+        ..ClientChange::default()
+    }
+}
+
+fn client_error(e: ClientError) -> PageError {
+    match e {
+        ClientError::NotFound => PageError::not_found(),
+        ClientError::Store(e) => e.into(),
+        ClientError::Invalid(message) => PageError::bad_request("Invalid client", message),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/secret.html")]
+struct SecretPage {
+    client_id: Uuid,
+    name: String,
+    secret: Option<String>,
+}
+
+fn secret_page(client: &ClientRow, secret: Option<String>) -> Response {
+    render(
+        StatusCode::OK,
+        &SecretPage {
+            client_id: client.client_id,
+            name: client.name.clone(),
+            secret,
+        },
+    )
+}
+
+fn audit_detail(client: &ClientRow) -> serde_json::Value {
+    serde_json::json!({
+        "name": client.name,
+        "redirect_uris": client.redirect_uris,
+        "post_logout_redirect_uris": client.post_logout_redirect_uris,
+        "grant_types": client.grant_types,
+        "token_endpoint_auth_method": client.token_endpoint_auth_method,
+        "skip_consent": client.skip_consent,
+        "api_roles": client.settings.api_roles,
+    })
+}
+
+pub async fn list(
+    State(app): State<AppState>,
+    session: Session,
+    uri: Uri,
+    ClientIp(ip): ClientIp,
+    RawQuery(query): RawQuery,
+) -> Result<Response, Denied> {
+    require_admin(&app, &session, &uri, &ip).await?;
+    let query = query_params(query)?;
+    let page = page_number(&query)?;
+    let (clients, total) = app
+        .store
+        .list_clients(PER_PAGE, (page - 1) * PER_PAGE)
+        .await
+        .map_err(PageError::from)?;
+    Ok(render(
+        StatusCode::OK,
+        &ListPage {
+            notice: notice(&query),
+            clients,
+            pager: Pager::new(page, PER_PAGE, total, String::new()),
+        },
+    ))
+}
+
+pub async fn new_form(
+    State(app): State<AppState>,
+    session: Session,
+    uri: Uri,
+    ClientIp(ip): ClientIp,
+) -> Result<Response, Denied> {
+    let admin = require_admin(&app, &session, &uri, &ip).await?;
+    Ok(render(StatusCode::OK, &ClientPage::of(&admin, None)))
+}
+
+pub async fn create(
+    State(app): State<AppState>,
+    session: Session,
+    uri: Uri,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Denied> {
+    let (admin, form) = admin_form(&app, &session, &uri, &ip, &headers, &body).await?;
+    let change = change_from(&form);
+    match clients::register(&app.store, &change, &app.key_encryption, app.clock.now()).await {
+        Ok((client, secret)) => {
+            admin
+                .audit(
+                    &app,
+                    "client.create",
+                    Some(format!("client:{}", client.client_id)),
+                    audit_detail(&client),
+                )
+                .await;
+            Ok(secret_page(&client, secret))
+        }
+        Err(ClientError::Invalid(message)) => Ok(ClientPage::of(&admin, None).with_form(&form, message)),
+        Err(e) => Err(client_error(e).into()),
+    }
+}
+
+async fn target(app: &AppState, id: &str) -> Result<ClientRow, PageError> {
+    let id = Uuid::parse_str(id).map_err(|_| PageError::not_found())?;
+    app.store
+        .find_client(id)
+        .await?
+        .ok_or_else(PageError::not_found)
+}
+
+pub async fn edit_form(
+    State(app): State<AppState>,
+    session: Session,
+    uri: Uri,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, Denied> {
+    let admin = require_admin(&app, &session, &uri, &ip).await?;
+    let query = query_params(query)?;
+    let client = target(&app, &id).await?;
+    let mut page = ClientPage::of(&admin, Some(&client));
+    page.notice = notice(&query);
+    Ok(render(StatusCode::OK, &page))
+}
+
+pub async fn save(
+    State(app): State<AppState>,
+    session: Session,
+    uri: Uri,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Denied> {
+    let (admin, form) = admin_form(&app, &session, &uri, &ip, &headers, &body).await?;
+    let client = target(&app, &id).await?;
+    let change = change_from(&form);
+    match clients::update(&app.store, client.client_id, &change, &app.key_encryption, app.clock.now())
+        .await
+    {
+        Ok((updated, secret)) => {
+            admin
+                .audit(
+                    &app,
+                    "client.update",
+                    Some(format!("client:{}", updated.client_id)),
+                    audit_detail(&updated),
+                )
+                .await;
+            // A change of authentication method can issue a secret: it must be shown now.
+            if secret.is_some() {
+                return Ok(secret_page(&updated, secret));
+            }
+            Ok(Redirect::to(&format!("/admin/clients/{}?done=saved", updated.client_id)).into_response())
+        }
+        Err(ClientError::Invalid(message)) => {
+            Ok(ClientPage::of(&admin, Some(&client)).with_form(&form, message))
+        }
+        Err(e) => Err(client_error(e).into()),
+    }
+}
+
+pub async fn rotate_secret(
+    State(app): State<AppState>,
+    session: Session,
+    uri: Uri,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Denied> {
+    let (admin, _) = admin_form(&app, &session, &uri, &ip, &headers, &body).await?;
+    let client = target(&app, &id).await?;
+    let change = ClientChange {
+        rotate_secret: true,
+        ..ClientChange::default()
+    };
+    let (client, secret) = clients::update(
+        &app.store,
+        client.client_id,
+        &change,
+        &app.key_encryption,
+        app.clock.now(),
+    )
+    .await
+    .map_err(client_error)?;
+    admin
+        .audit(
+            &app,
+            "client.rotate_secret",
+            Some(format!("client:{}", client.client_id)),
+            serde_json::json!({"name": client.name}),
+        )
+        .await;
+    Ok(secret_page(&client, secret))
+}
+
+pub async fn delete(
+    State(app): State<AppState>,
+    session: Session,
+    uri: Uri,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Denied> {
+    let (admin, form) = admin_form(&app, &session, &uri, &ip, &headers, &body).await?;
+    let client = target(&app, &id).await?;
+    if !form.contains("confirm") {
+        let mut page = ClientPage::of(&admin, Some(&client));
+        page.error = Some("Tick the box to confirm the deletion.".into());
+        return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
+    }
+    app.store
+        .delete_client(client.client_id)
+        .await
+        .map_err(PageError::from)?;
+    admin
+        .audit(
+            &app,
+            "client.delete",
+            Some(format!("client:{}", client.client_id)),
+            audit_detail(&client),
+        )
+        .await;
+    Ok(Redirect::to("/admin/clients?done=deleted").into_response())
+}

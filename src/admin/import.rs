@@ -1,0 +1,156 @@
+//! The bulk import page: upload a CSV, see the dry run, then import it (all rows or none).
+
+use askama::Template;
+use axum::extract::{Multipart, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use tower_sessions::Session;
+
+use super::{Denied, require_admin};
+use crate::accounts::import::{self, ImportError, PlannedRow, RejectedRow};
+use crate::http::ClientIp;
+use crate::login::page::{PageError, render};
+use crate::login::session;
+use crate::state::AppState;
+
+/// Rows of each kind shown on the dry-run page; the counts are always complete.
+const SHOWN: usize = 200;
+
+#[derive(Template)]
+#[template(path = "admin/import.html")]
+struct ImportPage {
+    csrf_token: String,
+    error: Option<String>,
+    /// Set after a dry run: the file itself, carried to the import button.
+    csv: Option<String>,
+    created: usize,
+    updated: usize,
+    unchanged: usize,
+    rejected: Vec<RejectedRow>,
+    creates: Vec<PlannedRow>,
+    updates: Vec<PlannedRow>,
+    more_creates: usize,
+    more_updates: usize,
+}
+
+impl ImportPage {
+    fn empty(csrf_token: String) -> ImportPage {
+        ImportPage {
+            csrf_token,
+            error: None,
+            csv: None,
+            created: 0,
+            updated: 0,
+            unchanged: 0,
+            rejected: Vec::new(),
+            creates: Vec::new(),
+            updates: Vec::new(),
+            more_creates: 0,
+            more_updates: 0,
+        }
+    }
+}
+
+pub async fn form(
+    State(app): State<AppState>,
+    session: Session,
+    uri: Uri,
+    ClientIp(ip): ClientIp,
+) -> Result<Response, Denied> {
+    let admin = require_admin(&app, &session, &uri, &ip).await?;
+    Ok(render(StatusCode::OK, &ImportPage::empty(admin.csrf_token)))
+}
+
+/// The posted form: which button, the CSRF token, and the CSV (uploaded file or carried text).
+#[derive(Default)]
+struct Upload {
+    csrf_token: Option<String>,
+    commit: bool,
+    data: Option<Vec<u8>>,
+}
+
+async fn read_upload(mut multipart: Multipart) -> Result<Upload, PageError> {
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        PageError::bad_request("The upload could not be read", e.body_text())
+    };
+    let mut upload = Upload::default();
+    while let Some(field) = multipart.next_field().await.map_err(bad)? {
+        match field.name().unwrap_or_default() {
+            "csrf_token" => upload.csrf_token = Some(field.text().await.map_err(bad)?),
+            "action" => upload.commit = field.text().await.map_err(bad)? == "import",
+            "file" | "csv" => {
+                let bytes = field.bytes().await.map_err(bad)?;
+                if !bytes.is_empty() {
+                    upload.data = Some(bytes.to_vec());
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(upload)
+}
+
+pub async fn submit(
+    State(app): State<AppState>,
+    session: Session,
+    uri: Uri,
+    ClientIp(ip): ClientIp,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<Response, Denied> {
+    let admin = require_admin(&app, &session, &uri, &ip).await?;
+    let multipart = multipart.map_err(|e| {
+        PageError::bad_request("The upload could not be read", e.body_text())
+    })?;
+    let upload = read_upload(multipart).await?;
+    if !session::csrf_valid(&session, upload.csrf_token.as_deref()).await? {
+        return Err(PageError::bad_request(
+            "This form had expired",
+            "Go back, reload the page and try again.",
+        )
+        .into());
+    }
+    let mut page = ImportPage::empty(admin.csrf_token.clone());
+    let Some(data) = upload.data else {
+        page.error = Some("Choose a CSV file to import.".into());
+        return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
+    };
+    let plan = match import::plan(&app.store, &data).await {
+        Ok(plan) => plan,
+        Err(ImportError::File(message)) => {
+            page.error = Some(message);
+            return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
+        }
+        Err(e) => return Err(PageError::server_error(e).into()),
+    };
+    if upload.commit && plan.rejected.is_empty() {
+        import::apply(&app.store, &plan, app.clock.now())
+            .await
+            .map_err(PageError::server_error)?;
+        admin
+            .audit(&app, "user.import", None, plan.summary())
+            .await;
+        return Ok(Redirect::to("/admin/users?done=imported").into_response());
+    }
+    page.created = plan.creates.len();
+    page.updated = plan.updates.len();
+    page.unchanged = plan.unchanged;
+    page.more_creates = plan.creates.len().saturating_sub(SHOWN);
+    page.more_updates = plan.updates.len().saturating_sub(SHOWN);
+    page.creates = plan.creates.into_iter().take(SHOWN).map(|(row, _)| row).collect();
+    page.updates = plan.updates.into_iter().take(SHOWN).map(|(row, _)| row).collect();
+    page.rejected = plan.rejected;
+    if page.rejected.is_empty() {
+        page.csv = Some(String::from_utf8_lossy(&data).into_owned());
+    } else {
+        page.error = Some(format!(
+            "{} rows cannot be imported. Nothing has been written: correct the file and check it again.",
+            page.rejected.len()
+        ));
+    }
+    let status = if page.rejected.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok(render(status, &page))
+}

@@ -1,0 +1,437 @@
+//! Admin pages for user accounts.
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use tower_sessions::Session;
+use uuid::Uuid;
+
+use super::{Admin, Denied, Pager, admin_form, notice, page_number, query_params, require_admin, when};
+use crate::accounts::directory::{self, DirectoryError, FieldError, NewUser, UserChange, audit_view};
+use crate::domain::ROLES;
+use crate::http::{ClientIp, Params};
+use crate::login::page::{PageError, render};
+use crate::state::AppState;
+use crate::store::{AccountFilter, AccountRow};
+
+const PER_PAGE: i64 = 25;
+
+#[derive(Template)]
+#[template(path = "admin/users.html")]
+struct ListPage {
+    notice: Option<&'static str>,
+    users: Vec<AccountRow>,
+    search: String,
+    role: String,
+    status: String,
+    roles: [&'static str; 4],
+    pager: super::Pager,
+}
+
+/// The user form, for a new account (`account_id` None) or an existing one.
+#[derive(Template)]
+#[template(path = "admin/user.html")]
+struct UserPage {
+    csrf_token: String,
+    notice: Option<&'static str>,
+    errors: Vec<FieldError>,
+    error: Option<String>,
+    account_id: Option<Uuid>,
+    is_self: bool,
+    disabled: bool,
+    must_change_password: bool,
+    created: String,
+    username: String,
+    email: String,
+    email_verified: bool,
+    given_name: String,
+    family_name: String,
+    roles: Vec<(&'static str, bool)>,
+    groups: String,
+}
+
+impl UserPage {
+    fn blank(admin: &Admin) -> UserPage {
+        UserPage {
+            csrf_token: admin.csrf_token.clone(),
+            notice: None,
+            errors: Vec::new(),
+            error: None,
+            account_id: None,
+            is_self: false,
+            disabled: false,
+            must_change_password: false,
+            created: String::new(),
+            username: String::new(),
+            email: String::new(),
+            email_verified: false,
+            given_name: String::new(),
+            family_name: String::new(),
+            roles: ROLES.iter().map(|r| (*r, *r == "student")).collect(),
+            groups: String::new(),
+        }
+    }
+
+    fn of(admin: &Admin, a: &AccountRow) -> UserPage {
+        UserPage {
+            account_id: Some(a.account_id),
+            is_self: a.account_id == admin.account.account_id,
+            disabled: a.disabled,
+            must_change_password: a.must_change_password,
+            created: when(a.created_at),
+            username: a.username.clone(),
+            email: a.email.clone(),
+            email_verified: a.email_verified,
+            given_name: a.given_name.clone().unwrap_or_default(),
+            family_name: a.family_name.clone().unwrap_or_default(),
+            roles: ROLES.iter().map(|r| (*r, a.roles.contains_str(r))).collect(),
+            groups: a.groups.join("\n"),
+            ..UserPage::blank(admin)
+        }
+    }
+
+    /// Shows what was typed back with the problems found.
+    fn with_form(mut self, form: &Params, error: DirectoryError) -> Response {
+        let field = |name: &str| form.get(name).unwrap_or_default().to_owned();
+        self.username = field("username");
+        self.email = field("email");
+        self.email_verified = form.contains("email_verified");
+        self.given_name = field("given_name");
+        self.family_name = field("family_name");
+        self.roles = ROLES
+            .iter()
+            .map(|r| (*r, form.contains(&format!("role_{r}"))))
+            .collect();
+        self.groups = field("groups");
+        let status = match &error {
+            DirectoryError::Invalid(errors) => {
+                self.errors = errors.clone();
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            DirectoryError::Duplicate | DirectoryError::LastAdmin => {
+                self.error = Some(error.to_string());
+                StatusCode::CONFLICT
+            }
+            DirectoryError::Forbidden(why) => {
+                self.error = Some((*why).to_owned());
+                StatusCode::FORBIDDEN
+            }
+            _ => return directory_error(error).into_response(),
+        };
+        render(status, &self)
+    }
+}
+
+fn directory_error(e: DirectoryError) -> PageError {
+    match e {
+        DirectoryError::NotFound => PageError::not_found(),
+        DirectoryError::Store(e) => e.into(),
+        other => PageError::bad_request("This change was not made", other.to_string()),
+    }
+}
+
+fn roles_from(form: &Params) -> Vec<String> {
+    ROLES
+        .iter()
+        .filter(|r| form.contains(&format!("role_{r}")))
+        .map(|r| r.to_string())
+        .collect()
+}
+
+/// Groups typed one per line (or separated by `;`).
+fn groups_from(form: &Params) -> Vec<String> {
+    form.get("groups")
+        .unwrap_or_default()
+        .split(['\n', ';'])
+        .map(str::trim)
+        .filter(|g| !g.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn parse_id(raw: &str) -> Result<Uuid, PageError> {
+    Uuid::parse_str(raw).map_err(|_| PageError::not_found())
+}
+
+pub async fn list(
+    State(app): State<AppState>,
+    session: Session,
+    uri: Uri,
+    ClientIp(ip): ClientIp,
+    RawQuery(query): RawQuery,
+) -> Result<Response, Denied> {
+    require_admin(&app, &session, &uri, &ip).await?;
+    let query = query_params(query)?;
+    let filter = crate::api::account_filter(&query)
+        .map_err(|e| PageError::bad_request("Invalid filter", e))?;
+    let page = page_number(&query)?;
+    let filter = AccountFilter {
+        limit: PER_PAGE,
+        offset: (page - 1) * PER_PAGE,
+        ..filter
+    };
+    let (users, total) = app
+        .store
+        .list_accounts(&filter)
+        .await
+        .map_err(PageError::from)?;
+    let search = filter.search.clone().unwrap_or_default();
+    let role = filter.role.clone().unwrap_or_default();
+    let status = query.get("status").unwrap_or("all").to_owned();
+    let base_query: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("search", &search)
+        .append_pair("role", &role)
+        .append_pair("status", &status)
+        .finish();
+    Ok(render(
+        StatusCode::OK,
+        &ListPage {
+            notice: notice(&query),
+            users,
+            search,
+            role,
+            status,
+            roles: ROLES,
+            pager: Pager::new(page, PER_PAGE, total, base_query),
+        },
+    ))
+}
+
+pub async fn new_form(
+    State(app): State<AppState>,
+    session: Session,
+    uri: Uri,
+    ClientIp(ip): ClientIp,
+) -> Result<Response, Denied> {
+    let admin = require_admin(&app, &session, &uri, &ip).await?;
+    Ok(render(StatusCode::OK, &UserPage::blank(&admin)))
+}
+
+pub async fn create(
+    State(app): State<AppState>,
+    session: Session,
+    uri: Uri,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Denied> {
+    let (admin, form) = admin_form(&app, &session, &uri, &ip, &headers, &body).await?;
+    let field = |name: &str| form.get(name).map(str::to_owned);
+    let new = NewUser {
+        username: field("username").unwrap_or_default(),
+        email: field("email").unwrap_or_default(),
+        email_verified: form.contains("email_verified"),
+        given_name: field("given_name"),
+        family_name: field("family_name"),
+        roles: roles_from(&form),
+        groups: groups_from(&form),
+        password: field("password"),
+        must_change_password: form.contains("must_change_password"),
+    };
+    match directory::create_user(&app.store, &app.hasher, new, app.clock.now()).await {
+        Ok(account) => {
+            admin
+                .audit(
+                    &app,
+                    "user.create",
+                    Some(format!("user:{}", account.account_id)),
+                    audit_view(&account),
+                )
+                .await;
+            Ok(Redirect::to(&format!("/admin/users/{}?done=created", account.account_id)).into_response())
+        }
+        Err(e) => Ok(UserPage::blank(&admin).with_form(&form, e)),
+    }
+}
+
+pub async fn edit_form(
+    State(app): State<AppState>,
+    session: Session,
+    uri: Uri,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, Denied> {
+    let admin = require_admin(&app, &session, &uri, &ip).await?;
+    let query = query_params(query)?;
+    let id = parse_id(&id)?;
+    let account = app
+        .store
+        .find_account(id)
+        .await
+        .map_err(PageError::from)?
+        .ok_or_else(PageError::not_found)?;
+    let mut page = UserPage::of(&admin, &account);
+    page.notice = notice(&query);
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// Loads the account a posted form is about.
+async fn target(app: &AppState, id: &str) -> Result<AccountRow, PageError> {
+    app.store
+        .find_account(parse_id(id)?)
+        .await?
+        .ok_or_else(PageError::not_found)
+}
+
+pub async fn save(
+    State(app): State<AppState>,
+    session: Session,
+    uri: Uri,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Denied> {
+    let (admin, form) = admin_form(&app, &session, &uri, &ip, &headers, &body).await?;
+    let account = target(&app, &id).await?;
+    let field = |name: &str| form.get(name).map(str::to_owned);
+    let change = UserChange {
+        username: Some(field("username").unwrap_or_default()),
+        email: Some(field("email").unwrap_or_default()),
+        email_verified: Some(form.contains("email_verified")),
+        given_name: Some(field("given_name")),
+        family_name: Some(field("family_name")),
+        roles: Some(roles_from(&form)),
+        groups: Some(groups_from(&form)),
+        disabled: None,
+    };
+    apply(&app, &admin, &account, &change, "user.update", "saved", &form).await
+}
+
+async fn apply(
+    app: &AppState,
+    admin: &Admin,
+    account: &AccountRow,
+    change: &UserChange,
+    action: &str,
+    done: &str,
+    form: &Params,
+) -> Result<Response, Denied> {
+    match directory::update_user(&app.store, &admin.actor(), account.account_id, change, app.clock.now())
+        .await
+    {
+        Ok((before, after)) => {
+            admin
+                .audit(
+                    app,
+                    action,
+                    Some(format!("user:{}", after.account_id)),
+                    serde_json::json!({"before": audit_view(&before), "after": audit_view(&after)}),
+                )
+                .await;
+            Ok(Redirect::to(&format!("/admin/users/{}?done={done}", after.account_id)).into_response())
+        }
+        Err(e @ (DirectoryError::NotFound | DirectoryError::Store(_))) => {
+            Err(directory_error(e).into())
+        }
+        Err(e) if action == "user.update" => Ok(UserPage::of(admin, account).with_form(form, e)),
+        Err(e) => {
+            let mut page = UserPage::of(admin, account);
+            page.error = Some(e.to_string());
+            Ok(render(StatusCode::CONFLICT, &page))
+        }
+    }
+}
+
+pub async fn set_status(
+    State(app): State<AppState>,
+    session: Session,
+    uri: Uri,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Denied> {
+    let (admin, form) = admin_form(&app, &session, &uri, &ip, &headers, &body).await?;
+    let account = target(&app, &id).await?;
+    let disable = match form.get("status") {
+        Some("disabled") => true,
+        Some("active") => false,
+        _ => return Err(PageError::bad_request("Invalid form", "Choose enable or disable.").into()),
+    };
+    let change = UserChange {
+        disabled: Some(disable),
+        ..UserChange::default()
+    };
+    let (action, done) = if disable {
+        ("user.disable", "disabled")
+    } else {
+        ("user.enable", "enabled")
+    };
+    apply(&app, &admin, &account, &change, action, done, &form).await
+}
+
+pub async fn set_password(
+    State(app): State<AppState>,
+    session: Session,
+    uri: Uri,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Denied> {
+    let (admin, form) = admin_form(&app, &session, &uri, &ip, &headers, &body).await?;
+    let account = target(&app, &id).await?;
+    let password = form.get("temporary_password").unwrap_or_default();
+    match directory::set_password(&app.store, &app.hasher, &account, password, true, app.clock.now())
+        .await
+    {
+        Ok(()) => {
+            admin
+                .audit(
+                    &app,
+                    "user.set_temporary_password",
+                    Some(format!("user:{}", account.account_id)),
+                    serde_json::json!({"username": account.username}),
+                )
+                .await;
+            Ok(Redirect::to(&format!("/admin/users/{}?done=password", account.account_id)).into_response())
+        }
+        Err(DirectoryError::Invalid(errors)) => {
+            let mut page = UserPage::of(&admin, &account);
+            page.errors = errors;
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(e) => Err(directory_error(e).into()),
+    }
+}
+
+pub async fn delete(
+    State(app): State<AppState>,
+    session: Session,
+    uri: Uri,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Denied> {
+    let (admin, form) = admin_form(&app, &session, &uri, &ip, &headers, &body).await?;
+    let account = target(&app, &id).await?;
+    if !form.contains("confirm") {
+        let mut page = UserPage::of(&admin, &account);
+        page.error = Some("Tick the box to confirm the deletion.".into());
+        return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
+    }
+    match directory::delete_user(&app.store, &admin.actor(), account.account_id).await {
+        Ok(deleted) => {
+            admin
+                .audit(
+                    &app,
+                    "user.delete",
+                    Some(format!("user:{}", deleted.account_id)),
+                    audit_view(&deleted),
+                )
+                .await;
+            Ok(Redirect::to("/admin/users?done=deleted").into_response())
+        }
+        Err(e @ (DirectoryError::Forbidden(_) | DirectoryError::LastAdmin)) => {
+            let mut page = UserPage::of(&admin, &account);
+            page.error = Some(e.to_string());
+            Ok(render(StatusCode::CONFLICT, &page))
+        }
+        Err(e) => Err(directory_error(e).into()),
+    }
+}
