@@ -249,6 +249,7 @@ fn routes<S: SessionStore + Clone>(state: AppState, session_store: S, cookie_key
             get(authorize::get_authorize).post(authorize::post_authorize),
         )
         .route("/login", get(login::get_login).post(login::post_login))
+        .route("/login/password", post(login::post_password_change))
         .route("/authorize/continue", get(authorize::get_continue))
         .route(
             "/device",

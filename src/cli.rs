@@ -382,11 +382,13 @@ async fn create_user(config: Config, args: UserCreate, json_output: bool) -> any
 /// `user import`: prints the plan (dry run) or applies it; exits non-zero when rows are rejected.
 async fn import_users(config: Config, args: UserImport, json_output: bool) -> anyhow::Result<()> {
     use crate::accounts::import;
-    let data = std::fs::read(&args.file)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
+    let data =
+        std::fs::read(&args.file).map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
     let store = connect(&config).await?;
     let started = std::time::Instant::now();
-    let plan = import::plan(&store, &data).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let plan = import::plan(&store, &data)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let applied = if args.dry_run || !plan.rejected.is_empty() {
         false
     } else {
@@ -411,7 +413,10 @@ async fn import_users(config: Config, args: UserImport, json_output: bool) -> an
         started.elapsed().as_millis()
     );
     for row in &plan.rejected {
-        text.push_str(&format!("\nline {}: {}: {}", row.line, row.username, row.reason));
+        text.push_str(&format!(
+            "\nline {}: {}: {}",
+            row.line, row.username, row.reason
+        ));
     }
     emit(
         json_output,

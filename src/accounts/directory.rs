@@ -163,7 +163,12 @@ pub async fn create_user(
 ) -> Result<AccountRow, DirectoryError> {
     let mut new = check_new_user(&user)?;
     if let Some(password) = &user.password {
-        new.password_hash = Some(hasher.hash(password).await.map_err(|_| DirectoryError::Hash)?);
+        new.password_hash = Some(
+            hasher
+                .hash(password)
+                .await
+                .map_err(|_| DirectoryError::Hash)?,
+        );
     }
     Ok(store.insert_account(new, now).await?)
 }
@@ -234,10 +239,14 @@ pub async fn update_user(
     apply_change(&mut after, change)?;
     if actor.account_id() == Some(account_id) {
         if after.roles != before.roles {
-            return Err(DirectoryError::Forbidden("you cannot change your own roles"));
+            return Err(DirectoryError::Forbidden(
+                "you cannot change your own roles",
+            ));
         }
         if after.disabled && !before.disabled {
-            return Err(DirectoryError::Forbidden("you cannot disable your own account"));
+            return Err(DirectoryError::Forbidden(
+                "you cannot disable your own account",
+            ));
         }
     }
     let stored = store.update_account(&after, now).await?;
@@ -250,7 +259,9 @@ pub async fn delete_user(
     account_id: Uuid,
 ) -> Result<AccountRow, DirectoryError> {
     if actor.account_id() == Some(account_id) {
-        return Err(DirectoryError::Forbidden("you cannot delete your own account"));
+        return Err(DirectoryError::Forbidden(
+            "you cannot delete your own account",
+        ));
     }
     let account = store
         .find_account(account_id)
@@ -276,7 +287,10 @@ pub async fn set_password(
         domain::validate_password(password, &account.username),
     );
     checks.finish()?;
-    let hash = hasher.hash(password).await.map_err(|_| DirectoryError::Hash)?;
+    let hash = hasher
+        .hash(password)
+        .await
+        .map_err(|_| DirectoryError::Hash)?;
     store
         .set_password(account.account_id, &hash, temporary, now)
         .await?;

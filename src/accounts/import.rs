@@ -150,8 +150,11 @@ pub async fn plan(store: &Store, data: &[u8]) -> Result<ImportPlan, ImportError>
         .into_iter()
         .map(|a| (normalize_key(&a.username), a))
         .collect();
-    let email_owners: HashMap<String, String> =
-        store.find_email_owners(&emails).await?.into_iter().collect();
+    let email_owners: HashMap<String, String> = store
+        .find_email_owners(&emails)
+        .await?
+        .into_iter()
+        .collect();
 
     let mut plan = ImportPlan::default();
     let mut seen_usernames = HashSet::new();

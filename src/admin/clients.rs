@@ -86,7 +86,12 @@ impl ClientPage {
             require_par: c.is_some_and(|c| c.settings.require_par),
             api_roles: ROLES
                 .iter()
-                .map(|r| (*r, c.is_some_and(|c| c.settings.api_roles.iter().any(|x| x == r))))
+                .map(|r| {
+                    (
+                        *r,
+                        c.is_some_and(|c| c.settings.api_roles.iter().any(|x| x == r)),
+                    )
+                })
                 .collect(),
         }
     }
@@ -253,7 +258,9 @@ pub async fn create(
                 .await;
             Ok(secret_page(&client, secret))
         }
-        Err(ClientError::Invalid(message)) => Ok(ClientPage::of(&admin, None).with_form(&form, message)),
+        Err(ClientError::Invalid(message)) => {
+            Ok(ClientPage::of(&admin, None).with_form(&form, message))
+        }
         Err(e) => Err(client_error(e).into()),
     }
 }
@@ -294,8 +301,14 @@ pub async fn save(
     let (admin, form) = admin_form(&app, &session, &uri, &ip, &headers, &body).await?;
     let client = target(&app, &id).await?;
     let change = change_from(&form);
-    match clients::update(&app.store, client.client_id, &change, &app.key_encryption, app.clock.now())
-        .await
+    match clients::update(
+        &app.store,
+        client.client_id,
+        &change,
+        &app.key_encryption,
+        app.clock.now(),
+    )
+    .await
     {
         Ok((updated, secret)) => {
             admin
@@ -310,7 +323,10 @@ pub async fn save(
             if secret.is_some() {
                 return Ok(secret_page(&updated, secret));
             }
-            Ok(Redirect::to(&format!("/admin/clients/{}?done=saved", updated.client_id)).into_response())
+            Ok(
+                Redirect::to(&format!("/admin/clients/{}?done=saved", updated.client_id))
+                    .into_response(),
+            )
         }
         Err(ClientError::Invalid(message)) => {
             Ok(ClientPage::of(&admin, Some(&client)).with_form(&form, message))

@@ -98,9 +98,8 @@ pub async fn submit(
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<Response, Denied> {
     let admin = require_admin(&app, &session, &uri, &ip).await?;
-    let multipart = multipart.map_err(|e| {
-        PageError::bad_request("The upload could not be read", e.body_text())
-    })?;
+    let multipart = multipart
+        .map_err(|e| PageError::bad_request("The upload could not be read", e.body_text()))?;
     let upload = read_upload(multipart).await?;
     if !session::csrf_valid(&session, upload.csrf_token.as_deref()).await? {
         return Err(PageError::bad_request(
@@ -126,9 +125,7 @@ pub async fn submit(
         import::apply(&app.store, &plan, app.clock.now())
             .await
             .map_err(PageError::server_error)?;
-        admin
-            .audit(&app, "user.import", None, plan.summary())
-            .await;
+        admin.audit(&app, "user.import", None, plan.summary()).await;
         return Ok(Redirect::to("/admin/users?done=imported").into_response());
     }
     page.created = plan.creates.len();
@@ -136,8 +133,18 @@ pub async fn submit(
     page.unchanged = plan.unchanged;
     page.more_creates = plan.creates.len().saturating_sub(SHOWN);
     page.more_updates = plan.updates.len().saturating_sub(SHOWN);
-    page.creates = plan.creates.into_iter().take(SHOWN).map(|(row, _)| row).collect();
-    page.updates = plan.updates.into_iter().take(SHOWN).map(|(row, _)| row).collect();
+    page.creates = plan
+        .creates
+        .into_iter()
+        .take(SHOWN)
+        .map(|(row, _)| row)
+        .collect();
+    page.updates = plan
+        .updates
+        .into_iter()
+        .take(SHOWN)
+        .map(|(row, _)| row)
+        .collect();
     page.rejected = plan.rejected;
     if page.rejected.is_empty() {
         page.csv = Some(String::from_utf8_lossy(&data).into_owned());

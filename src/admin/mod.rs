@@ -120,10 +120,7 @@ pub async fn require_admin(
     ip: &str,
 ) -> Result<Admin, Denied> {
     let Some((_, account)) = session::current_login(app, session).await? else {
-        let back = uri
-            .path_and_query()
-            .map(|p| p.as_str())
-            .unwrap_or("/admin");
+        let back = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/admin");
         let target: String = url::form_urlencoded::byte_serialize(back.as_bytes()).collect();
         return Err(Denied::SignIn(format!("/login?return_to={target}")));
     };
@@ -150,8 +147,7 @@ pub async fn admin_form(
     body: &axum::body::Bytes,
 ) -> Result<(Admin, Params), Denied> {
     let admin = require_admin(app, session, uri, ip).await?;
-    let form = form_params(headers, body)
-        .map_err(|e| PageError::bad_request("Invalid form", e))?;
+    let form = form_params(headers, body).map_err(|e| PageError::bad_request("Invalid form", e))?;
     if !session::csrf_valid(session, form.get("csrf_token")).await? {
         return Err(PageError::bad_request(
             "This form had expired",
@@ -167,11 +163,17 @@ pub fn notice(query: &Params) -> Option<&'static str> {
     Some(match query.get("done")? {
         "created" => "Created.",
         "saved" => "Saved.",
-        "disabled" => "The account is disabled: its sessions have ended and its tokens are revoked.",
+        "disabled" => {
+            "The account is disabled: its sessions have ended and its tokens are revoked."
+        }
         "enabled" => "The account is enabled.",
-        "password" => "Temporary password set. The person must choose a new one at their next sign-in.",
+        "password" => {
+            "Temporary password set. The person must choose a new one at their next sign-in."
+        }
         "deleted" => "Deleted.",
-        "rotated" => "New signing keys are published; they start signing after the publish lead time.",
+        "rotated" => {
+            "New signing keys are published; they start signing after the publish lead time."
+        }
         "imported" => "Import complete.",
         _ => return None,
     })
@@ -307,7 +309,12 @@ async fn rotate_keys(
         tracing::error!(error = %e, "reloading keys after rotation failed");
     }
     admin
-        .audit(&app, "keys.rotate", Some(format!("key:{kid}")), serde_json::json!({}))
+        .audit(
+            &app,
+            "keys.rotate",
+            Some(format!("key:{kid}")),
+            serde_json::json!({}),
+        )
         .await;
     Ok(Redirect::to("/admin/keys?done=rotated").into_response())
 }

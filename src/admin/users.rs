@@ -8,8 +8,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use tower_sessions::Session;
 use uuid::Uuid;
 
-use super::{Admin, Denied, Pager, admin_form, notice, page_number, query_params, require_admin, when};
-use crate::accounts::directory::{self, DirectoryError, FieldError, NewUser, UserChange, audit_view};
+use super::{
+    Admin, Denied, Pager, admin_form, notice, page_number, query_params, require_admin, when,
+};
+use crate::accounts::directory::{
+    self, DirectoryError, FieldError, NewUser, UserChange, audit_view,
+};
 use crate::domain::ROLES;
 use crate::http::{ClientIp, Params};
 use crate::login::page::{PageError, render};
@@ -86,7 +90,10 @@ impl UserPage {
             email_verified: a.email_verified,
             given_name: a.given_name.clone().unwrap_or_default(),
             family_name: a.family_name.clone().unwrap_or_default(),
-            roles: ROLES.iter().map(|r| (*r, a.roles.contains_str(r))).collect(),
+            roles: ROLES
+                .iter()
+                .map(|r| (*r, a.roles.contains_str(r)))
+                .collect(),
             groups: a.groups.join("\n"),
             ..UserPage::blank(admin)
         }
@@ -240,7 +247,10 @@ pub async fn create(
                     audit_view(&account),
                 )
                 .await;
-            Ok(Redirect::to(&format!("/admin/users/{}?done=created", account.account_id)).into_response())
+            Ok(
+                Redirect::to(&format!("/admin/users/{}?done=created", account.account_id))
+                    .into_response(),
+            )
         }
         Err(e) => Ok(UserPage::blank(&admin).with_form(&form, e)),
     }
@@ -298,7 +308,16 @@ pub async fn save(
         groups: Some(groups_from(&form)),
         disabled: None,
     };
-    apply(&app, &admin, &account, &change, "user.update", "saved", &form).await
+    apply(
+        &app,
+        &admin,
+        &account,
+        &change,
+        "user.update",
+        "saved",
+        &form,
+    )
+    .await
 }
 
 async fn apply(
@@ -310,8 +329,14 @@ async fn apply(
     done: &str,
     form: &Params,
 ) -> Result<Response, Denied> {
-    match directory::update_user(&app.store, &admin.actor(), account.account_id, change, app.clock.now())
-        .await
+    match directory::update_user(
+        &app.store,
+        &admin.actor(),
+        account.account_id,
+        change,
+        app.clock.now(),
+    )
+    .await
     {
         Ok((before, after)) => {
             admin
@@ -322,7 +347,10 @@ async fn apply(
                     serde_json::json!({"before": audit_view(&before), "after": audit_view(&after)}),
                 )
                 .await;
-            Ok(Redirect::to(&format!("/admin/users/{}?done={done}", after.account_id)).into_response())
+            Ok(
+                Redirect::to(&format!("/admin/users/{}?done={done}", after.account_id))
+                    .into_response(),
+            )
         }
         Err(e @ (DirectoryError::NotFound | DirectoryError::Store(_))) => {
             Err(directory_error(e).into())
@@ -350,7 +378,9 @@ pub async fn set_status(
     let disable = match form.get("status") {
         Some("disabled") => true,
         Some("active") => false,
-        _ => return Err(PageError::bad_request("Invalid form", "Choose enable or disable.").into()),
+        _ => {
+            return Err(PageError::bad_request("Invalid form", "Choose enable or disable.").into());
+        }
     };
     let change = UserChange {
         disabled: Some(disable),
@@ -376,8 +406,15 @@ pub async fn set_password(
     let (admin, form) = admin_form(&app, &session, &uri, &ip, &headers, &body).await?;
     let account = target(&app, &id).await?;
     let password = form.get("temporary_password").unwrap_or_default();
-    match directory::set_password(&app.store, &app.hasher, &account, password, true, app.clock.now())
-        .await
+    match directory::set_password(
+        &app.store,
+        &app.hasher,
+        &account,
+        password,
+        true,
+        app.clock.now(),
+    )
+    .await
     {
         Ok(()) => {
             admin
@@ -388,7 +425,11 @@ pub async fn set_password(
                     serde_json::json!({"username": account.username}),
                 )
                 .await;
-            Ok(Redirect::to(&format!("/admin/users/{}?done=password", account.account_id)).into_response())
+            Ok(Redirect::to(&format!(
+                "/admin/users/{}?done=password",
+                account.account_id
+            ))
+            .into_response())
         }
         Err(DirectoryError::Invalid(errors)) => {
             let mut page = UserPage::of(&admin, &account);

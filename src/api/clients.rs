@@ -124,7 +124,9 @@ impl ClientBody {
     fn with_defaults(self) -> ClientChange {
         let mut change = self.into_change();
         change.redirect_uris.get_or_insert_with(Vec::new);
-        change.post_logout_redirect_uris.get_or_insert_with(Vec::new);
+        change
+            .post_logout_redirect_uris
+            .get_or_insert_with(Vec::new);
         change
             .grant_types
             .get_or_insert_with(|| vec!["authorization_code".into(), "refresh_token".into()]);
@@ -256,8 +258,14 @@ async fn change_client(
 ) -> Result<axum::Json<Client>, ApiError> {
     caller.require_admin()?;
     let id = parse_id(id)?;
-    let (client, secret) =
-        clients::update(&app.store, id, &change, &app.key_encryption, app.clock.now()).await?;
+    let (client, secret) = clients::update(
+        &app.store,
+        id,
+        &change,
+        &app.key_encryption,
+        app.clock.now(),
+    )
+    .await?;
     audit_client(app, caller, "client.update", &client).await;
     Ok(axum::Json(Client::new(client, secret)))
 }
@@ -304,8 +312,14 @@ pub async fn rotate_secret(
         rotate_secret: true,
         ..ClientChange::default()
     };
-    let (client, secret) =
-        clients::update(&app.store, id, &change, &app.key_encryption, app.clock.now()).await?;
+    let (client, secret) = clients::update(
+        &app.store,
+        id,
+        &change,
+        &app.key_encryption,
+        app.clock.now(),
+    )
+    .await?;
     let client_secret = secret.ok_or_else(|| {
         ApiError::new(
             StatusCode::CONFLICT,

@@ -164,10 +164,9 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => ApiError::not_found("not found"),
-            StoreError::Conflict => ApiError::new(
-                StatusCode::CONFLICT,
-                "conflicts with an existing record",
-            ),
+            StoreError::Conflict => {
+                ApiError::new(StatusCode::CONFLICT, "conflicts with an existing record")
+            }
             StoreError::LastAdmin => ApiError::new(StatusCode::CONFLICT, e.to_string()),
             StoreError::Db(
                 sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_),
@@ -210,14 +209,20 @@ fn api_field_names(message: &str) -> String {
         ("--redirect-uri", "redirect_uris"),
         ("--post-logout-redirect-uri", "post_logout_redirect_uris"),
         ("--backchannel-logout-uri", "backchannel_logout_uri"),
-        ("--grant-type client_credentials", "grant_types client_credentials"),
+        (
+            "--grant-type client_credentials",
+            "grant_types client_credentials",
+        ),
         ("--grant-type", "grant_types"),
         ("--token-endpoint-auth-method", "token_endpoint_auth_method"),
         ("--jwks-file", "jwks"),
         ("--jwks-uri", "jwks_uri"),
         ("--id-token-alg", "id_token_alg"),
         ("--api-role", "api_roles"),
-        ("(not --public)", "(token_endpoint_auth_method other than none)"),
+        (
+            "(not --public)",
+            "(token_endpoint_auth_method other than none)",
+        ),
     ];
     let mut text = message.replace("--name", "name");
     for (flag, field) in FLAGS {
@@ -233,11 +238,7 @@ impl IntoResponse for ApiError {
         }
         let body = Problem {
             kind: "about:blank",
-            title: self
-                .status
-                .canonical_reason()
-                .unwrap_or("Error")
-                .to_owned(),
+            title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
             status: self.status.as_u16(),
             detail: self.detail,
             errors: self.errors,
@@ -319,9 +320,7 @@ impl FromRequestParts<AppState> for Caller {
                 AccessTokenProblem::Store(e) => e.into(),
             })?;
         if !live.claims.scope.split(' ').any(|s| s == "api") {
-            return Err(ApiError::forbidden(
-                "the access token lacks the api scope",
-            ));
+            return Err(ApiError::forbidden("the access token lacks the api scope"));
         }
         match live.user {
             Some(user) => {
@@ -337,8 +336,9 @@ impl FromRequestParts<AppState> for Caller {
                 })
             }
             None => {
-                let client_id = Uuid::parse_str(&live.claims.sub)
-                    .map_err(|_| ApiError::unauthorized("token is invalid", Some("invalid_token")))?;
+                let client_id = Uuid::parse_str(&live.claims.sub).map_err(|_| {
+                    ApiError::unauthorized("token is invalid", Some("invalid_token"))
+                })?;
                 let client = app.store.find_client(client_id).await?.ok_or_else(|| {
                     ApiError::unauthorized("the client no longer exists", Some("invalid_token"))
                 })?;
@@ -399,7 +399,8 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
 
 /// A resource id from the path: 400 unless a UUID.
 pub fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw).map_err(|_| ApiError::bad_request(format!("{raw:?} is not a valid id (a UUID)")))
+    Uuid::parse_str(raw)
+        .map_err(|_| ApiError::bad_request(format!("{raw:?} is not a valid id (a UUID)")))
 }
 
 /// For PATCH: tells a field sent as `null` (Some(None)) from one left out (None).
@@ -413,7 +414,10 @@ pub fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 pub fn rfc3339(epoch: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(epoch)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_default()
 }
 
@@ -425,7 +429,9 @@ pub fn paging(page: Option<&str>, per_page: Option<&str>) -> Result<(i64, i64), 
             .parse::<i64>()
             .ok()
             .filter(|n| (1..=max).contains(n))
-            .ok_or_else(|| ApiError::bad_request(format!("{name} must be a whole number from 1 to {max}"))),
+            .ok_or_else(|| {
+                ApiError::bad_request(format!("{name} must be a whole number from 1 to {max}"))
+            }),
     };
     Ok((
         number("page", page, 1, 1_000_000)?,

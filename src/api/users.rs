@@ -170,9 +170,14 @@ pub async fn patch_me(
         family_name: body.family_name,
         ..UserChange::default()
     };
-    let (before, after) =
-        directory::update_user(&app.store, &caller.actor, me.account_id, &change, app.clock.now())
-            .await?;
+    let (before, after) = directory::update_user(
+        &app.store,
+        &caller.actor,
+        me.account_id,
+        &change,
+        app.clock.now(),
+    )
+    .await?;
     audit_change(&app, &caller, "user.update_profile", &before, &after).await;
     Ok(axum::Json(after.into()))
 }
@@ -262,7 +267,10 @@ pub async fn list_users(
 
 /// The filters of a user list, shared with the admin pages.
 pub fn account_filter(params: &Params) -> Result<AccountFilter, String> {
-    let search = params.get("search").map(str::trim).filter(|s| !s.is_empty());
+    let search = params
+        .get("search")
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
     if search.is_some_and(|s| s.chars().count() > 100) {
         return Err("search must be at most 100 characters".into());
     }
@@ -281,9 +289,7 @@ pub fn account_filter(params: &Params) -> Result<AccountFilter, String> {
         Some("active") => Some(false),
         Some("disabled") => Some(true),
         Some(other) => {
-            return Err(format!(
-                "status {other:?} must be active, disabled or all"
-            ));
+            return Err(format!("status {other:?} must be active, disabled or all"));
         }
     };
     Ok(AccountFilter {

@@ -220,7 +220,41 @@ async fn login(
         }
         Err(SignInError::Store(e)) => return Err(e.into()),
     };
+    if account.must_change_password {
+        // A temporary password only opens the page to choose a new one.
+        let change = PasswordChangeState {
+            account_id: account.account_id,
+            request: pending.as_ref().map(|(id, _, _)| id.to_string()),
+            return_to: local_path(form.get("return_to")),
+            started_at: now,
+        };
+        session
+            .insert(PASSWORD_CHANGE_KEY, &change)
+            .await
+            .map_err(PageError::server_error)?;
+        return password_change_page(session, StatusCode::OK, Vec::new()).await;
+    }
     tracing::info!(account_id = %account.account_id, "signed in");
+    continue_after_sign_in(
+        app,
+        session,
+        account,
+        pending,
+        local_path(form.get("return_to")),
+        now,
+    )
+    .await
+}
+
+/// Establishes the SSO session and continues the app's authorization request (or goes home).
+async fn continue_after_sign_in(
+    app: &AppState,
+    session: &Session,
+    account: crate::store::AccountRow,
+    pending: Option<(Uuid, PendingRequest, ClientRow)>,
+    return_to: Option<String>,
+    now: i64,
+) -> Result<Response, PageError> {
     let state = session::establish(session, &account, vec!["pwd".into()], now).await?;
     Ok(match pending {
         Some((id, pending, client)) => {
@@ -235,9 +269,122 @@ async fn login(
             )
             .await
         }
-        None => Redirect::to(&local_path(form.get("return_to")).unwrap_or_else(|| "/".into()))
-            .into_response(),
+        None => Redirect::to(&return_to.unwrap_or_else(|| "/".into())).into_response(),
     })
+}
+
+const PASSWORD_CHANGE_KEY: &str = "password_change";
+/// How long the page to replace a temporary password stays valid after signing in with it.
+const PASSWORD_CHANGE_TTL: i64 = 600;
+
+/// Kept in the session between signing in with a temporary password and choosing a new one.
+#[derive(serde::Serialize, Deserialize)]
+struct PasswordChangeState {
+    account_id: Uuid,
+    request: Option<String>,
+    return_to: Option<String>,
+    started_at: i64,
+}
+
+#[derive(Template)]
+#[template(path = "change_password.html")]
+struct PasswordChangePage {
+    csrf_token: String,
+    errors: Vec<String>,
+}
+
+async fn password_change_page(
+    session: &Session,
+    status: StatusCode,
+    errors: Vec<String>,
+) -> Result<Response, PageError> {
+    let page = PasswordChangePage {
+        csrf_token: session::csrf_token(session).await?,
+        errors,
+    };
+    Ok(render(status, &page))
+}
+
+pub async fn post_password_change(
+    State(app): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    password_change(&app, &session, &headers, &body)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn password_change(
+    app: &AppState,
+    session: &Session,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Response, PageError> {
+    let form = form_params(headers, body).map_err(|e| PageError::bad_request("Invalid form", e))?;
+    if !session::csrf_valid(session, form.get("csrf_token")).await? {
+        return Err(PageError::bad_request(
+            "This form had expired",
+            "Sign in again with your temporary password.",
+        ));
+    }
+    let now = app.clock.now();
+    let state = session
+        .get::<PasswordChangeState>(PASSWORD_CHANGE_KEY)
+        .await
+        .map_err(PageError::server_error)?
+        .filter(|s| now - s.started_at <= PASSWORD_CHANGE_TTL)
+        .ok_or_else(|| {
+            PageError::bad_request(
+                "This page has expired",
+                "Sign in again with your temporary password.",
+            )
+        })?;
+    let account = app
+        .store
+        .find_account(state.account_id)
+        .await?
+        .filter(|a| !a.disabled && a.must_change_password)
+        .ok_or_else(|| PageError::bad_request("This page has expired", "Sign in again."))?;
+    let password = form.get("new_password").unwrap_or_default();
+    if form.get("confirm_password").unwrap_or_default() != password {
+        return password_change_page(
+            session,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            vec!["The two passwords are not the same.".into()],
+        )
+        .await;
+    }
+    match crate::accounts::directory::set_password(
+        &app.store,
+        &app.hasher,
+        &account,
+        password,
+        false,
+        now,
+    )
+    .await
+    {
+        Ok(()) => {}
+        Err(crate::accounts::directory::DirectoryError::Invalid(errors)) => {
+            let messages = errors.into_iter().map(|e| e.message).collect();
+            return password_change_page(session, StatusCode::UNPROCESSABLE_ENTITY, messages).await;
+        }
+        Err(e) => return Err(PageError::server_error(e)),
+    }
+    session
+        .remove::<PasswordChangeState>(PASSWORD_CHANGE_KEY)
+        .await
+        .map_err(PageError::server_error)?;
+    tracing::info!(account_id = %account.account_id, "temporary password replaced; signed in");
+    let pending = match &state.request {
+        Some(raw) => Some(load_pending(app, raw).await?),
+        None => None,
+    };
+    let mut account = account;
+    account.must_change_password = false;
+    continue_after_sign_in(app, session, account, pending, state.return_to, now).await
 }
 
 pub async fn get_consent(

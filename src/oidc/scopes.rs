@@ -1,7 +1,14 @@
 //! The scopes we know, and what each means to a person.
 
 /// `roles` releases the roles and groups claims; `api` lets an access token call /api/v1.
-pub const SUPPORTED_SCOPES: [&str; 6] = ["openid", "profile", "email", "roles", "offline_access", "api"];
+pub const SUPPORTED_SCOPES: [&str; 6] = [
+    "openid",
+    "profile",
+    "email",
+    "roles",
+    "offline_access",
+    "api",
+];
 
 /// The user claims we can release, by scope or one by one through the claims parameter.
 pub const SUPPORTED_CLAIMS: [&str; 9] = [
@@ -67,7 +74,9 @@ pub fn describe(scope: &str) -> Option<&'static str> {
         "email" => Some("Your e-mail address"),
         "roles" => Some("Your roles and groups at the college"),
         "offline_access" => Some("Stay connected to your account when you are not using the app"),
-        "api" => Some("Manage your account for you (and the directory, if you are an administrator)"),
+        "api" => {
+            Some("Manage your account for you (and the directory, if you are an administrator)")
+        }
         _ => None,
     }
 }

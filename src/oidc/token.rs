@@ -148,7 +148,9 @@ async fn password(
     let requested = params.get("scope").unwrap_or("openid api");
     let scope = scopes::normalize(requested).join(" ");
     if scope.is_empty() {
-        return Err(OAuthError::invalid_scope("none of the requested scopes is known"));
+        return Err(OAuthError::invalid_scope(
+            "none of the requested scopes is known",
+        ));
     }
     let account = match crate::accounts::sign_in(
         &app.store,
@@ -163,7 +165,9 @@ async fn password(
     {
         Ok(account) => account,
         Err(crate::accounts::SignInError::InvalidCredentials) => {
-            return Err(OAuthError::invalid_grant("the username or password is incorrect"));
+            return Err(OAuthError::invalid_grant(
+                "the username or password is incorrect",
+            ));
         }
         Err(crate::accounts::SignInError::Locked { .. }) => {
             return Err(OAuthError::invalid_grant(

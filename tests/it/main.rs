@@ -3,6 +3,7 @@
 mod flows;
 mod harness;
 
+mod api;
 mod authorize;
 mod browser;
 mod cli;
