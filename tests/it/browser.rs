@@ -54,4 +54,71 @@ async fn the_qr_page_signs_a_shared_computer_in_once_a_phone_approves(app: TestA
     }
 }
 
-on_both_backends!(the_qr_page_signs_a_shared_computer_in_once_a_phone_approves);
+async fn an_admin_creates_a_student_gives_a_role_disables_and_imports(app: TestApp) {
+    if !browser_available() {
+        eprintln!("skipped: chromium or tests/browser npm packages missing");
+        return;
+    }
+    let mut chief = app.create_user("chief").await;
+    chief.roles.0 = vec!["admin".into()];
+    app.store()
+        .update_account(&chief, app.clock.now())
+        .await
+        .expect("promote");
+    let stdout = run_script("admin.mjs", &app.base, "chief", "").await;
+    for step in [
+        "admin-sign-in",
+        "create-user",
+        "assign-role",
+        "disable",
+        "disabled-sign-in",
+        "import-bad-row",
+        "import",
+        "docs",
+    ] {
+        assert!(
+            stdout.contains(&format!("PASS  {step} ")),
+            "{step} missing:\n{stdout}"
+        );
+    }
+    // What the pages did is what the directory holds, and the audit log says who did it.
+    let student = app
+        .store()
+        .find_account_by_login("newstudent")
+        .await
+        .expect("db")
+        .expect("created");
+    assert!(student.disabled);
+    assert_eq!(student.roles.0, vec!["faculty", "student"]);
+    let two = app
+        .store()
+        .find_account_by_login("imp.two")
+        .await
+        .expect("db")
+        .expect("imported");
+    assert_eq!(two.groups.0, vec!["Nursing", "Work study"]);
+    assert!(
+        app.store()
+            .find_account_by_login("imp.one")
+            .await
+            .expect("db")
+            .is_some()
+    );
+    let (entries, _) = app.store().list_audit(50, 0).await.expect("audit");
+    let mut actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
+    actions.reverse();
+    assert_eq!(
+        actions,
+        vec!["user.create", "user.update", "user.disable", "user.import"]
+    );
+    assert!(
+        entries
+            .iter()
+            .all(|e| e.actor.starts_with("user chief (") && e.client_ip.is_some())
+    );
+}
+
+on_both_backends!(
+    the_qr_page_signs_a_shared_computer_in_once_a_phone_approves,
+    an_admin_creates_a_student_gives_a_role_disables_and_imports,
+);

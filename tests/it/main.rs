@@ -3,6 +3,7 @@
 mod flows;
 mod harness;
 
+
 mod api;
 mod authorize;
 mod browser;
@@ -10,6 +11,7 @@ mod cli;
 mod conformance;
 mod deploy;
 mod device;
+mod import;
 mod keys;
 mod mod_auth_openidc;
 mod oidc_flow;
