@@ -32,7 +32,23 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/health", get(health))
         .merge(users::routes())
         .merge(clients::routes())
-        .merge(SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi()))
+        .merge(docs())
+}
+
+/// Swagger UI from the vendored crate (no CDN). It sets inline styles, so its pages allow inline
+/// CSS; scripts stay `'self'` only.
+fn docs() -> Router<AppState> {
+    const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+        img-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'";
+    Router::from(SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi())).layer(
+        axum::middleware::map_response(|mut response: Response| async move {
+            response.headers_mut().insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(DOCS_CSP),
+            );
+            response
+        }),
+    )
 }
 
 #[derive(OpenApi)]

@@ -193,8 +193,8 @@ async fn the_password_grant_is_off_until_an_admin_enables_it(app: TestApp) {
 async fn admins_manage_users_and_bad_input_gets_problem_details(app: TestApp) {
     make_admin(&app, "director").await;
     let client = script_client(&app).await;
-    let admin = password_token(&app, &client, "director").await;
-    let admin = Some(admin.as_str());
+    let admin_token = password_token(&app, &client, "director").await;
+    let admin = Some(admin_token.as_str());
     let new_user = json!({
         "username": "jstudent", "email": "jstudent@students.hccc.edu", "given_name": "Jo",
         "family_name": "Student", "roles": ["student"], "groups": ["Nursing"],
@@ -202,7 +202,7 @@ async fn admins_manage_users_and_bad_input_gets_problem_details(app: TestApp) {
     });
     let response = reqwest::Client::new()
         .post(app.url("/api/v1/users"))
-        .bearer_auth(admin.unwrap())
+        .bearer_auth(&admin_token)
         .json(&new_user)
         .send()
         .await
@@ -290,7 +290,7 @@ async fn admins_manage_users_and_bad_input_gets_problem_details(app: TestApp) {
     let raw = |content_type: &'static str, body: &'static str| {
         reqwest::Client::new()
             .post(app.url("/api/v1/users"))
-            .bearer_auth(admin.unwrap())
+            .bearer_auth(&admin_token)
             .header("content-type", content_type)
             .body(body)
             .send()
@@ -309,7 +309,7 @@ async fn admins_manage_users_and_bad_input_gets_problem_details(app: TestApp) {
     let huge = format!("{{\"username\": \"{}\"}}", "x".repeat(100 * 1024));
     let response = reqwest::Client::new()
         .post(app.url("/api/v1/users"))
-        .bearer_auth(admin.unwrap())
+        .bearer_auth(&admin_token)
         .header("content-type", "application/json")
         .body(huge)
         .send()

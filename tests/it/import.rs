@@ -27,7 +27,9 @@ async fn a_dry_run_reports_every_row_and_writes_nothing(app: TestApp) {
          roleless,roleless@hccc.edu,Ro,Le,wizard,\n"
     );
     let before = count(&app).await;
-    let plan = import::plan(app.store(), csv.as_bytes()).await.expect("plan");
+    let plan = import::plan(app.store(), csv.as_bytes())
+        .await
+        .expect("plan");
     assert_eq!(plan.creates.len(), 1);
     assert_eq!(plan.creates[0].0.username, "newone");
     assert_eq!(plan.updates.len(), 1, "existing gains the faculty role");
@@ -39,7 +41,11 @@ async fn a_dry_run_reports_every_row_and_writes_nothing(app: TestApp) {
         .collect();
     assert_eq!(rejected.len(), 6, "{rejected:?}");
     let lines: Vec<u64> = rejected.iter().map(|r| r.0).collect();
-    assert_eq!(lines, vec![4, 5, 6, 7, 8, 9], "line numbers count the header as line 1");
+    assert_eq!(
+        lines,
+        vec![4, 5, 6, 7, 8, 9],
+        "line numbers count the header as line 1"
+    );
     assert!(rejected[0].1.starts_with("username:"), "{rejected:?}");
     assert!(rejected[1].1.starts_with("email:"));
     assert!(rejected[2].1.contains("appears earlier"));
@@ -60,7 +66,9 @@ async fn an_import_is_idempotent_and_matches_by_username(app: TestApp) {
          ana,ana@students.hccc.edu,Ana,Diaz,student,Nursing\n\
          pat.oneil,oneil@students.hccc.edu,\"Pat, Jr.\",O'Neil,student;staff,\"Class of 2027; Work study\"\n"
     );
-    let plan = import::plan(app.store(), csv.as_bytes()).await.expect("plan");
+    let plan = import::plan(app.store(), csv.as_bytes())
+        .await
+        .expect("plan");
     assert_eq!(
         (plan.creates.len(), plan.updates.len(), plan.unchanged),
         (2, 0, 0)
@@ -83,21 +91,37 @@ async fn an_import_is_idempotent_and_matches_by_username(app: TestApp) {
     );
 
     // The same file again: nothing to do.
-    let plan = import::plan(app.store(), csv.as_bytes()).await.expect("plan");
+    let plan = import::plan(app.store(), csv.as_bytes())
+        .await
+        .expect("plan");
     assert_eq!(
         (plan.creates.len(), plan.updates.len(), plan.unchanged),
         (0, 0, 2)
     );
     // A changed row updates in place, matched by username in any case.
-    let changed = csv.replace("ana,ana@students.hccc.edu,Ana,Diaz", "ANA,ana.diaz@students.hccc.edu,Ana,Díaz");
-    let plan = import::plan(app.store(), changed.as_bytes()).await.expect("plan");
+    let changed = csv.replace(
+        "ana,ana@students.hccc.edu,Ana,Diaz",
+        "ANA,ana.diaz@students.hccc.edu,Ana,Díaz",
+    );
+    let plan = import::plan(app.store(), changed.as_bytes())
+        .await
+        .expect("plan");
     assert_eq!((plan.creates.len(), plan.updates.len()), (0, 1));
     import::apply(app.store(), &plan, app.clock.now())
         .await
         .expect("apply");
-    let ana = app.store().find_account_by_login("ana").await.unwrap().unwrap();
+    let ana = app
+        .store()
+        .find_account_by_login("ana")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
-        (ana.email.as_str(), ana.family_name.as_deref(), ana.username.as_str()),
+        (
+            ana.email.as_str(),
+            ana.family_name.as_deref(),
+            ana.username.as_str()
+        ),
         ("ana.diaz@students.hccc.edu", Some("Díaz"), "ana")
     );
 }
@@ -124,7 +148,9 @@ async fn malformed_files_are_refused_whole(app: TestApp) {
     ));
     // A byte-order mark (spreadsheet exports) is fine.
     let with_bom = "\u{feff}username,email\nbom.user,bom@hccc.edu\n";
-    let plan = import::plan(app.store(), with_bom.as_bytes()).await.expect("plan");
+    let plan = import::plan(app.store(), with_bom.as_bytes())
+        .await
+        .expect("plan");
     assert_eq!(plan.creates.len(), 1);
 }
 
@@ -137,7 +163,9 @@ async fn twenty_thousand_students_import_in_one_go(app: TestApp) {
             i % 40
         ));
     }
-    let plan = import::plan(app.store(), csv.as_bytes()).await.expect("plan");
+    let plan = import::plan(app.store(), csv.as_bytes())
+        .await
+        .expect("plan");
     assert_eq!((plan.creates.len(), plan.rejected.len()), (20_000, 0));
     import::apply(app.store(), &plan, app.clock.now())
         .await
@@ -155,7 +183,9 @@ async fn twenty_thousand_students_import_in_one_go(app: TestApp) {
         .await
         .expect("list");
     assert_eq!(cohort, 10, "s19990..s19999");
-    let again = import::plan(app.store(), csv.as_bytes()).await.expect("plan");
+    let again = import::plan(app.store(), csv.as_bytes())
+        .await
+        .expect("plan");
     assert_eq!(again.unchanged, 20_000);
 }
 

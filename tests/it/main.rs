@@ -3,7 +3,7 @@
 mod flows;
 mod harness;
 
-
+mod admin;
 mod api;
 mod authorize;
 mod browser;
