@@ -289,9 +289,8 @@ fn routes<S: SessionStore + Clone>(state: AppState, session_store: S, cookie_key
         .route_layer(axum::middleware::from_fn(telemetry_metrics::track_requests))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // The hard cap is the bulk import's; every other route reads at most MAX_BODY_BYTES.
-        .layer(RequestBodyLimitLayer::new(
-            crate::accounts::import::MAX_IMPORT_BYTES * 2 + 64 * 1024,
-        ))
+        .layer(RequestBodyLimitLayer::new(crate::http::MAX_LARGE_BODY_BYTES))
+        .layer(axum::middleware::from_fn(crate::http::declared_body_limit))
         .layer(axum::middleware::from_fn(move |req, next| security_headers(https, req, next)))
         .layer(
             TraceLayer::new_for_http()

@@ -47,13 +47,11 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/keys/rotate", post(rotate_keys))
         .route("/admin/audit", get(audit_page))
         .route(
-            "/admin/import",
+            crate::http::LARGE_BODY_PATH,
             get(import::form)
                 .post(import::submit)
                 // A semester's CSV export is larger than any other form.
-                .layer(DefaultBodyLimit::max(
-                    crate::accounts::import::MAX_IMPORT_BYTES * 2 + 64 * 1024,
-                )),
+                .layer(DefaultBodyLimit::max(crate::http::MAX_LARGE_BODY_BYTES)),
         )
 }
 
