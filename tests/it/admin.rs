@@ -285,7 +285,194 @@ async fn a_temporary_password_must_be_replaced_at_the_next_sign_in(app: TestApp)
     assert!(!account.must_change_password);
 }
 
+/// Posts a form from an admin page with its CSRF token.
+async fn post_form(
+    app: &TestApp,
+    session: &reqwest::Client,
+    page: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let html = session
+        .get(app.url(page))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = form_value(&html, "csrf_token").expect("csrf");
+    let mut form = vec![("csrf_token", csrf.as_str())];
+    form.extend_from_slice(fields);
+    session
+        .post(app.url(action))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn admins_register_apps_rotate_secrets_and_keys_on_pages(app: TestApp) {
+    promote(&app, "chief").await;
+    let admin = signed_in(&app, "chief").await;
+    let bad = post_form(
+        &app,
+        &admin,
+        "/admin/clients/new",
+        "/admin/clients/new",
+        &[
+            ("name", "Help desk"),
+            ("redirect_uris", "http://helpdesk.hccc.edu/cb"),
+            ("grant_authorization_code", "on"),
+            ("token_endpoint_auth_method", "client_secret_basic"),
+        ],
+    )
+    .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = bad.text().await.unwrap();
+    assert!(
+        html.contains("must use https") && html.contains("value=\"Help desk\""),
+        "shown back with the reason"
+    );
+
+    let created = post_form(
+        &app,
+        &admin,
+        "/admin/clients/new",
+        "/admin/clients/new",
+        &[
+            ("name", "Help desk"),
+            (
+                "redirect_uris",
+                "https://helpdesk.hccc.edu/cb\nhttps://helpdesk.hccc.edu/cb2",
+            ),
+            ("grant_authorization_code", "on"),
+            ("grant_refresh_token", "on"),
+            ("grant_client_credentials", "on"),
+            ("token_endpoint_auth_method", "client_secret_basic"),
+            ("skip_consent", "on"),
+        ],
+    )
+    .await;
+    assert_eq!(created.status(), StatusCode::OK);
+    let html = created.text().await.unwrap();
+    let grab = |html: &str, id: &str| {
+        let start = html.find(&format!("id=\"{id}\">")).expect(id) + id.len() + 6;
+        html[start..start + html[start..].find('<').unwrap()].to_owned()
+    };
+    let client_id = grab(&html, "client-id");
+    let first = grab(&html, "client-secret");
+    let row = app
+        .store()
+        .find_client(uuid::Uuid::parse_str(&client_id).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.redirect_uris.len(), 2);
+    assert!(row.skip_consent && row.allows_grant("client_credentials"));
+    let edit = format!("/admin/clients/{client_id}");
+    let page = admin
+        .get(app.url(&edit))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains(&first), "the secret is never shown again");
+
+    let rotated = post_form(&app, &admin, &edit, &format!("{edit}/secret"), &[]).await;
+    let second = grab(&rotated.text().await.unwrap(), "client-secret");
+    assert_ne!(first, second);
+    let old = crate::harness::TestClient {
+        client_id: client_id.clone(),
+        secret: Some(first),
+    };
+    let new = crate::harness::TestClient {
+        client_id: client_id.clone(),
+        secret: Some(second),
+    };
+    let cc = [("grant_type", "client_credentials")];
+    assert_eq!(
+        crate::flows::token_request(&app, &old, &cc).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        crate::flows::token_request(&app, &new, &cc).await.0,
+        StatusCode::OK
+    );
+
+    let unconfirmed = post_form(&app, &admin, &edit, &format!("{edit}/delete"), &[]).await;
+    assert_eq!(unconfirmed.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let deleted = post_form(
+        &app,
+        &admin,
+        &edit,
+        &format!("{edit}/delete"),
+        &[("confirm", "on")],
+    )
+    .await;
+    assert_eq!(location(&deleted), "/admin/clients?done=deleted");
+    assert_eq!(
+        crate::flows::token_request(&app, &new, &cc).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+
+    let keys_before = app
+        .store()
+        .list_published_keys(app.clock.now())
+        .await
+        .unwrap()
+        .len();
+    let rotated = post_form(&app, &admin, "/admin/keys", "/admin/keys/rotate", &[]).await;
+    assert_eq!(location(&rotated), "/admin/keys?done=rotated");
+    let keys_after = app
+        .store()
+        .list_published_keys(app.clock.now())
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(
+        keys_after,
+        keys_before + 2,
+        "a new RS256 and ES256 key are published"
+    );
+    let page = admin
+        .get(app.url("/admin/keys"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("published, not yet signing"));
+    let (entries, _) = app.store().list_audit(20, 0).await.unwrap();
+    let mut actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
+    actions.reverse();
+    assert_eq!(
+        actions,
+        [
+            "client.create",
+            "client.rotate_secret",
+            "client.delete",
+            "keys.rotate"
+        ]
+    );
+    let audit = admin
+        .get(app.url("/admin/audit"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        audit.contains("client.rotate_secret") && !audit.contains(&client_id.replace('-', "x"))
+    );
+}
+
 on_both_backends!(
+    admins_register_apps_rotate_secrets_and_keys_on_pages,
     only_signed_in_admins_reach_admin_pages,
     admin_forms_need_the_csrf_token,
     a_temporary_password_must_be_replaced_at_the_next_sign_in,
