@@ -183,30 +183,40 @@ pub async fn sign_in(
     }
 }
 
-/// Creates an account with a password, checked against the password policy.
+/// Creates an account with a password (CLI and first start): the directory's rules, with its
+/// errors folded into the three a command line needs.
 pub async fn create_account(
     store: &Store,
     hasher: &PasswordHasher,
-    mut new: NewAccount,
+    new: NewAccount,
     password: &str,
     now: i64,
 ) -> Result<AccountRow, CreateAccountError> {
-    let username =
-        crate::domain::validate_username(&new.username).map_err(CreateAccountError::Invalid)?;
-    let email = crate::domain::validate_email(&new.email).map_err(CreateAccountError::Invalid)?;
-    crate::domain::validate_password(password, &username).map_err(CreateAccountError::Invalid)?;
-    new.username = username;
-    new.email = email;
-    new.password_hash = Some(
-        hasher
-            .hash(password)
-            .await
-            .map_err(|e| CreateAccountError::Invalid(e.to_string()))?,
-    );
-    store.insert_account(new, now).await.map_err(|e| match e {
-        StoreError::Conflict => CreateAccountError::Duplicate,
-        other => CreateAccountError::Store(other),
-    })
+    let user = directory::NewUser {
+        username: new.username,
+        email: new.email,
+        email_verified: new.email_verified,
+        given_name: new.given_name,
+        family_name: new.family_name,
+        roles: new.roles,
+        groups: new.groups,
+        password: Some(password.to_owned()),
+        must_change_password: new.must_change_password,
+    };
+    directory::create_user(store, hasher, user, now)
+        .await
+        .map_err(|e| match e {
+            directory::DirectoryError::Invalid(errors) => CreateAccountError::Invalid(
+                errors
+                    .iter()
+                    .map(|e| e.message.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            directory::DirectoryError::Duplicate => CreateAccountError::Duplicate,
+            directory::DirectoryError::Store(e) => CreateAccountError::Store(e),
+            other => CreateAccountError::Invalid(other.to_string()),
+        })
 }
 
 #[derive(Debug, thiserror::Error)]
