@@ -7,8 +7,8 @@ pub mod import;
 use std::sync::Arc;
 use std::time::Duration;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2_rust::params::Memory;
+use argon2_rust::{Algorithm, Argon2, Params, Version};
 use tokio::sync::Semaphore;
 
 use crate::config::LoginPolicy;
@@ -23,7 +23,8 @@ pub enum HashError {
     Cancelled,
 }
 
-/// argon2id with OWASP's parameters (19 MiB, 2 passes, 1 lane). Hashing runs on the blocking
+/// argon2id with OWASP's parameters (19 MiB, 2 passes, 1 lane), computed by `argon2-rust` (SIMD
+/// chosen at run time; PHC strings identical to the `argon2` crate's). Hashing runs on the blocking
 /// pool, at most one per core at a time, so a burst of sign-ins cannot starve the async workers.
 #[derive(Clone)]
 pub struct PasswordHasher {
@@ -32,29 +33,36 @@ pub struct PasswordHasher {
     dummy_hash: Arc<str>,
 }
 
-fn argon2() -> Argon2<'static> {
-    // These constants are within argon2's limits; `Params::new` only fails outside them.
-    let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+/// OWASP's argon2id parameters. The same values, with more passes and lanes allowed, bound what a
+/// stored hash may ask for, so a tampered row cannot make verification allocate gigabytes.
+fn params(memory_kib: u64, passes: u32, lanes: u32) -> Result<Params, HashError> {
+    Params::builder()
+        .memory(Memory::kib(memory_kib))
+        .passes(passes)
+        .lanes(lanes)
+        .threads(1)
+        .build()
+        .map_err(|e| HashError::Hash(e.to_string()))
 }
 
 fn hash_blocking(password: &str) -> Result<String, HashError> {
-    let salt = SaltString::encode_b64(&crypto::random_bytes::<16>())
-        .map_err(|e| HashError::Hash(e.to_string()))?;
-    argon2()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
+    let argon2 = Argon2::new(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        params(19 * 1024, 2, 1)?,
+    );
+    argon2
+        .hash_password(password.as_bytes(), &crypto::random_bytes::<16>())
         .map_err(|e| HashError::Hash(e.to_string()))
 }
 
 fn verify_blocking(hash: &str, password: &str) -> bool {
-    // The stored hash carries its own parameters, so older hashes keep verifying.
-    match PasswordHash::new(hash) {
-        Ok(parsed) => argon2()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
-        Err(_) => false,
-    }
+    // The stored PHC string carries its own parameters, so older hashes keep verifying; the
+    // ceiling (64 MiB, 8 passes, 4 lanes on one thread) refuses absurd ones before allocating.
+    let Ok(ceiling) = params(64 * 1024, 8, 4) else {
+        return false;
+    };
+    Argon2::verify_encoded_bounded(hash, password.as_bytes(), Algorithm::Argon2id, &ceiling).is_ok()
 }
 
 impl PasswordHasher {
@@ -227,4 +235,49 @@ pub enum CreateAccountError {
     Duplicate,
     #[error(transparent)]
     Store(StoreError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_verify_and_wrong_passwords_do_not() {
+        let hash = hash_blocking("correct horse battery staple").expect("hash");
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
+        assert!(verify_blocking(&hash, "correct horse battery staple"));
+        assert!(!verify_blocking(&hash, "correct horse battery stapler"));
+        assert_ne!(
+            hash,
+            hash_blocking("correct horse battery staple").expect("hash")
+        );
+    }
+
+    #[test]
+    fn hashes_written_by_the_argon2_crate_still_verify() {
+        // Written by RustCrypto's `argon2` 0.5 (used before `argon2-rust`) for this password.
+        let stored = "$argon2id$v=19$m=19456,t=2,p=1$aGNjYy1zc28tdmVjdG9yIQ$xJsDXUuLfZ6MWfp6cC2ksYf3OAM02psCBrilN9QrvM4";
+        assert!(verify_blocking(stored, "correct horse battery staple"));
+        assert!(!verify_blocking(stored, "Correct horse battery staple"));
+    }
+
+    #[test]
+    fn malformed_or_absurd_stored_hashes_fail_without_hashing() {
+        for stored in [
+            "",
+            "not a hash",
+            "$argon2i$v=19$m=19456,t=2,p=1$aGNjYy1zc28tdmVjdG9yIQ$xJsDXUuLfZ6MWfp6cC2ksYf3OAM02psCBrilN9QrvM4",
+            // 4 GiB of memory: refused by the ceiling before anything is allocated.
+            "$argon2id$v=19$m=4194304,t=2,p=1$aGNjYy1zc28tdmVjdG9yIQ$xJsDXUuLfZ6MWfp6cC2ksYf3OAM02psCBrilN9QrvM4",
+            "$argon2id$v=19$m=19456,t=1000,p=1$aGNjYy1zc28tdmVjdG9yIQ$xJsDXUuLfZ6MWfp6cC2ksYf3OAM02psCBrilN9QrvM4",
+        ] {
+            assert!(
+                !verify_blocking(stored, "correct horse battery staple"),
+                "{stored}"
+            );
+        }
+    }
 }
