@@ -1,21 +1,30 @@
 #!/usr/bin/env bash
 # Benchmark hccc-sso (release build, PostgreSQL) against the certified peer in ../shared/peers
 # (node-oidc-provider with ACCESS_TOKEN_FORMAT=jwt), phase by phase, alternating the two servers.
-# Reports requests/s and requests per server CPU-second (ours counts PostgreSQL's CPU too), each as
-# a ratio to the peer, p50/p99 latency, errors, and idle/peak RSS. Loopback only.
+# Workloads: discovery, JWKS, userinfo, the token endpoint (client_credentials and refresh_token,
+# RS256 JWT access tokens on both sides) with wrk, and a full browser sign-in (authorize -> login ->
+# code -> token, bench/signin.mjs). Reports requests/s and requests per server CPU-second (ours
+# counts PostgreSQL's CPU too), each as a ratio to the peer, p50/p99 latency, errors, idle/peak RSS,
+# and the token and sign-in rates as fractions of this machine's raw RSA-2048 signing and argon2id
+# rates (../shared/peers/limits.sh, run first in the same run). Loopback only.
 #
-#   bench/run.sh            DURATION=10s CONNECTIONS=16 THREADS=2 to change the load
+#   bench/run.sh            DURATION=10 CONNECTIONS=16 THREADS=2 SIGNIN_CONCURRENCY=8 to change
+#                           the load; LIMITS=0 skips the raw limits
 #
-# Needs: wrk, node/npm, PostgreSQL on 127.0.0.1:5432 (trust or PGPASSWORD), ../shared/peers.
-# Not yet measured here: the refresh_token grant and a full sign-in (next step, see README).
+# Needs: wrk, node/npm, openssl, argon2 (Debian), python3 -m venv, PostgreSQL on 127.0.0.1:5432
+# (trust or PGPASSWORD), ../shared/peers.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(dirname "$HERE")"
-PEERS="${PEERS:-$ROOT/../shared/peers}"
-DURATION="${DURATION:-10s}" CONNECTIONS="${CONNECTIONS:-16}" THREADS="${THREADS:-2}"
+# The peers run from a copy under target/, so their npm packages never land in shared/.
+PEERS_SRC="${PEERS:-$ROOT/../shared/peers}"
+PEERS="$ROOT/target/bench-peers"
+mkdir -p "$PEERS" && cp -r "$PEERS_SRC"/. "$PEERS"/ && chmod -R u+w "$PEERS"
+DURATION="${DURATION:-10}" CONNECTIONS="${CONNECTIONS:-16}" THREADS="${THREADS:-2}"
+SIGNIN_CONCURRENCY="${SIGNIN_CONCURRENCY:-8}"
 PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432}"
 OURS_PORT=8090 PEER_PORT=3100
-export LUA_DIR="$HERE/lua"
+export LUA_DIR="$HERE/lua" LC_ALL=C
 WORK="$(mktemp -d)"
 log() { printf '[bench] %s\n' "$*" >&2; }
 cleanup() { kill "${OURS_PID:-}" "${PEER_PID:-}" 2>/dev/null || true; rm -rf "$WORK"; }
@@ -33,6 +42,16 @@ pg_ticks() { # all PostgreSQL server processes (our database work)
 rss_mib() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 hwm_mib() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 TICKS=$(getconf CLK_TCK)
+
+if [ "${LIMITS:-1}" = 1 ]; then
+  log "raw per-core limits (limits.sh), before the servers start"
+  "$PEERS/limits.sh" >"$WORK/limits.md"
+  RSA_SIGN=$(awk -F'|' '/^\| RSA-2048 sign/ {gsub(/ /, "", $3); print $3}' "$WORK/limits.md")
+  # The in-process, SIMD-optimised argon2 (argon2-cffi) is the fair yardstick; the Debian CLI
+  # (reference code, one process per hash) is the fallback.
+  ARGON2_RATE=$(awk -F'|' '/argon2-cffi/ {split($3, a, " "); print a[1]}' "$WORK/limits.md")
+  [ -n "$ARGON2_RATE" ] || ARGON2_RATE=$(awk -F'|' '/argon2id/ {split($3, a, " "); print a[1]; exit}' "$WORK/limits.md")
+fi
 
 log "building the release binary"
 (cd "$ROOT" && cargo build --release --quiet)
@@ -74,45 +93,100 @@ OURS_AT="$(token_for "http://127.0.0.1:$OURS_PORT" "$OURS_ID" "$OURS_SECRET")"
 # The peer accepts only its opaque tokens at userinfo; its bench-userinfo client gets those.
 PEER_AT="$(token_for "http://127.0.0.1:$PEER_PORT" bench-userinfo bench-secret)"
 
-# phase SERVER NAME SCRIPT PATH -> "rps rps_per_cpu p50 p99 errors"
+# Per server: the port, client credentials and user access token each workload needs.
+server_env() {
+  if [ "$1" = ours ]; then
+    PID=$OURS_PID PORT=$OURS_PORT ISSUER_URL="http://127.0.0.1:$OURS_PORT" CID=$OURS_ID CSECRET=$OURS_SECRET BEARER=$OURS_AT
+  else
+    PID=$PEER_PID PORT=$PEER_PORT ISSUER_URL="http://127.0.0.1:$PEER_PORT" CID=bench-client CSECRET=bench-secret BEARER=$PEER_AT
+  fi
+  BASIC=$(printf '%s:%s' "$CID" "$CSECRET" | base64 -w0)
+}
+path_of() { # WHO WORKLOAD -> URL path
+  case "$2" in
+    discovery) echo /.well-known/openid-configuration ;;
+    jwks) [ "$1" = ours ] && echo /jwks.json || echo /jwks ;;
+    userinfo) [ "$1" = ours ] && echo /userinfo || echo /me ;;
+    *) echo /token ;;
+  esac
+}
+signin() { # MODE [N]: bench/signin.mjs against the current server_env
+  ISSUER=$ISSUER_URL CLIENT_ID=$CID CLIENT_SECRET=$CSECRET REDIRECT_URI=http://127.0.0.1:8765/cb \
+    USERNAME=alice PASSWORD='correct horse battery staple' node "$HERE/signin.mjs" "$@"
+}
+# load WHO WORKLOAD SECONDS CONNECTIONS THREADS -> wrk's or signin.mjs's RESULT line
+load() {
+  local who=$1 workload=$2 seconds=$3 connections=$4 threads=$5 script
+  case "$workload" in
+    sign_in)
+      CONCURRENCY=$connections DURATION=$seconds signin bench 2>>"$WORK/signin-errors.log" | grep '^RESULT'
+      return ;;
+    userinfo) script=bearer.lua ;;
+    token_client_credentials) script=client_credentials.lua ;;
+    token_refresh_token) script=refresh.lua ;;
+    *) script=get.lua ;;
+  esac
+  BASIC=$BASIC BEARER=$BEARER REFRESH_FILE="$WORK/refresh-$who" THREADS=$threads \
+    wrk -t"$threads" -c"$connections" -d"${seconds}s" -s "$LUA_DIR/$script" "http://127.0.0.1:$PORT$(path_of "$who" "$workload")" | grep '^RESULT'
+}
+# Each refresh token is used once; the token a refresh returns continues its rotation chain.
+refresh_tokens() { # COUNT (for token_refresh_token only)
+  [ "$workload" = token_refresh_token ] || return 0
+  SCOPE='openid profile email offline_access' PROMPT=consent signin refresh "$1" >"$WORK/refresh-$who"
+}
+# phase WHO WORKLOAD -> "rps rps_per_cpu p50 p99 errors"
 phase() {
-  local who=$1 name=$2 script=$3 path=$4 pid port basic bearer
-  if [ "$who" = ours ]; then pid=$OURS_PID port=$OURS_PORT basic=$(printf '%s:%s' "$OURS_ID" "$OURS_SECRET" | base64 -w0) bearer=$OURS_AT
-  else pid=$PEER_PID port=$PEER_PORT basic=$(printf 'bench-client:bench-secret' | base64 -w0) bearer=$PEER_AT; fi
-  BASIC=$basic BEARER=$bearer wrk -t1 -c4 -d2s -s "$LUA_DIR/$script" "http://127.0.0.1:$port$path" >/dev/null 2>&1 # warm-up
-  local before=$(cpu_ticks "$pid") pg_before=$(pg_ticks)
-  local out
-  out=$(BASIC=$basic BEARER=$bearer wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s "$LUA_DIR/$script" "http://127.0.0.1:$port$path" | grep '^RESULT')
-  local cpu=$(( $(cpu_ticks "$pid") - before ))
+  local who=$1 workload=$2 out before pg_before cpu connections=$CONNECTIONS
+  server_env "$who"
+  [ "$workload" = sign_in ] && connections=$SIGNIN_CONCURRENCY
+  refresh_tokens 8 # fresh tokens for each run, collected outside the measured window
+  load "$who" "$workload" 2 4 1 >/dev/null 2>&1 || true # warm-up
+  refresh_tokens $((connections * 2))
+  before=$(cpu_ticks "$PID") pg_before=$(pg_ticks)
+  out=$(load "$who" "$workload" "$DURATION" "$connections" "$THREADS")
+  cpu=$(( $(cpu_ticks "$PID") - before ))
   [ "$who" = ours ] && cpu=$(( cpu + $(pg_ticks) - pg_before ))
   local requests rps p50 p99 errors
   requests=$(sed -n 's/.*requests=\([0-9]*\).*/\1/p' <<<"$out"); rps=$(sed -n 's/.*rps=\([0-9.]*\).*/\1/p' <<<"$out")
   p50=$(sed -n 's/.*p50_ms=\([0-9.]*\).*/\1/p' <<<"$out"); p99=$(sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p' <<<"$out")
   errors=$(sed -n 's/.*errors=\([0-9]*\).*/\1/p' <<<"$out")
-  awk -v r="$requests" -v c="$cpu" -v t="$TICKS" -v rps="$rps" -v p50="$p50" -v p99="$p99" -v e="$errors" \
+  awk -v r="${requests:-0}" -v c="$cpu" -v t="$TICKS" -v rps="${rps:-0}" -v p50="${p50:-0}" -v p99="${p99:-0}" -v e="${errors:-1}" \
     'BEGIN { printf "%s %.0f %s %s %s\n", rps, (c > 0 ? r / (c / t) : 0), p50, p99, e }'
 }
 
 echo "| workload | ours req/s | peer req/s | ratio | ours req/CPU-s | peer req/CPU-s | ratio | ours p50/p99 ms | peer p50/p99 ms | errors ours/peer |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
-for spec in "discovery get.lua /.well-known/openid-configuration" "jwks get.lua JWKS" \
-            "userinfo bearer.lua USERINFO" "token_client_credentials client_credentials.lua /token"; do
-  read -r name script path <<<"$spec"
-  o_path=$path p_path=$path
-  [ "$path" = JWKS ] && o_path=/jwks.json p_path=/jwks
-  [ "$path" = USERINFO ] && o_path=/userinfo p_path=/me
-  [ "$path" = /token ] && p_path=/token
-  log "phase $name"
-  read -r o_rps o_cpu o_p50 o_p99 o_err <<<"$(phase ours "$name" "$script" "$o_path")"
-  read -r p_rps p_cpu p_p50 p_p99 p_err <<<"$(phase peer "$name" "$script" "$p_path")"
-  awk -v n="$name" -v a="$o_rps" -v b="$p_rps" -v c="$o_cpu" -v d="$p_cpu" -v o50="$o_p50" -v o99="$o_p99" \
+declare -A PER_CPU
+# The peer keeps everything in a 1000-entry LRU: userinfo runs before the token workloads, and the
+# sign-ins (which fill it) run last.
+for workload in discovery jwks userinfo token_client_credentials token_refresh_token sign_in; do
+  log "phase $workload"
+  read -r o_rps o_cpu o_p50 o_p99 o_err <<<"$(phase ours "$workload")"
+  read -r p_rps p_cpu p_p50 p_p99 p_err <<<"$(phase peer "$workload")"
+  PER_CPU[$workload]="$o_cpu $p_cpu"
+  awk -v n="$workload" -v a="$o_rps" -v b="$p_rps" -v c="$o_cpu" -v d="$p_cpu" -v o50="$o_p50" -v o99="$o_p99" \
       -v p50="$p_p50" -v p99="$p_p99" -v oe="$o_err" -v pe="$p_err" \
     'BEGIN { flag = (oe + pe > 0) ? " (errors: not comparable)" : "";
              printf "| %s%s | %.0f | %.0f | %.2f | %.0f | %.0f | %.2f | %s / %s | %s / %s | %s / %s |\n",
              n, flag, a, b, (b > 0 ? a / b : 0), c, d, (d > 0 ? c / d : 0), o50, o99, p50, p99, oe, pe }'
 done
+if [ -n "${RSA_SIGN:-}" ]; then
+  echo
+  echo "| against the machine's raw per-core limits | ours | peer |"
+  echo "|---|---|---|"
+  read -r o p <<<"${PER_CPU[token_client_credentials]}"
+  awk -v o="$o" -v p="$p" -v r="$RSA_SIGN" 'BEGIN { printf "| token (client_credentials) per CPU-s / RSA-2048 signs per s (%.0f) | %.0f%% | %.0f%% |\n", r, 100 * o / r, 100 * p / r }'
+  read -r o p <<<"${PER_CPU[sign_in]}"
+  awk -v o="$o" -v p="$p" -v r="$ARGON2_RATE" 'BEGIN { printf "| sign-in per CPU-s / argon2id hashes per s (%.1f) | %.0f%% | %.0f%% (hashes no password) |\n", r, 100 * o / r, 100 * p / r }'
+fi
 echo
 echo "| memory (MiB) | ours | peer |"
 echo "|---|---|---|"
 echo "| idle RSS | $IDLE_OURS | $IDLE_PEER |"
 echo "| peak RSS (VmHWM) | $(hwm_mib "$OURS_PID") | $(hwm_mib "$PEER_PID") |"
+echo
+echo "Run $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo);" \
+  "wrk ${THREADS} threads, ${CONNECTIONS} connections, sign-in ${SIGNIN_CONCURRENCY} concurrent, ${DURATION} s per workload after a 2 s warm-up."
+[ -s "$WORK/signin-errors.log" ] && { echo; echo "Sign-in errors:"; sort "$WORK/signin-errors.log" | uniq -c | head -5; }
+[ -f "$WORK/limits.md" ] && { echo; cat "$WORK/limits.md"; }
+true
