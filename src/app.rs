@@ -32,7 +32,7 @@ use crate::oidc::{
     authorize, backchannel, device, discovery, introspect, logout, par, token, userinfo,
 };
 use crate::state::{AppState, Inner};
-use crate::store::Store;
+use crate::store::{Db, Store};
 use crate::telemetry_metrics;
 
 pub struct App {
@@ -74,9 +74,9 @@ pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppStat
 /// together; a second attempt finds the table.
 async fn migrate_session_store(store: &Store) -> Result<(), sqlx::Error> {
     let attempt = || async {
-        match store {
-            Store::Postgres(pool) => PostgresStore::new(pool.clone()).migrate().await,
-            Store::Sqlite(pool) => SqliteStore::new(pool.clone()).migrate().await,
+        match store.db() {
+            Db::Postgres(pool) => PostgresStore::new(pool.clone()).migrate().await,
+            Db::Sqlite(pool) => SqliteStore::new(pool.clone()).migrate().await,
         }
     };
     match attempt().await {
@@ -114,6 +114,8 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let maintenance = tokio::spawn(maintain(self.state.clone()));
+        let store = self.state.store.clone();
+        let invalidations = tokio::spawn(async move { store.follow_invalidations().await });
         let metrics_server = match self.state.config.metrics_bind {
             Some(addr) => {
                 let listener = TcpListener::bind(addr).await?;
@@ -133,6 +135,7 @@ impl App {
             .with_graceful_shutdown(shutdown)
             .await;
         maintenance.abort();
+        invalidations.abort();
         if let Some(server) = metrics_server {
             server.abort();
         }
@@ -155,9 +158,9 @@ async fn maintain(app: AppState) {
         if let Err(e) = app.store.delete_expired(now).await {
             tracing::warn!(error = %e, "deleting expired rows failed");
         }
-        let sessions = match &app.store {
-            Store::Postgres(pool) => PostgresStore::new(pool.clone()).delete_expired().await,
-            Store::Sqlite(pool) => SqliteStore::new(pool.clone()).delete_expired().await,
+        let sessions = match app.store.db() {
+            Db::Postgres(pool) => PostgresStore::new(pool.clone()).delete_expired().await,
+            Db::Sqlite(pool) => SqliteStore::new(pool.clone()).delete_expired().await,
         };
         if let Err(e) = sessions {
             tracing::warn!(error = %e, "deleting expired sessions failed");
@@ -193,11 +196,9 @@ pub async fn rotate_keys_if_due(app: &AppState, now: i64) {
 pub fn router(state: AppState) -> anyhow::Result<Router> {
     let config = &state.config;
     let cookie_key = Key::from(&DerivedKeys::derive(&config.secret_key)?.cookie_signing);
-    let router = match &state.store {
-        Store::Postgres(pool) => {
-            routes(state.clone(), PostgresStore::new(pool.clone()), cookie_key)
-        }
-        Store::Sqlite(pool) => routes(state.clone(), SqliteStore::new(pool.clone()), cookie_key),
+    let router = match state.store.db() {
+        Db::Postgres(pool) => routes(state.clone(), PostgresStore::new(pool.clone()), cookie_key),
+        Db::Sqlite(pool) => routes(state.clone(), SqliteStore::new(pool.clone()), cookie_key),
     };
     Ok(router)
 }

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::state::AppState;
-use crate::store::Store;
+use crate::store::{Db, Store};
 
 /// The process-wide recorder (metrics are per process, like the process itself).
 pub fn handle() -> Option<&'static PrometheusHandle> {
@@ -60,13 +60,13 @@ pub fn token_issued(grant: &str) {
 }
 
 fn record_pool(store: &Store) {
-    let (size, idle, max) = match store {
-        Store::Postgres(pool) => (
+    let (size, idle, max) = match store.db() {
+        Db::Postgres(pool) => (
             pool.size(),
             pool.num_idle(),
             pool.options().get_max_connections(),
         ),
-        Store::Sqlite(pool) => (
+        Db::Sqlite(pool) => (
             pool.size(),
             pool.num_idle(),
             pool.options().get_max_connections(),

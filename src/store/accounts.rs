@@ -1,6 +1,6 @@
 use uuid::Uuid;
 
-use super::{Store, StoreError, encode_string_list, on_pool};
+use super::{Db, Store, StoreError, encode_string_list, on_pool};
 
 /// A JSON array of strings kept in a text column (roles, groups).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -253,7 +253,7 @@ impl Store {
     ) -> Result<AccountRow, StoreError> {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            let admins_sql = match self { Store::Postgres(_) => ACTIVE_ADMINS_PG, Store::Sqlite(_) => ACTIVE_ADMINS_SQLITE };
+            let admins_sql = match self.db() { Db::Postgres(_) => ACTIVE_ADMINS_PG, Db::Sqlite(_) => ACTIVE_ADMINS_SQLITE };
             let admins: Vec<Uuid> = sqlx::query_scalar(admins_sql).fetch_all(&mut *tx).await?;
             if admins.contains(&account.account_id) && !account.is_active_admin() && admins.len() == 1 {
                 return Err(StoreError::LastAdmin);
@@ -267,6 +267,7 @@ impl Store {
             }
             tx.commit().await?;
         });
+        self.cache.invalidate();
         self.find_account(account.account_id)
             .await?
             .ok_or(StoreError::NotFound)
@@ -277,7 +278,7 @@ impl Store {
         const DELETE: &str = "delete from account where account_id = $1";
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            let admins_sql = match self { Store::Postgres(_) => ACTIVE_ADMINS_PG, Store::Sqlite(_) => ACTIVE_ADMINS_SQLITE };
+            let admins_sql = match self.db() { Db::Postgres(_) => ACTIVE_ADMINS_PG, Db::Sqlite(_) => ACTIVE_ADMINS_SQLITE };
             let admins: Vec<Uuid> = sqlx::query_scalar(admins_sql).fetch_all(&mut *tx).await?;
             if admins.contains(&account_id) && admins.len() == 1 {
                 return Err(StoreError::LastAdmin);
@@ -288,6 +289,7 @@ impl Store {
             }
             tx.commit().await?;
         });
+        self.cache.invalidate();
         Ok(())
     }
 
@@ -314,6 +316,7 @@ impl Store {
             }
             tx.commit().await?;
         });
+        self.cache.invalidate();
         Ok(())
     }
 
@@ -414,6 +417,7 @@ impl Store {
             }
             tx.commit().await?;
         });
+        self.cache.invalidate();
         Ok(())
     }
 }

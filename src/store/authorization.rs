@@ -113,6 +113,7 @@ pub enum RefreshRotation {
 }
 
 /// What userinfo needs about a live grant and its account.
+#[derive(Clone)]
 pub struct UserinfoRow {
     pub account: AccountRow,
     pub scope: String,
@@ -250,6 +251,7 @@ impl Store {
             sqlx::query(DROP_TOKENS).bind(grant_id).execute(&mut *tx).await?;
             tx.commit().await?;
         });
+        self.cache.invalidate();
         Ok(())
     }
 
@@ -302,6 +304,10 @@ impl Store {
         grant_id: Uuid,
         jti: &str,
     ) -> Result<Option<UserinfoRow>, StoreError> {
+        if let Some(row) = self.cache.userinfo(grant_id, jti) {
+            return Ok(Some(row));
+        }
+        let ticket = self.cache.ticket();
         const SQL: &str = "select a.account_id, a.username, a.email, a.email_verified, a.given_name, \
             a.family_name, a.password_hash, a.disabled, a.created_at, a.updated_at, a.roles, a.groups, \
             a.must_change_password, g.scope, g.claims \
@@ -310,11 +316,15 @@ impl Store {
             and not exists (select 1 from revoked_access_token r where r.jti = $2)";
         let record = on_pool!(self, pool => sqlx::query_as::<_, UserinfoRecord>(SQL)
             .bind(grant_id).bind(jti).fetch_optional(pool).await)?;
-        Ok(record.map(|r| UserinfoRow {
+        let row = record.map(|r| UserinfoRow {
             account: r.account,
             scope: r.scope,
             claims: r.claims,
-        }))
+        });
+        if let Some(row) = &row {
+            self.cache.store_userinfo(ticket, grant_id, jti, row);
+        }
+        Ok(row)
     }
 
     /// The scopes an account has already consented to for a client.

@@ -198,6 +198,7 @@ impl Store {
             .bind(&s.secret_encrypted)
             .bind(encode_string_list(&s.api_roles))
             .execute(pool).await.map(|r| r.rows_affected()))?;
+        self.cache.invalidate();
         if updated == 0 {
             return Err(StoreError::NotFound);
         }
@@ -233,6 +234,7 @@ impl Store {
         const SQL: &str = "delete from client where client_id = $1";
         let deleted = on_pool!(self, pool => sqlx::query(SQL).bind(client_id).execute(pool).await
             .map(|r| r.rows_affected()))?;
+        self.cache.invalidate();
         if deleted == 0 {
             Err(StoreError::NotFound)
         } else {
@@ -240,10 +242,19 @@ impl Store {
         }
     }
 
+    /// Every token request reads its client, so live clients are served from the read cache.
     pub async fn find_client(&self, client_id: Uuid) -> Result<Option<ClientRow>, StoreError> {
+        if let Some(row) = self.cache.client(client_id) {
+            return Ok(Some(row));
+        }
+        let ticket = self.cache.ticket();
         let sql = format!("select {CLIENT_COLUMNS} from client where client_id = $1");
         let record = on_pool!(self, pool => sqlx::query_as::<_, ClientRecord>(&sql)
             .bind(client_id).fetch_optional(pool).await)?;
-        record.map(ClientRow::try_from).transpose()
+        let row = record.map(ClientRow::try_from).transpose()?;
+        if let Some(row) = &row {
+            self.cache.store_client(ticket, row);
+        }
+        Ok(row)
     }
 }

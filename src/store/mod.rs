@@ -3,6 +3,7 @@
 mod accounts;
 mod audit;
 mod authorization;
+mod cache;
 mod clients;
 mod device;
 mod keys;
@@ -22,6 +23,7 @@ pub use protocol::{BackchannelDeliveryRow, NewBackchannelDelivery, RefreshTokenR
 pub use throttle::ThrottleRow;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -53,9 +55,16 @@ impl From<sqlx::Error> for StoreError {
 
 /// The database, either embedded SQLite (trial) or PostgreSQL (production).
 #[derive(Clone)]
-pub enum Store {
+pub enum Db {
     Postgres(sqlx::PgPool),
     Sqlite(sqlx::SqlitePool),
+}
+
+/// The database and the read cache in front of it (see `cache`).
+#[derive(Clone)]
+pub struct Store {
+    db: Db,
+    cache: Arc<cache::ReadCache>,
 }
 
 impl std::fmt::Debug for Store {
@@ -68,9 +77,9 @@ impl std::fmt::Debug for Store {
 /// Expands the body once per driver, so each arm is type-checked against its own driver.
 macro_rules! on_pool {
     ($store:expr, $pool:ident => $body:expr) => {
-        match $store {
-            $crate::store::Store::Postgres($pool) => $body,
-            $crate::store::Store::Sqlite($pool) => $body,
+        match $store.db() {
+            $crate::store::Db::Postgres($pool) => $body,
+            $crate::store::Db::Sqlite($pool) => $body,
         }
     };
 }
@@ -96,7 +105,7 @@ impl Store {
                 .acquire_timeout(acquire_timeout)
                 .connect_with(options)
                 .await?;
-            Ok(Store::Postgres(pool))
+            Ok(Store::new(Db::Postgres(pool)))
         } else {
             let options = SqliteConnectOptions::from_str(database_url)?
                 .create_if_missing(true)
@@ -109,22 +118,71 @@ impl Store {
                 .acquire_timeout(acquire_timeout)
                 .connect_with(options)
                 .await?;
-            Ok(Store::Sqlite(pool))
+            Ok(Store::new(Db::Sqlite(pool)))
         }
     }
 
-    pub fn backend_name(&self) -> &'static str {
-        match self {
-            Store::Postgres(_) => "postgres",
-            Store::Sqlite(_) => "sqlite",
+    fn new(db: Db) -> Store {
+        Store {
+            db,
+            cache: Arc::default(),
         }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self.db() {
+            Db::Postgres(_) => "postgres",
+            Db::Sqlite(_) => "sqlite",
+        }
+    }
+
+    /// Keeps the read cache in step with the database for as long as the server runs: listens for
+    /// the invalidation triggers' notifications, and on a lost connection serves from the
+    /// database alone until listening again. Returns at once on SQLite, which has no cache.
+    pub async fn follow_invalidations(&self) {
+        let Db::Postgres(pool) = self.db() else {
+            return;
+        };
+        loop {
+            match Self::listen(pool).await {
+                Ok(mut listener) => {
+                    // Changes made while not listening are unknown: start from empty.
+                    self.cache.set_listening(true);
+                    // `try_recv` answers None when the connection drops; a fresh listener follows.
+                    while let Ok(Some(_)) = listener.try_recv().await {
+                        self.cache.invalidate();
+                    }
+                    self.cache.set_listening(false);
+                    tracing::warn!(
+                        "lost the cache invalidation channel; reading from the database"
+                    );
+                }
+                Err(e) => tracing::debug!(error = %e, "cannot listen for cache invalidations yet"),
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+
+    async fn listen(pool: &sqlx::PgPool) -> Result<sqlx::postgres::PgListener, sqlx::Error> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+        listener.listen(cache::INVALIDATION_CHANNEL).await?;
+        Ok(listener)
+    }
+
+    /// Whether reads may be served from memory (for tests and the readiness detail).
+    pub fn cache_is_live(&self) -> bool {
+        self.cache.is_listening()
     }
 
     /// Applies the backend's migrations from migrations/<backend>/ (embedded at build time).
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        let result = match self {
-            Store::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await,
-            Store::Sqlite(pool) => sqlx::migrate!("migrations/sqlite").run(pool).await,
+        let result = match self.db() {
+            Db::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await,
+            Db::Sqlite(pool) => sqlx::migrate!("migrations/sqlite").run(pool).await,
         };
         result.map_err(|e| StoreError::Db(e.into()))
     }

@@ -38,6 +38,7 @@ impl Store {
             on conflict (jti) do nothing";
         on_pool!(self, pool => sqlx::query(SQL).bind(jti).bind(expires_at).execute(pool).await
             .map(|r| r.rows_affected()))?;
+        self.cache.invalidate();
         Ok(())
     }
 

@@ -66,9 +66,9 @@ async fn health_live_and_ready(app: TestApp) {
         let response = http.get(app.url(path)).send().await.expect("health");
         assert_eq!(response.status(), StatusCode::OK, "{path}");
     }
-    match app.store() {
-        hccc_sso::store::Store::Postgres(pool) => pool.close().await,
-        hccc_sso::store::Store::Sqlite(pool) => pool.close().await,
+    match app.store().db() {
+        hccc_sso::store::Db::Postgres(pool) => pool.close().await,
+        hccc_sso::store::Db::Sqlite(pool) => pool.close().await,
     }
     assert_eq!(
         http.get(app.url("/health/ready"))

@@ -8,6 +8,7 @@ use hccc_sso::crypto;
 use hccc_sso::store::{NewAccount, NewClient, Store};
 use reqwest::StatusCode;
 use serde_json::Value;
+use sqlx::Connection as _;
 
 use crate::flows::{form_value, location, pkce, query_of};
 use crate::harness::{Backend, PASSWORD, REDIRECT_URI, TestDb, browser, reqwest, secret_key};
@@ -271,20 +272,225 @@ async fn two_replicas_share_one_sign_in_request_by_request() {
         Some("login_required"),
         "signed out on B too"
     );
-    let after = http
-        .get(on(&b, "/userinfo"))
-        .bearer_auth(access)
-        .send()
-        .await
-        .expect("userinfo on B");
-    assert_eq!(
-        after.status(),
-        StatusCode::UNAUTHORIZED,
-        "logout on A revoked the grant for B"
-    );
+    // B may have the grant in its read cache: the revocation reaches it by notification.
+    eventually("logout on A revoked the grant for B", || {
+        let request = http.get(on(&b, "/userinfo")).bearer_auth(access).send();
+        async move { request.await.expect("userinfo on B").status() == StatusCode::UNAUTHORIZED }
+    })
+    .await;
     assert_eq!(
         store.count_accounts().await.expect("count"),
         2,
         "the racing replicas created the admin once"
     );
+}
+
+/// Polls `check` for up to three seconds: a change made elsewhere reaches a replica's read cache
+/// through a PostgreSQL notification, which takes milliseconds, not zero.
+async fn eventually<F, Fut>(what: &str, mut check: F) -> std::time::Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_secs(3) {
+        if check().await {
+            return started.elapsed();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    panic!("{what}: not seen within 3 s");
+}
+
+/// The sum of one counter's samples in a Prometheus text page whose labels include `labels`.
+fn counter(metrics: &str, name: &str, labels: &[&str]) -> f64 {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with(name) && labels.iter().all(|want| l.contains(want)))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_from_a_replica_or_plain_sql_reach_every_replicas_read_cache() {
+    let Some(db) = TestDb::fresh(Backend::Postgres).await else {
+        eprintln!("skipped: TEST_DATABASE_URL is not set");
+        return;
+    };
+    let (port_a, port_b) = (free_port(), free_port());
+    let a = format!("http://127.0.0.1:{port_a}");
+    let b = format!("http://127.0.0.1:{port_b}");
+    let _replica_a = replica(&db, port_a, &a);
+    wait_ready(&a, &db).await;
+    let _replica_b = replica(&db, port_b, &a);
+    wait_ready(&b, &db).await;
+
+    // Written the way the CLI writes: another process, no cache of its own.
+    let store = Store::connect(&db.url, 2).await.expect("store");
+    let now = hccc_sso::clock::Clock::system().now();
+    let student = NewAccount {
+        username: "cachedstudent".into(),
+        email: "cached@students.hccc.edu".into(),
+        email_verified: true,
+        given_name: Some("Before".into()),
+        family_name: Some("Change".into()),
+        password_hash: None,
+        roles: vec![],
+        groups: vec![],
+        must_change_password: false,
+    };
+    let hasher = PasswordHasher::new().expect("hasher");
+    accounts::create_account(&store, &hasher, student, PASSWORD, now)
+        .await
+        .expect("user");
+    let secret = crypto::random_token();
+    let client = store
+        .insert_client(
+            NewClient {
+                name: "Help desk".into(),
+                secret_hash: Some(crypto::sha256(secret.as_bytes()).to_vec()),
+                redirect_uris: vec![REDIRECT_URI.into()],
+                post_logout_redirect_uris: vec![],
+                grant_types: vec!["password".into()],
+                token_endpoint_auth_method: "client_secret_basic".into(),
+                skip_consent: true,
+                settings: Default::default(),
+            },
+            now,
+        )
+        .await
+        .expect("client");
+    let client_id = client.client_id.to_string();
+    let http = reqwest::Client::new();
+    let password_grant = |base: String, secret: String| {
+        let http = http.clone();
+        let client_id = client_id.clone();
+        async move {
+            http.post(format!("{base}/token"))
+                .basic_auth(&client_id, Some(&secret))
+                .form(&[
+                    ("grant_type", "password"),
+                    ("username", "cachedstudent"),
+                    ("password", PASSWORD),
+                    ("scope", "openid profile"),
+                ])
+                .send()
+                .await
+                .expect("token")
+        }
+    };
+    let userinfo = |base: String, token: String| {
+        let http = http.clone();
+        async move {
+            let response = http
+                .get(format!("{base}/userinfo"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("userinfo");
+            let status = response.status();
+            (status, response.json::<Value>().await.unwrap_or_default())
+        }
+    };
+    let metrics = |base: String| async move {
+        reqwest::get(format!("{base}/metrics"))
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text")
+    };
+
+    let tokens: Value = password_grant(a.clone(), secret.clone())
+        .await
+        .json()
+        .await
+        .expect("json");
+    let access = tokens["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_owned();
+    for _ in 0..3 {
+        let (status, info) = userinfo(b.clone(), access.clone()).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(info["given_name"], "Before");
+    }
+    let page = metrics(b.clone()).await;
+    let hits = counter(
+        &page,
+        "read_cache_lookups_total",
+        &["rows=\"userinfo\"", "result=\"hit\""],
+    );
+    let misses = counter(
+        &page,
+        "read_cache_lookups_total",
+        &["rows=\"userinfo\"", "result=\"miss\""],
+    );
+    assert_eq!(
+        (hits, misses),
+        (2.0, 1.0),
+        "B read the database once, then its cache:\n{page}"
+    );
+
+    // An operator's plain SQL: the trigger tells both replicas.
+    let mut sql = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+    sqlx::query("update account set given_name = 'After' where username = 'cachedstudent'")
+        .execute(&mut sql)
+        .await
+        .expect("update");
+    for base in [&a, &b] {
+        let took = eventually("the renamed account at userinfo", || {
+            let check = userinfo(base.clone(), access.clone());
+            async move { check.await.1["given_name"] == "After" }
+        })
+        .await;
+        eprintln!("{base}: plain SQL seen after {took:?}");
+    }
+
+    // A revocation on A: refused on A at once, on B as soon as the notification lands.
+    let revoked = http
+        .post(format!("{a}/revoke"))
+        .basic_auth(&client_id, Some(&secret))
+        .form(&[("token", access.as_str())])
+        .send()
+        .await
+        .expect("revoke");
+    assert_eq!(revoked.status(), StatusCode::OK);
+    assert_eq!(
+        userinfo(a.clone(), access.clone()).await.0,
+        StatusCode::UNAUTHORIZED,
+        "the replica that revoked refuses the token at once"
+    );
+    let took = eventually("the revoked token refused on B", || {
+        let check = userinfo(b.clone(), access.clone());
+        async move { check.await.0 == StatusCode::UNAUTHORIZED }
+    })
+    .await;
+    eprintln!("revocation on A refused on B after {took:?}");
+
+    // A rotated client secret (as `hccc-sso client update --rotate-secret` writes it): the old
+    // secret stops working on both replicas, whose caches held the client.
+    for base in [&a, &b] {
+        assert_eq!(
+            password_grant(base.clone(), secret.clone()).await.status(),
+            StatusCode::OK
+        );
+    }
+    let mut rotated = client.clone();
+    let new_secret = crypto::random_token();
+    rotated.secret_hash = Some(crypto::sha256(new_secret.as_bytes()).to_vec());
+    store.update_client(&rotated, now).await.expect("rotate");
+    for base in [&a, &b] {
+        eventually("the old client secret refused", || {
+            let attempt = password_grant(base.clone(), secret.clone());
+            async move { attempt.await.status() == StatusCode::UNAUTHORIZED }
+        })
+        .await;
+        assert_eq!(
+            password_grant(base.clone(), new_secret.clone())
+                .await
+                .status(),
+            StatusCode::OK
+        );
+    }
 }

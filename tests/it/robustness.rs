@@ -311,9 +311,9 @@ async fn health_reports_the_database_and_503_when_it_is_gone(app: TestApp) {
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.expect("json");
     assert_eq!(body["database"], "ok");
-    match app.store() {
-        hccc_sso::store::Store::Postgres(pool) => pool.close().await,
-        hccc_sso::store::Store::Sqlite(pool) => pool.close().await,
+    match app.store().db() {
+        hccc_sso::store::Db::Postgres(pool) => pool.close().await,
+        hccc_sso::store::Db::Sqlite(pool) => pool.close().await,
     }
     let started = std::time::Instant::now();
     let response = http.get(app.url("/health")).send().await.expect("health");

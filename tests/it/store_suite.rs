@@ -334,7 +334,7 @@ async fn both_backends_end_up_with_the_same_columns() {
     .expect("pg columns")
     .into_iter()
     .collect();
-    let hccc_sso::store::Store::Sqlite(pool) = &sqlite_store else {
+    let hccc_sso::store::Db::Sqlite(pool) = sqlite_store.db() else {
         unreachable!("sqlite store")
     };
     let sqlite_columns: BTreeSet<(String, String)> = sqlx::query_as(
