@@ -193,7 +193,13 @@ async fn password(
     };
     let grant_id = app.store.insert_grant(new, now).await?;
     let grant = live_grant(app, client, grant_id).await?;
-    issue(app, client, &grant, &account, &scope, None, now).await
+    let subject = Subject {
+        grant: &grant,
+        account: &account,
+        scope: &scope,
+        nonce: None,
+    };
+    issue(app, client, subject, RefreshToken::New, now).await
 }
 
 async fn exchange_code(
@@ -250,16 +256,13 @@ async fn exchange_code(
         (None, None) => {}
     }
     let account = enabled_account(app, &grant).await?;
-    issue(
-        app,
-        client,
-        &grant,
-        &account,
-        &grant.scope,
-        code.nonce.as_deref(),
-        now,
-    )
-    .await
+    let subject = Subject {
+        grant: &grant,
+        account: &account,
+        scope: &grant.scope,
+        nonce: code.nonce.as_deref(),
+    };
+    issue(app, client, subject, RefreshToken::New, now).await
 }
 
 /// RFC 8628 §3.4: the device polls until the user approves, denies, or the code expires.
@@ -324,7 +327,13 @@ async fn device_code(
     let grant_id = app.store.insert_grant(new, now).await?;
     let grant = live_grant(app, client, grant_id).await?;
     let account = enabled_account(app, &grant).await?;
-    issue(app, client, &grant, &account, &grant.scope, None, now).await
+    let subject = Subject {
+        grant: &grant,
+        account: &account,
+        scope: &grant.scope,
+        nonce: None,
+    };
+    issue(app, client, subject, RefreshToken::New, now).await
 }
 
 async fn refresh(
@@ -336,12 +345,19 @@ async fn refresh(
     let token = params
         .get("refresh_token")
         .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
-    let grant_id = match app
-        .store
-        .rotate_refresh_token(&crypto::sha256(token.as_bytes()), now)
-        .await?
-    {
-        RefreshRotation::Rotated { grant_id, .. } => grant_id,
+    let replacement = crypto::random_token();
+    let (presented_hash, replacement_hash) = (
+        crypto::sha256(token.as_bytes()),
+        crypto::sha256(replacement.as_bytes()),
+    );
+    let rotation = app.store.rotate_refresh_token(
+        &presented_hash,
+        &replacement_hash,
+        now + app.config.refresh_token_ttl,
+        now,
+    );
+    let grant_id = match rotation.await? {
+        RefreshRotation::Rotated { grant_id } => grant_id,
         RefreshRotation::Reused => {
             tracing::warn!(client_id = %client.client_id, "rotated refresh token presented again; grant revoked");
             return Err(OAuthError::invalid_grant("refresh token was already used"));
@@ -364,7 +380,13 @@ async fn refresh(
         }
     };
     let account = enabled_account(app, &grant).await?;
-    issue(app, client, &grant, &account, &scope, None, now).await
+    let subject = Subject {
+        grant: &grant,
+        account: &account,
+        scope: &scope,
+        nonce: None,
+    };
+    issue(app, client, subject, RefreshToken::Stored(replacement), now).await
 }
 
 async fn live_grant(
@@ -397,16 +419,36 @@ async fn enabled_account(app: &AppState, grant: &GrantRow) -> Result<AccountRow,
     }
 }
 
+/// Whom the tokens are for, and within which grant.
+struct Subject<'a> {
+    grant: &'a GrantRow,
+    account: &'a AccountRow,
+    scope: &'a str,
+    nonce: Option<&'a str>,
+}
+
+/// Where a token response's refresh token comes from.
+enum RefreshToken {
+    /// A new one, stored here, if the client may refresh.
+    New,
+    /// One already stored: a refresh rotation stores its replacement with the rotation.
+    Stored(String),
+}
+
 async fn issue(
     app: &AppState,
     client: &ClientRow,
-    grant: &GrantRow,
-    account: &AccountRow,
-    scope: &str,
-    nonce: Option<&str>,
+    subject: Subject<'_>,
+    refresh: RefreshToken,
     now: i64,
 ) -> Result<TokenResponse, OAuthError> {
     let config = &app.config;
+    let Subject {
+        grant,
+        account,
+        scope,
+        nonce,
+    } = subject;
     let tokens = mint_user_tokens(
         &app.keys,
         MintInput {
@@ -421,15 +463,17 @@ async fn issue(
             id_token_alg: &client.settings.id_token_alg,
         },
     )?;
-    let refresh_token = if client.allows_grant("refresh_token") {
-        let token = crypto::random_token();
-        let hash = crypto::sha256(token.as_bytes());
-        app.store
-            .insert_refresh_token(&hash, grant.grant_id, now, now + config.refresh_token_ttl)
-            .await?;
-        Some(token)
-    } else {
-        None
+    let refresh_token = match refresh {
+        RefreshToken::Stored(token) => Some(token),
+        RefreshToken::New if client.allows_grant("refresh_token") => {
+            let token = crypto::random_token();
+            let hash = crypto::sha256(token.as_bytes());
+            app.store
+                .insert_refresh_token(&hash, grant.grant_id, now, now + config.refresh_token_ttl)
+                .await?;
+            Some(token)
+        }
+        RefreshToken::New => None,
     };
     let openid = scope.split(' ').any(|s| s == "openid");
     Ok(TokenResponse {

@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use super::{AccountRow, Store, StoreError, decode_string_list, encode_string_list, on_pool};
+use super::{AccountRow, Db, Store, StoreError, decode_string_list, encode_string_list, on_pool};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PendingAuthorizationRow {
@@ -102,10 +102,9 @@ pub enum CodeRedemption {
 /// The outcome of presenting a refresh token.
 #[derive(Debug)]
 pub enum RefreshRotation {
-    /// The token was current; it is now rotated out and must be replaced.
+    /// The token was current; it is rotated out and its replacement stored.
     Rotated {
         grant_id: Uuid,
-        expires_at: i64,
     },
     /// The token had already been rotated; the whole family has been revoked.
     Reused,
@@ -269,22 +268,59 @@ impl Store {
         Ok(())
     }
 
-    /// Rotates a refresh token out. Presenting one that was already rotated revokes its family.
+    /// Rotates a refresh token out and stores its replacement, atomically: the old token never
+    /// stops working without the new one in place. Presenting one that was already rotated
+    /// revokes its family.
     pub async fn rotate_refresh_token(
         &self,
         token_hash: &[u8],
+        replacement_hash: &[u8],
+        replacement_expires_at: i64,
         now: i64,
     ) -> Result<RefreshRotation, StoreError> {
         const ROTATE: &str = "update refresh_token set rotated_at = $2 \
-            where token_hash = $1 and rotated_at is null and expires_at > $2 returning grant_id, expires_at";
+            where token_hash = $1 and rotated_at is null and expires_at > $2 returning grant_id";
+        const INSERT: &str = "insert into refresh_token (token_hash, grant_id, created_at, expires_at) \
+            values ($3, $1, $2, $4)";
+        // PostgreSQL does both in one statement (one round trip); SQLite, which cannot modify
+        // rows in a WITH clause, in one transaction of its in-process connection.
+        const ROTATE_AND_INSERT_PG: &str = "with rotated as (update refresh_token set rotated_at = $2 \
+            where token_hash = $1 and rotated_at is null and expires_at > $2 returning grant_id) \
+            insert into refresh_token (token_hash, grant_id, created_at, expires_at) \
+            select $3, grant_id, $2, $4 from rotated returning grant_id";
         const FIND: &str = "select grant_id, rotated_at from refresh_token where token_hash = $1";
-        let rotated = on_pool!(self, pool => sqlx::query_as::<_, (Uuid, i64)>(ROTATE)
-            .bind(token_hash).bind(now).fetch_optional(pool).await)?;
-        if let Some((grant_id, expires_at)) = rotated {
-            return Ok(RefreshRotation::Rotated {
-                grant_id,
-                expires_at,
-            });
+        let rotated = match self.db() {
+            Db::Postgres(pool) => {
+                sqlx::query_scalar::<_, Uuid>(ROTATE_AND_INSERT_PG)
+                    .bind(token_hash)
+                    .bind(now)
+                    .bind(replacement_hash)
+                    .bind(replacement_expires_at)
+                    .fetch_optional(pool)
+                    .await?
+            }
+            Db::Sqlite(pool) => {
+                let mut tx = pool.begin().await?;
+                let grant_id = sqlx::query_scalar::<_, Uuid>(ROTATE)
+                    .bind(token_hash)
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if let Some(grant_id) = grant_id {
+                    sqlx::query(INSERT)
+                        .bind(grant_id)
+                        .bind(now)
+                        .bind(replacement_hash)
+                        .bind(replacement_expires_at)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                grant_id
+            }
+        };
+        if let Some(grant_id) = rotated {
+            return Ok(RefreshRotation::Rotated { grant_id });
         }
         let found = on_pool!(self, pool => sqlx::query_as::<_, (Uuid, Option<i64>)>(FIND)
             .bind(token_hash).fetch_optional(pool).await)?;

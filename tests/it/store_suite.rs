@@ -131,7 +131,7 @@ async fn codes_are_single_use_and_reuse_revokes_the_grant(app: TestApp) {
     assert!(
         matches!(
             store
-                .rotate_refresh_token(&[9; 32], now)
+                .rotate_refresh_token(&[9; 32], &[10; 32], now + 100, now)
                 .await
                 .expect("rotate"),
             RefreshRotation::Unknown
@@ -183,23 +183,40 @@ async fn refresh_tokens_rotate_once_and_expire(app: TestApp) {
         .insert_refresh_token(&[3; 32], grant_id, now, now + 10)
         .await
         .expect("insert");
+    let rotate = |old: u8, new: u8, at: i64| async move {
+        store
+            .rotate_refresh_token(&[old; 32], &[new; 32], at + 100, at)
+            .await
+    };
     assert!(
-        matches!(store.rotate_refresh_token(&[2; 32], now).await.expect("rotate"), RefreshRotation::Rotated { grant_id: g, .. } if g == grant_id)
+        matches!(rotate(2, 4, now).await.expect("rotate"), RefreshRotation::Rotated { grant_id: g } if g == grant_id)
+    );
+    // The replacement stored with the rotation continues the chain.
+    assert!(
+        matches!(rotate(4, 5, now).await.expect("rotate the replacement"), RefreshRotation::Rotated { grant_id: g } if g == grant_id)
     );
     assert!(matches!(
-        store
-            .rotate_refresh_token(&[3; 32], now + 11)
-            .await
-            .expect("expired"),
+        rotate(3, 6, now + 11).await.expect("expired"),
         RefreshRotation::Unknown
     ));
+    assert!(
+        matches!(
+            rotate(6, 7, now).await.expect("never stored"),
+            RefreshRotation::Unknown
+        ),
+        "an expired token's rotation stored no replacement"
+    );
     assert!(matches!(
-        store
-            .rotate_refresh_token(&[2; 32], now)
-            .await
-            .expect("reuse"),
+        rotate(2, 8, now).await.expect("reuse"),
         RefreshRotation::Reused
     ));
+    assert!(
+        matches!(
+            rotate(5, 9, now).await.expect("family"),
+            RefreshRotation::Unknown
+        ),
+        "reuse revoked the whole family, the latest replacement too"
+    );
     assert!(
         store
             .find_grant(grant_id)
