@@ -6,15 +6,12 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
 use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::Key;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::session_store::ExpiredDeletion;
@@ -25,7 +22,7 @@ use crate::accounts::PasswordHasher;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::crypto::DerivedKeys;
-use crate::http::{MAX_BODY_BYTES, security_headers, static_file};
+use crate::http::{MAX_BODY_BYTES, edge, static_file};
 use crate::keys::KeyRing;
 use crate::login;
 use crate::oidc::{
@@ -269,7 +266,6 @@ fn routes<S: SessionStore + Clone>(state: AppState, session_store: S, cookie_key
         .merge(crate::admin::routes())
         .layer(sessions);
 
-    let request_id = HeaderName::from_static("x-request-id");
     let metrics_here = if config.metrics_bind.is_none() {
         Router::new().route("/metrics", get(telemetry_metrics::get_metrics))
     } else {
@@ -285,27 +281,15 @@ fn routes<S: SessionStore + Clone>(state: AppState, session_store: S, cookie_key
         .route("/health/ready", get(health))
         .route("/health/live", get(live))
         .route("/static/{*path}", get(static_file))
-        .route("/favicon.ico", get(|| static_file(axum::extract::Path("img/favicon.svg".to_owned()))))
-        .fallback(not_found)
-        .route_layer(axum::middleware::from_fn(telemetry_metrics::track_requests))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        // The hard cap is the bulk import's; every other route reads at most MAX_BODY_BYTES.
-        .layer(RequestBodyLimitLayer::new(crate::http::MAX_LARGE_BODY_BYTES))
-        .layer(axum::middleware::from_fn(crate::http::declared_body_limit))
-        .layer(axum::middleware::from_fn(move |req, next| security_headers(https, req, next)))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(|req: &Request<_>| {
-                    let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
-                    // The path only: query strings carry codes and state.
-                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-                })
-                .on_response(|res: &Response, latency: Duration, _span: &tracing::Span| {
-                    tracing::info!(status = res.status().as_u16(), latency_ms = latency.as_secs_f64() * 1000.0, "response");
-                }),
+        .route(
+            "/favicon.ico",
+            get(|| static_file(axum::extract::Path("img/favicon.svg".to_owned()))),
         )
-        .layer(PropagateRequestIdLayer::new(request_id.clone()))
-        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            edge(https, req, next)
+        }))
         .with_state(state)
 }
 

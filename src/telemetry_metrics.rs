@@ -2,12 +2,12 @@
 //! grant, and database pool use.
 
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::time::Duration;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
+use axum::extract::State;
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use metrics::Label;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::state::AppState;
@@ -33,22 +33,37 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
-/// Counts every request by method, route template (never the raw path) and status.
-pub async fn track_requests(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = request.method().as_str().to_owned();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".into());
-    let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
-    let labels = [("method", method), ("route", route), ("status", status)];
-    metrics::counter!("http_requests_total", &labels).increment(1);
-    metrics::histogram!("http_request_duration_seconds", &labels[..2])
-        .record(started.elapsed().as_secs_f64());
-    response
+/// Counts every request by method, route template (never the raw path; "unmatched" for none) and
+/// status, and records its latency by method and route. Called by `http::edge`.
+pub fn record_request(
+    method: &'static str,
+    route: Option<String>,
+    status: StatusCode,
+    latency: Duration,
+) {
+    let route = route.map_or(Label::new("route", "unmatched"), |r| Label::new("route", r));
+    let method = Label::new("method", method);
+    let status = Label::new("status", status.as_u16().to_string());
+    metrics::histogram!(
+        "http_request_duration_seconds",
+        vec![method.clone(), route.clone()]
+    )
+    .record(latency.as_secs_f64());
+    metrics::counter!("http_requests_total", vec![method, route, status]).increment(1);
+}
+
+/// The method as a label without allocating; methods outside HTTP's own set count as "other".
+pub fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::HEAD => "HEAD",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }
 
 pub fn login(result: &'static str) {

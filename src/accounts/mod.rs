@@ -136,14 +136,17 @@ pub async fn sign_in(
 ) -> Result<AccountRow, SignInError> {
     let account_key = format!("user:{}", crate::store::normalize_key(login));
     let ip_key = format!("ip:{client_ip}");
-    for key in [&account_key, &ip_key] {
-        if let Some(row) = store.find_throttle(key).await?
-            && row.locked_until > now
-        {
-            return Err(SignInError::Locked {
-                retry_after: row.locked_until - now,
-            });
-        }
+    let throttles = store.find_throttle_pair([&account_key, &ip_key]).await?;
+    if let Some(locked_until) = throttles
+        .iter()
+        .flatten()
+        .map(|row| row.locked_until)
+        .filter(|until| *until > now)
+        .max()
+    {
+        return Err(SignInError::Locked {
+            retry_after: locked_until - now,
+        });
     }
 
     let account = store.find_account_by_login(login).await?;
@@ -154,7 +157,10 @@ pub async fn sign_in(
     let verified = hasher.verify(hash, password).await;
     match account {
         Some(account) if verified => {
-            store.clear_throttle(&account_key).await?;
+            // A success forgives the name's earlier failures; most sign-ins have none to forgive.
+            if throttles[0].is_some() {
+                store.clear_throttle(&account_key).await?;
+            }
             Ok(account)
         }
         _ => {

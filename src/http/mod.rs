@@ -2,13 +2,15 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::time::Instant;
 
-use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use tracing::Instrument as _;
 
 /// Longest value we accept for any single protocol parameter.
 pub const MAX_PARAM_LEN: usize = 4096;
@@ -20,25 +22,6 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// The one route that takes larger bodies: the admin CSV upload.
 pub const LARGE_BODY_PATH: &str = "/admin/import";
 pub const MAX_LARGE_BODY_BYTES: usize = 2 * crate::accounts::import::MAX_IMPORT_BYTES + 64 * 1024;
-
-/// Answers 413 at once when the declared Content-Length is over the route's limit, before any of
-/// the body is read. (Bodies without a length are cut off by the extractors' `DefaultBodyLimit`.)
-pub async fn declared_body_limit(request: Request<axum::body::Body>, next: Next) -> Response {
-    let limit = if request.uri().path() == LARGE_BODY_PATH {
-        MAX_LARGE_BODY_BYTES
-    } else {
-        MAX_BODY_BYTES
-    };
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > limit as u64) {
-        return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response();
-    }
-    next.run(request).await
-}
 
 /// Form or query parameters with the checks RFC 6749 §3.1 asks for: each at most once, none oversized.
 #[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
@@ -168,24 +151,83 @@ pub fn client_address<'a>(
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
     img-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-/// Adds security headers to every response, refuses oversized URIs, and makes responses
-/// uncacheable unless the handler chose a caching policy.
-pub async fn security_headers(
-    https: bool,
-    request: Request<axum::body::Body>,
-    next: Next,
-) -> Response {
+/// Everything every request passes through, as one middleware: a request id (kept from the
+/// request or made), the URI length and declared body limits (413 at once, before any of the body
+/// is read; bodies without a length are cut off by the extractors' `DefaultBodyLimit`), the log
+/// span, the security headers, and the request metrics. One layer rather than five: each tower
+/// layer costs a boxed future and a service clone per request, which was half the CPU of a JWKS
+/// request (bench/README.md).
+pub async fn edge(https: bool, mut request: Request<Body>, next: Next) -> Response {
+    let started = Instant::now();
+    let request_id = match request.headers().get(REQUEST_ID) {
+        Some(id) => id.clone(),
+        None => {
+            let id = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
+                .unwrap_or(HeaderValue::from_static("-"));
+            request.headers_mut().insert(REQUEST_ID, id.clone());
+            id
+        }
+    };
+    let method = crate::telemetry_metrics::method_label(request.method());
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned());
+    // The path only: query strings carry codes and state.
+    let span = tracing::info_span!("request", method, path = %request.uri().path(),
+        request_id = request_id.to_str().unwrap_or(""));
+    let mut response = if request_too_long(&request) {
+        (StatusCode::URI_TOO_LONG, "The request URI is too long.").into_response()
+    } else if body_too_large(&request) {
+        (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response()
+    } else {
+        next.run(request).instrument(span.clone()).await
+    };
+    let status = response.status();
+    let latency = started.elapsed();
+    span.in_scope(|| {
+        let latency_ms = latency.as_secs_f64() * 1000.0;
+        if status.is_server_error() {
+            tracing::error!(status = status.as_u16(), latency_ms, "response failed");
+        } else {
+            tracing::info!(status = status.as_u16(), latency_ms, "response");
+        }
+    });
+    crate::telemetry_metrics::record_request(method, route, status, latency);
+    let headers = response.headers_mut();
+    headers.insert(REQUEST_ID, request_id);
+    security_headers(https, headers);
+    response
+}
+
+const REQUEST_ID: &str = "x-request-id";
+
+fn request_too_long(request: &Request<Body>) -> bool {
     let uri_len = request
         .uri()
         .path_and_query()
         .map(|pq| pq.as_str().len())
         .unwrap_or(0);
-    let mut response = if uri_len > MAX_URI_LEN {
-        (StatusCode::URI_TOO_LONG, "The request URI is too long.").into_response()
+    uri_len > MAX_URI_LEN
+}
+
+fn body_too_large(request: &Request<Body>) -> bool {
+    let limit = if request.uri().path() == LARGE_BODY_PATH {
+        MAX_LARGE_BODY_BYTES
     } else {
-        next.run(request).await
+        MAX_BODY_BYTES
     };
-    let headers = response.headers_mut();
+    request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|length| length > limit as u64)
+}
+
+/// The security headers of every response; responses are uncacheable unless the handler chose a
+/// caching policy.
+fn security_headers(https: bool, headers: &mut HeaderMap) {
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -207,7 +249,6 @@ pub async fn security_headers(
             HeaderValue::from_static("max-age=63072000"),
         );
     }
-    response
 }
 
 /// Static assets, compiled into the binary so the server stays one file.

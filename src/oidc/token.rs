@@ -192,7 +192,7 @@ async fn password(
         claims: "{}".into(),
     };
     let grant_id = app.store.insert_grant(new, now).await?;
-    let grant = live_grant(app, client, grant_id).await?;
+    let (grant, account) = live_grant(app, client, grant_id).await?;
     let subject = Subject {
         grant: &grant,
         account: &account,
@@ -230,7 +230,7 @@ async fn exchange_code(
     if code.expires_at <= now {
         return Err(OAuthError::invalid_grant("authorization code has expired"));
     }
-    let grant = live_grant(app, client, code.grant_id).await?;
+    let (grant, account) = live_grant(app, client, code.grant_id).await?;
     if params.get("redirect_uri") != Some(code.redirect_uri.as_str()) {
         return Err(OAuthError::invalid_grant(
             "redirect_uri does not match the authorization request",
@@ -255,7 +255,6 @@ async fn exchange_code(
         }
         (None, None) => {}
     }
-    let account = enabled_account(app, &grant).await?;
     let subject = Subject {
         grant: &grant,
         account: &account,
@@ -325,8 +324,7 @@ async fn device_code(
         claims: "{}".into(),
     };
     let grant_id = app.store.insert_grant(new, now).await?;
-    let grant = live_grant(app, client, grant_id).await?;
-    let account = enabled_account(app, &grant).await?;
+    let (grant, account) = live_grant(app, client, grant_id).await?;
     let subject = Subject {
         grant: &grant,
         account: &account,
@@ -368,7 +366,7 @@ async fn refresh(
             ));
         }
     };
-    let grant = live_grant(app, client, grant_id).await?;
+    let (grant, account) = live_grant(app, client, grant_id).await?;
     let scope = match params.get("scope") {
         None => grant.scope.clone(),
         Some(requested) => {
@@ -379,7 +377,6 @@ async fn refresh(
             wanted.join(" ")
         }
     };
-    let account = enabled_account(app, &grant).await?;
     let subject = Subject {
         grant: &grant,
         account: &account,
@@ -389,14 +386,16 @@ async fn refresh(
     issue(app, client, subject, RefreshToken::Stored(replacement), now).await
 }
 
+/// The grant a token request continues, with its account: both must still be live, and the
+/// grant the requesting client's.
 async fn live_grant(
     app: &AppState,
     client: &ClientRow,
     grant_id: uuid::Uuid,
-) -> Result<GrantRow, OAuthError> {
-    let grant = app
+) -> Result<(GrantRow, AccountRow), OAuthError> {
+    let (grant, account) = app
         .store
-        .find_grant(grant_id)
+        .find_grant_with_account(grant_id)
         .await?
         .ok_or_else(|| OAuthError::invalid_grant("grant not found"))?;
     if grant.client_id != client.client_id {
@@ -407,16 +406,12 @@ async fn live_grant(
     if grant.revoked_at.is_some() {
         return Err(OAuthError::invalid_grant("the grant has been revoked"));
     }
-    Ok(grant)
-}
-
-async fn enabled_account(app: &AppState, grant: &GrantRow) -> Result<AccountRow, OAuthError> {
-    match app.store.find_account(grant.account_id).await? {
-        Some(account) if !account.disabled => Ok(account),
-        _ => Err(OAuthError::invalid_grant(
+    if account.disabled {
+        return Err(OAuthError::invalid_grant(
             "the account is disabled or no longer exists",
-        )),
+        ));
     }
+    Ok((grant, account))
 }
 
 /// Whom the tokens are for, and within which grant.

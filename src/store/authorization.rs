@@ -120,6 +120,21 @@ pub struct UserinfoRow {
 }
 
 #[derive(sqlx::FromRow)]
+struct GrantWithAccountRecord {
+    #[sqlx(flatten)]
+    account: AccountRow,
+    grant_id: Uuid,
+    client_id: Uuid,
+    scope: String,
+    sid: Uuid,
+    auth_time: i64,
+    amr: String,
+    grant_created_at: i64,
+    revoked_at: Option<i64>,
+    claims: String,
+}
+
+#[derive(sqlx::FromRow)]
 struct UserinfoRecord {
     #[sqlx(flatten)]
     account: AccountRow,
@@ -237,6 +252,37 @@ impl Store {
         let record = on_pool!(self, pool => sqlx::query_as::<_, GrantRecord>(&sql)
             .bind(grant_id).fetch_optional(pool).await)?;
         record.map(GrantRow::try_from).transpose()
+    }
+
+    /// A grant with its account, in one round trip: every token grant needs both.
+    pub async fn find_grant_with_account(
+        &self,
+        grant_id: Uuid,
+    ) -> Result<Option<(GrantRow, AccountRow)>, StoreError> {
+        const SQL: &str = "select a.account_id, a.username, a.email, a.email_verified, a.given_name, \
+            a.family_name, a.password_hash, a.disabled, a.created_at, a.updated_at, a.roles, a.groups, \
+            a.must_change_password, g.grant_id, g.client_id, g.scope, g.sid, g.auth_time, g.amr, \
+            g.created_at as grant_created_at, g.revoked_at, g.claims \
+            from oauth_grant g join account a on a.account_id = g.account_id where g.grant_id = $1";
+        let record = on_pool!(self, pool => sqlx::query_as::<_, GrantWithAccountRecord>(SQL)
+            .bind(grant_id).fetch_optional(pool).await)?;
+        record
+            .map(|r| {
+                let grant = GrantRow::try_from(GrantRecord {
+                    grant_id: r.grant_id,
+                    account_id: r.account.account_id,
+                    client_id: r.client_id,
+                    scope: r.scope,
+                    sid: r.sid,
+                    auth_time: r.auth_time,
+                    amr: r.amr,
+                    created_at: r.grant_created_at,
+                    revoked_at: r.revoked_at,
+                    claims: r.claims,
+                })?;
+                Ok((grant, r.account))
+            })
+            .transpose()
     }
 
     /// Revokes a grant and deletes its refresh tokens; its access tokens fail at userinfo from now on.

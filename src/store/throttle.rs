@@ -8,11 +8,38 @@ pub struct ThrottleRow {
     pub locked_until: i64,
 }
 
+#[derive(sqlx::FromRow)]
+struct KeyedThrottleRecord {
+    throttle_key: String,
+    #[sqlx(flatten)]
+    row: ThrottleRow,
+}
+
 impl Store {
     pub async fn find_throttle(&self, key: &str) -> Result<Option<ThrottleRow>, StoreError> {
         const SQL: &str = "select failures, window_started_at, locked_until from login_throttle where throttle_key = $1";
         Ok(on_pool!(self, pool => sqlx::query_as::<_, ThrottleRow>(SQL)
             .bind(key).fetch_optional(pool).await)?)
+    }
+
+    /// The rows of both keys a sign-in is counted under (account name and IP), in one round trip.
+    pub async fn find_throttle_pair(
+        &self,
+        keys: [&str; 2],
+    ) -> Result<[Option<ThrottleRow>; 2], StoreError> {
+        const SQL: &str = "select throttle_key, failures, window_started_at, locked_until \
+            from login_throttle where throttle_key in ($1, $2)";
+        let records = on_pool!(self, pool => sqlx::query_as::<_, KeyedThrottleRecord>(SQL)
+            .bind(keys[0]).bind(keys[1]).fetch_all(pool).await)?;
+        let mut found = [None, None];
+        for record in records {
+            for (slot, key) in found.iter_mut().zip(keys) {
+                if record.throttle_key == key {
+                    *slot = Some(record.row.clone());
+                }
+            }
+        }
+        Ok(found)
     }
 
     /// Counts one failure; the count restarts when the window that began at `window_started_at` is over.
