@@ -354,8 +354,8 @@ async fn refresh(
         now + app.config.refresh_token_ttl,
         now,
     );
-    let grant_id = match rotation.await? {
-        RefreshRotation::Rotated { grant_id } => grant_id,
+    let (grant, account) = match rotation.await? {
+        RefreshRotation::Rotated { grant, account } => check_live(client, *grant, *account)?,
         RefreshRotation::Reused => {
             tracing::warn!(client_id = %client.client_id, "rotated refresh token presented again; grant revoked");
             return Err(OAuthError::invalid_grant("refresh token was already used"));
@@ -366,7 +366,6 @@ async fn refresh(
             ));
         }
     };
-    let (grant, account) = live_grant(app, client, grant_id).await?;
     let scope = match params.get("scope") {
         None => grant.scope.clone(),
         Some(requested) => {
@@ -398,6 +397,14 @@ async fn live_grant(
         .find_grant_with_account(grant_id)
         .await?
         .ok_or_else(|| OAuthError::invalid_grant("grant not found"))?;
+    check_live(client, grant, account)
+}
+
+fn check_live(
+    client: &ClientRow,
+    grant: GrantRow,
+    account: AccountRow,
+) -> Result<(GrantRow, AccountRow), OAuthError> {
     if grant.client_id != client.client_id {
         return Err(OAuthError::invalid_grant(
             "the grant was issued to another client",

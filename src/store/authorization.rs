@@ -100,11 +100,12 @@ pub enum CodeRedemption {
 }
 
 /// The outcome of presenting a refresh token.
-#[derive(Debug)]
 pub enum RefreshRotation {
-    /// The token was current; it is rotated out and its replacement stored.
+    /// The token was current; it is rotated out and its replacement stored. The grant and its
+    /// account are as they are now: the caller checks that they are still live.
     Rotated {
-        grant_id: Uuid,
+        grant: Box<GrantRow>,
+        account: Box<AccountRow>,
     },
     /// The token had already been rotated; the whole family has been revoked.
     Reused,
@@ -117,6 +118,16 @@ pub struct UserinfoRow {
     pub account: AccountRow,
     pub scope: String,
     pub claims: String,
+}
+
+/// The columns `GrantWithAccountRecord` reads, from `oauth_grant g` joined with `account a`.
+macro_rules! grant_with_account_columns {
+    () => {
+        "a.account_id, a.username, a.email, a.email_verified, a.given_name, a.family_name, \
+        a.password_hash, a.disabled, a.created_at, a.updated_at, a.roles, a.groups, \
+        a.must_change_password, g.grant_id, g.client_id, g.scope, g.sid, g.auth_time, g.amr, \
+        g.created_at as grant_created_at, g.revoked_at, g.claims"
+    };
 }
 
 #[derive(sqlx::FromRow)]
@@ -132,6 +143,24 @@ struct GrantWithAccountRecord {
     grant_created_at: i64,
     revoked_at: Option<i64>,
     claims: String,
+}
+
+impl GrantWithAccountRecord {
+    fn into_rows(self) -> Result<(GrantRow, AccountRow), StoreError> {
+        let grant = GrantRow::try_from(GrantRecord {
+            grant_id: self.grant_id,
+            account_id: self.account.account_id,
+            client_id: self.client_id,
+            scope: self.scope,
+            sid: self.sid,
+            auth_time: self.auth_time,
+            amr: self.amr,
+            created_at: self.grant_created_at,
+            revoked_at: self.revoked_at,
+            claims: self.claims,
+        })?;
+        Ok((grant, self.account))
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -259,30 +288,14 @@ impl Store {
         &self,
         grant_id: Uuid,
     ) -> Result<Option<(GrantRow, AccountRow)>, StoreError> {
-        const SQL: &str = "select a.account_id, a.username, a.email, a.email_verified, a.given_name, \
-            a.family_name, a.password_hash, a.disabled, a.created_at, a.updated_at, a.roles, a.groups, \
-            a.must_change_password, g.grant_id, g.client_id, g.scope, g.sid, g.auth_time, g.amr, \
-            g.created_at as grant_created_at, g.revoked_at, g.claims \
-            from oauth_grant g join account a on a.account_id = g.account_id where g.grant_id = $1";
+        const SQL: &str = concat!(
+            "select ",
+            grant_with_account_columns!(),
+            " from oauth_grant g join account a on a.account_id = g.account_id where g.grant_id = $1"
+        );
         let record = on_pool!(self, pool => sqlx::query_as::<_, GrantWithAccountRecord>(SQL)
             .bind(grant_id).fetch_optional(pool).await)?;
-        record
-            .map(|r| {
-                let grant = GrantRow::try_from(GrantRecord {
-                    grant_id: r.grant_id,
-                    account_id: r.account.account_id,
-                    client_id: r.client_id,
-                    scope: r.scope,
-                    sid: r.sid,
-                    auth_time: r.auth_time,
-                    amr: r.amr,
-                    created_at: r.grant_created_at,
-                    revoked_at: r.revoked_at,
-                    claims: r.claims,
-                })?;
-                Ok((grant, r.account))
-            })
-            .transpose()
+        record.map(GrantWithAccountRecord::into_rows).transpose()
     }
 
     /// Revokes a grant and deletes its refresh tokens; its access tokens fail at userinfo from now on.
@@ -314,9 +327,9 @@ impl Store {
         Ok(())
     }
 
-    /// Rotates a refresh token out and stores its replacement, atomically: the old token never
-    /// stops working without the new one in place. Presenting one that was already rotated
-    /// revokes its family.
+    /// Rotates a refresh token out and stores its replacement, atomically (the old token never
+    /// stops working without the new one in place), and reads the grant and account it continues.
+    /// Presenting one that was already rotated revokes its family.
     pub async fn rotate_refresh_token(
         &self,
         token_hash: &[u8],
@@ -328,16 +341,26 @@ impl Store {
             where token_hash = $1 and rotated_at is null and expires_at > $2 returning grant_id";
         const INSERT: &str = "insert into refresh_token (token_hash, grant_id, created_at, expires_at) \
             values ($3, $1, $2, $4)";
-        // PostgreSQL does both in one statement (one round trip); SQLite, which cannot modify
+        const GRANT: &str = concat!(
+            "select ",
+            grant_with_account_columns!(),
+            " from oauth_grant g join account a on a.account_id = g.account_id where g.grant_id = $1"
+        );
+        // PostgreSQL does it all in one statement, one round trip; SQLite, which cannot modify
         // rows in a WITH clause, in one transaction of its in-process connection.
-        const ROTATE_AND_INSERT_PG: &str = "with rotated as (update refresh_token set rotated_at = $2 \
-            where token_hash = $1 and rotated_at is null and expires_at > $2 returning grant_id) \
-            insert into refresh_token (token_hash, grant_id, created_at, expires_at) \
-            select $3, grant_id, $2, $4 from rotated returning grant_id";
+        const ROTATE_PG: &str = concat!(
+            "with rotated as (update refresh_token set rotated_at = $2 \
+             where token_hash = $1 and rotated_at is null and expires_at > $2 returning grant_id), \
+             replaced as (insert into refresh_token (token_hash, grant_id, created_at, expires_at) \
+             select $3, grant_id, $2, $4 from rotated returning grant_id) select ",
+            grant_with_account_columns!(),
+            " from replaced r join oauth_grant g on g.grant_id = r.grant_id \
+             join account a on a.account_id = g.account_id"
+        );
         const FIND: &str = "select grant_id, rotated_at from refresh_token where token_hash = $1";
         let rotated = match self.db() {
             Db::Postgres(pool) => {
-                sqlx::query_scalar::<_, Uuid>(ROTATE_AND_INSERT_PG)
+                sqlx::query_as::<_, GrantWithAccountRecord>(ROTATE_PG)
                     .bind(token_hash)
                     .bind(now)
                     .bind(replacement_hash)
@@ -352,21 +375,32 @@ impl Store {
                     .bind(now)
                     .fetch_optional(&mut *tx)
                     .await?;
-                if let Some(grant_id) = grant_id {
-                    sqlx::query(INSERT)
-                        .bind(grant_id)
-                        .bind(now)
-                        .bind(replacement_hash)
-                        .bind(replacement_expires_at)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                let record = match grant_id {
+                    Some(grant_id) => {
+                        sqlx::query(INSERT)
+                            .bind(grant_id)
+                            .bind(now)
+                            .bind(replacement_hash)
+                            .bind(replacement_expires_at)
+                            .execute(&mut *tx)
+                            .await?;
+                        sqlx::query_as::<_, GrantWithAccountRecord>(GRANT)
+                            .bind(grant_id)
+                            .fetch_optional(&mut *tx)
+                            .await?
+                    }
+                    None => None,
+                };
                 tx.commit().await?;
-                grant_id
+                record
             }
         };
-        if let Some(grant_id) = rotated {
-            return Ok(RefreshRotation::Rotated { grant_id });
+        if let Some(record) = rotated {
+            let (grant, account) = record.into_rows()?;
+            return Ok(RefreshRotation::Rotated {
+                grant: Box::new(grant),
+                account: Box::new(account),
+            });
         }
         let found = on_pool!(self, pool => sqlx::query_as::<_, (Uuid, Option<i64>)>(FIND)
             .bind(token_hash).fetch_optional(pool).await)?;

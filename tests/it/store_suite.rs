@@ -189,11 +189,11 @@ async fn refresh_tokens_rotate_once_and_expire(app: TestApp) {
             .await
     };
     assert!(
-        matches!(rotate(2, 4, now).await.expect("rotate"), RefreshRotation::Rotated { grant_id: g } if g == grant_id)
+        matches!(rotate(2, 4, now).await.expect("rotate"), RefreshRotation::Rotated { grant, account } if grant.grant_id == grant_id && account.account_id == user.account_id)
     );
     // The replacement stored with the rotation continues the chain.
     assert!(
-        matches!(rotate(4, 5, now).await.expect("rotate the replacement"), RefreshRotation::Rotated { grant_id: g } if g == grant_id)
+        matches!(rotate(4, 5, now).await.expect("rotate the replacement"), RefreshRotation::Rotated { grant, .. } if grant.grant_id == grant_id && grant.scope == "openid")
     );
     assert!(matches!(
         rotate(3, 6, now + 11).await.expect("expired"),
