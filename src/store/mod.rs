@@ -167,8 +167,16 @@ impl Store {
         }
     }
 
+    /// A listener on a connection of its own: taken from the request pool it would hold one of
+    /// its connections for good (all of them when HCCC_SSO_DB_MAX_CONNECTIONS=1).
     async fn listen(pool: &sqlx::PgPool) -> Result<sqlx::postgres::PgListener, sqlx::Error> {
-        let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+        let own = PgPoolOptions::new()
+            .max_connections(1)
+            .max_lifetime(None)
+            .idle_timeout(None)
+            .connect_with(pool.connect_options().as_ref().clone())
+            .await?;
+        let mut listener = sqlx::postgres::PgListener::connect_with(&own).await?;
         listener.listen(cache::INVALIDATION_CHANNEL).await?;
         Ok(listener)
     }

@@ -202,3 +202,40 @@ async fn metrics_can_live_on_their_own_port() {
     }
     assert!(ok, "metrics are served on the separate port");
 }
+
+/// The read cache's LISTEN connection is its own: with a request pool of one connection, token
+/// requests and readiness still get that connection instead of waiting for it and answering 503.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_database_connection_is_enough_beside_the_cache_listener() {
+    let Some(app) = start_with(Backend::Postgres, |config| {
+        config.db_max_connections = 1;
+        config.db_acquire_timeout_ms = 500;
+    })
+    .await
+    else {
+        eprintln!("skipped: TEST_DATABASE_URL is not set");
+        return;
+    };
+    let client = app.create_client(false, true).await;
+    app.edit_client(&client.client_id, |c| {
+        c.grant_types.push("client_credentials".into());
+    })
+    .await;
+    let http = reqwest::Client::new();
+    for _ in 0..3 {
+        let token = http
+            .post(app.url("/token"))
+            .basic_auth(&client.client_id, client.secret.as_deref())
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .expect("token");
+        assert_eq!(token.status(), StatusCode::OK);
+        let ready = http
+            .get(app.url("/health/ready"))
+            .send()
+            .await
+            .expect("ready");
+        assert_eq!(ready.status(), StatusCode::OK);
+    }
+}
