@@ -1,13 +1,15 @@
 //! Prometheus metrics: requests by route and status with latencies, sign-ins, tokens issued by
 //! grant, and database pool use.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use metrics::Label;
+use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::state::AppState;
@@ -34,22 +36,49 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
 }
 
 /// Counts every request by method, route template (never the raw path; "unmatched" for none) and
-/// status, and records its latency by method and route. Called by `http::edge`.
+/// status, and records its latency by method and route. Called by `http::edge` for every request,
+/// so the handles are looked up once per thread and key: building the labels and hashing them in
+/// the registry on every call cost more than serving a JWKS request.
 pub fn record_request(
     method: &'static str,
-    route: Option<String>,
+    route: Option<&str>,
     status: StatusCode,
     latency: Duration,
 ) {
-    let route = route.map_or(Label::new("route", "unmatched"), |r| Label::new("route", r));
-    let method = Label::new("method", method);
-    let status = Label::new("status", status.as_u16().to_string());
-    metrics::histogram!(
-        "http_request_duration_seconds",
-        vec![method.clone(), route.clone()]
-    )
-    .record(latency.as_secs_f64());
-    metrics::counter!("http_requests_total", vec![method, route, status]).increment(1);
+    type Handles = Vec<(&'static str, u16, Counter, Histogram)>;
+    thread_local! {
+        static HANDLES: RefCell<HashMap<String, Handles>> = RefCell::new(HashMap::new());
+    }
+    let route = route.unwrap_or("unmatched");
+    let status = status.as_u16();
+    HANDLES.with_borrow_mut(|by_route| {
+        if !by_route.contains_key(route) {
+            by_route.insert(route.to_owned(), Vec::new());
+        }
+        let Some(handles) = by_route.get_mut(route) else {
+            return;
+        };
+        let found = handles
+            .iter()
+            .find(|(m, s, _, _)| *m == method && *s == status);
+        let (counter, histogram) = match found {
+            Some((_, _, counter, histogram)) => (counter.clone(), histogram.clone()),
+            None => {
+                let labels = [("method", method.to_owned()), ("route", route.to_owned())];
+                let histogram = metrics::histogram!("http_request_duration_seconds", &labels);
+                let with_status = [
+                    ("method", method.to_owned()),
+                    ("route", route.to_owned()),
+                    ("status", status.to_string()),
+                ];
+                let counter = metrics::counter!("http_requests_total", &with_status);
+                handles.push((method, status, counter.clone(), histogram.clone()));
+                (counter, histogram)
+            }
+        };
+        counter.increment(1);
+        histogram.record(latency.as_secs_f64());
+    });
 }
 
 /// The method as a label without allocating; methods outside HTTP's own set count as "other".

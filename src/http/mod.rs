@@ -169,10 +169,7 @@ pub async fn edge(https: bool, mut request: Request<Body>, next: Next) -> Respon
         }
     };
     let method = crate::telemetry_metrics::method_label(request.method());
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned());
+    let route = request.extensions().get::<MatchedPath>().cloned();
     // The path only: query strings carry codes and state.
     let span = tracing::info_span!("request", method, path = %request.uri().path(),
         request_id = request_id.to_str().unwrap_or(""));
@@ -193,7 +190,12 @@ pub async fn edge(https: bool, mut request: Request<Body>, next: Next) -> Respon
             tracing::info!(status = status.as_u16(), latency_ms, "response");
         }
     });
-    crate::telemetry_metrics::record_request(method, route, status, latency);
+    crate::telemetry_metrics::record_request(
+        method,
+        route.as_ref().map(MatchedPath::as_str),
+        status,
+        latency,
+    );
     let headers = response.headers_mut();
     headers.insert(REQUEST_ID, request_id);
     security_headers(https, headers);
