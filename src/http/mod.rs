@@ -159,9 +159,10 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; st
 /// request (bench/README.md).
 pub async fn edge(https: bool, mut request: Request<Body>, next: Next) -> Response {
     let started = Instant::now();
+    // A caller's own id is kept (it ties our logs to a proxy's), but only a short one.
     let request_id = match request.headers().get(REQUEST_ID) {
-        Some(id) => id.clone(),
-        None => {
+        Some(id) if id.len() <= MAX_REQUEST_ID_LEN => id.clone(),
+        _ => {
             let id = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
                 .unwrap_or(HeaderValue::from_static("-"));
             request.headers_mut().insert(REQUEST_ID, id.clone());
@@ -203,6 +204,7 @@ pub async fn edge(https: bool, mut request: Request<Body>, next: Next) -> Respon
 }
 
 const REQUEST_ID: &str = "x-request-id";
+const MAX_REQUEST_ID_LEN: usize = 128;
 
 fn request_too_long(request: &Request<Body>) -> bool {
     let uri_len = request

@@ -5,7 +5,7 @@ use std::process::Stdio;
 
 use hccc_sso::accounts::{self, PasswordHasher};
 use hccc_sso::crypto;
-use hccc_sso::store::{NewAccount, NewClient, Store};
+use hccc_sso::store::{ClientRow, NewAccount, NewClient, Store};
 use reqwest::StatusCode;
 use serde_json::Value;
 use sqlx::Connection as _;
@@ -56,6 +56,55 @@ async fn wait_ready(base: &str, db: &TestDb) {
     panic!("replica at {base} did not become ready:\n{log}");
 }
 
+/// The student and the client a replica test uses, written the way the CLI writes them: from
+/// another process, through a store with no read cache of its own.
+async fn seed(
+    db: &TestDb,
+    username: &str,
+    given_name: &str,
+    grant_types: &[&str],
+    post_logout_redirect_uris: &[&str],
+) -> (Store, ClientRow, String) {
+    let store = Store::connect(&db.url, 2).await.expect("store");
+    let now = hccc_sso::clock::Clock::system().now();
+    let student = NewAccount {
+        username: username.into(),
+        email: format!("{username}@students.hccc.edu"),
+        email_verified: true,
+        given_name: Some(given_name.into()),
+        family_name: Some("Student".into()),
+        password_hash: None,
+        roles: vec![],
+        groups: vec![],
+        must_change_password: false,
+    };
+    let hasher = PasswordHasher::new().expect("hasher");
+    accounts::create_account(&store, &hasher, student, PASSWORD, now)
+        .await
+        .expect("user");
+    let secret = crypto::random_token();
+    let client = store
+        .insert_client(
+            NewClient {
+                name: "Portal".into(),
+                secret_hash: Some(crypto::sha256(secret.as_bytes()).to_vec()),
+                redirect_uris: vec![REDIRECT_URI.into()],
+                post_logout_redirect_uris: post_logout_redirect_uris
+                    .iter()
+                    .map(|u| u.to_string())
+                    .collect(),
+                grant_types: grant_types.iter().map(|g| g.to_string()).collect(),
+                token_endpoint_auth_method: "client_secret_basic".into(),
+                skip_consent: false,
+                settings: Default::default(),
+            },
+            now,
+        )
+        .await
+        .expect("client");
+    (store, client, secret)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_share_one_sign_in_request_by_request() {
     let Some(db) = TestDb::fresh(Backend::Postgres).await else {
@@ -84,45 +133,14 @@ async fn two_replicas_share_one_sign_in_request_by_request() {
         "both replicas publish the same keys"
     );
 
-    let store = Store::connect(&db.url, 2).await.expect("store");
-    let now = hccc_sso::clock::Clock::system().now();
-    let student = NewAccount {
-        username: "replicastudent".into(),
-        email: "replica@students.hccc.edu".into(),
-        email_verified: true,
-        given_name: Some("Rep".into()),
-        family_name: Some("Lica".into()),
-        password_hash: None,
-        roles: vec![],
-        groups: vec![],
-        must_change_password: false,
-    };
-    accounts::create_account(
-        &store,
-        &PasswordHasher::new().expect("hasher"),
-        student,
-        PASSWORD,
-        now,
+    let (store, client, secret) = seed(
+        &db,
+        "replicastudent",
+        "Rep",
+        &["authorization_code", "refresh_token"],
+        &["http://127.0.0.1:8765/bye"],
     )
-    .await
-    .expect("user");
-    let secret = crypto::random_token();
-    let client = store
-        .insert_client(
-            NewClient {
-                name: "Portal".into(),
-                secret_hash: Some(crypto::sha256(secret.as_bytes()).to_vec()),
-                redirect_uris: vec![REDIRECT_URI.into()],
-                post_logout_redirect_uris: vec!["http://127.0.0.1:8765/bye".into()],
-                grant_types: vec!["authorization_code".into(), "refresh_token".into()],
-                token_endpoint_auth_method: "client_secret_basic".into(),
-                skip_consent: false,
-                settings: Default::default(),
-            },
-            now,
-        )
-        .await
-        .expect("client");
+    .await;
     let client_id = client.client_id.to_string();
     let on = |base: &str, path: &str| format!("{base}{path}");
 
@@ -325,41 +343,8 @@ async fn changes_from_a_replica_or_plain_sql_reach_every_replicas_read_cache() {
     let _replica_b = replica(&db, port_b, &a);
     wait_ready(&b, &db).await;
 
-    // Written the way the CLI writes: another process, no cache of its own.
-    let store = Store::connect(&db.url, 2).await.expect("store");
+    let (store, client, secret) = seed(&db, "cachedstudent", "Before", &["password"], &[]).await;
     let now = hccc_sso::clock::Clock::system().now();
-    let student = NewAccount {
-        username: "cachedstudent".into(),
-        email: "cached@students.hccc.edu".into(),
-        email_verified: true,
-        given_name: Some("Before".into()),
-        family_name: Some("Change".into()),
-        password_hash: None,
-        roles: vec![],
-        groups: vec![],
-        must_change_password: false,
-    };
-    let hasher = PasswordHasher::new().expect("hasher");
-    accounts::create_account(&store, &hasher, student, PASSWORD, now)
-        .await
-        .expect("user");
-    let secret = crypto::random_token();
-    let client = store
-        .insert_client(
-            NewClient {
-                name: "Help desk".into(),
-                secret_hash: Some(crypto::sha256(secret.as_bytes()).to_vec()),
-                redirect_uris: vec![REDIRECT_URI.into()],
-                post_logout_redirect_uris: vec![],
-                grant_types: vec!["password".into()],
-                token_endpoint_auth_method: "client_secret_basic".into(),
-                skip_consent: true,
-                settings: Default::default(),
-            },
-            now,
-        )
-        .await
-        .expect("client");
     let client_id = client.client_id.to_string();
     let http = reqwest::Client::new();
     let password_grant = |base: String, secret: String| {

@@ -205,6 +205,34 @@ async fn pages_carry_security_headers(app: TestApp) {
     );
 }
 
+/// A proxy's request id is kept so its logs and ours line up; an overlong one is replaced, since it
+/// would go into every log line of the request.
+async fn request_ids_are_kept_when_short_and_made_otherwise(app: TestApp) {
+    let http = reqwest::Client::new();
+    let id_for = |sent: Option<String>| {
+        let mut request = http.get(app.url("/jwks.json"));
+        if let Some(sent) = sent {
+            request = request.header("x-request-id", sent);
+        }
+        async move {
+            let response = request.send().await.expect("get");
+            assert_eq!(response.status(), StatusCode::OK);
+            response.headers()["x-request-id"]
+                .to_str()
+                .expect("ascii")
+                .to_owned()
+        }
+    };
+    assert_eq!(id_for(Some("traefik-7f3a".into())).await, "traefik-7f3a");
+    let long = "x".repeat(129);
+    let replaced = id_for(Some(long.clone())).await;
+    assert_ne!(replaced, long);
+    assert!(uuid::Uuid::parse_str(&replaced).is_ok(), "{replaced}");
+    let made = id_for(None).await;
+    assert!(uuid::Uuid::parse_str(&made).is_ok(), "{made}");
+    assert_ne!(made, id_for(None).await, "each request gets its own id");
+}
+
 async fn discovery_and_jwks_describe_exactly_what_is_served(app: TestApp) {
     let http = reqwest::Client::new();
     let response = http
@@ -338,6 +366,7 @@ async fn health_reports_the_database_and_503_when_it_is_gone(app: TestApp) {
 on_both_backends!(
     malformed_and_oversized_input_never_answers_500,
     pages_carry_security_headers,
+    request_ids_are_kept_when_short_and_made_otherwise,
     discovery_and_jwks_describe_exactly_what_is_served,
     health_reports_the_database_and_503_when_it_is_gone,
 );
