@@ -29,7 +29,7 @@ use crate::oidc::{
     authorize, backchannel, device, discovery, introspect, logout, par, token, userinfo,
 };
 use crate::state::{AppState, Inner};
-use crate::store::{Db, Store};
+use crate::store::{Db, SessionRows, Store};
 use crate::telemetry_metrics;
 
 pub struct App {
@@ -194,8 +194,14 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
     let config = &state.config;
     let cookie_key = Key::from(&DerivedKeys::derive(&config.secret_key)?.cookie_signing);
     let router = match state.store.db() {
-        Db::Postgres(pool) => routes(state.clone(), PostgresStore::new(pool.clone()), cookie_key),
-        Db::Sqlite(pool) => routes(state.clone(), SqliteStore::new(pool.clone()), cookie_key),
+        Db::Postgres(pool) => {
+            let rows = SessionRows::new(PostgresStore::new(pool.clone()), state.store.clone());
+            routes(state.clone(), rows, cookie_key)
+        }
+        Db::Sqlite(pool) => {
+            let rows = SessionRows::new(SqliteStore::new(pool.clone()), state.store.clone());
+            routes(state.clone(), rows, cookie_key)
+        }
     };
     Ok(router)
 }

@@ -8,6 +8,7 @@ mod clients;
 mod device;
 mod keys;
 mod protocol;
+mod sessions;
 mod throttle;
 
 pub use accounts::{AccountFilter, AccountRow, NewAccount, StringList, normalize_key};
@@ -20,6 +21,7 @@ pub use clients::{ClientRow, ClientSettings, NewClient};
 pub use device::{DeviceApproval, DevicePoll, DeviceRow, NewDevice};
 pub use keys::SigningKeyRow;
 pub use protocol::{BackchannelDeliveryRow, NewBackchannelDelivery, RefreshTokenRow};
+pub use sessions::SessionRows;
 pub use throttle::ThrottleRow;
 
 use std::str::FromStr;

@@ -3,9 +3,13 @@
 use std::collections::BTreeSet;
 
 use hccc_sso::store::{
-    CodeRedemption, NewAccount, NewAuthCode, NewGrant, RefreshRotation, StoreError,
+    CodeRedemption, Db, NewAccount, NewAuthCode, NewGrant, RefreshRotation, SessionRows, Store,
+    StoreError,
 };
 use sqlx::Connection;
+use tower_sessions::SessionStore;
+use tower_sessions::session::{Id, Record};
+use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 use uuid::Uuid;
 
 use crate::harness::{Backend, TestApp, TestDb, on_both_backends};
@@ -300,8 +304,49 @@ async fn throttle_windows_restart_and_expired_rows_are_swept(app: TestApp) {
     );
 }
 
+async fn sessions_are_created_once_and_read_back_by_the_library(app: TestApp) {
+    let store = app.store().clone();
+    match app.store().db() {
+        Db::Postgres(pool) => session_round_trip(PostgresStore::new(pool.clone()), store).await,
+        Db::Sqlite(pool) => session_round_trip(SqliteStore::new(pool.clone()), store).await,
+    }
+}
+
+/// Our `create` writes what tower-sessions-sqlx-store reads, and never overwrites a session.
+async fn session_round_trip<S: SessionStore + Clone>(library: S, store: Store) {
+    let rows = SessionRows::new(library.clone(), store);
+    let expiry_date = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
+    let record = |csrf: &str, id: Id| Record {
+        id,
+        data: [("csrf".to_owned(), serde_json::json!(csrf))].into(),
+        expiry_date,
+    };
+    let taken = Id::default();
+    let mut first = record("abc", taken);
+    rows.create(&mut first).await.expect("create");
+    assert_eq!(first.id, taken, "a free id is kept");
+    let loaded = library.load(&taken).await.expect("load").expect("stored");
+    assert_eq!(loaded.data["csrf"], "abc");
+
+    let mut second = record("other", taken);
+    rows.create(&mut second).await.expect("create");
+    assert_ne!(second.id, taken, "a taken id is drawn again");
+    let first_again = library.load(&taken).await.expect("load").expect("first");
+    assert_eq!(
+        first_again.data["csrf"], "abc",
+        "the first session was not overwritten"
+    );
+    let second_loaded = library
+        .load(&second.id)
+        .await
+        .expect("load")
+        .expect("second");
+    assert_eq!(second_loaded.data["csrf"], "other");
+}
+
 on_both_backends!(
     accounts_are_unique_by_username_and_email_ignoring_case,
+    sessions_are_created_once_and_read_back_by_the_library,
     codes_are_single_use_and_reuse_revokes_the_grant,
     refresh_tokens_rotate_once_and_expire,
     throttle_windows_restart_and_expired_rows_are_swept,
