@@ -58,26 +58,26 @@ pub fn record_request(
         let Some(handles) = by_route.get_mut(route) else {
             return;
         };
-        let found = handles
+        let seconds = latency.as_secs_f64();
+        if let Some((_, _, counter, histogram)) = handles
             .iter()
-            .find(|(m, s, _, _)| *m == method && *s == status);
-        let (counter, histogram) = match found {
-            Some((_, _, counter, histogram)) => (counter.clone(), histogram.clone()),
-            None => {
-                let labels = [("method", method.to_owned()), ("route", route.to_owned())];
-                let histogram = metrics::histogram!("http_request_duration_seconds", &labels);
-                let with_status = [
-                    ("method", method.to_owned()),
-                    ("route", route.to_owned()),
-                    ("status", status.to_string()),
-                ];
-                let counter = metrics::counter!("http_requests_total", &with_status);
-                handles.push((method, status, counter.clone(), histogram.clone()));
-                (counter, histogram)
-            }
-        };
+            .find(|(m, s, _, _)| *m == method && *s == status)
+        {
+            counter.increment(1);
+            histogram.record(seconds);
+            return;
+        }
+        let labels = [("method", method.to_owned()), ("route", route.to_owned())];
+        let histogram = metrics::histogram!("http_request_duration_seconds", &labels);
+        let with_status = [
+            ("method", method.to_owned()),
+            ("route", route.to_owned()),
+            ("status", status.to_string()),
+        ];
+        let counter = metrics::counter!("http_requests_total", &with_status);
         counter.increment(1);
-        histogram.record(latency.as_secs_f64());
+        histogram.record(seconds);
+        handles.push((method, status, counter, histogram));
     });
 }
 

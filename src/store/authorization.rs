@@ -120,15 +120,32 @@ pub struct UserinfoRow {
     pub claims: String,
 }
 
-/// The columns `GrantWithAccountRecord` reads, from `oauth_grant g` joined with `account a`.
-macro_rules! grant_with_account_columns {
+/// `AccountRow`'s columns from `account a`, for queries that join it.
+macro_rules! joined_account_columns {
     () => {
         "a.account_id, a.username, a.email, a.email_verified, a.given_name, a.family_name, \
         a.password_hash, a.disabled, a.created_at, a.updated_at, a.roles, a.groups, \
-        a.must_change_password, g.grant_id, g.client_id, g.scope, g.sid, g.auth_time, g.amr, \
-        g.created_at as grant_created_at, g.revoked_at, g.claims"
+        a.must_change_password"
     };
 }
+
+/// The columns `GrantWithAccountRecord` reads, from `oauth_grant g` joined with `account a`.
+macro_rules! grant_with_account_columns {
+    () => {
+        concat!(
+            joined_account_columns!(),
+            ", g.grant_id, g.client_id, g.scope, g.sid, g.auth_time, g.amr, \
+            g.created_at as grant_created_at, g.revoked_at, g.claims"
+        )
+    };
+}
+
+/// One grant with its account, by grant id ($1).
+const GRANT_WITH_ACCOUNT: &str = concat!(
+    "select ",
+    grant_with_account_columns!(),
+    " from oauth_grant g join account a on a.account_id = g.account_id where g.grant_id = $1"
+);
 
 #[derive(sqlx::FromRow)]
 struct GrantWithAccountRecord {
@@ -288,12 +305,7 @@ impl Store {
         &self,
         grant_id: Uuid,
     ) -> Result<Option<(GrantRow, AccountRow)>, StoreError> {
-        const SQL: &str = concat!(
-            "select ",
-            grant_with_account_columns!(),
-            " from oauth_grant g join account a on a.account_id = g.account_id where g.grant_id = $1"
-        );
-        let record = on_pool!(self, pool => sqlx::query_as::<_, GrantWithAccountRecord>(SQL)
+        let record = on_pool!(self, pool => sqlx::query_as::<_, GrantWithAccountRecord>(GRANT_WITH_ACCOUNT)
             .bind(grant_id).fetch_optional(pool).await)?;
         record.map(GrantWithAccountRecord::into_rows).transpose()
     }
@@ -341,11 +353,6 @@ impl Store {
             where token_hash = $1 and rotated_at is null and expires_at > $2 returning grant_id";
         const INSERT: &str = "insert into refresh_token (token_hash, grant_id, created_at, expires_at) \
             values ($3, $1, $2, $4)";
-        const GRANT: &str = concat!(
-            "select ",
-            grant_with_account_columns!(),
-            " from oauth_grant g join account a on a.account_id = g.account_id where g.grant_id = $1"
-        );
         // PostgreSQL does it all in one statement, one round trip; SQLite, which cannot modify
         // rows in a WITH clause, in one transaction of its in-process connection.
         const ROTATE_PG: &str = concat!(
@@ -384,7 +391,7 @@ impl Store {
                             .bind(replacement_expires_at)
                             .execute(&mut *tx)
                             .await?;
-                        sqlx::query_as::<_, GrantWithAccountRecord>(GRANT)
+                        sqlx::query_as::<_, GrantWithAccountRecord>(GRANT_WITH_ACCOUNT)
                             .bind(grant_id)
                             .fetch_optional(&mut *tx)
                             .await?
@@ -424,12 +431,14 @@ impl Store {
             return Ok(Some(row));
         }
         let ticket = self.cache.ticket();
-        const SQL: &str = "select a.account_id, a.username, a.email, a.email_verified, a.given_name, \
-            a.family_name, a.password_hash, a.disabled, a.created_at, a.updated_at, a.roles, a.groups, \
-            a.must_change_password, g.scope, g.claims \
+        const SQL: &str = concat!(
+            "select ",
+            joined_account_columns!(),
+            ", g.scope, g.claims \
             from oauth_grant g join account a on a.account_id = g.account_id \
             where g.grant_id = $1 and g.revoked_at is null and a.disabled = false \
-            and not exists (select 1 from revoked_access_token r where r.jti = $2)";
+            and not exists (select 1 from revoked_access_token r where r.jti = $2)"
+        );
         let record = on_pool!(self, pool => sqlx::query_as::<_, UserinfoRecord>(SQL)
             .bind(grant_id).bind(jti).fetch_optional(pool).await)?;
         let row = record.map(|r| UserinfoRow {

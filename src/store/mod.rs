@@ -183,11 +183,6 @@ impl Store {
         Ok(listener)
     }
 
-    /// Whether reads may be served from memory (for tests and the readiness detail).
-    pub fn cache_is_live(&self) -> bool {
-        self.cache.is_listening()
-    }
-
     /// Applies the backend's migrations from migrations/<backend>/ (embedded at build time).
     pub async fn migrate(&self) -> Result<(), StoreError> {
         let result = match self.db() {
