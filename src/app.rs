@@ -52,6 +52,9 @@ pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppStat
     store.migrate().await?;
     migrate_session_store(&store).await?;
     let derived = DerivedKeys::derive(&config.secret_key)?;
+    crate::keys::confirm_secret_key(&config, &store, &derived.key_encryption, clock.now())
+        .await
+        .map_err(anyhow::Error::msg)?;
     let keys = KeyRing::load_or_init(&store, derived.key_encryption, clock.now()).await?;
     let metadata = discovery::provider_metadata(&config);
     Ok(AppState::new(Inner {
@@ -59,6 +62,7 @@ pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppStat
         oauth_metadata: axum::body::Bytes::from(metadata.to_string()),
         hasher: PasswordHasher::new()?,
         key_encryption: derived.key_encryption,
+        csrf_key: derived.csrf,
         http: crate::outbound::client()?,
         config,
         store,
@@ -193,13 +197,25 @@ pub async fn rotate_keys_if_due(app: &AppState, now: i64) {
 pub fn router(state: AppState) -> anyhow::Result<Router> {
     let config = &state.config;
     let cookie_key = Key::from(&DerivedKeys::derive(&config.secret_key)?.cookie_signing);
+    let lifetime = crate::store::SessionLifetime {
+        idle: config.session_ttl,
+        remembered: config.remember_me,
+    };
     let router = match state.store.db() {
         Db::Postgres(pool) => {
-            let rows = SessionRows::new(PostgresStore::new(pool.clone()), state.store.clone());
+            let rows = SessionRows::new(
+                PostgresStore::new(pool.clone()),
+                state.store.clone(),
+                lifetime,
+            );
             routes(state.clone(), rows, cookie_key)
         }
         Db::Sqlite(pool) => {
-            let rows = SessionRows::new(SqliteStore::new(pool.clone()), state.store.clone());
+            let rows = SessionRows::new(
+                SqliteStore::new(pool.clone()),
+                state.store.clone(),
+                lifetime,
+            );
             routes(state.clone(), rows, cookie_key)
         }
     };
@@ -217,9 +233,9 @@ fn routes<S: SessionStore + Clone>(state: AppState, session_store: S, cookie_key
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_path("/")
-        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
-            config.session_ttl,
-        )))
+        // A browser-session cookie: closing the browser of a shared computer signs out. Sessions
+        // the person asked to keep get a persistent cookie at sign-in (login::session).
+        .with_expiry(Expiry::OnSessionEnd)
         .with_signed(cookie_key);
 
     // Endpoints that browsers of relying parties may call directly.
@@ -254,6 +270,10 @@ fn routes<S: SessionStore + Clone>(state: AppState, session_store: S, cookie_key
         )
         .route("/login", get(login::get_login).post(login::post_login))
         .route("/login/password", post(login::post_password_change))
+        .route(
+            "/account/password",
+            get(login::account::get_password).post(login::account::post_password),
+        )
         .route("/authorize/continue", get(authorize::get_continue))
         .route(
             "/device",
@@ -270,9 +290,14 @@ fn routes<S: SessionStore + Clone>(state: AppState, session_store: S, cookie_key
             get(logout::get_end_session).post(logout::post_end_session),
         )
         .merge(crate::admin::routes())
-        .layer(sessions);
+        .layer(sessions)
+        .layer(axum::middleware::from_fn(move |req, next| {
+            login::browser::bind_browser(https, req, next)
+        }));
 
-    let metrics_here = if config.metrics_bind.is_none() {
+    // On the public listener only behind a token: request counts and pool use are not for
+    // everyone. Compose serves them on HCCC_SSO_METRICS_BIND, a private port.
+    let metrics_here = if config.metrics_bind.is_none() && config.metrics_token.is_some() {
         Router::new().route("/metrics", get(telemetry_metrics::get_metrics))
     } else {
         Router::new()

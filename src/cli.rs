@@ -140,6 +140,10 @@ pub struct ClientFlags {
     /// A role the client itself holds at /api/v1 with client_credentials tokens (e.g. admin); repeat.
     #[arg(long = "api-role")]
     pub api_roles: Vec<String>,
+    /// A scope the client may obtain for a person (openid, profile, email, roles, offline_access,
+    /// api); repeat. Replaces the list; the default is openid profile email offline_access.
+    #[arg(long = "scope")]
+    pub scopes: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -185,6 +189,7 @@ impl ClientFlags {
             jwks_uri: optional(self.jwks_uri),
             id_token_alg: self.id_token_alg,
             api_roles: (!self.api_roles.is_empty()).then_some(self.api_roles),
+            allowed_scopes: (!self.scopes.is_empty()).then_some(self.scopes),
             rotate_secret: false,
         })
     }
@@ -280,6 +285,15 @@ async fn connect(config: &Config) -> anyhow::Result<Store> {
     config.ensure_data_dir()?;
     let store = Store::connect(&config.database_url, 2).await?;
     store.migrate().await?;
+    let derived = DerivedKeys::derive(&config.secret_key)?;
+    crate::keys::confirm_secret_key(
+        config,
+        &store,
+        &derived.key_encryption,
+        Clock::system().now(),
+    )
+    .await
+    .map_err(anyhow::Error::msg)?;
     Ok(store)
 }
 
@@ -315,7 +329,9 @@ pub async fn bootstrap_admin(app: &AppState) -> anyhow::Result<Option<String>> {
         password_hash: None,
         roles: vec!["admin".into()],
         groups: Vec::new(),
-        must_change_password: false,
+        // A generated password was printed to a console or a log: it only opens the page to
+        // choose a new one.
+        must_change_password: generated,
     };
     match accounts::create_account(&app.store, &app.hasher, new, &password, app.clock.now()).await {
         // Another replica starting at the same time created it first.
@@ -330,7 +346,8 @@ pub async fn bootstrap_admin(app: &AppState) -> anyhow::Result<Option<String>> {
         eprintln!(
             "\n================================================================\n\
              First start: created the admin account.\n  username: admin\n  password: {password}\n\
-             This password is shown only once. Sign in and change it.\n\
+             This password is shown only once, and works once: signing in with it asks\n\
+             for a new password.\n\
              ================================================================\n"
         );
     } else {
@@ -476,6 +493,8 @@ async fn save_client(
             "jwks_uri": s.jwks_uri,
             "jwks": s.jwks.as_deref().and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok()),
             "id_token_alg": s.id_token_alg,
+            "api_roles": s.api_roles,
+            "allowed_scopes": s.allowed_scopes.names(),
         }),
         &text,
     );

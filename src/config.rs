@@ -20,11 +20,21 @@ pub struct Config {
     pub db_acquire_timeout_ms: u64,
     pub data_dir: PathBuf,
     pub secret_key: Vec<u8>,
+    /// Set when `secret_key` was just generated: the file it is to be saved in once start-up has
+    /// checked that the database holds nothing sealed under another key (`save_generated_secret`).
+    pub secret_to_save: Option<PathBuf>,
     pub cors_origins: Vec<String>,
     pub access_token_ttl: i64,
     pub id_token_ttl: i64,
     pub refresh_token_ttl: i64,
+    /// A browser session ends after this long without a page request (idle timeout).
     pub session_ttl: i64,
+    /// ... and this long after sign-in whatever happens (absolute lifetime).
+    pub session_max: i64,
+    /// "Keep me signed in on this device": a persistent cookie for this long (0: not offered).
+    pub remember_me: i64,
+    /// Authorization requests parked and QR sign-ins started per client address in 10 minutes.
+    pub anonymous_starts_per_ip: i64,
     /// How long a new signing key is published in the JWKS before it signs anything.
     pub key_publish_lead: i64,
     /// Signing keys older than this are rotated automatically (0 turns it off).
@@ -36,6 +46,9 @@ pub struct Config {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// A separate address for /metrics; when set, the main listener does not serve it.
     pub metrics_bind: Option<SocketAddr>,
+    /// A bearer token that /metrics requires wherever it is served; without it (and without
+    /// `metrics_bind`) the public listener does not serve /metrics at all.
+    pub metrics_token: Option<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -190,7 +203,10 @@ impl Config {
             60,
             365 * 86_400,
         );
-        let session_ttl = number("HCCC_SSO_SESSION_TTL_SECONDS", 12 * 3600, 60, 30 * 86_400);
+        let session_ttl = number("HCCC_SSO_SESSION_TTL_SECONDS", 2 * 3600, 60, 30 * 86_400);
+        let session_max = number("HCCC_SSO_SESSION_MAX_SECONDS", 12 * 3600, 60, 30 * 86_400);
+        let remember_me = number("HCCC_SSO_REMEMBER_ME_SECONDS", 30 * 86_400, 0, 365 * 86_400);
+        let anonymous_starts_per_ip = number("HCCC_SSO_ANONYMOUS_STARTS_PER_IP", 600, 1, 1_000_000);
         let key_publish_lead = number("HCCC_SSO_KEY_PUBLISH_LEAD_SECONDS", 900, 0, 7 * 86_400);
         let key_rotation_days = number("HCCC_SSO_KEY_ROTATION_DAYS", 90, 0, 3650);
         let db_max_connections = number("HCCC_SSO_DB_MAX_CONNECTIONS", 10, 1, 1000) as u32;
@@ -252,6 +268,14 @@ impl Config {
             }
         };
 
+        let metrics_token = source.get("HCCC_SSO_METRICS_TOKEN");
+        if metrics_token
+            .as_deref()
+            .is_some_and(|t| t.trim().len() < 16)
+        {
+            errors.push("HCCC_SSO_METRICS_TOKEN: must be at least 16 characters (e.g. `openssl rand -hex 32`)".into());
+        }
+
         let log_format = match source.get("HCCC_SSO_LOG_FORMAT").as_deref() {
             None | Some("json") => LogFormat::Json,
             Some("pretty") => LogFormat::Pretty,
@@ -283,6 +307,7 @@ impl Config {
             }
         }
 
+        let mut secret_to_save = None;
         let secret_key = match source.get("HCCC_SSO_SECRET_KEY") {
             Some(raw) => decode_secret(&raw)
                 .map_err(|e| errors.push(format!("HCCC_SSO_SECRET_KEY: {e}")))
@@ -295,6 +320,7 @@ impl Config {
                 Ok((secret, generated)) => {
                     if generated {
                         notes.generated_secret_at = Some(secret_path(&data_dir));
+                        secret_to_save = Some(secret_path(&data_dir));
                     }
                     secret
                 }
@@ -318,11 +344,15 @@ impl Config {
                 db_acquire_timeout_ms,
                 data_dir,
                 secret_key,
+                secret_to_save,
                 cors_origins,
                 access_token_ttl,
                 id_token_ttl,
                 refresh_token_ttl,
                 session_ttl,
+                session_max,
+                remember_me,
+                anonymous_starts_per_ip,
                 key_publish_lead,
                 key_rotation_days,
                 admin_password: source.get("HCCC_SSO_ADMIN_PASSWORD"),
@@ -330,6 +360,7 @@ impl Config {
                 login,
                 trusted_proxies,
                 metrics_bind,
+                metrics_token: metrics_token.map(|t| t.trim().to_owned()),
             },
             notes,
         ))
@@ -395,6 +426,7 @@ fn secret_path(data_dir: &Path) -> PathBuf {
     data_dir.join("secret.key")
 }
 
+/// The secret in the data directory's file, or a new one (`true`) that is not saved yet.
 fn load_or_generate_secret(data_dir: &Path) -> Result<(Vec<u8>, bool), String> {
     let path = secret_path(data_dir);
     if let Ok(raw) = std::fs::read_to_string(&path) {
@@ -402,12 +434,27 @@ fn load_or_generate_secret(data_dir: &Path) -> Result<(Vec<u8>, bool), String> {
             .map(|s| (s, false))
             .map_err(|e| format!("{} {e}", path.display()));
     }
-    std::fs::create_dir_all(data_dir)
-        .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
-    let secret = crypto::random_bytes::<32>().to_vec();
-    write_private_file(&path, &STANDARD.encode(&secret))
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    Ok((secret, true))
+    Ok((crypto::random_bytes::<32>().to_vec(), true))
+}
+
+impl Config {
+    /// Saves a secret that `load` generated, with owner-only permissions.
+    pub fn save_generated_secret(&self) -> Result<(), String> {
+        let Some(path) = &self.secret_to_save else {
+            return Ok(());
+        };
+        std::fs::create_dir_all(&self.data_dir)
+            .map_err(|e| format!("cannot create {}: {e}", self.data_dir.display()))?;
+        match write_private_file(path, &STANDARD.encode(&self.secret_key)) {
+            Ok(()) => Ok(()),
+            // Another process starting in the same folder saved one first: it is the one to use.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(format!(
+                "{} was created by another process while this one started; start again",
+                path.display()
+            )),
+            Err(e) => Err(format!("cannot write {}: {e}", path.display())),
+        }
+    }
 }
 
 fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
@@ -495,6 +542,11 @@ mod tests {
         let (first, notes) =
             Config::load(&[("HCCC_SSO_DATA_DIR", data_dir.as_str())]).expect("loads");
         assert!(notes.generated_secret_at.is_some());
+        assert!(
+            !dir.path().join("secret.key").exists(),
+            "nothing is written before start-up checks the database"
+        );
+        first.save_generated_secret().expect("saved");
         let (second, notes) =
             Config::load(&[("HCCC_SSO_DATA_DIR", data_dir.as_str())]).expect("loads");
         assert!(notes.generated_secret_at.is_none());

@@ -94,6 +94,8 @@ pub fn open(key: &[u8; 32], aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, Crypto
 pub struct DerivedKeys {
     pub key_encryption: [u8; 32],
     pub cookie_signing: [u8; 64],
+    /// Keys the CSRF tokens of forms shown before there is a session (HMAC of the browser key).
+    pub csrf: [u8; 32],
 }
 
 impl std::fmt::Debug for DerivedKeys {
@@ -113,6 +115,7 @@ impl DerivedKeys {
         Ok(DerivedKeys {
             key_encryption,
             cookie_signing,
+            csrf: hmac_sha256(secret, b"hccc-sso/v1/csrf")?,
         })
     }
 }

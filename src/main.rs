@@ -20,7 +20,12 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    hccc_sso::telemetry::init(config.log_format);
+    // Only the server logs to standard output; commands keep it for their own output.
+    let target = match args.command {
+        None | Some(cli::Command::Serve) => hccc_sso::telemetry::LogTarget::Stdout,
+        Some(_) => hccc_sso::telemetry::LogTarget::Stderr,
+    };
+    hccc_sso::telemetry::init_to(config.log_format, target);
     if let Some(path) = notes.generated_secret_at {
         tracing::warn!(
             path = %path.display(),

@@ -20,6 +20,8 @@ pub struct Inner {
     pub clock: Clock,
     /// Seals private keys and client_secret_jwt secrets at rest.
     pub key_encryption: [u8; 32],
+    /// Keys the CSRF tokens of forms shown before a session exists.
+    pub csrf_key: [u8; 32],
     /// For outbound calls (client JWKS URIs, back-channel logout).
     pub http: reqwest::Client,
     /// Discovery documents, serialized once at start-up.

@@ -123,7 +123,33 @@ fn record_pool(store: &Store) {
 }
 
 /// `GET /metrics` in the Prometheus text format.
-pub async fn get_metrics(State(app): State<AppState>) -> Response {
+/// With `HCCC_SSO_METRICS_TOKEN` set, only `Authorization: Bearer <token>` may read them.
+pub async fn get_metrics(State(app): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    if let Some(expected) = &app.config.metrics_token {
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim());
+        let authorized = presented.is_some_and(|token| {
+            crate::crypto::constant_time_eq(
+                &crate::crypto::sha256(token.as_bytes()),
+                &crate::crypto::sha256(expected.as_bytes()),
+            )
+        });
+        if !authorized {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"metrics\""),
+                )],
+                "a bearer token is required",
+            )
+                .into_response();
+        }
+    }
     let Some(handle) = handle() else {
         return (
             StatusCode::SERVICE_UNAVAILABLE,

@@ -4,7 +4,7 @@ use uuid::Uuid;
 
 use super::PasswordHasher;
 use crate::domain;
-use crate::store::{AccountRow, NewAccount, Store, StoreError};
+use crate::store::{AccountRow, KeepGrants, NewAccount, PasswordSet, Store, StoreError};
 
 /// Who makes a change, for permission checks and the audit log.
 #[derive(Debug, Clone)]
@@ -249,7 +249,7 @@ pub async fn update_user(
             ));
         }
     }
-    let stored = store.update_account(&after, now).await?;
+    let stored = store.update_account(&before, &after, now).await?;
     Ok((before, stored))
 }
 
@@ -271,16 +271,17 @@ pub async fn delete_user(
     Ok(account)
 }
 
-/// Sets a password after the policy check. `temporary` makes the user change it at next sign-in
-/// and ends their current sessions and tokens.
+/// Sets a password after the policy check, ending the account's other sessions and grants
+/// (`keep` says which survive). `temporary` makes the person change it at the next sign-in.
 pub async fn set_password(
     store: &Store,
     hasher: &PasswordHasher,
     account: &AccountRow,
     password: &str,
     temporary: bool,
+    keep: KeepGrants,
     now: i64,
-) -> Result<(), DirectoryError> {
+) -> Result<PasswordSet, DirectoryError> {
     let mut checks = Checks::default();
     checks.take(
         "password",
@@ -291,10 +292,9 @@ pub async fn set_password(
         .hash(password)
         .await
         .map_err(|_| DirectoryError::Hash)?;
-    store
-        .set_password(account.account_id, &hash, temporary, now)
-        .await?;
-    Ok(())
+    Ok(store
+        .set_password(account.account_id, &hash, temporary, keep, now)
+        .await?)
 }
 
 /// What an audit entry records about an account: never the password hash.

@@ -3,6 +3,7 @@
 
 pub mod directory;
 pub mod import;
+pub mod throttle;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -124,7 +125,7 @@ impl From<StoreError> for SignInError {
     }
 }
 
-/// Checks a username (or e-mail) and password, counting failures per account name and per IP.
+/// Checks a username (or e-mail) and password, counting failures per account and per IP.
 pub async fn sign_in(
     store: &Store,
     hasher: &PasswordHasher,
@@ -134,8 +135,14 @@ pub async fn sign_in(
     client_ip: &str,
     now: i64,
 ) -> Result<AccountRow, SignInError> {
-    let account_key = format!("user:{}", crate::store::normalize_key(login));
-    let ip_key = format!("ip:{client_ip}");
+    // Failures count against the account whichever identifier was typed, so guesses by
+    // username and by e-mail share one limit; names of no account have a counter of their own.
+    let account = store.find_account_by_login(login).await?;
+    let account_key = match &account {
+        Some(account) => throttle::account_key(account.account_id),
+        None => throttle::unknown_name_key(login),
+    };
+    let ip_key = throttle::ip_key(client_ip);
     let throttles = store.find_throttle_pair([&account_key, &ip_key]).await?;
     if let Some(locked_until) = throttles
         .iter()
@@ -149,7 +156,6 @@ pub async fn sign_in(
         });
     }
 
-    let account = store.find_account_by_login(login).await?;
     let hash = account
         .as_ref()
         .filter(|a| !a.disabled)

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::{Admin, Denied, Pager, admin_form, notice, page_number, query_params, require_admin};
 use crate::clients::{self, AUTH_METHODS, ClientChange, ClientError, GRANT_TYPES};
-use crate::domain::ROLES;
+use crate::domain::{ROLES, Scope, ScopeSet};
 use crate::http::{ClientIp, Params};
 use crate::login::page::{PageError, render};
 use crate::state::AppState;
@@ -42,6 +42,7 @@ struct ClientPage {
     skip_consent: bool,
     require_par: bool,
     api_roles: Vec<(&'static str, bool)>,
+    scopes: Vec<(&'static str, bool)>,
 }
 
 /// A checkbox name per grant type (the device grant's URN is not a friendly field name).
@@ -93,6 +94,13 @@ impl ClientPage {
                     )
                 })
                 .collect(),
+            scopes: Scope::ALL
+                .iter()
+                .map(|scope| {
+                    let allowed = c.map_or(ScopeSet::CLIENT_DEFAULT, |c| c.settings.allowed_scopes);
+                    (scope.as_str(), allowed.contains(*scope))
+                })
+                .collect(),
         }
     }
 
@@ -114,6 +122,9 @@ impl ClientPage {
         self.require_par = form.contains("require_par");
         for role in &mut self.api_roles {
             role.1 = form.contains(&format!("api_role_{}", role.0));
+        }
+        for scope in &mut self.scopes {
+            scope.1 = form.contains(&format!("scope_{}", scope.0));
         }
         self.error = Some(error.replace("--", ""));
         render(StatusCode::UNPROCESSABLE_ENTITY, &self)
@@ -158,6 +169,13 @@ fn change_from(form: &Params) -> ClientChange {
                 .map(|r| r.to_string())
                 .collect(),
         ),
+        allowed_scopes: Some(
+            Scope::ALL
+                .iter()
+                .filter(|s| form.contains(&format!("scope_{}", s.as_str())))
+                .map(|s| s.as_str().to_owned())
+                .collect(),
+        ),
         ..ClientChange::default()
     }
 }
@@ -198,6 +216,7 @@ fn audit_detail(client: &ClientRow) -> serde_json::Value {
         "token_endpoint_auth_method": client.token_endpoint_auth_method,
         "skip_consent": client.skip_consent,
         "api_roles": client.settings.api_roles,
+        "allowed_scopes": client.settings.allowed_scopes.names(),
     })
 }
 

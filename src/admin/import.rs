@@ -101,7 +101,7 @@ pub async fn submit(
     let multipart = multipart
         .map_err(|e| PageError::bad_request("The upload could not be read", e.body_text()))?;
     let upload = read_upload(multipart).await?;
-    if !session::csrf_valid(&session, upload.csrf_token.as_deref()).await? {
+    if !session::session_csrf_valid(&session, upload.csrf_token.as_deref()).await? {
         return Err(PageError::bad_request(
             "This form had expired",
             "Go back, reload the page and try again.",

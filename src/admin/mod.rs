@@ -16,7 +16,7 @@ use tower_sessions::Session;
 
 use crate::accounts::directory::Actor;
 use crate::audit;
-use crate::http::{ClientIp, Params, form_params};
+use crate::http::{ClientIp, Params, page_form_params};
 use crate::keys::KeyRing;
 use crate::login::page::{PageError, render};
 use crate::login::session;
@@ -130,7 +130,7 @@ pub async fn require_admin(
     }
     Ok(Admin {
         account,
-        csrf_token: session::csrf_token(session).await?,
+        csrf_token: session::session_csrf_token(session).await?,
         client_ip: ip.to_owned(),
     })
 }
@@ -145,8 +145,9 @@ pub async fn admin_form(
     body: &axum::body::Bytes,
 ) -> Result<(Admin, Params), Denied> {
     let admin = require_admin(app, session, uri, ip).await?;
-    let form = form_params(headers, body).map_err(|e| PageError::bad_request("Invalid form", e))?;
-    if !session::csrf_valid(session, form.get("csrf_token")).await? {
+    let form =
+        page_form_params(headers, body).map_err(|e| PageError::bad_request("Invalid form", e))?;
+    if !session::session_csrf_valid(session, form.get("csrf_token")).await? {
         return Err(PageError::bad_request(
             "This form had expired",
             "Go back, reload the page and try again.",

@@ -18,7 +18,7 @@ use crate::domain::ROLES;
 use crate::http::{ClientIp, Params};
 use crate::login::page::{PageError, render};
 use crate::state::AppState;
-use crate::store::{AccountFilter, AccountRow};
+use crate::store::{AccountFilter, AccountRow, KeepGrants};
 
 const PER_PAGE: i64 = 25;
 
@@ -406,17 +406,22 @@ pub async fn set_password(
     let (admin, form) = admin_form(&app, &session, &uri, &ip, &headers, &body).await?;
     let account = target(&app, &id).await?;
     let password = form.get("temporary_password").unwrap_or_default();
+    let now = app.clock.now();
     match directory::set_password(
         &app.store,
         &app.hasher,
         &account,
         password,
         true,
-        app.clock.now(),
+        KeepGrants::None,
+        now,
     )
     .await
     {
-        Ok(()) => {
+        Ok(set) => {
+            crate::oidc::backchannel::notify_ended(&app, &set.ended, now)
+                .await
+                .map_err(PageError::from)?;
             admin
                 .audit(
                     &app,

@@ -44,6 +44,8 @@ pub struct Client {
     jwks_uri: Option<String>,
     id_token_alg: String,
     api_roles: Vec<String>,
+    /// The scopes the client may obtain for a person (`api` only when an admin allowed it).
+    allowed_scopes: Vec<String>,
     created_at: String,
     updated_at: String,
     /// Present only in the answer that issued it: store it then, it is not shown again.
@@ -66,6 +68,7 @@ impl Client {
             jwks_uri: c.settings.jwks_uri,
             id_token_alg: c.settings.id_token_alg,
             api_roles: c.settings.api_roles,
+            allowed_scopes: c.settings.allowed_scopes.names(),
             created_at: rfc3339(c.created_at),
             updated_at: rfc3339(c.updated_at),
             client_secret,
@@ -99,6 +102,9 @@ pub struct ClientBody {
     id_token_alg: Option<String>,
     /// Roles the client itself holds at this API with client_credentials tokens (e.g. admin).
     api_roles: Option<Vec<String>>,
+    /// Scopes the client may obtain for a person: openid, profile, email, roles, offline_access,
+    /// api. Default: openid profile email offline_access.
+    allowed_scopes: Option<Vec<String>>,
 }
 
 impl ClientBody {
@@ -116,6 +122,7 @@ impl ClientBody {
             jwks_uri: self.jwks_uri,
             id_token_alg: self.id_token_alg,
             api_roles: self.api_roles,
+            allowed_scopes: self.allowed_scopes,
             rotate_secret: false,
         }
     }
@@ -140,6 +147,9 @@ impl ClientBody {
         change.jwks_uri.get_or_insert(None);
         change.id_token_alg.get_or_insert_with(|| "RS256".into());
         change.api_roles.get_or_insert_with(Vec::new);
+        change
+            .allowed_scopes
+            .get_or_insert_with(|| crate::domain::ScopeSet::CLIENT_DEFAULT.names());
         change
     }
 }

@@ -22,6 +22,7 @@ use uuid::Uuid;
 
 use crate::accounts::directory::{Actor, DirectoryError, FieldError};
 use crate::clients::ClientError;
+use crate::domain::{Scope, ScopeSet};
 use crate::oidc::tokens::{AccessTokenProblem, validate_access_token};
 use crate::state::AppState;
 use crate::store::{AccountRow, StoreError};
@@ -285,6 +286,8 @@ pub struct Caller {
     pub account: Option<AccountRow>,
     pub is_admin: bool,
     pub client_ip: String,
+    /// The grant the person's token belongs to (None for client_credentials tokens).
+    pub grant_id: Option<Uuid>,
 }
 
 impl Caller {
@@ -335,11 +338,25 @@ impl FromRequestParts<AppState> for Caller {
                 }
                 AccessTokenProblem::Store(e) => e.into(),
             })?;
-        if !live.claims.scope.split(' ').any(|s| s == "api") {
+        if !ScopeSet::parse(&live.claims.scope).contains(Scope::Api) {
             return Err(ApiError::forbidden("the access token lacks the api scope"));
         }
         match live.user {
             Some(user) => {
+                // A person's token acts here only while its app is still allowed `api`.
+                let app_allowed = match Uuid::parse_str(&live.claims.client_id) {
+                    Ok(id) => app
+                        .store
+                        .find_client(id)
+                        .await?
+                        .is_some_and(|c| c.settings.allowed_scopes.contains(Scope::Api)),
+                    Err(_) => false,
+                };
+                if !app_allowed {
+                    return Err(ApiError::forbidden(
+                        "the application that obtained this token is not allowed the api scope",
+                    ));
+                }
                 let account = user.account;
                 Ok(Caller {
                     actor: Actor::User {
@@ -349,6 +366,7 @@ impl FromRequestParts<AppState> for Caller {
                     is_admin: account.is_active_admin(),
                     account: Some(account),
                     client_ip,
+                    grant_id: live.claims.gid,
                 })
             }
             None => {
@@ -366,6 +384,7 @@ impl FromRequestParts<AppState> for Caller {
                     },
                     account: None,
                     client_ip,
+                    grant_id: None,
                 })
             }
         }
@@ -402,14 +421,54 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
                 "the request body is too large or could not be read",
             )
         })?;
-        serde_json::from_slice(&body)
+        let value: serde_json::Value = serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
+        if let Some(field) = field_with_control(&value, "") {
+            return Err(ApiError {
+                errors: vec![FieldError {
+                    field: field.clone(),
+                    message: "contains a control character".into(),
+                }],
+                ..ApiError::unprocessable(format!("{field} contains a control character"))
+            });
+        }
+        serde_json::from_value(value)
             .map(JsonBody)
-            .map_err(|e| match e.classify() {
-                serde_json::error::Category::Data => {
-                    ApiError::unprocessable(format!("the JSON does not fit: {e}"))
-                }
-                _ => ApiError::bad_request(format!("the body is not valid JSON: {e}")),
-            })
+            .map_err(|e| ApiError::unprocessable(format!("the JSON does not fit: {e}")))
+    }
+}
+
+/// The path of the first string (or key) holding NUL or another control character other than
+/// tab and line breaks: nothing we store needs them, and PostgreSQL refuses NUL in text.
+fn field_with_control(value: &serde_json::Value, path: &str) -> Option<String> {
+    let bad = |s: &str| crate::http::has_forbidden_control(s, crate::http::Controls::LineBreaks);
+    let name = |key: &str| {
+        if path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match value {
+        serde_json::Value::String(s) if bad(s) => Some(if path.is_empty() {
+            "body".into()
+        } else {
+            path.to_owned()
+        }),
+        serde_json::Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
+            field_with_control(
+                item,
+                &format!("{}[{i}]", if path.is_empty() { "body" } else { path }),
+            )
+        }),
+        serde_json::Value::Object(map) => map.iter().find_map(|(key, item)| {
+            if bad(key) {
+                Some(name("?"))
+            } else {
+                field_with_control(item, &name(key))
+            }
+        }),
+        _ => None,
     }
 }
 

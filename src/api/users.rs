@@ -15,7 +15,7 @@ use crate::accounts::{self, SignInError};
 use crate::audit;
 use crate::http::Params;
 use crate::state::AppState;
-use crate::store::{AccountFilter, AccountRow};
+use crate::store::{AccountFilter, AccountRow, KeepGrants};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -217,7 +217,19 @@ pub async fn change_my_password(
         }
         Err(SignInError::Store(e)) => return Err(e.into()),
     }
-    directory::set_password(&app.store, &app.hasher, me, &body.new_password, false, now).await?;
+    // Other sessions and apps signed in with the old password end; the caller's own grant stays.
+    let keep = caller.grant_id.map_or(KeepGrants::None, KeepGrants::Grant);
+    let set = directory::set_password(
+        &app.store,
+        &app.hasher,
+        me,
+        &body.new_password,
+        false,
+        keep,
+        now,
+    )
+    .await?;
+    crate::oidc::backchannel::notify_ended(&app, &set.ended, now).await?;
     audit::record(
         &app,
         &caller.actor,

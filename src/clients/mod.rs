@@ -5,7 +5,7 @@ use josekit::jwk::JwkSet;
 use uuid::Uuid;
 
 use crate::crypto;
-use crate::domain::validate_redirect_uri;
+use crate::domain::{Scope, ScopeSet, validate_redirect_uri};
 use crate::store::{ClientRow, ClientSettings, NewClient, Store, StoreError};
 
 /// `password` (RFC 6749 §4.3) is legacy: for scripts only, and only when an admin turns it on.
@@ -40,6 +40,8 @@ pub struct ClientChange {
     pub jwks_uri: Option<Option<String>>,
     pub id_token_alg: Option<String>,
     pub api_roles: Option<Vec<String>>,
+    /// The scopes the client may obtain for a person (replaces the list).
+    pub allowed_scopes: Option<Vec<String>>,
     /// Issue a new secret (printed once).
     pub rotate_secret: bool,
 }
@@ -69,6 +71,11 @@ fn invalid(message: impl Into<String>) -> ClientError {
 
 /// https, or http on a loopback host: for server-to-server URIs (back-channel logout, JWKS).
 fn validate_server_uri(flag: &str, raw: &str) -> Result<String, ClientError> {
+    if crate::domain::has_control(raw) || raw.len() > 2000 {
+        return Err(invalid(format!(
+            "{flag}: must be at most 2000 characters, without control characters"
+        )));
+    }
     let url =
         url::Url::parse(raw).map_err(|e| invalid(format!("{flag}: {raw:?} is not a URL ({e})")))?;
     let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
@@ -102,8 +109,10 @@ pub fn validate_jwks(raw: &str) -> Result<String, ClientError> {
 /// Validates the whole client as it would be stored.
 fn check(client: &ClientRow) -> Result<(), ClientError> {
     let name = client.name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(invalid("--name must be 1 to 200 characters"));
+    if name.is_empty() || name.chars().count() > 200 || crate::domain::has_control(name) {
+        return Err(invalid(
+            "--name must be 1 to 200 characters, without control characters",
+        ));
     }
     for grant in &client.grant_types {
         if !GRANT_TYPES.contains(&grant.as_str()) {
@@ -144,6 +153,13 @@ fn check(client: &ClientRow) -> Result<(), ClientError> {
     if !client.settings.api_roles.is_empty() && !client.allows_grant("client_credentials") {
         return Err(invalid(
             "--api-role: API roles are used with the client_credentials grant; add --grant-type client_credentials",
+        ));
+    }
+    let signs_people_in = client.allows_grant("authorization_code")
+        || client.allows_grant("urn:ietf:params:oauth:grant-type:device_code");
+    if signs_people_in && !client.settings.allowed_scopes.contains(Scope::Openid) {
+        return Err(invalid(
+            "--scope: a client that signs people in (authorization_code or device_code) needs openid",
         ));
     }
     if !matches!(client.settings.id_token_alg.as_str(), "RS256" | "ES256") {
@@ -199,6 +215,10 @@ fn apply(client: &mut ClientRow, change: &ClientChange) -> Result<(), ClientErro
     }
     if let Some(alg) = &change.id_token_alg {
         s.id_token_alg = alg.clone();
+    }
+    if let Some(scopes) = &change.allowed_scopes {
+        s.allowed_scopes =
+            ScopeSet::from_names(scopes).map_err(|e| invalid(format!("--scope: {e}")))?;
     }
     if let Some(roles) = &change.api_roles {
         s.api_roles = crate::domain::validate_roles(roles)

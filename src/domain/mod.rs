@@ -1,5 +1,9 @@
 //! Validation of values that come from outside: pure functions, no I/O.
 
+pub mod scopes;
+
+pub use scopes::{Scope, ScopeSet};
+
 use url::Url;
 
 pub const MAX_USERNAME: usize = 64;
@@ -25,27 +29,55 @@ pub fn validate_username(raw: &str) -> Result<String, String> {
     Ok(name.to_string())
 }
 
-/// A pragmatic address check: one `@`, a non-empty local part, a dotted domain, no spaces.
+/// The addresses colleges hand out: an ASCII local part of letters, digits and `. _ % + - '`
+/// (no leading, trailing or doubled dot) and a dotted domain of letters, digits and hyphens. Quoted
+/// local parts, comments and markup (`<>()"`, spaces, `\`) are refused: no college address has
+/// them, and the address is released to every app as the `email` claim.
 pub fn validate_email(raw: &str) -> Result<String, String> {
     let email = raw.trim();
-    let bad = || Err(format!("{email:?} is not a valid e-mail address"));
-    if email.len() > MAX_EMAIL || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    let bad = || {
+        let shown: String = email
+            .chars()
+            .take(80)
+            .map(|c| if c.is_control() { '?' } else { c })
+            .collect();
+        Err(format!("{shown:?} is not a valid e-mail address"))
+    };
+    if email.len() > MAX_EMAIL {
         return bad();
     }
     let Some((local, domain)) = email.split_once('@') else {
         return bad();
     };
-    let domain_ok = domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !domain.contains("..")
-        && domain
+    let local_ok = !local.is_empty()
+        && local.len() <= 64
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && local
             .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-'));
-    if local.is_empty() || local.len() > 64 || local.contains('@') || !domain_ok {
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '%' | '+' | '-' | '\''));
+    let labels: Vec<&str> = domain.split('.').collect();
+    let domain_ok = labels.len() >= 2
+        && labels.iter().all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+        && labels
+            .last()
+            .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()));
+    if !local_ok || !domain_ok {
         return bad();
     }
     Ok(email.to_string())
+}
+
+/// Text that is stored and shown (names of apps, URIs): no control characters at all.
+pub fn has_control(value: &str) -> bool {
+    value.chars().any(char::is_control)
 }
 
 /// NIST SP 800-63B: length matters, composition rules do not; the password may not contain the username.
@@ -144,6 +176,9 @@ pub fn validate_name(field: &str, raw: Option<&str>) -> Result<Option<String>, S
 /// A redirect URI a client may register: absolute, no fragment; https, or http only for loopback
 /// hosts (RFC 8252 native apps and local development).
 pub fn validate_redirect_uri(raw: &str) -> Result<String, String> {
+    if has_control(raw) {
+        return Err("a redirect URI must not contain control characters".into());
+    }
     let url = Url::parse(raw).map_err(|e| format!("{raw:?} is not an absolute URL ({e})"))?;
     if url.fragment().is_some() {
         return Err(format!("{raw:?} must not contain a fragment"));
@@ -189,7 +224,18 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert!(validate_email("jdoe@hccc.edu").is_ok());
+        for good in [
+            "jdoe@hccc.edu",
+            "Jane.Doe+lms@students.hccc.edu",
+            "o'brien@hccc.edu",
+            "j_doe-2@mail.hccc-nj.edu",
+        ] {
+            assert_eq!(
+                validate_email(good).as_deref(),
+                Ok(good),
+                "{good:?} refused"
+            );
+        }
         for bad in [
             "",
             "jdoe",
@@ -199,6 +245,19 @@ mod tests {
             "j doe@hccc.edu",
             "a@b@hccc.edu",
             "j@hccc..edu",
+            "<script>alert(1)</script>@example.edu",
+            "\"quoted\"@hccc.edu",
+            "jdoe(comment)@hccc.edu",
+            "j\\doe@hccc.edu",
+            ".jdoe@hccc.edu",
+            "jdoe.@hccc.edu",
+            "jd..oe@hccc.edu",
+            "jdoe@-hccc.edu",
+            "jdoe@hccc.e",
+            "jdoe@hccc.123",
+            "jdoe@h\u{e9}ccc.edu",
+            "jd\u{0}oe@hccc.edu",
+            "jdoe@hccc.edu>",
         ] {
             assert!(validate_email(bad).is_err(), "{bad:?} accepted");
         }
@@ -243,6 +302,8 @@ mod tests {
             "https://lms.hccc.edu/cb#x",
             "/relative",
             "javascript:alert(1)",
+            "https://lms.hccc.edu/cb\u{0}",
+            "https://lms.hccc.edu/c\nb",
         ] {
             assert!(validate_redirect_uri(bad).is_err(), "{bad:?} accepted");
         }

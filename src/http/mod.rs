@@ -31,6 +31,8 @@ pub struct Params(HashMap<String, String>);
 pub enum ParamsError {
     Duplicate(String),
     TooLong(String),
+    /// NUL and other control characters: PostgreSQL cannot store NUL, and no parameter needs them.
+    ControlCharacter(String),
 }
 
 impl std::fmt::Display for ParamsError {
@@ -41,16 +43,50 @@ impl std::fmt::Display for ParamsError {
                 f,
                 "parameter {name} is longer than {MAX_PARAM_LEN} characters"
             ),
+            ParamsError::ControlCharacter(name) => {
+                write!(f, "parameter {name} contains a control character")
+            }
         }
     }
 }
 
+/// Which characters a parameter value may hold besides printable text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Controls {
+    /// Protocol parameters (OAuth, OIDC): no control character at all (RFC 6749 Appendix A).
+    None,
+    /// Page forms, whose text areas hold one entry per line: tab, CR and LF only.
+    LineBreaks,
+}
+
+/// A control character `controls` does not allow: C0, DEL and C1 (`char::is_control`).
+pub fn has_forbidden_control(value: &str, controls: Controls) -> bool {
+    value.chars().any(|c| {
+        c.is_control() && !(controls == Controls::LineBreaks && matches!(c, '\t' | '\n' | '\r'))
+    })
+}
+
 impl Params {
+    /// Protocol parameters: no control characters.
     pub fn parse(encoded: &[u8]) -> Result<Params, ParamsError> {
+        Self::parse_with(encoded, Controls::None)
+    }
+
+    /// Page forms: line breaks allowed in values.
+    pub fn parse_form(encoded: &[u8]) -> Result<Params, ParamsError> {
+        Self::parse_with(encoded, Controls::LineBreaks)
+    }
+
+    fn parse_with(encoded: &[u8], controls: Controls) -> Result<Params, ParamsError> {
         let mut map = HashMap::new();
         for (name, value) in url::form_urlencoded::parse(encoded) {
             if value.len() > MAX_PARAM_LEN {
                 return Err(ParamsError::TooLong(truncate(&name)));
+            }
+            if has_forbidden_control(&name, Controls::None)
+                || has_forbidden_control(&value, controls)
+            {
+                return Err(ParamsError::ControlCharacter(printable(&name)));
             }
             // RFC 6749: parameters sent without a value are treated as omitted.
             if value.is_empty() {
@@ -81,7 +117,15 @@ impl Params {
 }
 
 fn truncate(name: &str) -> String {
-    name.chars().take(40).collect()
+    printable(name)
+}
+
+/// A parameter name fit for an error message: at most 40 characters, controls replaced.
+fn printable(name: &str) -> String {
+    name.chars()
+        .take(40)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
 }
 
 /// True when the request body is declared as `application/x-www-form-urlencoded`.
@@ -96,12 +140,25 @@ pub fn is_form(headers: &HeaderMap) -> bool {
         })
 }
 
-/// Parses a form body, checking its content type.
+/// Parses a protocol request's form body, checking its content type.
 pub fn form_params(headers: &HeaderMap, body: &Bytes) -> Result<Params, String> {
+    form_params_with(headers, body, Controls::None)
+}
+
+/// Parses a page's form body (line breaks allowed in values), checking its content type.
+pub fn page_form_params(headers: &HeaderMap, body: &Bytes) -> Result<Params, String> {
+    form_params_with(headers, body, Controls::LineBreaks)
+}
+
+fn form_params_with(
+    headers: &HeaderMap,
+    body: &Bytes,
+    controls: Controls,
+) -> Result<Params, String> {
     if !is_form(headers) {
         return Err("the request body must be application/x-www-form-urlencoded".into());
     }
-    Params::parse(body).map_err(|e| e.to_string())
+    Params::parse_with(body, controls).map_err(|e| e.to_string())
 }
 
 /// The client's address: the connecting peer, or, when that peer is one of our trusted proxies,
@@ -126,7 +183,8 @@ impl FromRequestParts<crate::state::AppState> for ClientIp {
 }
 
 /// Walks X-Forwarded-For from the right past trusted proxies; the first other hop is the client.
-/// Entries to its left were written by the client itself and are never believed.
+/// Entries to its left were written by the client itself and are never believed, and a hop that
+/// does not parse ends the walk at the last trusted address: what lies beyond it is unknown.
 pub fn client_address<'a>(
     peer: std::net::IpAddr,
     forwarded: impl Iterator<Item = &'a HeaderValue>,
@@ -136,16 +194,22 @@ pub fn client_address<'a>(
     if !is_trusted(&peer) {
         return peer;
     }
-    let hops: Vec<std::net::IpAddr> = forwarded
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map_while(|hop| hop.trim().parse().ok())
-        .collect();
-    hops.iter()
-        .rev()
-        .find(|hop| !is_trusted(hop))
-        .copied()
-        .unwrap_or(peer)
+    // Several header lines read as one list, in order.
+    let lines: Vec<&HeaderValue> = forwarded.collect();
+    let mut last_trusted = peer;
+    for line in lines.iter().rev() {
+        let Ok(line) = line.to_str() else {
+            return last_trusted;
+        };
+        for hop in line.rsplit(',') {
+            match hop.trim().parse::<std::net::IpAddr>() {
+                Ok(ip) if is_trusted(&ip) => last_trusted = ip,
+                Ok(ip) => return ip,
+                Err(_) => return last_trusted,
+            }
+        }
+    }
+    last_trusted
 }
 
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
@@ -309,6 +373,37 @@ mod tests {
             Some(ParamsError::TooLong("a".into()))
         );
     }
+
+    #[test]
+    fn control_characters_are_refused_and_line_breaks_only_in_forms() {
+        for raw in [
+            "a=x%00y", "a=%01", "a=%7F", "a=%C2%85", "a%00b=1", "a=x%0Ay",
+        ] {
+            assert!(
+                matches!(
+                    Params::parse(raw.as_bytes()),
+                    Err(ParamsError::ControlCharacter(_))
+                ),
+                "{raw}"
+            );
+        }
+        for raw in ["a=x%00y", "a=%1B", "a%0Ab=1"] {
+            assert!(
+                matches!(
+                    Params::parse_form(raw.as_bytes()),
+                    Err(ParamsError::ControlCharacter(_))
+                ),
+                "{raw}"
+            );
+        }
+        let form = Params::parse_form(b"uris=https%3A%2F%2Fa%2Fcb%0D%0Ahttps%3A%2F%2Fb%2Fcb%09")
+            .expect("parses");
+        assert_eq!(form.get("uris"), Some("https://a/cb\r\nhttps://b/cb\t"));
+        assert_eq!(
+            Params::parse(b"a%00b=1").err().map(|e| e.to_string()),
+            Some("parameter a?b contains a control character".into())
+        );
+    }
 }
 
 #[cfg(test)]
@@ -342,6 +437,38 @@ mod client_address_tests {
         assert_eq!(
             client_address(ip("10.0.0.2"), std::iter::once(&garbage), &trusted),
             ip("10.0.0.2")
+        );
+    }
+
+    #[test]
+    fn a_hop_that_does_not_parse_ends_the_walk_at_the_last_trusted_address() {
+        let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().expect("net")];
+        let walk = |value: &'static str| {
+            client_address(
+                ip("10.0.0.2"),
+                std::iter::once(&HeaderValue::from_static(value)),
+                &trusted,
+            )
+        };
+        // The client wrote "198.51.100.7, garbage": before, the walk stopped at the garbage from
+        // the left and believed 198.51.100.7; the proxy chain ends at 10.0.0.3.
+        assert_eq!(walk("198.51.100.7, garbage, 10.0.0.3"), ip("10.0.0.3"));
+        assert_eq!(
+            walk("198.51.100.7, 203.0.113.9:4711, 10.0.0.3"),
+            ip("10.0.0.3")
+        );
+        assert_eq!(walk("198.51.100.7,,10.0.0.3"), ip("10.0.0.3"));
+        assert_eq!(walk("garbage"), ip("10.0.0.2"));
+        // Only trusted hops: the leftmost of them.
+        assert_eq!(walk("10.0.0.9, 10.0.0.3"), ip("10.0.0.9"));
+        // Header lines are one list: the last line is nearest.
+        let lines = [
+            HeaderValue::from_static("198.51.100.7"),
+            HeaderValue::from_static("203.0.113.9, 10.0.0.3"),
+        ];
+        assert_eq!(
+            client_address(ip("10.0.0.2"), lines.iter(), &trusted),
+            ip("203.0.113.9")
         );
     }
 }

@@ -240,6 +240,57 @@ pub async fn rotate_if_due(
         .map(Some)
 }
 
+/// Whether `encryption_key` opens the signing keys stored in the database: None when there are
+/// none yet (a new database).
+pub async fn opens_stored_keys(
+    store: &Store,
+    encryption_key: &[u8; 32],
+    now: i64,
+) -> Result<Option<bool>, KeyError> {
+    let rows = store.list_published_keys(now).await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(rows.iter().all(|row| {
+        crypto::open(
+            encryption_key,
+            row.kid.as_bytes(),
+            &row.private_key_encrypted,
+        )
+        .is_ok()
+    })))
+}
+
+/// Start-up's check of the secret key against the database, before anything is sealed with it.
+/// A secret generated just now (no HCCC_SSO_SECRET_KEY, no file in the data directory) is saved
+/// only when the database holds no keys sealed under another: a command run from another folder
+/// must not quietly make a second key that seals what the server cannot open.
+pub async fn confirm_secret_key(
+    config: &crate::config::Config,
+    store: &Store,
+    encryption_key: &[u8; 32],
+    now: i64,
+) -> Result<(), String> {
+    let opens = opens_stored_keys(store, encryption_key, now)
+        .await
+        .map_err(|e| e.to_string())?;
+    match (opens, &config.secret_to_save) {
+        (Some(false), Some(path)) => Err(format!(
+            "HCCC_SSO_SECRET_KEY is not set and there is no {}, but the database already holds \
+             signing keys sealed under another secret key. Refusing to generate a new one, which would \
+             seal data the server cannot open: run this from the folder whose data/secret.key the \
+             server uses, set HCCC_SSO_DATA_DIR to that folder, or set HCCC_SSO_SECRET_KEY.",
+            path.display()
+        )),
+        (Some(false), None) => Err(
+            "HCCC_SSO_SECRET_KEY (or data/secret.key) does not open the signing keys in the database: \
+             it differs from the one they were stored with"
+                .into(),
+        ),
+        _ => config.save_generated_secret(),
+    }
+}
+
 fn fingerprint_of(rows: &[SigningKeyRow], now: i64) -> Vec<(Uuid, i64, Option<i64>)> {
     // Includes whether each key is active yet, so a scheduled activation triggers a rebuild.
     rows.iter()

@@ -12,10 +12,12 @@ use serde_json::json;
 use tower_sessions::Session;
 use uuid::Uuid;
 
+use super::browser::BrowserKey;
 use super::page::{PageError, render};
 use super::session;
+use crate::accounts::throttle;
 use crate::crypto;
-use crate::http::form_params;
+use crate::http::{ClientIp, form_params};
 use crate::oidc::device::{self, display_user_code, normalize_user_code};
 use crate::oidc::scopes;
 use crate::state::AppState;
@@ -62,6 +64,7 @@ fn login_first(path_and_query: &str) -> Response {
 pub async fn get_device(
     State(app): State<AppState>,
     session: Session,
+    ClientIp(ip): ClientIp,
     Query(q): Query<CodeQuery>,
 ) -> Response {
     let result = async {
@@ -79,18 +82,18 @@ pub async fn get_device(
             return Ok(login_first(&target));
         }
         let mut page = DevicePage {
-            csrf_token: session::csrf_token(&session).await?,
+            csrf_token: session::session_csrf_token(&session).await?,
             user_code: display_user_code(&code),
             client_name: None,
             scopes: Vec::new(),
             error: None,
         };
         if !code.is_empty() {
-            match app
-                .store
-                .find_pending_device(&code, app.clock.now())
-                .await?
-            {
+            let now = app.clock.now();
+            if let Some(retry_after) = device_codes_locked(&app, &ip, now).await? {
+                return Ok(too_many_codes(retry_after));
+            }
+            match app.store.find_pending_device(&code, now).await? {
                 Some(row) => {
                     page.client_name = Some(match row.client_id {
                         Some(id) => app
@@ -101,12 +104,20 @@ pub async fn get_device(
                             .unwrap_or_else(|| "An application".into()),
                         None => "HCCC sign-in on another computer".into(),
                     });
-                    page.scopes = row.scope.split(' ').filter_map(scopes::describe).collect();
+                    page.scopes = scopes::ScopeSet::parse(&row.scope)
+                        .iter()
+                        .map(scopes::describe)
+                        .collect();
                 }
-                None => page.error = Some(
-                    "That code is not valid or has expired. Check the code on the other screen."
-                        .into(),
-                ),
+                None => {
+                    if let Some(retry_after) = count_wrong_code(&app, &ip, now).await? {
+                        return Ok(too_many_codes(retry_after));
+                    }
+                    page.error = Some(
+                        "That code is not valid or has expired. Check the code on the other screen."
+                            .into(),
+                    )
+                }
             }
         }
         let status = if page.error.is_some() {
@@ -122,13 +133,14 @@ pub async fn get_device(
 pub async fn post_device(
     State(app): State<AppState>,
     session: Session,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let result = async {
         let form =
             form_params(&headers, &body).map_err(|e| PageError::bad_request("Invalid form", e))?;
-        if !session::csrf_valid(&session, form.get("csrf_token")).await? {
+        if !session::session_csrf_valid(&session, form.get("csrf_token")).await? {
             return Err(PageError::bad_request(
                 "This form had expired",
                 "Open the link or scan the code again.",
@@ -159,11 +171,14 @@ pub async fn post_device(
             }
         };
         let approved = approval.is_some();
-        if !app
-            .store
-            .decide_device(&code, approval, app.clock.now())
-            .await?
-        {
+        let now = app.clock.now();
+        if let Some(retry_after) = device_codes_locked(&app, &ip, now).await? {
+            return Ok(too_many_codes(retry_after));
+        }
+        if !app.store.decide_device(&code, approval, now).await? {
+            if let Some(retry_after) = count_wrong_code(&app, &ip, now).await? {
+                return Ok(too_many_codes(retry_after));
+            }
             return Err(PageError::bad_request(
                 "That code is no longer valid",
                 "It expired or was already used. Start again on the other screen.",
@@ -197,10 +212,17 @@ fn session_error(e: tower_sessions::session::Error) -> PageError {
 pub async fn get_qr_login(
     State(app): State<AppState>,
     session: Session,
+    browser: BrowserKey,
+    ClientIp(ip): ClientIp,
     Query(q): Query<RequestQuery>,
 ) -> Response {
     let result = async {
         let now = app.clock.now();
+        // Each visit stores a device request and a session: bounded per address.
+        let limit = app.config.anonymous_starts_per_ip;
+        if !throttle::count_anonymous_start(&app.store, &ip, limit, now).await? {
+            return Err(PageError::too_many_starts());
+        }
         let request = q.request.as_deref().and_then(|r| Uuid::parse_str(r).ok());
         let started = device::start(&app, None, "openid", now).await?;
         let wait = QrWait {
@@ -220,7 +242,7 @@ pub async fn get_qr_login(
             .light_color(qrcode::render::svg::Color("#ffffff"))
             .build();
         let page = QrLoginPage {
-            csrf_token: session::csrf_token(&session).await?,
+            csrf_token: session::csrf_token(&app, &session, &browser).await?,
             qr_svg,
             user_code,
             verification_uri,
@@ -235,13 +257,14 @@ pub async fn get_qr_login(
 pub async fn post_qr_poll(
     State(app): State<AppState>,
     session: Session,
+    browser: BrowserKey,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let result = async {
         let form = form_params(&headers, &body)
             .map_err(|e| PageError::bad_request("Invalid request", e))?;
-        if !session::csrf_valid(&session, form.get("csrf_token")).await? {
+        if !session::csrf_valid(&app, &session, &browser, form.get("csrf_token")).await? {
             return Ok((StatusCode::FORBIDDEN, Json(json!({"status": "expired"}))).into_response());
         }
         let Some(wait) = session.get::<QrWait>(QR_KEY).await.map_err(session_error)? else {
@@ -270,7 +293,8 @@ pub async fn post_qr_poll(
                     .remove::<QrWait>(QR_KEY)
                     .await
                     .map_err(session_error)?;
-                session::establish(&session, &account, amr, now).await?;
+                // A shared computer: never a persistent cookie.
+                session::establish(&app, &session, &account, amr, false, now).await?;
                 tracing::info!(account_id = %account.account_id, "signed in by QR code");
                 let next = match wait.request {
                     Some(id) => format!("/authorize/continue?request={id}"),
@@ -282,4 +306,34 @@ pub async fn post_qr_poll(
         Ok::<_, PageError>(Json(json!({"status": status})).into_response())
     };
     result.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// Wrong user codes are counted per address, like failed sign-ins (RFC 8628 §5.1): a code is
+/// short enough to be guessed online otherwise.
+async fn device_codes_locked(app: &AppState, ip: &str, now: i64) -> Result<Option<i64>, PageError> {
+    Ok(throttle::locked(&app.store, &throttle::device_key(ip), now).await?)
+}
+
+async fn count_wrong_code(app: &AppState, ip: &str, now: i64) -> Result<Option<i64>, PageError> {
+    let policy = &app.config.login;
+    Ok(throttle::count_failure(
+        &app.store,
+        &throttle::device_key(ip),
+        policy.max_failures_per_ip,
+        policy,
+        now,
+    )
+    .await?)
+}
+
+fn too_many_codes(retry_after: i64) -> Response {
+    let minutes = (retry_after + 59) / 60;
+    PageError::too_many_requests(
+        "Too many wrong codes",
+        format!(
+            "Too many codes that did not match were entered from your network. Try again in {minutes} minute{}.",
+            if minutes == 1 { "" } else { "s" }
+        ),
+    )
+    .into_response()
 }

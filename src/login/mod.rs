@@ -1,5 +1,7 @@
 //! End-user pages: sign in, consent, the signed-in home page, sign out.
 
+pub mod account;
+pub mod browser;
 pub mod device;
 pub mod page;
 pub mod session;
@@ -18,7 +20,8 @@ use crate::http::{ClientIp, form_params};
 use crate::oidc::authorize::{self, PendingRequest};
 use crate::oidc::scopes;
 use crate::state::AppState;
-use crate::store::ClientRow;
+use crate::store::{ClientRow, KeepGrants};
+use browser::BrowserKey;
 use page::{PageError, render};
 
 #[derive(Template)]
@@ -30,6 +33,9 @@ struct LoginPage {
     username: String,
     error: Option<String>,
     return_to: Option<String>,
+    /// "Keep me signed in on this device" is offered (HCCC_SSO_REMEMBER_ME_SECONDS > 0).
+    offer_remember: bool,
+    remember: bool,
 }
 
 #[derive(Template)]
@@ -40,6 +46,8 @@ struct ConsentPage {
     client_name: String,
     user_name: String,
     scopes: Vec<&'static str>,
+    /// The request includes `api`, which is asked for every time.
+    asks_each_time: bool,
 }
 
 #[derive(Template)]
@@ -65,16 +73,19 @@ fn local_path(target: Option<&str>) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Loads a parked authorization request and its client.
+/// Loads a parked authorization request and its client. It must belong to this browser: a
+/// request started in another browser (sent as a link, say) cannot be finished here.
 pub(crate) async fn load_pending(
     app: &AppState,
     raw_id: &str,
+    browser: &BrowserKey,
 ) -> Result<(Uuid, PendingRequest, ClientRow), PageError> {
     let id = Uuid::parse_str(raw_id).map_err(|_| PageError::expired_request())?;
     let row = app
         .store
         .find_pending_authorization(id, app.clock.now())
         .await?
+        .filter(|row| browser.owns(row.browser_hash.as_deref()))
         .ok_or_else(PageError::expired_request)?;
     let pending: PendingRequest =
         serde_json::from_str(&row.params).map_err(PageError::server_error)?;
@@ -89,12 +100,13 @@ pub(crate) async fn load_pending(
 pub async fn get_login(
     State(app): State<AppState>,
     session: Session,
+    browser: BrowserKey,
     Query(q): Query<RequestRef>,
 ) -> Response {
     let result = async {
         let (request_id, client_name, hint) = match q.request.as_deref() {
             Some(raw) => {
-                let (id, pending, client) = load_pending(&app, raw).await?;
+                let (id, pending, client) = load_pending(&app, raw, &browser).await?;
                 (
                     Some(id.to_string()),
                     Some(client.name),
@@ -104,12 +116,14 @@ pub async fn get_login(
             None => (None, None, None),
         };
         let page = LoginPage {
-            csrf_token: session::csrf_token(&session).await?,
+            csrf_token: session::csrf_token(&app, &session, &browser).await?,
             request_id,
             client_name,
             username: hint.unwrap_or_default(),
             error: None,
             return_to: local_path(q.return_to.as_deref()),
+            offer_remember: app.config.remember_me > 0,
+            remember: false,
         };
         Ok::<_, PageError>(render(StatusCode::OK, &page))
     };
@@ -119,11 +133,12 @@ pub async fn get_login(
 pub async fn post_login(
     State(app): State<AppState>,
     session: Session,
+    browser: BrowserKey,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    login(&app, &session, &ip, &headers, &body)
+    login(&app, &session, &browser, &ip, &headers, &body)
         .await
         .unwrap_or_else(IntoResponse::into_response)
 }
@@ -131,15 +146,17 @@ pub async fn post_login(
 async fn login(
     app: &AppState,
     session: &Session,
+    browser: &BrowserKey,
     ip: &str,
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<Response, PageError> {
     let form = form_params(headers, body).map_err(|e| PageError::bad_request("Invalid form", e))?;
     let pending = match form.get("request") {
-        Some(raw) => Some(load_pending(app, raw).await?),
+        Some(raw) => Some(load_pending(app, raw, browser).await?),
         None => None,
     };
+    let remember = app.config.remember_me > 0 && form.get("remember") == Some("yes");
     let username = form.get("username").unwrap_or_default().trim().to_owned();
     let again = |status: StatusCode, error: &str| {
         let username = username.clone();
@@ -150,18 +167,20 @@ async fn login(
         let return_to = local_path(form.get("return_to"));
         async move {
             let page = LoginPage {
-                csrf_token: session::csrf_token(session).await?,
+                csrf_token: session::csrf_token(app, session, browser).await?,
                 request_id: pending.as_ref().map(|(id, _)| id.clone()),
                 client_name: pending.map(|(_, name)| name),
                 username,
                 error: Some(error),
                 return_to,
+                offer_remember: app.config.remember_me > 0,
+                remember,
             };
             Ok::<_, PageError>(render(status, &page))
         }
     };
 
-    if !session::csrf_valid(session, form.get("csrf_token")).await? {
+    if !session::csrf_valid(app, session, browser, form.get("csrf_token")).await? {
         return again(
             StatusCode::BAD_REQUEST,
             "This form had expired. Please sign in again.",
@@ -227,35 +246,55 @@ async fn login(
             request: pending.as_ref().map(|(id, _, _)| id.to_string()),
             return_to: local_path(form.get("return_to")),
             started_at: now,
+            remember,
         };
         session
             .insert(PASSWORD_CHANGE_KEY, &change)
             .await
             .map_err(PageError::server_error)?;
-        return password_change_page(session, StatusCode::OK, Vec::new()).await;
+        return password_change_page(app, session, browser, StatusCode::OK, Vec::new()).await;
     }
     tracing::info!(account_id = %account.account_id, "signed in");
+    let signed_in = SignedIn {
+        account,
+        remember,
+        now,
+    };
+    let visitor = authorize::Visitor { ip, browser };
     continue_after_sign_in(
         app,
         session,
-        account,
+        &visitor,
+        signed_in,
         pending,
         local_path(form.get("return_to")),
-        now,
     )
     .await
+}
+
+/// A password sign-in that succeeded.
+struct SignedIn {
+    account: crate::store::AccountRow,
+    remember: bool,
+    now: i64,
 }
 
 /// Establishes the SSO session and continues the app's authorization request (or goes home).
 async fn continue_after_sign_in(
     app: &AppState,
     session: &Session,
-    account: crate::store::AccountRow,
+    visitor: &authorize::Visitor<'_>,
+    signed_in: SignedIn,
     pending: Option<(Uuid, PendingRequest, ClientRow)>,
     return_to: Option<String>,
-    now: i64,
 ) -> Result<Response, PageError> {
-    let state = session::establish(session, &account, vec!["pwd".into()], now).await?;
+    let SignedIn {
+        account,
+        remember,
+        now,
+    } = signed_in;
+    let state =
+        session::establish(app, session, &account, vec!["pwd".into()], remember, now).await?;
     Ok(match pending {
         Some((id, pending, client)) => {
             let login = (state, account);
@@ -265,6 +304,7 @@ async fn continue_after_sign_in(
                 &pending.request,
                 Some(&login),
                 Some((id, &pending)),
+                visitor,
                 now,
             )
             .await
@@ -284,6 +324,8 @@ struct PasswordChangeState {
     request: Option<String>,
     return_to: Option<String>,
     started_at: i64,
+    #[serde(default)]
+    remember: bool,
 }
 
 #[derive(Template)]
@@ -294,12 +336,14 @@ struct PasswordChangePage {
 }
 
 async fn password_change_page(
+    app: &AppState,
     session: &Session,
+    browser: &BrowserKey,
     status: StatusCode,
     errors: Vec<String>,
 ) -> Result<Response, PageError> {
     let page = PasswordChangePage {
-        csrf_token: session::csrf_token(session).await?,
+        csrf_token: session::csrf_token(app, session, browser).await?,
         errors,
     };
     Ok(render(status, &page))
@@ -308,10 +352,12 @@ async fn password_change_page(
 pub async fn post_password_change(
     State(app): State<AppState>,
     session: Session,
+    browser: BrowserKey,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    password_change(&app, &session, &headers, &body)
+    password_change(&app, &session, &browser, &ip, &headers, &body)
         .await
         .unwrap_or_else(IntoResponse::into_response)
 }
@@ -319,11 +365,13 @@ pub async fn post_password_change(
 async fn password_change(
     app: &AppState,
     session: &Session,
+    browser: &BrowserKey,
+    ip: &str,
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<Response, PageError> {
     let form = form_params(headers, body).map_err(|e| PageError::bad_request("Invalid form", e))?;
-    if !session::csrf_valid(session, form.get("csrf_token")).await? {
+    if !session::csrf_valid(app, session, browser, form.get("csrf_token")).await? {
         return Err(PageError::bad_request(
             "This form had expired",
             "Sign in again with your temporary password.",
@@ -350,46 +398,64 @@ async fn password_change(
     let password = form.get("new_password").unwrap_or_default();
     if form.get("confirm_password").unwrap_or_default() != password {
         return password_change_page(
+            app,
             session,
+            browser,
             StatusCode::UNPROCESSABLE_ENTITY,
             vec!["The two passwords are not the same.".into()],
         )
         .await;
     }
-    match crate::accounts::directory::set_password(
+    let set = match crate::accounts::directory::set_password(
         &app.store,
         &app.hasher,
         &account,
         password,
         false,
+        KeepGrants::None,
         now,
     )
     .await
     {
-        Ok(()) => {}
+        Ok(set) => set,
         Err(crate::accounts::directory::DirectoryError::Invalid(errors)) => {
             let messages = errors.into_iter().map(|e| e.message).collect();
-            return password_change_page(session, StatusCode::UNPROCESSABLE_ENTITY, messages).await;
+            return password_change_page(
+                app,
+                session,
+                browser,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                messages,
+            )
+            .await;
         }
         Err(e) => return Err(PageError::server_error(e)),
-    }
+    };
     session
         .remove::<PasswordChangeState>(PASSWORD_CHANGE_KEY)
         .await
         .map_err(PageError::server_error)?;
     tracing::info!(account_id = %account.account_id, "temporary password replaced; signed in");
     let pending = match &state.request {
-        Some(raw) => Some(load_pending(app, raw).await?),
+        Some(raw) => Some(load_pending(app, raw, browser).await?),
         None => None,
     };
     let mut account = account;
     account.must_change_password = false;
-    continue_after_sign_in(app, session, account, pending, state.return_to, now).await
+    account.credential_version = set.credential_version;
+    let signed_in = SignedIn {
+        account,
+        remember: state.remember,
+        now,
+    };
+    let visitor = authorize::Visitor { ip, browser };
+    continue_after_sign_in(app, session, &visitor, signed_in, pending, state.return_to).await
 }
 
 pub async fn get_consent(
     State(app): State<AppState>,
     session: Session,
+    browser: BrowserKey,
     Query(q): Query<RequestRef>,
 ) -> Response {
     let result = async {
@@ -397,12 +463,12 @@ pub async fn get_consent(
             .request
             .as_deref()
             .ok_or_else(PageError::expired_request)?;
-        let (id, pending, client) = load_pending(&app, raw).await?;
+        let (id, pending, client) = load_pending(&app, raw, &browser).await?;
         let Some((_, account)) = session::current_login(&app, &session).await? else {
             return Ok(Redirect::to(&format!("/login?request={id}")).into_response());
         };
         let page = ConsentPage {
-            csrf_token: session::csrf_token(&session).await?,
+            csrf_token: session::session_csrf_token(&session).await?,
             request_id: id.to_string(),
             client_name: client.name,
             user_name: account.display_name(),
@@ -410,8 +476,9 @@ pub async fn get_consent(
                 .request
                 .scopes
                 .iter()
-                .filter_map(|s| scopes::describe(s))
+                .map(scopes::describe)
                 .collect(),
+            asks_each_time: pending.request.scopes.contains(scopes::Scope::Api),
         };
         Ok::<_, PageError>(render(StatusCode::OK, &page))
     };
@@ -421,10 +488,11 @@ pub async fn get_consent(
 pub async fn post_consent(
     State(app): State<AppState>,
     session: Session,
+    browser: BrowserKey,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    consent(&app, &session, &headers, &body)
+    consent(&app, &session, &browser, &headers, &body)
         .await
         .unwrap_or_else(IntoResponse::into_response)
 }
@@ -432,18 +500,19 @@ pub async fn post_consent(
 async fn consent(
     app: &AppState,
     session: &Session,
+    browser: &BrowserKey,
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<Response, PageError> {
     let form = form_params(headers, body).map_err(|e| PageError::bad_request("Invalid form", e))?;
-    if !session::csrf_valid(session, form.get("csrf_token")).await? {
+    if !session::session_csrf_valid(session, form.get("csrf_token")).await? {
         return Err(PageError::bad_request(
             "This form had expired",
             "Return to the application you were using and start signing in again.",
         ));
     }
     let raw = form.get("request").ok_or_else(PageError::expired_request)?;
-    let (id, pending, client) = load_pending(app, raw).await?;
+    let (id, pending, client) = load_pending(app, raw, browser).await?;
     let now = app.clock.now();
     let login = session::current_login(app, session).await?;
     let signed_in_freshly = match (&login, pending.require_login_after) {
@@ -466,8 +535,15 @@ async fn consent(
             "the user declined",
         ));
     }
+    // `api` is asked for each time, so it is not remembered with the rest.
+    let remembered = request.scopes.without(scopes::Scope::Api);
     app.store
-        .save_consent(account.account_id, client.client_id, &request.scope(), now)
+        .save_consent(
+            account.account_id,
+            client.client_id,
+            &remembered.to_string(),
+            now,
+        )
         .await?;
     Ok(authorize::issue_code(app, request, &state, &account, now).await)
 }
@@ -475,8 +551,13 @@ async fn consent(
 pub async fn get_home(State(app): State<AppState>, session: Session) -> Response {
     let result = async {
         let login = session::current_login(&app, &session).await?;
+        // A visitor who is not signed in has no form here, and so nothing to store.
+        let csrf_token = match &login {
+            Some(_) => session::session_csrf_token(&session).await?,
+            None => String::new(),
+        };
         let page = HomePage {
-            csrf_token: session::csrf_token(&session).await?,
+            csrf_token,
             user_name: login.map(|(_, account)| account.display_name()),
         };
         Ok::<_, PageError>(render(StatusCode::OK, &page))

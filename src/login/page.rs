@@ -34,6 +34,21 @@ impl PageError {
         }
     }
 
+    pub fn too_many_requests(title: &str, message: impl Into<String>) -> PageError {
+        PageError {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            ..PageError::bad_request(title, message)
+        }
+    }
+
+    /// Too many sign-ins started from one address (each stores rows before anyone signs in).
+    pub fn too_many_starts() -> PageError {
+        PageError::too_many_requests(
+            "Too many sign-ins from your network",
+            "Too many sign-ins were started from your network in the last few minutes. Please wait a few minutes and try again.",
+        )
+    }
+
     pub fn not_found() -> PageError {
         PageError {
             status: StatusCode::NOT_FOUND,

@@ -1,16 +1,24 @@
 //! The SSO session: who is signed in, since when, and how; plus the CSRF token for its forms.
+//!
+//! The cookie lasts as long as the browser session unless the person chose "Keep me signed in"
+//! (shared lab computers): then it is persistent for `HCCC_SSO_REMEMBER_ME_SECONDS`. Either way
+//! the server ends a session after its idle timeout and absolute lifetime, and when the account's
+//! password changed since the sign-in.
 
 use serde::{Deserialize, Serialize};
-use tower_sessions::Session;
+use tower_sessions::{Expiry, Session};
 use uuid::Uuid;
 
+use super::browser::BrowserKey;
 use super::page::PageError;
 use crate::crypto;
 use crate::state::AppState;
 use crate::store::AccountRow;
 
-const LOGIN_KEY: &str = "login";
+use crate::store::LOGIN_KEY;
 const CSRF_KEY: &str = "csrf";
+/// Activity is written back at most this often (seconds), not on every page.
+const TOUCH_EVERY: i64 = 60;
 
 /// Recorded at sign-in; `sid` ties ID tokens to this session (for logout).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -19,57 +27,132 @@ pub struct LoginState {
     pub sid: Uuid,
     pub auth_time: i64,
     pub amr: Vec<String>,
+    /// "Keep me signed in on this device": a persistent cookie and the longer lifetimes.
+    #[serde(default)]
+    pub remember: bool,
+    /// The last page request (at most `TOUCH_EVERY` behind), for the idle timeout.
+    #[serde(default)]
+    pub last_seen: i64,
+    /// The account's credential version at sign-in: a password change since ends the session.
+    #[serde(default)]
+    pub credential_version: i64,
 }
 
 fn session_error(e: tower_sessions::session::Error) -> PageError {
     PageError::server_error(format!("session store: {e}"))
 }
 
-/// The signed-in account, if the session has one and the account is still enabled.
+/// The cookie expiry of a session: persistent only when the person asked for it.
+fn expiry(app: &AppState, remember: bool) -> Option<Expiry> {
+    remember.then(|| Expiry::OnInactivity(time::Duration::seconds(app.config.remember_me)))
+}
+
+/// The idle timeout and absolute lifetime that apply to a session.
+fn lifetimes(app: &AppState, state: &LoginState) -> (i64, i64) {
+    let config = &app.config;
+    if state.remember && config.remember_me > 0 {
+        (config.remember_me, config.remember_me)
+    } else {
+        (config.session_ttl, config.session_max)
+    }
+}
+
+/// The signed-in account, if the session has one that is still within its lifetimes, and the
+/// account is enabled and has not changed its password since. Anything else ends the session.
 pub async fn current_login(
     app: &AppState,
     session: &Session,
 ) -> Result<Option<(LoginState, AccountRow)>, PageError> {
-    let Some(state) = session
+    let Some(mut state) = session
         .get::<LoginState>(LOGIN_KEY)
         .await
         .map_err(session_error)?
     else {
         return Ok(None);
     };
-    match app.store.find_account(state.account_id).await? {
+    let now = app.clock.now();
+    let (idle, max) = lifetimes(app, &state);
+    let last_seen = state.last_seen.max(state.auth_time);
+    let live = now - last_seen <= idle && now - state.auth_time <= max;
+    let account = if live {
+        app.store.find_account(state.account_id).await?
+    } else {
+        None
+    };
+    match account {
         // A temporary password set by an admin ends existing sessions too.
-        Some(account) if !account.disabled && !account.must_change_password => {
+        Some(account)
+            if !account.disabled
+                && !account.must_change_password
+                && account.credential_version == state.credential_version =>
+        {
+            if now - last_seen >= TOUCH_EVERY {
+                state.last_seen = now;
+                save(app, session, &state).await?;
+            }
             Ok(Some((state, account)))
         }
         _ => {
-            session
-                .remove::<LoginState>(LOGIN_KEY)
-                .await
-                .map_err(session_error)?;
+            end(session).await?;
             Ok(None)
         }
     }
 }
 
-/// Starts a signed-in session under a new session id (no fixation) and a new `sid`.
+/// Writes the login state back, keeping a remembered session's cookie persistent (tower-sessions
+/// rewrites the cookie with the layer's default expiry otherwise).
+async fn save(app: &AppState, session: &Session, state: &LoginState) -> Result<(), PageError> {
+    if state.remember {
+        session.set_expiry(expiry(app, true));
+    }
+    session
+        .insert(LOGIN_KEY, state)
+        .await
+        .map_err(session_error)
+}
+
+/// Starts a signed-in session under a new session id (no fixation), a new `sid` and a new CSRF
+/// token (the one of the sign-in form is not carried over).
 pub async fn establish(
+    app: &AppState,
     session: &Session,
     account: &AccountRow,
     amr: Vec<String>,
+    remember: bool,
     now: i64,
 ) -> Result<LoginState, PageError> {
     session.cycle_id().await.map_err(session_error)?;
+    let remember = remember && app.config.remember_me > 0;
     let state = LoginState {
         account_id: account.account_id,
         sid: Uuid::new_v4(),
         auth_time: now,
         amr,
+        remember,
+        last_seen: now,
+        credential_version: account.credential_version,
     };
+    session.set_expiry(expiry(app, remember));
     session
-        .insert(LOGIN_KEY, &state)
+        .insert(CSRF_KEY, crypto::random_token())
         .await
         .map_err(session_error)?;
+    save(app, session, &state).await?;
+    Ok(state)
+}
+
+/// Keeps the current session signed in across a change of the account's credentials.
+pub async fn follow_credential_change(
+    app: &AppState,
+    session: &Session,
+    state: &LoginState,
+    credential_version: i64,
+) -> Result<LoginState, PageError> {
+    let state = LoginState {
+        credential_version,
+        ..state.clone()
+    };
+    save(app, session, &state).await?;
     Ok(state)
 }
 
@@ -78,8 +161,35 @@ pub async fn end(session: &Session) -> Result<(), PageError> {
     session.flush().await.map_err(session_error)
 }
 
-/// The session's CSRF token, created on first use.
-pub async fn csrf_token(session: &Session) -> Result<String, PageError> {
+/// The CSRF token for a form that may be shown before sign-in: the session's own once there is
+/// one, otherwise one derived from the browser key, so showing the form stores nothing.
+pub async fn csrf_token(
+    app: &AppState,
+    session: &Session,
+    browser: &BrowserKey,
+) -> Result<String, PageError> {
+    Ok(session
+        .get::<String>(CSRF_KEY)
+        .await
+        .map_err(session_error)?
+        .unwrap_or_else(|| browser.csrf_token(&app.csrf_key)))
+}
+
+/// Whether a form that may be posted before sign-in carries the token `csrf_token` gives now
+/// (compared in constant time).
+pub async fn csrf_valid(
+    app: &AppState,
+    session: &Session,
+    browser: &BrowserKey,
+    presented: Option<&str>,
+) -> Result<bool, PageError> {
+    let expected = csrf_token(app, session, browser).await?;
+    Ok(tokens_match(&expected, presented))
+}
+
+/// The CSRF token of a signed-in session's forms (made at sign-in; made now for sessions older
+/// than that rule).
+pub async fn session_csrf_token(session: &Session) -> Result<String, PageError> {
     if let Some(token) = session
         .get::<String>(CSRF_KEY)
         .await
@@ -95,16 +205,21 @@ pub async fn csrf_token(session: &Session) -> Result<String, PageError> {
     Ok(token)
 }
 
-/// Whether a submitted form carries this session's CSRF token (compared in constant time).
-pub async fn csrf_valid(session: &Session, presented: Option<&str>) -> Result<bool, PageError> {
+/// Whether a signed-in page's form carries the session's CSRF token.
+pub async fn session_csrf_valid(
+    session: &Session,
+    presented: Option<&str>,
+) -> Result<bool, PageError> {
     let expected = session
         .get::<String>(CSRF_KEY)
         .await
-        .map_err(session_error)?;
-    Ok(match (expected, presented) {
-        (Some(expected), Some(presented)) => {
-            crypto::constant_time_eq(expected.as_bytes(), presented.as_bytes())
-        }
-        _ => false,
+        .map_err(session_error)?
+        .unwrap_or_default();
+    Ok(tokens_match(&expected, presented))
+}
+
+fn tokens_match(expected: &str, presented: Option<&str>) -> bool {
+    presented.is_some_and(|presented| {
+        !expected.is_empty() && crypto::constant_time_eq(expected.as_bytes(), presented.as_bytes())
     })
 }

@@ -10,9 +10,11 @@ use tower_sessions::Session;
 use url::Url;
 use uuid::Uuid;
 
-use super::scopes::{self, ClaimsRequest};
+use super::scopes::{ClaimsRequest, Scope, ScopeSet};
+use crate::accounts::throttle;
 use crate::crypto;
-use crate::http::Params;
+use crate::http::{ClientIp, Params};
+use crate::login::browser::BrowserKey;
 use crate::login::page::{FormPostPage, PageError, render};
 use crate::login::session::{self, LoginState};
 use crate::state::AppState;
@@ -43,7 +45,8 @@ pub struct RedirectTarget {
 pub struct AuthorizationRequest {
     pub client_id: Uuid,
     pub target: RedirectTarget,
-    pub scopes: Vec<String>,
+    /// What was asked for and the client may have (a list of names in JSON).
+    pub scopes: ScopeSet,
     pub nonce: Option<String>,
     pub code_challenge: Option<String>,
     pub prompt_none: bool,
@@ -61,7 +64,7 @@ pub struct AuthorizationRequest {
 
 impl AuthorizationRequest {
     pub fn scope(&self) -> String {
-        self.scopes.join(" ")
+        self.scopes.to_string()
     }
 }
 
@@ -92,9 +95,17 @@ impl From<StoreError> for AuthorizeError {
     }
 }
 
+/// The browser at the other end: its address and key, which a parked request is bound to.
+pub struct Visitor<'a> {
+    pub ip: &'a str,
+    pub browser: &'a BrowserKey,
+}
+
 pub async fn get_authorize(
     State(app): State<AppState>,
     session: Session,
+    browser: BrowserKey,
+    ClientIp(ip): ClientIp,
     RawQuery(query): RawQuery,
 ) -> Response {
     let params = match Params::parse(query.unwrap_or_default().as_bytes()) {
@@ -104,20 +115,30 @@ pub async fn get_authorize(
                 .into_response();
         }
     };
-    authorize(&app, &session, params).await
+    let visitor = Visitor {
+        ip: &ip,
+        browser: &browser,
+    };
+    authorize(&app, &session, &visitor, params).await
 }
 
 /// Continues a parked request once the browser is signed in (after the QR sign-in).
 pub async fn get_continue(
     State(app): State<AppState>,
     session: Session,
+    browser: BrowserKey,
+    ClientIp(ip): ClientIp,
     axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Response {
     let result = async {
         let raw = q.get("request").ok_or_else(PageError::expired_request)?;
-        let (id, pending, client) = crate::login::load_pending(&app, raw).await?;
+        let (id, pending, client) = crate::login::load_pending(&app, raw, &browser).await?;
         let login = session::current_login(&app, &session).await?;
         let now = app.clock.now();
+        let visitor = Visitor {
+            ip: &ip,
+            browser: &browser,
+        };
         Ok::<_, PageError>(
             proceed(
                 &app,
@@ -125,6 +146,7 @@ pub async fn get_continue(
                 &pending.request,
                 login.as_ref(),
                 Some((id, &pending)),
+                &visitor,
                 now,
             )
             .await,
@@ -136,11 +158,17 @@ pub async fn get_continue(
 pub async fn post_authorize(
     State(app): State<AppState>,
     session: Session,
+    browser: BrowserKey,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let visitor = Visitor {
+        ip: &ip,
+        browser: &browser,
+    };
     match crate::http::form_params(&headers, &body) {
-        Ok(params) => authorize(&app, &session, params).await,
+        Ok(params) => authorize(&app, &session, &visitor, params).await,
         Err(e) => PageError::bad_request("This sign-in request is not valid", e).into_response(),
     }
 }
@@ -183,7 +211,12 @@ async fn resolve_pushed(
     Ok((pushed, true))
 }
 
-async fn authorize(app: &AppState, session: &Session, params: Params) -> Response {
+async fn authorize(
+    app: &AppState,
+    session: &Session,
+    visitor: &Visitor<'_>,
+    params: Params,
+) -> Response {
     let now = app.clock.now();
     let (params, pushed) = match resolve_pushed(app, params, now).await {
         Ok(resolved) => resolved,
@@ -197,7 +230,7 @@ async fn authorize(app: &AppState, session: &Session, params: Params) -> Respons
         Ok(login) => login,
         Err(e) => return e.into_response(),
     };
-    proceed(app, &client, &request, login.as_ref(), None, now).await
+    proceed(app, &client, &request, login.as_ref(), None, visitor, now).await
 }
 
 fn page(title: &str, message: impl Into<String>) -> AuthorizeError {
@@ -316,11 +349,21 @@ pub async fn validate(
             "this client may not use the authorization code grant",
         );
     }
-    let requested = params.get("scope").unwrap_or_default();
-    if !requested.split(' ').any(|s| s == "openid") {
+    let requested = ScopeSet::parse(params.get("scope").unwrap_or_default());
+    if !requested.contains(Scope::Openid) {
         return fail(&target, "invalid_scope", "scope must include openid");
     }
-    let scopes = scopes::normalize(requested);
+    let allowed = client.settings.allowed_scopes;
+    if !allowed.contains(Scope::Openid) {
+        return fail(
+            &target,
+            "invalid_scope",
+            "this client is not allowed the openid scope",
+        );
+    }
+    // Scopes the client was not given by an admin are dropped (RFC 6749 §3.3); the token
+    // response's scope says what was granted.
+    let scopes = requested.intersect(allowed);
 
     let (mut prompt_none, mut prompt_login, mut prompt_consent) = (false, false, false);
     for value in params
@@ -463,6 +506,7 @@ pub async fn proceed(
     request: &AuthorizationRequest,
     login: Option<&(LoginState, AccountRow)>,
     pending: Option<(Uuid, &PendingRequest)>,
+    visitor: &Visitor<'_>,
     now: i64,
 ) -> Response {
     let needs_login = match login {
@@ -495,7 +539,16 @@ pub async fn proceed(
             request: request.clone(),
             require_login_after: Some(now),
         };
-        return match park(app, client, &parked, pending.map(|(id, _)| id), now).await {
+        return match park(
+            app,
+            client,
+            &parked,
+            pending.map(|(id, _)| id),
+            visitor,
+            now,
+        )
+        .await
+        {
             Ok(id) => Redirect::to(&format!("/login?request={id}")).into_response(),
             Err(e) => e.into_response(),
         };
@@ -505,7 +558,11 @@ pub async fn proceed(
             .into_response();
     };
 
-    let needs_consent = if client.skip_consent {
+    // `api` lets the app act with the person's own rights (an admin's, for an admin): it is
+    // asked for every time, even of apps that skip consent, and never remembered.
+    let needs_consent = if request.scopes.contains(Scope::Api) {
+        true
+    } else if client.skip_consent {
         false
     } else if request.prompt_consent {
         true
@@ -516,7 +573,7 @@ pub async fn proceed(
             .await
         {
             Ok(consented) => {
-                !consented.is_some_and(|granted| scopes::covers(&granted, &request.scopes))
+                !consented.is_some_and(|granted| ScopeSet::parse(&granted).covers(request.scopes))
             }
             Err(e) => return PageError::from(e).into_response(),
         }
@@ -534,7 +591,16 @@ pub async fn proceed(
             request: request.clone(),
             require_login_after: None,
         };
-        return match park(app, client, &parked, pending.map(|(id, _)| id), now).await {
+        return match park(
+            app,
+            client,
+            &parked,
+            pending.map(|(id, _)| id),
+            visitor,
+            now,
+        )
+        .await
+        {
             Ok(id) => Redirect::to(&format!("/consent?request={id}")).into_response(),
             Err(e) => e.into_response(),
         };
@@ -550,21 +616,33 @@ pub async fn proceed(
     issue_code(app, request, state, account, now).await
 }
 
-/// Stores (or keeps) the parked request and returns its id.
+/// Stores (or keeps) the parked request, bound to the visitor's browser, and returns its id.
+/// New ones are counted per address: each is a row written before anyone has signed in.
 async fn park(
     app: &AppState,
     client: &ClientRow,
     parked: &PendingRequest,
     existing: Option<Uuid>,
+    visitor: &Visitor<'_>,
     now: i64,
 ) -> Result<Uuid, PageError> {
     if let Some(id) = existing {
         return Ok(id);
     }
+    let limit = app.config.anonymous_starts_per_ip;
+    if !throttle::count_anonymous_start(&app.store, visitor.ip, limit, now).await? {
+        return Err(PageError::too_many_starts());
+    }
     let params = serde_json::to_string(parked).map_err(PageError::server_error)?;
     Ok(app
         .store
-        .insert_pending_authorization(client.client_id, &params, now, now + PENDING_TTL)
+        .insert_pending_authorization(
+            client.client_id,
+            &params,
+            &visitor.browser.binding(),
+            now,
+            now + PENDING_TTL,
+        )
         .await?)
 }
 

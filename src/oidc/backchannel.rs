@@ -26,7 +26,8 @@ struct LogoutTokenClaims<'a> {
     events: serde_json::Value,
 }
 
-/// Queues a logout token for every client of `grants` that registered a back-channel logout URI.
+/// Queues a logout token for every client of `grants` that registered a back-channel logout URI:
+/// one per client and browser session (`sid`) among them.
 pub async fn enqueue_for_session(
     app: &AppState,
     grants: &[GrantRow],
@@ -34,13 +35,18 @@ pub async fn enqueue_for_session(
     now: i64,
 ) -> Result<(), StoreError> {
     let mut deliveries = Vec::new();
-    for client in clients {
+    let mut told: Vec<(uuid::Uuid, uuid::Uuid)> = Vec::new();
+    for grant in grants {
+        let Some(client) = clients.iter().find(|c| c.client_id == grant.client_id) else {
+            continue;
+        };
         let Some(uri) = &client.settings.backchannel_logout_uri else {
             continue;
         };
-        let Some(grant) = grants.iter().find(|g| g.client_id == client.client_id) else {
+        if told.contains(&(client.client_id, grant.sid)) {
             continue;
-        };
+        }
+        told.push((client.client_id, grant.sid));
         match logout_token(app, client, grant, now) {
             Ok(token) => deliveries.push(NewBackchannelDelivery {
                 client_id: client.client_id,
@@ -53,6 +59,26 @@ pub async fn enqueue_for_session(
         }
     }
     app.store.enqueue_backchannel(deliveries, now).await
+}
+
+/// Tells the apps of grants that were just ended (a password change, an account disabled) over
+/// the back channel: queued now, sent in the background.
+pub async fn notify_ended(app: &AppState, grants: &[GrantRow], now: i64) -> Result<(), StoreError> {
+    if grants.is_empty() {
+        return Ok(());
+    }
+    let mut clients: Vec<ClientRow> = Vec::new();
+    for grant in grants {
+        if !clients.iter().any(|c| c.client_id == grant.client_id)
+            && let Some(client) = app.store.find_client(grant.client_id).await?
+        {
+            clients.push(client);
+        }
+    }
+    enqueue_for_session(app, grants, &clients, now).await?;
+    let app = app.clone();
+    tokio::spawn(async move { deliver_due(&app).await });
+    Ok(())
 }
 
 fn logout_token(

@@ -18,7 +18,10 @@ use crate::store::ClientRow;
 const BAD_CLIENT: &str = "client authentication failed";
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// Assertions may not be valid for longer than this (seconds), which bounds the replay cache.
-const MAX_ASSERTION_LIFETIME: i64 = 600;
+/// One hour: Authlib signs its assertions for 3600 s by default.
+const MAX_ASSERTION_LIFETIME: i64 = 3600;
+/// Clock difference allowed between the client and us when judging that lifetime (seconds).
+const CLOCK_SKEW: i64 = 60;
 
 fn bad_client() -> OAuthError {
     OAuthError::invalid_client(BAD_CLIENT)
@@ -171,10 +174,13 @@ fn assertion_subject(jwt: &str) -> Option<String> {
 async fn client_keys(app: &AppState, client: &ClientRow) -> Result<JwkSet, OAuthError> {
     let raw = match (&client.settings.jwks, &client.settings.jwks_uri) {
         (Some(inline), _) => inline.clone().into_bytes(),
+        // Why the fetch failed is for the operator's log: the answer would tell an outsider
+        // what our server can reach.
         (None, Some(uri)) => crate::outbound::fetch_limited(&app.http, uri, 64 * 1024)
             .await
             .map_err(|e| {
-                OAuthError::invalid_client(format!("the client's jwks_uri could not be read: {e}"))
+                tracing::warn!(client_id = %client.client_id, error = %e, "the client's jwks_uri could not be read");
+                bad_client()
             })?,
         (None, None) => {
             return Err(OAuthError::invalid_client(
@@ -273,9 +279,12 @@ async fn verify_assertion(app: &AppState, client: &ClientRow, jwt: &str) -> Resu
             "assertion audience is not this server",
         ));
     }
-    if claims.exp <= now || claims.exp > now + MAX_ASSERTION_LIFETIME {
+    if claims.exp <= now {
+        return Err(OAuthError::invalid_client("assertion has expired"));
+    }
+    if claims.exp > now + MAX_ASSERTION_LIFETIME + CLOCK_SKEW {
         return Err(OAuthError::invalid_client(
-            "assertion is expired or valid for too long",
+            "assertion is valid for longer than one hour",
         ));
     }
     if !app

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::client_auth;
 use super::error::OAuthError;
-use super::scopes;
+use super::scopes::{Scope, ScopeSet};
 use crate::crypto;
 use crate::http::form_params;
 use crate::state::AppState;
@@ -120,12 +120,19 @@ pub async fn post_device_authorization(
             "this client may not use the device authorization grant",
         ));
     }
-    let mut scopes = scopes::normalize(params.get("scope").unwrap_or("openid"));
+    let allowed = client.settings.allowed_scopes;
+    let requested = ScopeSet::parse(params.get("scope").unwrap_or("openid"));
+    let mut scopes = requested.intersect(allowed);
+    if scopes.is_empty() && allowed.contains(Scope::Openid) {
+        scopes = scopes.with(Scope::Openid);
+    }
     if scopes.is_empty() {
-        scopes.push("openid".into());
+        return Err(OAuthError::invalid_scope(
+            "none of the requested scopes is allowed for this client",
+        ));
     }
     let now = app.clock.now();
-    let started = start(&app, Some(client.client_id), &scopes.join(" "), now).await?;
+    let started = start(&app, Some(client.client_id), &scopes.to_string(), now).await?;
     let user_code = display_user_code(&started.user_code);
     let verification_uri = app.config.url("/device");
     let body = DeviceAuthorizationResponse {

@@ -6,7 +6,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::scopes::SUPPORTED_SCOPES;
+use super::scopes::Scope;
 use super::tokens::ACR_PASSWORD;
 use crate::config::Config;
 use crate::state::AppState;
@@ -41,7 +41,7 @@ pub fn provider_metadata(config: &Config) -> Value {
         "require_pushed_authorization_requests": false,
         "revocation_endpoint": url("/revoke"),
         "introspection_endpoint": url("/introspect"),
-        "scopes_supported": SUPPORTED_SCOPES,
+        "scopes_supported": Scope::ALL.map(Scope::as_str),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", super::device::DEVICE_GRANT, "password"],

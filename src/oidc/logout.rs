@@ -12,6 +12,7 @@ use url::Url;
 use uuid::Uuid;
 
 use super::backchannel;
+use super::scopes::{Scope, ScopeSet};
 use crate::http::{Params, form_params};
 use crate::login::page::{PageError, render};
 use crate::login::session::{self, LoginState};
@@ -137,7 +138,7 @@ pub async fn post_end_session(
     let result = async {
         let params = form_params(&headers, &body).map_err(|e| invalid(&e))?;
         if params.get("confirm") == Some("yes") {
-            if !session::csrf_valid(&session, params.get("csrf_token")).await? {
+            if !session::session_csrf_valid(&session, params.get("csrf_token")).await? {
                 return Err(PageError::bad_request(
                     "This form had expired",
                     "Reload the page and try again.",
@@ -183,7 +184,7 @@ async fn end_session(
         fields.push(("state", state.clone()));
     }
     let page = ConfirmLogoutPage {
-        csrf_token: session::csrf_token(session).await?,
+        csrf_token: session::session_csrf_token(session).await?,
         user_name: account.display_name(),
         client_name: request.client.map(|c| c.name),
         fields,
@@ -202,7 +203,7 @@ async fn perform_logout(
     let grants = app.store.live_grants_for_session(login.sid).await?;
     let mut clients: Vec<ClientRow> = Vec::new();
     for grant in &grants {
-        if !grant.scope.split(' ').any(|s| s == "offline_access") {
+        if !ScopeSet::parse(&grant.scope).contains(Scope::OfflineAccess) {
             app.store.revoke_grant(grant.grant_id, now).await?;
         }
         if !clients.iter().any(|c| c.client_id == grant.client_id)

@@ -1,14 +1,6 @@
-//! The scopes we know, and what each means to a person.
+//! The scopes we know, what each means to a person, and claims asked for one by one.
 
-/// `roles` releases the roles and groups claims; `api` lets an access token call /api/v1.
-pub const SUPPORTED_SCOPES: [&str; 6] = [
-    "openid",
-    "profile",
-    "email",
-    "roles",
-    "offline_access",
-    "api",
-];
+pub use crate::domain::{Scope, ScopeSet};
 
 /// The user claims we can release, by scope or one by one through the claims parameter.
 pub const SUPPORTED_CLAIMS: [&str; 9] = [
@@ -67,52 +59,15 @@ impl ClaimsRequest {
 }
 
 /// Plain-language text for the consent page.
-pub fn describe(scope: &str) -> Option<&'static str> {
+pub fn describe(scope: Scope) -> &'static str {
     match scope {
-        "openid" => Some("Confirm who you are (your account identifier)"),
-        "profile" => Some("Your name and username"),
-        "email" => Some("Your e-mail address"),
-        "roles" => Some("Your roles and groups at the college"),
-        "offline_access" => Some("Stay connected to your account when you are not using the app"),
-        "api" => {
-            Some("Manage your account for you (and the directory, if you are an administrator)")
+        Scope::Openid => "Confirm who you are (your account identifier)",
+        Scope::Profile => "Your name and username",
+        Scope::Email => "Your e-mail address",
+        Scope::Roles => "Your roles and groups at the college",
+        Scope::OfflineAccess => "Stay connected to your account when you are not using the app",
+        Scope::Api => {
+            "Act as you at HCCC sign-in's API: manage your account, and the directory if you are an administrator"
         }
-        _ => None,
-    }
-}
-
-/// Keeps the known scopes of a space-separated list, in a stable order, without repeats.
-/// Unknown scopes are dropped (RFC 6749 §3.3 lets the server grant less than asked).
-pub fn normalize(requested: &str) -> Vec<String> {
-    SUPPORTED_SCOPES
-        .iter()
-        .filter(|known| requested.split(' ').any(|s| s == **known))
-        .map(|s| s.to_string())
-        .collect()
-}
-
-/// Whether `granted` (space-separated) covers every scope in `wanted`.
-pub fn covers(granted: &str, wanted: &[String]) -> bool {
-    wanted.iter().all(|w| granted.split(' ').any(|g| g == w))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn normalize_keeps_known_scopes_in_order() {
-        assert_eq!(
-            normalize("email bogus openid email"),
-            vec!["openid", "email"]
-        );
-        assert!(normalize("").is_empty());
-    }
-
-    #[test]
-    fn covers_checks_every_scope() {
-        let wanted = vec!["openid".to_string(), "email".to_string()];
-        assert!(covers("openid profile email", &wanted));
-        assert!(!covers("openid profile", &wanted));
     }
 }

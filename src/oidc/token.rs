@@ -11,7 +11,7 @@ use super::authorize::is_pkce_value;
 use super::client_auth;
 use super::device::DEVICE_GRANT;
 use super::error::OAuthError;
-use super::scopes;
+use super::scopes::{Scope, ScopeSet};
 use super::tokens::{MintInput, mint_client_token, mint_user_tokens};
 use crate::crypto;
 use crate::http::{ClientIp, Params, form_params};
@@ -145,11 +145,13 @@ async fn password(
             "username and password are required",
         ));
     };
-    let requested = params.get("scope").unwrap_or("openid api");
-    let scope = scopes::normalize(requested).join(" ");
+    let requested = ScopeSet::parse(params.get("scope").unwrap_or("openid api"));
+    let scope = requested
+        .intersect(client.settings.allowed_scopes)
+        .to_string();
     if scope.is_empty() {
         return Err(OAuthError::invalid_scope(
-            "none of the requested scopes is known",
+            "none of the requested scopes is known and allowed for this client",
         ));
     }
     let account = match crate::accounts::sign_in(
@@ -213,7 +215,7 @@ async fn exchange_code(
         .ok_or_else(|| OAuthError::invalid_request("code is required"))?;
     let code = match app
         .store
-        .redeem_auth_code(&crypto::sha256(code.as_bytes()), now)
+        .redeem_auth_code(&crypto::sha256(code.as_bytes()), client.client_id, now)
         .await?
     {
         CodeRedemption::Redeemed(code) => code,
@@ -350,6 +352,7 @@ async fn refresh(
     );
     let rotation = app.store.rotate_refresh_token(
         &presented_hash,
+        client.client_id,
         &replacement_hash,
         now + app.config.refresh_token_ttl,
         now,
@@ -366,14 +369,16 @@ async fn refresh(
             ));
         }
     };
+    // What an admin has since taken from the client is not renewed.
+    let granted = ScopeSet::parse(&grant.scope).intersect(client.settings.allowed_scopes);
     let scope = match params.get("scope") {
-        None => grant.scope.clone(),
+        None => granted.to_string(),
         Some(requested) => {
-            let wanted = scopes::normalize(requested);
-            if wanted.is_empty() || !scopes::covers(&grant.scope, &wanted) {
+            let wanted = ScopeSet::parse(requested);
+            if wanted.is_empty() || !granted.covers(wanted) {
                 return Err(OAuthError::invalid_scope("scope exceeds what was granted"));
             }
-            wanted.join(" ")
+            wanted.to_string()
         }
     };
     let subject = Subject {
@@ -477,7 +482,7 @@ async fn issue(
         }
         RefreshToken::New => None,
     };
-    let openid = scope.split(' ').any(|s| s == "openid");
+    let openid = ScopeSet::parse(scope).contains(Scope::Openid);
     Ok(TokenResponse {
         access_token: tokens.access_token,
         token_type: "Bearer",

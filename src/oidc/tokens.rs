@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::crypto;
+use crate::domain::{Scope, ScopeSet};
 use crate::keys::{KeyError, KeyRing};
 use crate::state::AppState;
 use crate::store::{AccountRow, GrantRow, StoreError, UserinfoRow};
@@ -58,9 +59,10 @@ pub struct ProfileClaims {
 impl ProfileClaims {
     /// The claims `scope` releases, plus those asked for one by one (`individually`).
     pub fn release(account: &AccountRow, scope: &str, individually: &[String]) -> ProfileClaims {
-        let profile = scope.split(' ').any(|x| x == "profile");
-        let email = scope.split(' ').any(|x| x == "email");
-        let roles = scope.split(' ').any(|x| x == "roles");
+        let scopes = ScopeSet::parse(scope);
+        let profile = scopes.contains(Scope::Profile);
+        let email = scopes.contains(Scope::Email);
+        let roles = scopes.contains(Scope::Roles);
         let wants =
             |claim: &str, by_scope: bool| by_scope || individually.iter().any(|c| c == claim);
         ProfileClaims {
@@ -134,7 +136,7 @@ pub struct MintInput<'a> {
 pub fn mint_user_tokens(keys: &KeyRing, input: MintInput<'_>) -> Result<IssuedTokens, KeyError> {
     let client_id = input.grant.client_id.to_string();
     let sub = input.account.account_id.to_string();
-    let wants_roles = input.scope.split(' ').any(|s| s == "roles");
+    let wants_roles = ScopeSet::parse(input.scope).contains(Scope::Roles);
     let access = AccessTokenClaims {
         iss: input.issuer.to_owned(),
         sub: sub.clone(),

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::error::{BearerError, OAuthError};
-use super::scopes::ClaimsRequest;
+use super::scopes::{ClaimsRequest, Scope, ScopeSet};
 use super::tokens::{AccessTokenProblem, ProfileClaims, validate_access_token};
 use crate::http::form_params;
 use crate::state::AppState;
@@ -82,7 +82,7 @@ async fn userinfo(app: &AppState, token: &str) -> Result<Response, BearerError> 
         .user
         .ok_or_else(|| OAuthError::invalid_token("token does not represent a user"))?;
     let claims = live.claims;
-    if !claims.scope.split(' ').any(|s| s == "openid") {
+    if !ScopeSet::parse(&claims.scope).contains(Scope::Openid) {
         return Err(OAuthError::insufficient_scope("the openid scope is required").into());
     }
     let body = UserinfoResponse {

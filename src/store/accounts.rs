@@ -1,6 +1,26 @@
 use uuid::Uuid;
 
-use super::{Db, Store, StoreError, encode_string_list, on_pool};
+use super::authorization::{GRANT_COLUMNS, GrantRecord};
+use super::{Db, GrantRow, Store, StoreError, encode_string_list, on_pool};
+
+/// Which of an account's grants outlive a password change.
+#[derive(Debug, Clone, Copy)]
+pub enum KeepGrants {
+    /// None: an admin set the password, or the old one was temporary.
+    None,
+    /// Those of the browser session the person changed it from.
+    OfSession(Uuid),
+    /// The grant of the token that changed it through the API.
+    Grant(Uuid),
+}
+
+/// What a password change did.
+#[derive(Debug)]
+pub struct PasswordSet {
+    pub credential_version: i64,
+    /// The grants it revoked, whose apps get a back-channel logout.
+    pub ended: Vec<GrantRow>,
+}
 
 /// A JSON array of strings kept in a text column (roles, groups).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -43,6 +63,8 @@ pub struct AccountRow {
     #[sqlx(try_from = "String")]
     pub groups: StringList,
     pub must_change_password: bool,
+    /// Bumped by every password change; sessions signed in under an older value are over.
+    pub credential_version: i64,
 }
 
 impl std::fmt::Debug for AccountRow {
@@ -101,7 +123,7 @@ pub struct AccountFilter {
 }
 
 pub(super) const ACCOUNT_COLUMNS: &str = "account_id, username, email, email_verified, given_name, family_name, \
-    password_hash, disabled, created_at, updated_at, roles, groups, must_change_password";
+    password_hash, disabled, created_at, updated_at, roles, groups, must_change_password, credential_version";
 
 /// Case-insensitive uniqueness is kept in a normalized column (portable across backends).
 pub fn normalize_key(value: &str) -> String {
@@ -133,29 +155,9 @@ const ACTIVE_ADMINS_PG: &str = "select account_id from account \
 const ACTIVE_ADMINS_SQLITE: &str =
     "select account_id from account where roles like '%\"admin\"%' and disabled = false";
 
-const UPDATE_ACCOUNT: &str = "update account set username = $2, username_key = $3, email = $4, email_key = $5, \
-    email_verified = $6, given_name = $7, family_name = $8, disabled = $9, roles = $10, groups = $11, \
-    must_change_password = $12, updated_at = $13 where account_id = $1";
-
-/// UPDATE_ACCOUNT with its binds; a macro because the query's type differs per backend.
-macro_rules! update_account_query {
-    ($account:expr, $now:expr) => {
-        sqlx::query(UPDATE_ACCOUNT)
-            .bind($account.account_id)
-            .bind(&$account.username)
-            .bind(normalize_key(&$account.username))
-            .bind(&$account.email)
-            .bind(normalize_key(&$account.email))
-            .bind($account.email_verified)
-            .bind(&$account.given_name)
-            .bind(&$account.family_name)
-            .bind($account.disabled)
-            .bind(encode_string_list(&$account.roles))
-            .bind(encode_string_list(&$account.groups))
-            .bind($account.must_change_password)
-            .bind($now)
-    };
-}
+/// What the import changes of an existing account, and nothing else.
+const IMPORT_UPDATE: &str = "update account set email = $2, email_key = $3, given_name = $4, family_name = $5, \
+    roles = $6, groups = $7, updated_at = $8 where account_id = $1";
 
 const REVOKE_ACCOUNT_GRANTS: &str =
     "update oauth_grant set revoked_at = $2 where account_id = $1 and revoked_at is null";
@@ -243,32 +245,71 @@ impl Store {
         })
     }
 
-    /// Writes every editable field of `account`. When the change disables the account, its grants
-    /// are revoked in the same transaction (ending refresh and access tokens). Refuses with
-    /// `LastAdmin` a change that would leave no active admin.
+    /// Writes the fields in which `after` differs from `before`, and only those, so a change made
+    /// meanwhile to another field (an admin disabling the account while another renames it) is
+    /// kept. When the change disables the account, its grants are revoked in the same transaction
+    /// (ending refresh and access tokens). Refuses with `LastAdmin` a change that would leave no
+    /// active admin, judged against the rows as they are inside the transaction.
     pub async fn update_account(
         &self,
-        account: &AccountRow,
+        before: &AccountRow,
+        after: &AccountRow,
         now: i64,
     ) -> Result<AccountRow, StoreError> {
+        let roles_change = after.roles != before.roles;
+        let disabled_change = after.disabled != before.disabled;
+        let stays_admin = (!roles_change || after.roles.contains_str("admin"))
+            && (!disabled_change || !after.disabled);
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let admins_sql = match self.db() { Db::Postgres(_) => ACTIVE_ADMINS_PG, Db::Sqlite(_) => ACTIVE_ADMINS_SQLITE };
             let admins: Vec<Uuid> = sqlx::query_scalar(admins_sql).fetch_all(&mut *tx).await?;
-            if admins.contains(&account.account_id) && !account.is_active_admin() && admins.len() == 1 {
+            if admins.contains(&after.account_id) && !stays_admin && admins.len() == 1 {
                 return Err(StoreError::LastAdmin);
             }
-            let updated = update_account_query!(account, now).execute(&mut *tx).await?.rows_affected();
+            let mut update = sqlx::QueryBuilder::new("update account set updated_at = ");
+            update.push_bind(now);
+            if after.username != before.username {
+                update.push(", username = ").push_bind(after.username.clone());
+                update.push(", username_key = ").push_bind(normalize_key(&after.username));
+            }
+            if after.email != before.email {
+                update.push(", email = ").push_bind(after.email.clone());
+                update.push(", email_key = ").push_bind(normalize_key(&after.email));
+            }
+            if after.email_verified != before.email_verified {
+                update.push(", email_verified = ").push_bind(after.email_verified);
+            }
+            if after.given_name != before.given_name {
+                update.push(", given_name = ").push_bind(after.given_name.clone());
+            }
+            if after.family_name != before.family_name {
+                update.push(", family_name = ").push_bind(after.family_name.clone());
+            }
+            if roles_change {
+                update.push(", roles = ").push_bind(encode_string_list(&after.roles));
+            }
+            if after.groups != before.groups {
+                update.push(", groups = ").push_bind(encode_string_list(&after.groups));
+            }
+            if disabled_change {
+                update.push(", disabled = ").push_bind(after.disabled);
+            }
+            if after.must_change_password != before.must_change_password {
+                update.push(", must_change_password = ").push_bind(after.must_change_password);
+            }
+            update.push(" where account_id = ").push_bind(after.account_id);
+            let updated = update.build().execute(&mut *tx).await?.rows_affected();
             if updated == 0 {
                 return Err(StoreError::NotFound);
             }
-            if account.disabled {
-                sqlx::query(REVOKE_ACCOUNT_GRANTS).bind(account.account_id).bind(now).execute(&mut *tx).await?;
+            if disabled_change && after.disabled {
+                sqlx::query(REVOKE_ACCOUNT_GRANTS).bind(after.account_id).bind(now).execute(&mut *tx).await?;
             }
             tx.commit().await?;
         });
         self.cache.invalidate();
-        self.find_account(account.account_id)
+        self.find_account(after.account_id)
             .await?
             .ok_or(StoreError::NotFound)
     }
@@ -293,31 +334,50 @@ impl Store {
         Ok(())
     }
 
-    /// Sets a new password hash. A temporary password (`must_change`) also revokes the account's
-    /// grants, as an admin sets one when an account may be in the wrong hands.
+    /// Sets a new password hash and ends what was signed in with the old one: the credential
+    /// version moves on (so browser sessions signed in before end at their next request), and
+    /// every live grant of the account but `keep` is revoked with its refresh tokens, in one
+    /// transaction. Returns the new version and the grants ended, whose apps are told (logout).
     pub async fn set_password(
         &self,
         account_id: Uuid,
         password_hash: &str,
         must_change: bool,
+        keep: KeepGrants,
         now: i64,
-    ) -> Result<(), StoreError> {
-        const SQL: &str = "update account set password_hash = $2, must_change_password = $3, updated_at = $4 \
-            where account_id = $1";
-        on_pool!(self, pool => {
+    ) -> Result<PasswordSet, StoreError> {
+        const SQL: &str = "update account set password_hash = $2, must_change_password = $3, updated_at = $4, \
+            credential_version = credential_version + 1 where account_id = $1 returning credential_version";
+        let end_grants = format!(
+            "update oauth_grant set revoked_at = $2 where account_id = $1 and revoked_at is null \
+             and ($3 is null or sid <> $3) and ($4 is null or grant_id <> $4) returning {GRANT_COLUMNS}"
+        );
+        const DROP_TOKENS: &str = "delete from refresh_token where grant_id in \
+            (select grant_id from oauth_grant where account_id = $1 and revoked_at is not null)";
+        let (keep_sid, keep_grant) = match keep {
+            KeepGrants::None => (None, None),
+            KeepGrants::OfSession(sid) => (Some(sid), None),
+            KeepGrants::Grant(grant_id) => (None, Some(grant_id)),
+        };
+        let (credential_version, records) = on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            let updated = sqlx::query(SQL).bind(account_id).bind(password_hash).bind(must_change).bind(now)
-                .execute(&mut *tx).await?.rows_affected();
-            if updated == 0 {
-                return Err(StoreError::NotFound);
-            }
-            if must_change {
-                sqlx::query(REVOKE_ACCOUNT_GRANTS).bind(account_id).bind(now).execute(&mut *tx).await?;
-            }
+            let version = sqlx::query_scalar::<_, i64>(SQL).bind(account_id).bind(password_hash)
+                .bind(must_change).bind(now).fetch_optional(&mut *tx).await?
+                .ok_or(StoreError::NotFound)?;
+            let ended = sqlx::query_as::<_, GrantRecord>(&end_grants).bind(account_id).bind(now)
+                .bind(keep_sid).bind(keep_grant).fetch_all(&mut *tx).await?;
+            sqlx::query(DROP_TOKENS).bind(account_id).execute(&mut *tx).await?;
             tx.commit().await?;
+            (version, ended)
         });
         self.cache.invalidate();
-        Ok(())
+        Ok(PasswordSet {
+            credential_version,
+            ended: records
+                .into_iter()
+                .map(GrantRow::try_from)
+                .collect::<Result<_, _>>()?,
+        })
     }
 
     pub async fn set_account_disabled(
@@ -326,12 +386,13 @@ impl Store {
         disabled: bool,
         now: i64,
     ) -> Result<(), StoreError> {
-        let mut account = self
+        let before = self
             .find_account(account_id)
             .await?
             .ok_or(StoreError::NotFound)?;
-        account.disabled = disabled;
-        self.update_account(&account, now).await.map(|_| ())
+        let mut after = before.clone();
+        after.disabled = disabled;
+        self.update_account(&before, &after, now).await.map(|_| ())
     }
 
     /// The accounts with these usernames (compared case-insensitively), for the bulk import.
@@ -380,7 +441,8 @@ impl Store {
         Ok(found)
     }
 
-    /// Creates and updates accounts in one transaction: all of them or none.
+    /// Creates and updates accounts in one transaction: all of them or none. Updates write only
+    /// what an import changes (e-mail, names, roles, groups), never the status or password.
     pub async fn apply_account_import(
         &self,
         creates: &[&NewAccount],
@@ -413,7 +475,16 @@ impl Store {
                 builder.build().execute(&mut *tx).await?;
             }
             for account in updates {
-                update_account_query!(account, now).execute(&mut *tx).await?;
+                sqlx::query(IMPORT_UPDATE)
+                    .bind(account.account_id)
+                    .bind(&account.email)
+                    .bind(normalize_key(&account.email))
+                    .bind(&account.given_name)
+                    .bind(&account.family_name)
+                    .bind(encode_string_list(&account.roles))
+                    .bind(encode_string_list(&account.groups))
+                    .bind(now)
+                    .execute(&mut *tx).await?;
             }
             tx.commit().await?;
         });

@@ -11,6 +11,8 @@ pub struct PendingAuthorizationRow {
     pub params: String,
     pub created_at: i64,
     pub expires_at: i64,
+    /// SHA-256 of the browser-binding cookie of the browser that started the request.
+    pub browser_hash: Option<Vec<u8>>,
 }
 
 /// One authorization of a client by an account: the family that its code, refresh tokens and
@@ -125,7 +127,7 @@ macro_rules! joined_account_columns {
     () => {
         "a.account_id, a.username, a.email, a.email_verified, a.given_name, a.family_name, \
         a.password_hash, a.disabled, a.created_at, a.updated_at, a.roles, a.groups, \
-        a.must_change_password"
+        a.must_change_password, a.credential_version"
     };
 }
 
@@ -196,14 +198,15 @@ impl Store {
         &self,
         client_id: Uuid,
         params: &str,
+        browser_hash: &[u8],
         now: i64,
         expires_at: i64,
     ) -> Result<Uuid, StoreError> {
-        const SQL: &str = "insert into pending_authorization (request_id, client_id, params, created_at, expires_at) \
-            values ($1, $2, $3, $4, $5)";
+        const SQL: &str = "insert into pending_authorization (request_id, client_id, params, created_at, \
+            expires_at, browser_hash) values ($1, $2, $3, $4, $5, $6)";
         let request_id = Uuid::new_v4();
         on_pool!(self, pool => sqlx::query(SQL).bind(request_id).bind(client_id).bind(params)
-            .bind(now).bind(expires_at).execute(pool).await.map(|r| r.rows_affected()))?;
+            .bind(now).bind(expires_at).bind(browser_hash).execute(pool).await.map(|r| r.rows_affected()))?;
         Ok(request_id)
     }
 
@@ -212,7 +215,7 @@ impl Store {
         request_id: Uuid,
         now: i64,
     ) -> Result<Option<PendingAuthorizationRow>, StoreError> {
-        const SQL: &str = "select request_id, client_id, params, created_at, expires_at \
+        const SQL: &str = "select request_id, client_id, params, created_at, expires_at, browser_hash \
             from pending_authorization where request_id = $1 and expires_at > $2";
         Ok(
             on_pool!(self, pool => sqlx::query_as::<_, PendingAuthorizationRow>(SQL)
@@ -267,23 +270,28 @@ impl Store {
         Ok(grant_id)
     }
 
-    /// Marks a code used. The conditional update makes concurrent redemptions race safely:
-    /// exactly one caller gets `Redeemed`; any later one revokes the grant the code created.
+    /// Marks a code used, if it is `client_id`'s: a code presented by another client is left as
+    /// it is and answered as unknown (so a thief cannot spend it, nor learn it was valid). The
+    /// conditional update makes concurrent redemptions race safely: exactly one caller gets
+    /// `Redeemed`; any later one by the same client revokes the grant the code created.
     pub async fn redeem_auth_code(
         &self,
         code_hash: &[u8],
+        client_id: Uuid,
         now: i64,
     ) -> Result<CodeRedemption, StoreError> {
         const CONSUME: &str = "update auth_code set consumed_at = $2 where code_hash = $1 and consumed_at is null \
+            and grant_id in (select grant_id from oauth_grant where client_id = $3) \
             returning grant_id, redirect_uri, nonce, code_challenge, expires_at";
-        const FIND_USED: &str = "select grant_id from auth_code where code_hash = $1";
+        const FIND_USED: &str = "select c.grant_id from auth_code c join oauth_grant g on g.grant_id = c.grant_id \
+            where c.code_hash = $1 and g.client_id = $2 and c.consumed_at is not null";
         let consumed = on_pool!(self, pool => sqlx::query_as::<_, AuthCodeRow>(CONSUME)
-            .bind(code_hash).bind(now).fetch_optional(pool).await)?;
+            .bind(code_hash).bind(now).bind(client_id).fetch_optional(pool).await)?;
         if let Some(row) = consumed {
             return Ok(CodeRedemption::Redeemed(row));
         }
         let used = on_pool!(self, pool => sqlx::query_scalar::<_, Uuid>(FIND_USED)
-            .bind(code_hash).fetch_optional(pool).await)?;
+            .bind(code_hash).bind(client_id).fetch_optional(pool).await)?;
         match used {
             Some(grant_id) => {
                 self.revoke_grant(grant_id, now).await?;
@@ -339,32 +347,37 @@ impl Store {
         Ok(())
     }
 
-    /// Rotates a refresh token out and stores its replacement, atomically (the old token never
-    /// stops working without the new one in place), and reads the grant and account it continues.
-    /// Presenting one that was already rotated revokes its family.
+    /// Rotates a refresh token of `client_id` out and stores its replacement, atomically (the old
+    /// token never stops working without the new one in place), and reads the grant and account it
+    /// continues. Presenting one that was already rotated revokes its family; a token of another
+    /// client is left alone and answered as unknown.
     pub async fn rotate_refresh_token(
         &self,
         token_hash: &[u8],
+        client_id: Uuid,
         replacement_hash: &[u8],
         replacement_expires_at: i64,
         now: i64,
     ) -> Result<RefreshRotation, StoreError> {
         const ROTATE: &str = "update refresh_token set rotated_at = $2 \
-            where token_hash = $1 and rotated_at is null and expires_at > $2 returning grant_id";
+            where token_hash = $1 and rotated_at is null and expires_at > $2 \
+            and grant_id in (select grant_id from oauth_grant where client_id = $3) returning grant_id";
         const INSERT: &str = "insert into refresh_token (token_hash, grant_id, created_at, expires_at) \
             values ($3, $1, $2, $4)";
         // PostgreSQL does it all in one statement, one round trip; SQLite, which cannot modify
         // rows in a WITH clause, in one transaction of its in-process connection.
         const ROTATE_PG: &str = concat!(
             "with rotated as (update refresh_token set rotated_at = $2 \
-             where token_hash = $1 and rotated_at is null and expires_at > $2 returning grant_id), \
+             where token_hash = $1 and rotated_at is null and expires_at > $2 \
+             and grant_id in (select grant_id from oauth_grant where client_id = $5) returning grant_id), \
              replaced as (insert into refresh_token (token_hash, grant_id, created_at, expires_at) \
              select $3, grant_id, $2, $4 from rotated returning grant_id) select ",
             grant_with_account_columns!(),
             " from replaced r join oauth_grant g on g.grant_id = r.grant_id \
              join account a on a.account_id = g.account_id"
         );
-        const FIND: &str = "select grant_id, rotated_at from refresh_token where token_hash = $1";
+        const FIND: &str = "select t.grant_id, t.rotated_at from refresh_token t \
+            join oauth_grant g on g.grant_id = t.grant_id where t.token_hash = $1 and g.client_id = $2";
         let rotated = match self.db() {
             Db::Postgres(pool) => {
                 sqlx::query_as::<_, GrantWithAccountRecord>(ROTATE_PG)
@@ -372,6 +385,7 @@ impl Store {
                     .bind(now)
                     .bind(replacement_hash)
                     .bind(replacement_expires_at)
+                    .bind(client_id)
                     .fetch_optional(pool)
                     .await?
             }
@@ -380,6 +394,7 @@ impl Store {
                 let grant_id = sqlx::query_scalar::<_, Uuid>(ROTATE)
                     .bind(token_hash)
                     .bind(now)
+                    .bind(client_id)
                     .fetch_optional(&mut *tx)
                     .await?;
                 let record = match grant_id {
@@ -410,7 +425,7 @@ impl Store {
             });
         }
         let found = on_pool!(self, pool => sqlx::query_as::<_, (Uuid, Option<i64>)>(FIND)
-            .bind(token_hash).fetch_optional(pool).await)?;
+            .bind(token_hash).bind(client_id).fetch_optional(pool).await)?;
         match found {
             Some((grant_id, Some(_rotated_at))) => {
                 self.revoke_grant(grant_id, now).await?;

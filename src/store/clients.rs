@@ -1,5 +1,7 @@
 use uuid::Uuid;
 
+use crate::domain::ScopeSet;
+
 use super::{Store, StoreError, decode_string_list, encode_string_list, on_pool};
 
 #[derive(sqlx::FromRow)]
@@ -22,6 +24,7 @@ struct ClientRecord {
     id_token_alg: String,
     secret_encrypted: Option<Vec<u8>>,
     api_roles: String,
+    allowed_scopes: String,
 }
 
 /// A registered relying party. `secret_hash` is SHA-256 of a 256-bit random secret.
@@ -55,6 +58,8 @@ pub struct ClientSettings {
     pub secret_encrypted: Option<Vec<u8>>,
     /// Roles the client holds itself at /api/v1 with client_credentials tokens (e.g. `admin`).
     pub api_roles: Vec<String>,
+    /// The scopes the client may obtain for a person; anything else it asks for is dropped.
+    pub allowed_scopes: ScopeSet,
 }
 
 impl Default for ClientSettings {
@@ -68,6 +73,7 @@ impl Default for ClientSettings {
             id_token_alg: "RS256".into(),
             secret_encrypted: None,
             api_roles: Vec::new(),
+            allowed_scopes: ScopeSet::CLIENT_DEFAULT,
         }
     }
 }
@@ -117,6 +123,10 @@ impl TryFrom<ClientRecord> for ClientRow {
                 id_token_alg: r.id_token_alg,
                 secret_encrypted: r.secret_encrypted,
                 api_roles: decode_string_list("client.api_roles", &r.api_roles)?,
+                // Names no longer known are dropped rather than failing every request.
+                allowed_scopes: ScopeSet::parse(
+                    &decode_string_list("client.allowed_scopes", &r.allowed_scopes)?.join(" "),
+                ),
             },
         })
     }
@@ -135,12 +145,12 @@ pub struct NewClient {
 
 const CLIENT_COLUMNS: &str = "client_id, name, secret_hash, redirect_uris, post_logout_redirect_uris, \
     grant_types, token_endpoint_auth_method, skip_consent, created_at, updated_at, backchannel_logout_uri, \
-    frontchannel_logout_uri, jwks, jwks_uri, require_par, id_token_alg, secret_encrypted, api_roles";
+    frontchannel_logout_uri, jwks, jwks_uri, require_par, id_token_alg, secret_encrypted, api_roles, allowed_scopes";
 
 impl Store {
     pub async fn insert_client(&self, new: NewClient, now: i64) -> Result<ClientRow, StoreError> {
         let sql = format!(
-            "insert into client ({CLIENT_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+            "insert into client ({CLIENT_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
         );
         let client_id = Uuid::new_v4();
         let s = &new.settings;
@@ -162,6 +172,7 @@ impl Store {
             .bind(&s.id_token_alg)
             .bind(&s.secret_encrypted)
             .bind(encode_string_list(&s.api_roles))
+            .bind(encode_string_list(&s.allowed_scopes.names()))
             .execute(pool).await.map(|r| r.rows_affected()))?;
         self.find_client(client_id)
             .await?
@@ -177,7 +188,8 @@ impl Store {
         const SQL: &str = "update client set name = $2, redirect_uris = $3, post_logout_redirect_uris = $4, \
             grant_types = $5, token_endpoint_auth_method = $6, skip_consent = $7, updated_at = $8, \
             backchannel_logout_uri = $9, frontchannel_logout_uri = $10, jwks = $11, jwks_uri = $12, \
-            require_par = $13, id_token_alg = $14, secret_hash = $15, secret_encrypted = $16, api_roles = $17 where client_id = $1";
+            require_par = $13, id_token_alg = $14, secret_hash = $15, secret_encrypted = $16, api_roles = $17, \
+            allowed_scopes = $18 where client_id = $1";
         let s = &client.settings;
         let updated = on_pool!(self, pool => sqlx::query(SQL)
             .bind(client.client_id)
@@ -197,6 +209,7 @@ impl Store {
             .bind(&client.secret_hash)
             .bind(&s.secret_encrypted)
             .bind(encode_string_list(&s.api_roles))
+            .bind(encode_string_list(&s.allowed_scopes.names()))
             .execute(pool).await.map(|r| r.rows_affected()))?;
         self.cache.invalidate();
         if updated == 0 {

@@ -11,7 +11,9 @@ mod protocol;
 mod sessions;
 mod throttle;
 
-pub use accounts::{AccountFilter, AccountRow, NewAccount, StringList, normalize_key};
+pub use accounts::{
+    AccountFilter, AccountRow, KeepGrants, NewAccount, PasswordSet, StringList, normalize_key,
+};
 pub use audit::{AuditEntry, AuditRow};
 pub use authorization::{
     AuthCodeRow, CodeRedemption, GrantRow, NewAuthCode, NewGrant, PendingAuthorizationRow,
@@ -21,7 +23,7 @@ pub use clients::{ClientRow, ClientSettings, NewClient};
 pub use device::{DeviceApproval, DevicePoll, DeviceRow, NewDevice};
 pub use keys::SigningKeyRow;
 pub use protocol::{BackchannelDeliveryRow, NewBackchannelDelivery, RefreshTokenRow};
-pub use sessions::SessionRows;
+pub use sessions::{LOGIN_KEY, SessionLifetime, SessionRows};
 pub use throttle::ThrottleRow;
 
 use std::str::FromStr;

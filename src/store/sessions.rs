@@ -12,21 +12,58 @@ use super::{Db, Store, StoreError, on_pool};
 /// sign-in creates two sessions (the login page's, then the signed-in one under a new id), so
 /// that was six of its 26 statements. Same table, same MessagePack records: sessions written by
 /// either side read back on the other.
+/// The session entry that holds who is signed in (login::session writes it).
+pub const LOGIN_KEY: &str = "login";
+
 #[derive(Clone, Debug)]
 pub struct SessionRows<S> {
     inner: S,
     store: Store,
+    lifetime: SessionLifetime,
+}
+
+/// How long a stored session may live past its last write, in seconds. tower-sessions gives
+/// browser-session cookies two weeks in the store; the row lives only as long as the idle timeout
+/// (activity rewrites it), or the remembered lifetime when the person chose to stay signed in.
+#[derive(Clone, Copy, Debug)]
+pub struct SessionLifetime {
+    pub idle: i64,
+    pub remembered: i64,
 }
 
 impl<S> SessionRows<S> {
-    pub fn new(inner: S, store: Store) -> Self {
-        SessionRows { inner, store }
+    pub fn new(inner: S, store: Store, lifetime: SessionLifetime) -> Self {
+        SessionRows {
+            inner,
+            store,
+            lifetime,
+        }
+    }
+
+    /// The record with its expiry capped by what the session is.
+    fn capped(&self, record: &Record) -> Record {
+        let remembered = record
+            .data
+            .get(LOGIN_KEY)
+            .and_then(|login| login.get("remember"))
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false);
+        let seconds = if remembered {
+            self.lifetime.remembered.max(self.lifetime.idle)
+        } else {
+            self.lifetime.idle
+        };
+        let cap = OffsetDateTime::now_utc().saturating_add(time::Duration::seconds(seconds));
+        let mut record = record.clone();
+        record.expiry_date = record.expiry_date.min(cap);
+        record
     }
 }
 
 #[async_trait]
 impl<S: SessionStore + Clone> SessionStore for SessionRows<S> {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        record.expiry_date = self.capped(record).expiry_date;
         loop {
             let data = rmp_serde::to_vec(&*record)
                 .map_err(|e| session_store::Error::Encode(e.to_string()))?;
@@ -45,7 +82,7 @@ impl<S: SessionStore + Clone> SessionStore for SessionRows<S> {
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        self.inner.save(record).await
+        self.inner.save(&self.capped(record)).await
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {

@@ -14,10 +14,11 @@ async fn signed_in(app: &TestApp, username: &str) -> reqwest::Client {
 }
 
 async fn promote(app: &TestApp, username: &str) -> uuid::Uuid {
-    let mut account = app.create_user(username).await;
+    let before = app.create_user(username).await;
+    let mut account = before.clone();
     account.roles.0 = vec!["admin".into()];
     app.store()
-        .update_account(&account, app.clock.now())
+        .update_account(&before, &account, app.clock.now())
         .await
         .expect("promote");
     account.account_id
@@ -349,6 +350,9 @@ async fn admins_register_apps_rotate_secrets_and_keys_on_pages(app: TestApp) {
             ("grant_authorization_code", "on"),
             ("grant_refresh_token", "on"),
             ("grant_client_credentials", "on"),
+            ("scope_openid", "on"),
+            ("scope_profile", "on"),
+            ("scope_roles", "on"),
             ("token_endpoint_auth_method", "client_secret_basic"),
             ("skip_consent", "on"),
         ],

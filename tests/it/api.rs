@@ -1,6 +1,7 @@
 //! The JSON API under /api/v1: authentication, users and clients, validation and problem details,
 //! the password and client_credentials grants for scripts, roles in tokens, and the OpenAPI docs.
 
+use hccc_sso::domain::{Scope, ScopeSet};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -10,10 +11,11 @@ use crate::token::decode_segment;
 
 /// Makes `username` an admin directly in the store (as the first-start admin would be).
 async fn make_admin(app: &TestApp, username: &str) -> uuid::Uuid {
-    let mut account = app.create_user(username).await;
+    let before = app.create_user(username).await;
+    let mut account = before.clone();
     account.roles.0 = vec!["admin".into(), "staff".into()];
     app.store()
-        .update_account(&account, app.clock.now())
+        .update_account(&before, &account, app.clock.now())
         .await
         .expect("promote");
     account.account_id
@@ -24,6 +26,7 @@ async fn script_client(app: &TestApp) -> TestClient {
     let client = app.create_client(false, true).await;
     app.edit_client(&client.client_id, |c| {
         c.grant_types = vec!["password".into(), "refresh_token".into()];
+        c.settings.allowed_scopes = ScopeSet::parse("openid profile email roles api");
     })
     .await;
     client
@@ -165,6 +168,21 @@ async fn the_password_grant_is_off_until_an_admin_enables_it(app: TestApp) {
         (StatusCode::BAD_REQUEST, Some("invalid_request"))
     );
 
+    // Enabled, but not yet allowed `api`: the scope is dropped and the token cannot use the API.
+    let (status, body) = token_request(&app, &client, &form).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["scope"], "openid",
+        "api is dropped until an admin allows it"
+    );
+    let token = body["access_token"].as_str().unwrap();
+    let (status, _) = call(&app, Method::GET, "/api/v1/users/me", Some(token), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    app.edit_client(&client.client_id, |c| {
+        c.settings.allowed_scopes = c.settings.allowed_scopes.with(Scope::Api)
+    })
+    .await;
     let (status, body) = token_request(&app, &client, &form).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["scope"], "openid api", "the default scope for scripts");
@@ -785,6 +803,10 @@ async fn the_roles_scope_puts_roles_and_groups_in_every_token(app: TestApp) {
 
     app.create_user("rolly").await;
     let client = app.create_client(false, true).await;
+    app.edit_client(&client.client_id, |c| {
+        c.settings.allowed_scopes = c.settings.allowed_scopes.with(Scope::Roles)
+    })
+    .await;
     for (scope, expect_roles) in [("openid roles", true), ("openid profile", false)] {
         let p = pkce();
         let url = authorize_url(&app, &client, &p, &[]).replace(

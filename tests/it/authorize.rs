@@ -433,22 +433,33 @@ async fn login_form_needs_its_csrf_token_and_a_new_session_id_is_issued_at_sign_
     app.create_user("csrfuser").await;
     let b = browser();
     let page = b.get(app.url("/login")).send().await.expect("login page");
-    let cookie = page
+    let cookies: Vec<String> = page
         .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .expect("session cookie")
-        .to_owned();
-    assert!(cookie.starts_with("hccc_sso="), "{cookie}");
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .collect();
+    // Looking at the sign-in page stores nothing: only the browser-binding cookie is set.
+    assert_eq!(cookies.len(), 1, "{cookies:?}");
+    let binding = &cookies[0];
+    assert!(binding.starts_with("hccc_sso_b="), "{binding}");
     assert!(
-        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"),
-        "{cookie}"
+        binding.contains("HttpOnly")
+            && binding.contains("SameSite=Lax")
+            && binding.contains("Path=/"),
+        "{binding}"
     );
     assert!(
-        !cookie.contains("Secure"),
-        "no Secure flag on an http issuer"
+        !binding.contains("Secure") && !binding.contains("Max-Age") && !binding.contains("Expires"),
+        "no Secure flag on an http issuer, and a browser-session cookie: {binding}"
     );
-    let before = cookie.split(';').next().unwrap_or_default().to_owned();
+    assert_eq!(
+        app.session_rows().await,
+        0,
+        "the login page wrote a session"
+    );
+    let login_csrf = crate::flows::form_value(&page.text().await.unwrap(), "csrf_token").unwrap();
 
     let forged = b
         .post(app.url("/login"))
@@ -468,19 +479,41 @@ async fn login_form_needs_its_csrf_token_and_a_new_session_id_is_issued_at_sign_
         .await
         .expect("post");
     assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
+    // Another browser's token does not pass either.
+    let other = browser();
+    let stolen = other
+        .post(app.url("/login"))
+        .form(&[
+            ("csrf_token", login_csrf.as_str()),
+            ("username", "csrfuser"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(stolen.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(app.session_rows().await, 0);
 
     let ok = submit_login(&app, &b, "/login", "csrfuser", PASSWORD).await;
     assert_eq!(ok.status(), StatusCode::SEE_OTHER);
-    let after = ok
+    let session_cookie = ok
         .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .expect("new cookie");
-    assert_ne!(
-        after.split(';').next().unwrap_or_default(),
-        before,
-        "session id changes at sign-in"
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("hccc_sso="))
+        .expect("session cookie at sign-in")
+        .to_owned();
+    assert!(
+        session_cookie.contains("HttpOnly") && session_cookie.contains("SameSite=Lax"),
+        "{session_cookie}"
     );
+    // Closing the browser of a shared computer signs the student out.
+    assert!(
+        !session_cookie.contains("Max-Age") && !session_cookie.contains("Expires"),
+        "a browser-session cookie: {session_cookie}"
+    );
+    assert_eq!(app.session_rows().await, 1);
     let home = b
         .get(app.url("/"))
         .send()
@@ -493,6 +526,19 @@ async fn login_form_needs_its_csrf_token_and_a_new_session_id_is_issued_at_sign_
         home.contains("Ada Lovelace"),
         "the home page shows who is signed in"
     );
+    let session_csrf = crate::flows::form_value(&home, "csrf_token").expect("sign-out form");
+    assert_ne!(
+        session_csrf, login_csrf,
+        "the CSRF token changes at sign-in"
+    );
+    // The sign-in form's token no longer works for the signed-in session's forms.
+    let stale = b
+        .post(app.url("/logout"))
+        .form(&[("csrf_token", login_csrf.as_str()), ("confirm", "yes")])
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(stale.status(), StatusCode::BAD_REQUEST);
 }
 
 async fn expired_or_unknown_pending_requests_show_a_helpful_page(app: TestApp) {

@@ -59,10 +59,11 @@ async fn an_admin_creates_a_student_gives_a_role_disables_and_imports(app: TestA
         eprintln!("skipped: chromium or tests/browser npm packages missing");
         return;
     }
-    let mut chief = app.create_user("chief").await;
+    let before = app.create_user("chief").await;
+    let mut chief = before.clone();
     chief.roles.0 = vec!["admin".into()];
     app.store()
-        .update_account(&chief, app.clock.now())
+        .update_account(&before, &chief, app.clock.now())
         .await
         .expect("promote");
     let stdout = run_script("admin.mjs", &app.base, "chief", "").await;

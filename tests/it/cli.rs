@@ -9,8 +9,19 @@ use serde_json::Value;
 use crate::flows::{exchange_code, pkce};
 use crate::harness::{REDIRECT_URI, TestApp, TestClient, browser, on_both_backends, secret_key};
 
-fn cli(app: &TestApp, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hccc-sso"))
+pub(crate) fn cli(app: &TestApp, args: &[&str], stdin: Option<&str>) -> Output {
+    cli_with(app, args, stdin, &[])
+}
+
+/// `cli` with environment variables set or (empty value) removed, run in `app.db.dir()`.
+pub(crate) fn cli_with(
+    app: &TestApp,
+    args: &[&str],
+    stdin: Option<&str>,
+    env: &[(&str, &str)],
+) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hccc-sso"));
+    command
         .args(args)
         .current_dir(app.db.dir())
         .env_clear()
@@ -18,7 +29,15 @@ fn cli(app: &TestApp, args: &[&str], stdin: Option<&str>) -> Output {
         .env("DATABASE_URL", &app.db.url)
         .env("HCCC_SSO_SECRET_KEY", secret_key())
         .env("HCCC_SSO_LOG_FORMAT", "json")
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", "warn");
+    for (name, value) in env {
+        if value.is_empty() {
+            command.env_remove(name);
+        } else {
+            command.env(name, value);
+        }
+    }
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

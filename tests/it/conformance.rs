@@ -1018,13 +1018,13 @@ async fn oidcc_rp_initiated_logout_query_added_to_post_logout_redirect_uri(app: 
 // ---------------------------------------------------------------- Back-Channel Logout plan
 
 /// A client's back-channel logout endpoint: records logout tokens, answers with `status`.
-struct Receiver {
-    url: String,
+pub(crate) struct Receiver {
+    pub url: String,
     tokens: Arc<Mutex<Vec<String>>>,
     status: Arc<std::sync::atomic::AtomicU16>,
 }
 
-async fn receiver() -> Receiver {
+pub(crate) async fn receiver() -> Receiver {
     use axum::extract::State;
     let tokens: Arc<Mutex<Vec<String>>> = Arc::default();
     let status = Arc::new(std::sync::atomic::AtomicU16::new(200));
@@ -1068,7 +1068,7 @@ async fn with_backchannel(rp: &Rp<'_>, uri: &str) {
         .await;
 }
 
-async fn wait_for_tokens(receiver: &Receiver, count: usize) -> Vec<String> {
+pub(crate) async fn wait_for_tokens(receiver: &Receiver, count: usize) -> Vec<String> {
     for _ in 0..100 {
         let tokens = receiver.tokens.lock().expect("lock").clone();
         if tokens.len() >= count {

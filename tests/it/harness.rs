@@ -24,6 +24,8 @@ pub enum Backend {
 
 pub const PASSWORD: &str = "correct horse battery staple";
 pub const REDIRECT_URI: &str = "http://127.0.0.1:8765/cb";
+/// Test servers serve /metrics on their public listener behind this token.
+pub const METRICS_TOKEN: &str = "metrics-token-for-tests-0123456789";
 
 /// The PostgreSQL server for tests, from TEST_DATABASE_URL. Under CI=true it is required.
 pub fn postgres_server_url() -> Option<String> {
@@ -133,6 +135,7 @@ pub fn test_config(db_url: &str, issuer: &str, data_dir: &str) -> Config {
         ("HCCC_SSO_SECRET_KEY", secret_key()),
         ("HCCC_SSO_DATA_DIR", data_dir),
         ("HCCC_SSO_DB_MAX_CONNECTIONS", "5"),
+        ("HCCC_SSO_METRICS_TOKEN", METRICS_TOKEN),
     ])
     .expect("test configuration is valid");
     // Keep failure slow-downs short so throttling tests run fast; they still measure the delay.
@@ -235,6 +238,23 @@ impl TestApp {
 
     pub fn store(&self) -> &Store {
         &self.state.store
+    }
+
+    /// Browser sessions stored (tower-sessions-sqlx-store's table on each backend).
+    pub async fn session_rows(&self) -> i64 {
+        match self.store().db() {
+            hccc_sso::store::Db::Postgres(pool) => {
+                sqlx::query_scalar(r#"select count(*) from "tower_sessions"."session""#)
+                    .fetch_one(pool)
+                    .await
+            }
+            hccc_sso::store::Db::Sqlite(pool) => {
+                sqlx::query_scalar("select count(*) from tower_sessions")
+                    .fetch_one(pool)
+                    .await
+            }
+        }
+        .expect("count sessions")
     }
 
     /// Changes a registered client's settings in place.

@@ -1,6 +1,7 @@
 //! The one integration test binary: every test starts the real server on 127.0.0.1.
 
 mod flows;
+mod hardening;
 mod harness;
 
 mod admin;

@@ -18,6 +18,7 @@ fn metric(text: &str, series: &str) -> f64 {
 async fn scrape(app: &TestApp) -> String {
     let response = reqwest::Client::new()
         .get(app.url("/metrics"))
+        .bearer_auth(crate::harness::METRICS_TOKEN)
         .send()
         .await
         .expect("metrics");
@@ -175,7 +176,9 @@ async fn metrics_can_live_on_their_own_port() {
         .expect("port")
         .port();
     let app = start_with(Backend::Sqlite, |c| {
-        c.metrics_bind = Some(([127, 0, 0, 1], port).into())
+        c.metrics_bind = Some(([127, 0, 0, 1], port).into());
+        // A private port needs no token.
+        c.metrics_token = None;
     })
     .await
     .expect("app");

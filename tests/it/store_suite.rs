@@ -101,7 +101,20 @@ async fn codes_are_single_use_and_reuse_revokes_the_grant(app: TestApp) {
         )
         .await
         .expect("insert");
-    match store.redeem_auth_code(&[7; 32], now).await.expect("redeem") {
+    // Another client presenting the code neither spends it nor learns that it is valid.
+    let other = Uuid::parse_str(&app.create_client(false, false).await.client_id).expect("uuid");
+    assert!(matches!(
+        store
+            .redeem_auth_code(&[7; 32], other, now)
+            .await
+            .expect("thief"),
+        CodeRedemption::Unknown
+    ));
+    match store
+        .redeem_auth_code(&[7; 32], client_id, now)
+        .await
+        .expect("redeem")
+    {
         CodeRedemption::Redeemed(row) => {
             assert_eq!(row.grant_id, grant_id);
             assert_eq!(row.nonce.as_deref(), Some("n"));
@@ -113,7 +126,10 @@ async fn codes_are_single_use_and_reuse_revokes_the_grant(app: TestApp) {
         .await
         .expect("refresh");
     assert!(matches!(
-        store.redeem_auth_code(&[7; 32], now).await.expect("again"),
+        store
+            .redeem_auth_code(&[7; 32], client_id, now)
+            .await
+            .expect("again"),
         CodeRedemption::Reused
     ));
     assert!(
@@ -135,7 +151,7 @@ async fn codes_are_single_use_and_reuse_revokes_the_grant(app: TestApp) {
     assert!(
         matches!(
             store
-                .rotate_refresh_token(&[9; 32], &[10; 32], now + 100, now)
+                .rotate_refresh_token(&[9; 32], client_id, &[10; 32], now + 100, now)
                 .await
                 .expect("rotate"),
             RefreshRotation::Unknown
@@ -144,7 +160,7 @@ async fn codes_are_single_use_and_reuse_revokes_the_grant(app: TestApp) {
     );
     assert!(matches!(
         store
-            .redeem_auth_code(&[8; 32], now)
+            .redeem_auth_code(&[8; 32], client_id, now)
             .await
             .expect("unknown"),
         CodeRedemption::Unknown
@@ -189,9 +205,18 @@ async fn refresh_tokens_rotate_once_and_expire(app: TestApp) {
         .expect("insert");
     let rotate = |old: u8, new: u8, at: i64| async move {
         store
-            .rotate_refresh_token(&[old; 32], &[new; 32], at + 100, at)
+            .rotate_refresh_token(&[old; 32], client_id, &[new; 32], at + 100, at)
             .await
     };
+    // Another client's attempt is unknown to it and leaves the token as it was.
+    let other = Uuid::parse_str(&app.create_client(false, false).await.client_id).expect("uuid");
+    assert!(matches!(
+        store
+            .rotate_refresh_token(&[2; 32], other, &[9; 32], now + 100, now)
+            .await
+            .expect("thief"),
+        RefreshRotation::Unknown
+    ));
     assert!(
         matches!(rotate(2, 4, now).await.expect("rotate"), RefreshRotation::Rotated { grant, account } if grant.grant_id == grant_id && account.account_id == user.account_id)
     );
@@ -276,7 +301,7 @@ async fn throttle_windows_restart_and_expired_rows_are_swept(app: TestApp) {
     let client = app.create_client(false, false).await;
     let client_id = Uuid::parse_str(&client.client_id).expect("uuid");
     let id = store
-        .insert_pending_authorization(client_id, "{}", now, now + 5)
+        .insert_pending_authorization(client_id, "{}", &[1; 32], now, now + 5)
         .await
         .expect("pending");
     assert!(
@@ -314,7 +339,11 @@ async fn sessions_are_created_once_and_read_back_by_the_library(app: TestApp) {
 
 /// Our `create` writes what tower-sessions-sqlx-store reads, and never overwrites a session.
 async fn session_round_trip<S: SessionStore + Clone>(library: S, store: Store) {
-    let rows = SessionRows::new(library.clone(), store);
+    let lifetime = hccc_sso::store::SessionLifetime {
+        idle: 7200,
+        remembered: 30 * 86_400,
+    };
+    let rows = SessionRows::new(library.clone(), store, lifetime);
     let expiry_date = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
     let record = |csrf: &str, id: Id| Record {
         id,
@@ -342,6 +371,34 @@ async fn session_round_trip<S: SessionStore + Clone>(library: S, store: Store) {
         .expect("load")
         .expect("second");
     assert_eq!(second_loaded.data["csrf"], "other");
+
+    // tower-sessions stores browser-session cookies' records for two weeks: the row lives only
+    // as long as the idle timeout, or the remembered lifetime when the person chose it.
+    let two_weeks = time::OffsetDateTime::now_utc() + time::Duration::weeks(2);
+    let login = |remember: bool| {
+        serde_json::json!({"account_id": uuid::Uuid::new_v4(), "sid": uuid::Uuid::new_v4(),
+            "auth_time": 1, "amr": ["pwd"], "remember": remember})
+    };
+    for (data, lives) in [
+        (serde_json::json!(null), time::Duration::hours(2)),
+        (login(false), time::Duration::hours(2)),
+        (login(true), time::Duration::days(30)),
+    ] {
+        let mut record = Record {
+            id: Id::default(),
+            data: [("login".to_owned(), data)].into(),
+            expiry_date: two_weeks,
+        };
+        rows.create(&mut record).await.expect("create");
+        let stored = library
+            .load(&record.id)
+            .await
+            .expect("load")
+            .expect("stored");
+        let expected = time::OffsetDateTime::now_utc() + lives.min(time::Duration::weeks(2));
+        let off = (stored.expiry_date - expected).whole_seconds().abs();
+        assert!(off < 30, "expiry {} vs {expected}", stored.expiry_date);
+    }
 }
 
 on_both_backends!(

@@ -13,7 +13,10 @@ use crate::token::decode_segment;
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
-async fn service_client(app: &TestApp, change: ClientChange) -> (TestClient, Option<String>) {
+pub(crate) async fn service_client(
+    app: &TestApp,
+    change: ClientChange,
+) -> (TestClient, Option<String>) {
     let change = ClientChange {
         name: Some("Registrar sync".into()),
         grant_types: Some(vec!["client_credentials".into()]),
@@ -264,7 +267,7 @@ async fn a_client_cannot_revoke_another_clients_token(app: TestApp) {
     );
 }
 
-fn assertion(
+pub(crate) fn assertion(
     app: &TestApp,
     client_id: &str,
     signer: &dyn JwsSigner,
@@ -289,7 +292,7 @@ fn assertion(
     josekit::jws::serialize_compact(claims.to_string().as_bytes(), &header, signer).expect("sign")
 }
 
-async fn with_assertion(app: &TestApp, jwt: &str) -> (StatusCode, Value) {
+pub(crate) async fn with_assertion(app: &TestApp, jwt: &str) -> (StatusCode, Value) {
     let response = reqwest::Client::new()
         .post(app.url("/token"))
         .form(&[
@@ -390,7 +393,13 @@ async fn private_key_jwt_authenticates_with_registered_keys_and_refuses_replays_
         ),
         (
             "valid for too long",
-            assertion(&app, id, &rsa_signer, None, json!({"exp": now + 3600})),
+            assertion(
+                &app,
+                id,
+                &rsa_signer,
+                None,
+                json!({"exp": now + 3600 + 120}),
+            ),
         ),
         (
             "iss is not the client",
