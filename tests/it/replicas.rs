@@ -31,6 +31,7 @@ fn replica(db: &TestDb, port: u16, issuer: &str) -> tokio::process::Child {
         .env("HCCC_SSO_ISSUER", issuer)
         .env("HCCC_SSO_ADMIN_PASSWORD", "replica operator passphrase")
         .env("HCCC_SSO_DATA_DIR", db.dir())
+        .env("HCCC_SSO_METRICS_TOKEN", crate::harness::METRICS_TOKEN)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(
@@ -378,7 +379,10 @@ async fn changes_from_a_replica_or_plain_sql_reach_every_replicas_read_cache() {
         }
     };
     let metrics = |base: String| async move {
-        reqwest::get(format!("{base}/metrics"))
+        reqwest::Client::new()
+            .get(format!("{base}/metrics"))
+            .bearer_auth(crate::harness::METRICS_TOKEN)
+            .send()
             .await
             .expect("metrics")
             .text()

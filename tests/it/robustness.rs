@@ -430,26 +430,53 @@ async fn an_https_issuer_uses_host_prefixed_secure_cookies_and_hsts() {
     })
     .await
     .expect("app");
-    let response = reqwest::Client::new()
-        .get(app.url("/login"))
-        .send()
-        .await
-        .expect("get");
-    let cookie = response
+    app.create_user("secure").await;
+    let b = crate::harness::browser();
+    let response = b.get(app.url("/login")).send().await.expect("get");
+    let binding = response
         .headers()
         .get("set-cookie")
         .and_then(|v| v.to_str().ok())
         .expect("cookie")
         .to_owned();
+    let html = response.text().await.expect("html");
+    let csrf = crate::flows::form_value(&html, "csrf_token").expect("csrf");
+    // The cookie jar keeps Secure cookies only for https URLs: send the binding cookie by hand.
+    let pair = binding.split(';').next().unwrap_or_default().to_owned();
+    let signed_in = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(app.url("/login"))
+        .header("cookie", pair)
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("username", "secure"),
+            ("password", crate::harness::PASSWORD),
+        ])
+        .send()
+        .await
+        .expect("sign in");
+    assert_eq!(signed_in.status(), reqwest::StatusCode::SEE_OTHER);
+    let session = signed_in
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("__Host-hccc_sso="))
+        .expect("session cookie")
+        .to_owned();
+    for cookie in [&binding, &session] {
+        assert!(
+            (cookie.starts_with("__Host-hccc_sso=") || cookie.starts_with("__Host-hccc_sso_b="))
+                && cookie.contains("Secure")
+                && cookie.contains("Path=/"),
+            "{cookie}"
+        );
+        assert!(!cookie.contains("Domain="), "__Host- cookies are host-only");
+    }
     assert!(
-        cookie.starts_with("__Host-hccc_sso=")
-            && cookie.contains("Secure")
-            && cookie.contains("Path=/"),
-        "{cookie}"
-    );
-    assert!(!cookie.contains("Domain="), "__Host- cookies are host-only");
-    assert!(
-        response
+        signed_in
             .headers()
             .get("strict-transport-security")
             .is_some()
