@@ -1002,22 +1002,26 @@ async fn the_cli_prints_one_json_document_with_info_logging(app: TestApp) {
             "--json",
         ],
     ] {
-        let output = crate::cli::cli_with(&app, &args, None, &[("RUST_LOG", "info")]);
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let document: Value = serde_json::from_slice(&output.stdout)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)));
-        assert!(document.is_object());
-        if args[0] == "client" {
-            assert_eq!(document["allowed_scopes"], json!(["openid", "api"]));
+        for level in ["info", "debug"] {
+            let output = crate::cli::cli_with(&app, &args, None, &[("RUST_LOG", level)]);
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(output.status.success(), "{stderr}");
+            let document: Value = serde_json::from_slice(&output.stdout)
+                .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)));
+            assert!(document.is_object());
+            if args[0] == "client" {
+                assert_eq!(document["allowed_scopes"], json!(["openid", "api"]));
+            }
+            if level == "debug" {
+                // sqlx logs each statement at debug: the lines are there, on stderr.
+                assert!(stderr.lines().count() > 3, "{stderr}");
+            } else {
+                assert!(
+                    !stderr.contains("already exists, skipping"),
+                    "PostgreSQL's notices are not logged at info: {stderr}"
+                );
+            }
         }
-        assert!(
-            !String::from_utf8_lossy(&output.stderr).contains("already exists, skipping"),
-            "PostgreSQL's notices are not logged at info"
-        );
     }
 }
 
