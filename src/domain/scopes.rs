@@ -66,10 +66,10 @@ impl ScopeSet {
 
     pub const fn of(scopes: &[Scope]) -> ScopeSet {
         let mut bits = 0u8;
-        let mut i = 0;
-        while i < scopes.len() {
-            bits |= 1 << (scopes[i] as u8);
-            i += 1;
+        let mut rest = scopes;
+        while let [first, tail @ ..] = rest {
+            bits |= 1 << (*first as u8);
+            rest = tail;
         }
         ScopeSet(bits)
     }
