@@ -26,7 +26,7 @@ use crate::http::{MAX_BODY_BYTES, edge, static_file};
 use crate::keys::KeyRing;
 use crate::login;
 use crate::oidc::{
-    authorize, backchannel, device, discovery, introspect, logout, par, token, userinfo,
+    authorize, backchannel, device, discovery, introspect, logout, par, revoke, token, userinfo,
 };
 use crate::state::{AppState, Inner};
 use crate::store::{Db, SessionRows, Store};
@@ -234,7 +234,7 @@ fn routes<S: SessionStore + Clone>(state: AppState, session_store: S, cookie_key
         .with_same_site(SameSite::Lax)
         .with_path("/")
         // A browser-session cookie: closing the browser of a shared computer signs out. Sessions
-        // the person asked to keep get a persistent cookie at sign-in (login::session).
+        // the person asked to keep get a persistent cookie at sign-in (sessions).
         .with_expiry(Expiry::OnSessionEnd)
         .with_signed(cookie_key);
 
@@ -250,7 +250,7 @@ fn routes<S: SessionStore + Clone>(state: AppState, session_store: S, cookie_key
         )
         .route("/jwks.json", get(discovery::get_jwks))
         .route("/token", post(token::post_token))
-        .route("/revoke", post(introspect::post_revoke))
+        .route("/revoke", post(revoke::post_revoke))
         .route("/par", post(par::post_par))
         .route(
             "/device_authorization",
@@ -263,13 +263,19 @@ fn routes<S: SessionStore + Clone>(state: AppState, session_store: S, cookie_key
         .layer(cors(&config.cors_origins));
 
     let pages = Router::new()
-        .route("/", get(login::get_home))
+        .route("/", get(login::home::get_home))
         .route(
             "/authorize",
             get(authorize::get_authorize).post(authorize::post_authorize),
         )
-        .route("/login", get(login::get_login).post(login::post_login))
-        .route("/login/password", post(login::post_password_change))
+        .route(
+            "/login",
+            get(login::sign_in::get_login).post(login::sign_in::post_login),
+        )
+        .route(
+            "/login/password",
+            post(login::sign_in::post_password_change),
+        )
         .route(
             "/account/password",
             get(login::account::get_password).post(login::account::post_password),
@@ -279,11 +285,11 @@ fn routes<S: SessionStore + Clone>(state: AppState, session_store: S, cookie_key
             "/device",
             get(login::device::get_device).post(login::device::post_device),
         )
-        .route("/login/qr", get(login::device::get_qr_login))
-        .route("/login/qr/poll", post(login::device::post_qr_poll))
+        .route("/login/qr", get(login::qr::get_qr_login))
+        .route("/login/qr/poll", post(login::qr::post_qr_poll))
         .route(
             "/consent",
-            get(login::get_consent).post(login::post_consent),
+            get(login::consent::get_consent).post(login::consent::post_consent),
         )
         .route(
             "/logout",
@@ -292,7 +298,7 @@ fn routes<S: SessionStore + Clone>(state: AppState, session_store: S, cookie_key
         .merge(crate::admin::routes())
         .layer(sessions)
         .layer(axum::middleware::from_fn(move |req, next| {
-            login::browser::bind_browser(https, req, next)
+            crate::sessions::browser::bind_browser(https, req, next)
         }));
 
     // On the public listener only behind a token: request counts and pool use are not for
@@ -337,7 +343,7 @@ fn cors(origins: &[String]) -> CorsLayer {
 }
 
 async fn not_found() -> Response {
-    login::page::PageError::not_found().into_response()
+    crate::http::page::PageError::not_found().into_response()
 }
 
 /// The process is up and serving (for restarts by an orchestrator); says nothing of the database.

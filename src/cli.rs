@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::accounts::{self, PasswordHasher};
 use crate::app::App;
-use crate::clients::{self, ClientChange};
+use crate::clients::{self, ClientChange, ClientError};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::crypto::{self, DerivedKeys};
@@ -468,7 +468,17 @@ async fn save_client(
         None => clients::register(&store, &change, &key_encryption, now).await,
         Some(id) => clients::update(&store, id, &change, &key_encryption, now).await,
     }
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    .map_err(|e| match e {
+        ClientError::Invalid(errors) => anyhow::anyhow!(
+            "{}",
+            errors
+                .iter()
+                .map(|e| format!("{}: {}", flag_of(&e.field), in_flags(&e.message)))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+        other => anyhow::anyhow!("{other}"),
+    })?;
     let mut text = format!("client_id: {}\nname: {}", client.client_id, client.name);
     if let Some(secret) = &secret {
         text.push_str(&format!(
@@ -499,6 +509,48 @@ async fn save_client(
         &text,
     );
     Ok(())
+}
+
+/// Client fields as the API names them, with the flags that set them (validation speaks the
+/// API's names; the command line speaks its flags).
+const CLIENT_FLAGS: [(&str, &str); 11] = [
+    ("post_logout_redirect_uris", "--post-logout-redirect-uri"),
+    ("token_endpoint_auth_method", "--token-endpoint-auth-method"),
+    ("backchannel_logout_uri", "--backchannel-logout-uri"),
+    ("allowed_scopes", "--scope"),
+    ("redirect_uris", "--redirect-uri"),
+    ("id_token_alg", "--id-token-alg"),
+    ("grant_types", "--grant-type"),
+    ("api_roles", "--api-role"),
+    ("jwks_uri", "--jwks-uri"),
+    ("jwks", "--jwks-file"),
+    ("name", "--name"),
+];
+
+/// A validation message with the fields it mentions written as flags.
+fn in_flags(message: &str) -> String {
+    message
+        .split(' ')
+        .map(|word| {
+            let bare = word.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '_');
+            match CLIENT_FLAGS
+                .iter()
+                .find(|(field, _)| *field == bare && bare != "name")
+            {
+                Some((field, flag)) => word.replacen(field, flag, 1),
+                None => word.to_owned(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The command-line flag that sets a client field.
+fn flag_of(field: &str) -> &str {
+    CLIENT_FLAGS
+        .iter()
+        .find(|(name, _)| *name == field)
+        .map_or(field, |(_, flag)| flag)
 }
 
 /// Completes on SIGTERM or Ctrl-C.

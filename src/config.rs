@@ -206,7 +206,8 @@ impl Config {
         let session_ttl = number("HCCC_SSO_SESSION_TTL_SECONDS", 2 * 3600, 60, 30 * 86_400);
         let session_max = number("HCCC_SSO_SESSION_MAX_SECONDS", 12 * 3600, 60, 30 * 86_400);
         let remember_me = number("HCCC_SSO_REMEMBER_ME_SECONDS", 30 * 86_400, 0, 365 * 86_400);
-        let anonymous_starts_per_ip = number("HCCC_SSO_ANONYMOUS_STARTS_PER_IP", 10_000, 1, 1_000_000);
+        let anonymous_starts_per_ip =
+            number("HCCC_SSO_ANONYMOUS_STARTS_PER_IP", 10_000, 1, 1_000_000);
         let key_publish_lead = number("HCCC_SSO_KEY_PUBLISH_LEAD_SECONDS", 900, 0, 7 * 86_400);
         let key_rotation_days = number("HCCC_SSO_KEY_ROTATION_DAYS", 90, 0, 3650);
         let db_max_connections = number("HCCC_SSO_DB_MAX_CONNECTIONS", 10, 1, 1000) as u32;

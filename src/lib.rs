@@ -27,6 +27,7 @@ pub mod keys;
 pub mod login;
 pub mod oidc;
 pub mod outbound;
+pub mod sessions;
 pub mod state;
 pub mod store;
 pub mod telemetry;

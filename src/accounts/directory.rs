@@ -31,12 +31,7 @@ impl Actor {
     }
 }
 
-/// A field that failed validation, named as the API names it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
-}
+pub use crate::domain::FieldError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DirectoryError {

@@ -1,18 +1,16 @@
 //! Admin pages for client applications (relying parties and service clients).
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use tower_sessions::Session;
 use uuid::Uuid;
 
-use super::{Admin, Denied, Pager, admin_form, notice, page_number, query_params, require_admin};
-use crate::clients::{self, AUTH_METHODS, ClientChange, ClientError, GRANT_TYPES};
-use crate::domain::{ROLES, Scope, ScopeSet};
-use crate::http::{ClientIp, Params};
-use crate::login::page::{PageError, render};
+use super::{Admin, AdminForm, Denied, Pager, notice, page_number, query_params};
+use crate::clients::{self, ClientChange, ClientError};
+use crate::domain::{AuthMethod, FieldError, GrantType, ROLES, Scope, ScopeSet};
+use crate::http::Params;
+use crate::http::page::{PageError, render};
 use crate::state::AppState;
 use crate::store::ClientRow;
 
@@ -32,6 +30,8 @@ struct ClientPage {
     csrf_token: String,
     notice: Option<&'static str>,
     error: Option<String>,
+    /// Problems with what was typed, each shown beside its field.
+    errors: Vec<FieldError>,
     client_id: Option<Uuid>,
     name: String,
     redirect_uris: String,
@@ -46,29 +46,38 @@ struct ClientPage {
 }
 
 /// A checkbox name per grant type (the device grant's URN is not a friendly field name).
-fn grant_field(grant: &str) -> &'static str {
+fn grant_field(grant: GrantType) -> &'static str {
     match grant {
-        "authorization_code" => "grant_authorization_code",
-        "refresh_token" => "grant_refresh_token",
-        "client_credentials" => "grant_client_credentials",
-        "password" => "grant_password",
-        _ => "grant_device_code",
+        GrantType::AuthorizationCode => "grant_authorization_code",
+        GrantType::RefreshToken => "grant_refresh_token",
+        GrantType::ClientCredentials => "grant_client_credentials",
+        GrantType::Password => "grant_password",
+        GrantType::DeviceCode => "grant_device_code",
     }
 }
 
 impl ClientPage {
+    /// The problem with one field, to show beside it.
+    fn error_for(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
+    }
+
     fn of(admin: &Admin, c: Option<&ClientRow>) -> ClientPage {
-        let has_grant = |g: &str| match c {
+        let has_grant = |g: GrantType| match c {
             Some(c) => c.allows_grant(g),
-            None => matches!(g, "authorization_code" | "refresh_token"),
+            None => matches!(g, GrantType::AuthorizationCode | GrantType::RefreshToken),
         };
-        let method = c
-            .map(|c| c.token_endpoint_auth_method.as_str())
-            .unwrap_or("client_secret_basic");
+        let method = c.map_or(AuthMethod::ClientSecretBasic, |c| {
+            c.token_endpoint_auth_method
+        });
         ClientPage {
             csrf_token: admin.csrf_token.clone(),
             notice: None,
             error: None,
+            errors: Vec::new(),
             client_id: c.map(|c| c.client_id),
             name: c.map(|c| c.name.clone()).unwrap_or_default(),
             redirect_uris: c.map(|c| c.redirect_uris.join("\n")).unwrap_or_default(),
@@ -78,11 +87,14 @@ impl ClientPage {
             backchannel_logout_uri: c
                 .and_then(|c| c.settings.backchannel_logout_uri.clone())
                 .unwrap_or_default(),
-            grants: GRANT_TYPES
+            grants: GrantType::ALL
                 .iter()
-                .map(|g| (*g, grant_field(g), has_grant(g)))
+                .map(|g| (g.as_str(), grant_field(*g), has_grant(*g)))
                 .collect(),
-            methods: AUTH_METHODS.iter().map(|m| (*m, *m == method)).collect(),
+            methods: AuthMethod::ALL
+                .iter()
+                .map(|m| (m.as_str(), *m == method))
+                .collect(),
             skip_consent: c.is_some_and(|c| c.skip_consent),
             require_par: c.is_some_and(|c| c.settings.require_par),
             api_roles: ROLES
@@ -104,8 +116,8 @@ impl ClientPage {
         }
     }
 
-    /// What was typed, shown back with the problem.
-    fn with_form(mut self, form: &Params, error: String) -> Response {
+    /// What was typed, shown back with its problems.
+    fn with_form(mut self, form: &Params, errors: Vec<FieldError>) -> Response {
         let field = |name: &str| form.get(name).unwrap_or_default().to_owned();
         self.name = field("name");
         self.redirect_uris = field("redirect_uris");
@@ -126,7 +138,7 @@ impl ClientPage {
         for scope in &mut self.scopes {
             scope.1 = form.contains(&format!("scope_{}", scope.0));
         }
-        self.error = Some(error.replace("--", ""));
+        self.errors = errors;
         render(StatusCode::UNPROCESSABLE_ENTITY, &self)
     }
 }
@@ -152,10 +164,10 @@ fn change_from(form: &Params) -> ClientChange {
         redirect_uris: Some(lines(form, "redirect_uris")),
         post_logout_redirect_uris: Some(lines(form, "post_logout_redirect_uris")),
         grant_types: Some(
-            GRANT_TYPES
+            GrantType::ALL
                 .iter()
-                .filter(|g| form.contains(grant_field(g)))
-                .map(|g| g.to_string())
+                .filter(|g| form.contains(grant_field(**g)))
+                .map(|g| g.as_str().to_owned())
                 .collect(),
         ),
         token_endpoint_auth_method: form.get("token_endpoint_auth_method").map(str::to_owned),
@@ -184,7 +196,14 @@ fn client_error(e: ClientError) -> PageError {
     match e {
         ClientError::NotFound => PageError::not_found(),
         ClientError::Store(e) => e.into(),
-        ClientError::Invalid(message) => PageError::bad_request("Invalid client", message),
+        ClientError::Invalid(errors) => PageError::bad_request(
+            "Invalid client",
+            errors
+                .iter()
+                .map(|e| e.message.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
     }
 }
 
@@ -222,12 +241,9 @@ fn audit_detail(client: &ClientRow) -> serde_json::Value {
 
 pub async fn list(
     State(app): State<AppState>,
-    session: Session,
-    uri: Uri,
-    ClientIp(ip): ClientIp,
+    _admin: Admin,
     RawQuery(query): RawQuery,
 ) -> Result<Response, Denied> {
-    require_admin(&app, &session, &uri, &ip).await?;
     let query = query_params(query)?;
     let page = page_number(&query)?;
     let (clients, total) = app
@@ -245,25 +261,14 @@ pub async fn list(
     ))
 }
 
-pub async fn new_form(
-    State(app): State<AppState>,
-    session: Session,
-    uri: Uri,
-    ClientIp(ip): ClientIp,
-) -> Result<Response, Denied> {
-    let admin = require_admin(&app, &session, &uri, &ip).await?;
+pub async fn new_form(admin: Admin) -> Result<Response, Denied> {
     Ok(render(StatusCode::OK, &ClientPage::of(&admin, None)))
 }
 
 pub async fn create(
     State(app): State<AppState>,
-    session: Session,
-    uri: Uri,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    body: Bytes,
+    AdminForm { admin, form }: AdminForm,
 ) -> Result<Response, Denied> {
-    let (admin, form) = admin_form(&app, &session, &uri, &ip, &headers, &body).await?;
     let change = change_from(&form);
     match clients::register(&app.store, &change, &app.key_encryption, app.clock.now()).await {
         Ok((client, secret)) => {
@@ -277,8 +282,8 @@ pub async fn create(
                 .await;
             Ok(secret_page(&client, secret))
         }
-        Err(ClientError::Invalid(message)) => {
-            Ok(ClientPage::of(&admin, None).with_form(&form, message))
+        Err(ClientError::Invalid(errors)) => {
+            Ok(ClientPage::of(&admin, None).with_form(&form, errors))
         }
         Err(e) => Err(client_error(e).into()),
     }
@@ -294,13 +299,10 @@ async fn target(app: &AppState, id: &str) -> Result<ClientRow, PageError> {
 
 pub async fn edit_form(
     State(app): State<AppState>,
-    session: Session,
-    uri: Uri,
-    ClientIp(ip): ClientIp,
+    admin: Admin,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, Denied> {
-    let admin = require_admin(&app, &session, &uri, &ip).await?;
     let query = query_params(query)?;
     let client = target(&app, &id).await?;
     let mut page = ClientPage::of(&admin, Some(&client));
@@ -310,14 +312,9 @@ pub async fn edit_form(
 
 pub async fn save(
     State(app): State<AppState>,
-    session: Session,
-    uri: Uri,
-    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    AdminForm { admin, form }: AdminForm,
 ) -> Result<Response, Denied> {
-    let (admin, form) = admin_form(&app, &session, &uri, &ip, &headers, &body).await?;
     let client = target(&app, &id).await?;
     let change = change_from(&form);
     match clients::update(
@@ -347,8 +344,8 @@ pub async fn save(
                     .into_response(),
             )
         }
-        Err(ClientError::Invalid(message)) => {
-            Ok(ClientPage::of(&admin, Some(&client)).with_form(&form, message))
+        Err(ClientError::Invalid(errors)) => {
+            Ok(ClientPage::of(&admin, Some(&client)).with_form(&form, errors))
         }
         Err(e) => Err(client_error(e).into()),
     }
@@ -356,14 +353,9 @@ pub async fn save(
 
 pub async fn rotate_secret(
     State(app): State<AppState>,
-    session: Session,
-    uri: Uri,
-    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    AdminForm { admin, .. }: AdminForm,
 ) -> Result<Response, Denied> {
-    let (admin, _) = admin_form(&app, &session, &uri, &ip, &headers, &body).await?;
     let client = target(&app, &id).await?;
     let change = ClientChange {
         rotate_secret: true,
@@ -391,14 +383,9 @@ pub async fn rotate_secret(
 
 pub async fn delete(
     State(app): State<AppState>,
-    session: Session,
-    uri: Uri,
-    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    AdminForm { admin, form }: AdminForm,
 ) -> Result<Response, Denied> {
-    let (admin, form) = admin_form(&app, &session, &uri, &ip, &headers, &body).await?;
     let client = target(&app, &id).await?;
     if !form.contains("confirm") {
         let mut page = ClientPage::of(&admin, Some(&client));

@@ -2,15 +2,12 @@
 
 use askama::Template;
 use axum::extract::{Multipart, State};
-use axum::http::{StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use tower_sessions::Session;
 
-use super::{Denied, require_admin};
+use super::{Admin, Denied};
 use crate::accounts::import::{self, ImportError, PlannedRow, RejectedRow};
-use crate::http::ClientIp;
-use crate::login::page::{PageError, render};
-use crate::login::session;
+use crate::http::page::{PageError, render};
 use crate::state::AppState;
 
 /// Rows of each kind shown on the dry-run page; the counts are always complete.
@@ -51,13 +48,7 @@ impl ImportPage {
     }
 }
 
-pub async fn form(
-    State(app): State<AppState>,
-    session: Session,
-    uri: Uri,
-    ClientIp(ip): ClientIp,
-) -> Result<Response, Denied> {
-    let admin = require_admin(&app, &session, &uri, &ip).await?;
+pub async fn form(admin: Admin) -> Result<Response, Denied> {
     Ok(render(StatusCode::OK, &ImportPage::empty(admin.csrf_token)))
 }
 
@@ -92,21 +83,17 @@ async fn read_upload(mut multipart: Multipart) -> Result<Upload, PageError> {
 
 pub async fn submit(
     State(app): State<AppState>,
-    session: Session,
-    uri: Uri,
-    ClientIp(ip): ClientIp,
+    admin: Admin,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<Response, Denied> {
-    let admin = require_admin(&app, &session, &uri, &ip).await?;
     let multipart = multipart
         .map_err(|e| PageError::bad_request("The upload could not be read", e.body_text()))?;
     let upload = read_upload(multipart).await?;
-    if !session::session_csrf_valid(&session, upload.csrf_token.as_deref()).await? {
-        return Err(PageError::bad_request(
-            "This form had expired",
-            "Go back, reload the page and try again.",
-        )
-        .into());
+    if !admin
+        .csrf_matches(&app, upload.csrf_token.as_deref())
+        .await?
+    {
+        return Err(PageError::form_expired().into());
     }
     let mut page = ImportPage::empty(admin.csrf_token.clone());
     let Some(data) = upload.data else {

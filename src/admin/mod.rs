@@ -8,18 +8,20 @@ mod users;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, RawQuery, Request, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use tower_sessions::Session;
 
 use crate::accounts::directory::Actor;
 use crate::audit;
-use crate::http::{ClientIp, Params, page_form_params};
+use crate::http::page::{PageError, render};
+use crate::http::{ClientIp, Controls, Params, read_form};
 use crate::keys::KeyRing;
-use crate::login::page::{PageError, render};
-use crate::login::session;
+use crate::sessions as session;
+use crate::sessions::browser::BrowserKey;
 use crate::state::AppState;
 use crate::store::AccountRow;
 
@@ -55,11 +57,14 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-/// The signed-in admin behind a page request.
+/// The signed-in admin behind a page request (the account as it is now). As an extractor, it
+/// sends a visitor who is not signed in to sign in first, and answers 403 to anyone else.
 pub struct Admin {
     pub account: AccountRow,
     pub csrf_token: String,
     pub client_ip: String,
+    session: Session,
+    browser: BrowserKey,
 }
 
 impl Admin {
@@ -87,6 +92,15 @@ impl Admin {
         )
         .await;
     }
+
+    /// Whether a form's token is this page's (for forms no `AdminForm` reads, the upload).
+    pub async fn csrf_matches(
+        &self,
+        app: &AppState,
+        presented: Option<&str>,
+    ) -> Result<bool, PageError> {
+        session::csrf_valid(app, &self.session, &self.browser, presented).await
+    }
 }
 
 /// What a page does when the visitor is not an admin: sign in first, or a 403 page.
@@ -110,51 +124,68 @@ impl From<PageError> for Denied {
     }
 }
 
-/// Requires a signed-in admin (checked against the account as it is now).
-pub async fn require_admin(
-    app: &AppState,
-    session: &Session,
-    uri: &Uri,
-    ip: &str,
-) -> Result<Admin, Denied> {
-    let Some((_, account)) = session::current_login(app, session).await? else {
-        let back = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/admin");
-        let target: String = url::form_urlencoded::byte_serialize(back.as_bytes()).collect();
-        return Err(Denied::SignIn(format!("/login?return_to={target}")));
-    };
-    if !account.is_active_admin() {
-        return Err(Denied::Page(PageError::forbidden(
-            "Administrators only",
-            "Your account does not have the admin role. Ask the IT Help Desk if you need it.",
-        )));
+impl From<crate::store::StoreError> for Denied {
+    fn from(e: crate::store::StoreError) -> Self {
+        Denied::Page(e.into())
     }
-    Ok(Admin {
-        account,
-        csrf_token: session::session_csrf_token(session).await?,
-        client_ip: ip.to_owned(),
-    })
 }
 
-/// A posted admin form: the admin, after the CSRF check, and the form's fields.
-pub async fn admin_form(
-    app: &AppState,
-    session: &Session,
-    uri: &Uri,
-    ip: &str,
-    headers: &HeaderMap,
-    body: &axum::body::Bytes,
-) -> Result<(Admin, Params), Denied> {
-    let admin = require_admin(app, session, uri, ip).await?;
-    let form =
-        page_form_params(headers, body).map_err(|e| PageError::bad_request("Invalid form", e))?;
-    if !session::session_csrf_valid(session, form.get("csrf_token")).await? {
-        return Err(PageError::bad_request(
-            "This form had expired",
-            "Go back, reload the page and try again.",
-        )
-        .into());
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = Denied;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Admin, Denied> {
+        let session = Session::from_request_parts(parts, app)
+            .await
+            .map_err(|(_, why)| PageError::server_error(format!("session layer: {why}")))?;
+        let Ok(browser) = BrowserKey::from_request_parts(parts, app).await;
+        let Ok(ClientIp(client_ip)) = ClientIp::from_request_parts(parts, app).await;
+        let Some((_, account)) = session::current_login(app, &session).await? else {
+            let back = parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/admin");
+            let target: String = url::form_urlencoded::byte_serialize(back.as_bytes()).collect();
+            return Err(Denied::SignIn(format!("/login?return_to={target}")));
+        };
+        if !account.is_active_admin() {
+            return Err(Denied::Page(PageError::forbidden(
+                "Administrators only",
+                "Your account does not have the admin role. Ask the IT Help Desk if you need it.",
+            )));
+        }
+        Ok(Admin {
+            account,
+            csrf_token: session::csrf_token(app, &session, &browser).await?,
+            client_ip,
+            session,
+            browser,
+        })
     }
-    Ok((admin, form))
+}
+
+/// A posted admin form, after the admin check and the CSRF check. Admin forms have text areas
+/// (one redirect URI or group per line), so tab and line breaks are allowed in their values.
+pub struct AdminForm {
+    pub admin: Admin,
+    pub form: Params,
+}
+
+impl FromRequest<AppState> for AdminForm {
+    type Rejection = Denied;
+
+    async fn from_request(request: Request, app: &AppState) -> Result<AdminForm, Denied> {
+        let (mut parts, body) = request.into_parts();
+        let admin = Admin::from_request_parts(&mut parts, app).await?;
+        let request = Request::from_parts(parts, body);
+        let form = read_form(request, app, Controls::LineBreaks)
+            .await
+            .map_err(|e| PageError::bad_request("Invalid form", e))?;
+        if !admin.csrf_matches(app, form.get("csrf_token")).await? {
+            return Err(PageError::form_expired().into());
+        }
+        Ok(AdminForm { admin, form })
+    }
 }
 
 /// Notices shown after a change, chosen by a fixed code so no text comes from the address bar.
@@ -241,12 +272,9 @@ struct KeyView {
 
 async fn keys_page(
     State(app): State<AppState>,
-    session: Session,
-    uri: Uri,
-    ClientIp(ip): ClientIp,
+    admin: Admin,
     RawQuery(query): RawQuery,
 ) -> Result<Response, Denied> {
-    let admin = require_admin(&app, &session, &uri, &ip).await?;
     let query = query_params(query)?;
     let now = app.clock.now();
     let signing = [
@@ -286,13 +314,8 @@ async fn keys_page(
 
 async fn rotate_keys(
     State(app): State<AppState>,
-    session: Session,
-    uri: Uri,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
+    AdminForm { admin, .. }: AdminForm,
 ) -> Result<Response, Denied> {
-    let (admin, _) = admin_form(&app, &session, &uri, &ip, &headers, &body).await?;
     let config = &app.config;
     let now = app.clock.now();
     let kid = KeyRing::rotate(
@@ -336,12 +359,9 @@ struct AuditView {
 
 async fn audit_page(
     State(app): State<AppState>,
-    session: Session,
-    uri: Uri,
-    ClientIp(ip): ClientIp,
+    _admin: Admin,
     RawQuery(query): RawQuery,
 ) -> Result<Response, Denied> {
-    require_admin(&app, &session, &uri, &ip).await?;
     let query = query_params(query)?;
     let page = page_number(&query)?;
     const PER_PAGE: i64 = 50;

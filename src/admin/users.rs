@@ -1,22 +1,18 @@
 //! Admin pages for user accounts.
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use tower_sessions::Session;
 use uuid::Uuid;
 
-use super::{
-    Admin, Denied, Pager, admin_form, notice, page_number, query_params, require_admin, when,
-};
+use super::{Admin, AdminForm, Denied, Pager, notice, page_number, query_params, when};
 use crate::accounts::directory::{
     self, DirectoryError, FieldError, NewUser, UserChange, audit_view,
 };
 use crate::domain::ROLES;
-use crate::http::{ClientIp, Params};
-use crate::login::page::{PageError, render};
+use crate::http::Params;
+use crate::http::page::{PageError, render};
 use crate::state::AppState;
 use crate::store::{AccountFilter, AccountRow, KeepGrants};
 
@@ -164,12 +160,9 @@ fn parse_id(raw: &str) -> Result<Uuid, PageError> {
 
 pub async fn list(
     State(app): State<AppState>,
-    session: Session,
-    uri: Uri,
-    ClientIp(ip): ClientIp,
+    _admin: Admin,
     RawQuery(query): RawQuery,
 ) -> Result<Response, Denied> {
-    require_admin(&app, &session, &uri, &ip).await?;
     let query = query_params(query)?;
     let filter = crate::api::account_filter(&query)
         .map_err(|e| PageError::bad_request("Invalid filter", e))?;
@@ -206,25 +199,14 @@ pub async fn list(
     ))
 }
 
-pub async fn new_form(
-    State(app): State<AppState>,
-    session: Session,
-    uri: Uri,
-    ClientIp(ip): ClientIp,
-) -> Result<Response, Denied> {
-    let admin = require_admin(&app, &session, &uri, &ip).await?;
+pub async fn new_form(admin: Admin) -> Result<Response, Denied> {
     Ok(render(StatusCode::OK, &UserPage::blank(&admin)))
 }
 
 pub async fn create(
     State(app): State<AppState>,
-    session: Session,
-    uri: Uri,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    body: Bytes,
+    AdminForm { admin, form }: AdminForm,
 ) -> Result<Response, Denied> {
-    let (admin, form) = admin_form(&app, &session, &uri, &ip, &headers, &body).await?;
     let field = |name: &str| form.get(name).map(str::to_owned);
     let new = NewUser {
         username: field("username").unwrap_or_default(),
@@ -258,13 +240,10 @@ pub async fn create(
 
 pub async fn edit_form(
     State(app): State<AppState>,
-    session: Session,
-    uri: Uri,
-    ClientIp(ip): ClientIp,
+    admin: Admin,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, Denied> {
-    let admin = require_admin(&app, &session, &uri, &ip).await?;
     let query = query_params(query)?;
     let id = parse_id(&id)?;
     let account = app
@@ -288,14 +267,9 @@ async fn target(app: &AppState, id: &str) -> Result<AccountRow, PageError> {
 
 pub async fn save(
     State(app): State<AppState>,
-    session: Session,
-    uri: Uri,
-    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    AdminForm { admin, form }: AdminForm,
 ) -> Result<Response, Denied> {
-    let (admin, form) = admin_form(&app, &session, &uri, &ip, &headers, &body).await?;
     let account = target(&app, &id).await?;
     let field = |name: &str| form.get(name).map(str::to_owned);
     let change = UserChange {
@@ -366,14 +340,9 @@ async fn apply(
 
 pub async fn set_status(
     State(app): State<AppState>,
-    session: Session,
-    uri: Uri,
-    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    AdminForm { admin, form }: AdminForm,
 ) -> Result<Response, Denied> {
-    let (admin, form) = admin_form(&app, &session, &uri, &ip, &headers, &body).await?;
     let account = target(&app, &id).await?;
     let disable = match form.get("status") {
         Some("disabled") => true,
@@ -396,14 +365,9 @@ pub async fn set_status(
 
 pub async fn set_password(
     State(app): State<AppState>,
-    session: Session,
-    uri: Uri,
-    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    AdminForm { admin, form }: AdminForm,
 ) -> Result<Response, Denied> {
-    let (admin, form) = admin_form(&app, &session, &uri, &ip, &headers, &body).await?;
     let account = target(&app, &id).await?;
     let password = form.get("temporary_password").unwrap_or_default();
     let now = app.clock.now();
@@ -447,14 +411,9 @@ pub async fn set_password(
 
 pub async fn delete(
     State(app): State<AppState>,
-    session: Session,
-    uri: Uri,
-    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    AdminForm { admin, form }: AdminForm,
 ) -> Result<Response, Denied> {
-    let (admin, form) = admin_form(&app, &session, &uri, &ip, &headers, &body).await?;
     let account = target(&app, &id).await?;
     if !form.contains("confirm") {
         let mut page = UserPage::of(&admin, &account);

@@ -60,8 +60,12 @@ impl Client {
             name: c.name,
             redirect_uris: c.redirect_uris,
             post_logout_redirect_uris: c.post_logout_redirect_uris,
-            grant_types: c.grant_types,
-            token_endpoint_auth_method: c.token_endpoint_auth_method,
+            grant_types: c
+                .grant_types
+                .iter()
+                .map(|g| g.as_str().to_owned())
+                .collect(),
+            token_endpoint_auth_method: c.token_endpoint_auth_method.as_str().to_owned(),
             skip_consent: c.skip_consent,
             require_par: c.settings.require_par,
             backchannel_logout_uri: c.settings.backchannel_logout_uri,

@@ -23,7 +23,7 @@ use uuid::Uuid;
 use crate::accounts::directory::{Actor, DirectoryError, FieldError};
 use crate::clients::ClientError;
 use crate::domain::{Scope, ScopeSet};
-use crate::oidc::tokens::{AccessTokenProblem, validate_access_token};
+use crate::oidc::jwt::{AccessTokenProblem, validate_access_token};
 use crate::state::AppState;
 use crate::store::{AccountRow, StoreError};
 
@@ -185,9 +185,7 @@ impl From<StoreError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, "conflicts with an existing record")
             }
             StoreError::LastAdmin => ApiError::new(StatusCode::CONFLICT, e.to_string()),
-            StoreError::Db(
-                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_),
-            ) => ApiError::internal(StatusCode::SERVICE_UNAVAILABLE, e),
+            e if e.is_unavailable() => ApiError::internal(StatusCode::SERVICE_UNAVAILABLE, e),
             other => ApiError::internal(StatusCode::INTERNAL_SERVER_ERROR, other),
         }
     }
@@ -213,46 +211,18 @@ impl From<DirectoryError> for ApiError {
 impl From<ClientError> for ApiError {
     fn from(e: ClientError) -> Self {
         match e {
-            ClientError::Invalid(message) => ApiError::unprocessable(api_field_names(&message)),
+            ClientError::Invalid(errors) => ApiError {
+                errors,
+                ..ApiError::unprocessable("the client has invalid settings")
+            },
             ClientError::NotFound => ApiError::not_found("no such client"),
             ClientError::Store(e) => e.into(),
         }
     }
 }
 
-/// Client validation speaks in CLI flags; the API names its JSON fields instead.
-fn api_field_names(message: &str) -> String {
-    const FLAGS: [(&str, &str); 11] = [
-        ("--redirect-uri", "redirect_uris"),
-        ("--post-logout-redirect-uri", "post_logout_redirect_uris"),
-        ("--backchannel-logout-uri", "backchannel_logout_uri"),
-        (
-            "--grant-type client_credentials",
-            "grant_types client_credentials",
-        ),
-        ("--grant-type", "grant_types"),
-        ("--token-endpoint-auth-method", "token_endpoint_auth_method"),
-        ("--jwks-file", "jwks"),
-        ("--jwks-uri", "jwks_uri"),
-        ("--id-token-alg", "id_token_alg"),
-        ("--api-role", "api_roles"),
-        (
-            "(not --public)",
-            "(token_endpoint_auth_method other than none)",
-        ),
-    ];
-    let mut text = message.replace("--name", "name");
-    for (flag, field) in FLAGS {
-        text = text.replace(flag, field);
-    }
-    text
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let Some(cause) = &self.cause {
-            tracing::error!(status = self.status.as_u16(), cause = %cause, "API request failed");
-        }
         let body = Problem {
             kind: "about:blank",
             title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
@@ -274,6 +244,11 @@ impl IntoResponse for ApiError {
             if let Ok(value) = HeaderValue::from_str(&value) {
                 headers.insert(header::WWW_AUTHENTICATE, value);
             }
+        }
+        if let Some(cause) = self.cause {
+            response
+                .extensions_mut()
+                .insert(crate::http::ErrorCause(cause));
         }
         response
     }

@@ -1,30 +1,15 @@
-//! Registering and changing client applications: validation shared by the CLI (and later the
-//! admin API and pages), so every entry point enforces the same rules.
+//! Registering and changing client applications: validation shared by the CLI, the JSON API and
+//! the admin pages, so every entry point enforces the same rules. Problems are field errors named
+//! as the API names its fields; the CLI and the pages translate them for their people.
 
 use josekit::jwk::JwkSet;
 use uuid::Uuid;
 
 use crate::crypto;
-use crate::domain::{Scope, ScopeSet, validate_redirect_uri};
+use crate::domain::{AuthMethod, FieldError, GrantType, Scope, ScopeSet, validate_redirect_uri};
 use crate::store::{ClientRow, ClientSettings, NewClient, Store, StoreError};
 
-/// `password` (RFC 6749 §4.3) is legacy: for scripts only, and only when an admin turns it on.
-pub const GRANT_TYPES: [&str; 5] = [
-    "authorization_code",
-    "refresh_token",
-    "client_credentials",
-    "urn:ietf:params:oauth:grant-type:device_code",
-    "password",
-];
-pub const AUTH_METHODS: [&str; 5] = [
-    "client_secret_basic",
-    "client_secret_post",
-    "client_secret_jwt",
-    "private_key_jwt",
-    "none",
-];
-
-/// A change to a client: `None` leaves a setting as it is.
+/// A change to a client as people and scripts write it: `None` leaves a setting as it is.
 #[derive(Debug, Default, Clone)]
 pub struct ClientChange {
     pub name: Option<String>,
@@ -42,18 +27,26 @@ pub struct ClientChange {
     pub api_roles: Option<Vec<String>>,
     /// The scopes the client may obtain for a person (replaces the list).
     pub allowed_scopes: Option<Vec<String>>,
-    /// Issue a new secret (printed once).
+    /// Issue a new secret (shown once).
     pub rotate_secret: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("{0}")]
-    Invalid(String),
+    #[error("the client has invalid settings: {}", describe(.0))]
+    Invalid(Vec<FieldError>),
     #[error("no client with that client_id")]
     NotFound,
     #[error(transparent)]
     Store(StoreError),
+}
+
+fn describe(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(|e| format!("{}: {}", e.field, e.message))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl From<StoreError> for ClientError {
@@ -65,131 +58,161 @@ impl From<StoreError> for ClientError {
     }
 }
 
-fn invalid(message: impl Into<String>) -> ClientError {
-    ClientError::Invalid(message.into())
+/// Collects every problem of a change, so a form or an API call reports all of them at once.
+#[derive(Default)]
+struct Problems(Vec<FieldError>);
+
+impl Problems {
+    fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0.push(FieldError::new(field, message));
+    }
+
+    fn finish(self) -> Result<(), ClientError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ClientError::Invalid(self.0))
+        }
+    }
 }
 
 /// https, or http on a loopback host: for server-to-server URIs (back-channel logout, JWKS).
-fn validate_server_uri(flag: &str, raw: &str) -> Result<String, ClientError> {
+fn validate_server_uri(raw: &str) -> Result<String, String> {
     if crate::domain::has_control(raw) || raw.len() > 2000 {
-        return Err(invalid(format!(
-            "{flag}: must be at most 2000 characters, without control characters"
-        )));
+        return Err("must be at most 2000 characters, without control characters".into());
     }
-    let url =
-        url::Url::parse(raw).map_err(|e| invalid(format!("{flag}: {raw:?} is not a URL ({e})")))?;
+    let url = url::Url::parse(raw).map_err(|e| format!("{raw:?} is not a URL ({e})"))?;
     let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
     match url.scheme() {
         "https" => Ok(raw.to_owned()),
         "http" if loopback => Ok(raw.to_owned()),
-        _ => Err(invalid(format!(
-            "{flag}: {raw:?} must use https (http only for localhost)"
-        ))),
+        _ => Err(format!("{raw:?} must use https (http only for localhost)")),
     }
 }
 
 /// Checks a JWKS document holds public keys only.
-pub fn validate_jwks(raw: &str) -> Result<String, ClientError> {
+pub fn validate_jwks(raw: &str) -> Result<String, String> {
     if raw.len() > 64 * 1024 {
-        return Err(invalid("--jwks-file: larger than 64 KiB"));
+        return Err("larger than 64 KiB".into());
     }
-    let set = JwkSet::from_bytes(raw.as_bytes())
-        .map_err(|e| invalid(format!("--jwks-file: not a JWKS ({e})")))?;
+    let set = JwkSet::from_bytes(raw.as_bytes()).map_err(|e| format!("not a JWKS ({e})"))?;
     if set.keys().is_empty() {
-        return Err(invalid("--jwks-file: the JWKS has no keys"));
+        return Err("the JWKS has no keys".into());
     }
     if set.keys().iter().any(|k| k.parameter("d").is_some()) {
-        return Err(invalid(
-            "--jwks-file: contains a private key; register only public keys",
-        ));
+        return Err("contains a private key; register only public keys".into());
     }
     Ok(raw.to_owned())
 }
 
-/// Validates the whole client as it would be stored.
-fn check(client: &ClientRow) -> Result<(), ClientError> {
+/// The rules that concern the client as a whole, as it would be stored.
+fn check(client: &ClientRow, problems: &mut Problems) {
     let name = client.name.trim();
     if name.is_empty() || name.chars().count() > 200 || crate::domain::has_control(name) {
-        return Err(invalid(
-            "--name must be 1 to 200 characters, without control characters",
-        ));
-    }
-    for grant in &client.grant_types {
-        if !GRANT_TYPES.contains(&grant.as_str()) {
-            return Err(invalid(format!(
-                "--grant-type: {grant:?} is not one of {}",
-                GRANT_TYPES.join(", ")
-            )));
-        }
+        problems.add(
+            "name",
+            "must be 1 to 200 characters, without control characters",
+        );
     }
     if client.grant_types.is_empty() {
-        return Err(invalid("--grant-type: at least one grant type is needed"));
+        problems.add("grant_types", "at least one grant type is needed");
     }
-    let method = client.token_endpoint_auth_method.as_str();
-    if !AUTH_METHODS.contains(&method) {
-        return Err(invalid(format!(
-            "--token-endpoint-auth-method: {method:?} is not one of {}",
-            AUTH_METHODS.join(", ")
-        )));
+    let method = client.token_endpoint_auth_method;
+    if client.allows_grant(GrantType::AuthorizationCode) && client.redirect_uris.is_empty() {
+        problems.add(
+            "redirect_uris",
+            "the authorization_code grant needs at least one",
+        );
     }
-    if client.allows_grant("authorization_code") && client.redirect_uris.is_empty() {
-        return Err(invalid(
-            "--redirect-uri: the authorization_code grant needs at least one",
-        ));
+    if method == AuthMethod::None && client.allows_grant(GrantType::ClientCredentials) {
+        problems.add(
+            "grant_types",
+            "client_credentials needs a confidential client (token_endpoint_auth_method other than none)",
+        );
     }
-    if method == "none" && client.allows_grant("client_credentials") {
-        return Err(invalid(
-            "--grant-type client_credentials needs a confidential client (not --public)",
-        ));
-    }
-    if method == "private_key_jwt"
+    if method == AuthMethod::PrivateKeyJwt
         && client.settings.jwks.is_none()
         && client.settings.jwks_uri.is_none()
     {
-        return Err(invalid(
-            "--token-endpoint-auth-method private_key_jwt needs --jwks-file or --jwks-uri",
-        ));
+        problems.add(
+            "token_endpoint_auth_method",
+            "private_key_jwt needs jwks or jwks_uri",
+        );
     }
-    if !client.settings.api_roles.is_empty() && !client.allows_grant("client_credentials") {
-        return Err(invalid(
-            "--api-role: API roles are used with the client_credentials grant; add --grant-type client_credentials",
-        ));
+    if !client.settings.api_roles.is_empty() && !client.allows_grant(GrantType::ClientCredentials) {
+        problems.add(
+            "api_roles",
+            "API roles are used with the client_credentials grant; add it to grant_types",
+        );
     }
-    let signs_people_in = client.allows_grant("authorization_code")
-        || client.allows_grant("urn:ietf:params:oauth:grant-type:device_code");
+    let signs_people_in = client.allows_grant(GrantType::AuthorizationCode)
+        || client.allows_grant(GrantType::DeviceCode);
     if signs_people_in && !client.settings.allowed_scopes.contains(Scope::Openid) {
-        return Err(invalid(
-            "--scope: a client that signs people in (authorization_code or device_code) needs openid",
-        ));
+        problems.add(
+            "allowed_scopes",
+            "a client that signs people in (authorization_code or device_code) needs openid",
+        );
     }
     if !matches!(client.settings.id_token_alg.as_str(), "RS256" | "ES256") {
-        return Err(invalid("--id-token-alg must be RS256 or ES256"));
+        problems.add("id_token_alg", "must be RS256 or ES256");
     }
-    Ok(())
 }
 
-fn apply(client: &mut ClientRow, change: &ClientChange) -> Result<(), ClientError> {
-    let uris = |flag: &str, list: &[String]| -> Result<Vec<String>, ClientError> {
+/// Applies a change, recording what does not parse as a problem of its field.
+fn apply(client: &mut ClientRow, change: &ClientChange, problems: &mut Problems) {
+    let mut uris = |field: &str, list: &[String]| -> Vec<String> {
         list.iter()
-            .map(|u| validate_redirect_uri(u).map_err(|e| invalid(format!("{flag}: {e}"))))
+            .filter_map(|u| match validate_redirect_uri(u) {
+                Ok(uri) => Some(uri),
+                Err(e) => {
+                    problems.add(field, e);
+                    None
+                }
+            })
             .collect()
     };
+    let redirect_uris = change
+        .redirect_uris
+        .as_ref()
+        .map(|list| uris("redirect_uris", list));
+    let post_logout = change
+        .post_logout_redirect_uris
+        .as_ref()
+        .map(|list| uris("post_logout_redirect_uris", list));
+    if let Some(list) = redirect_uris {
+        client.redirect_uris = list;
+    }
+    if let Some(list) = post_logout {
+        client.post_logout_redirect_uris = list;
+    }
     if let Some(name) = &change.name {
         client.name = name.trim().to_owned();
     }
-    if let Some(list) = &change.redirect_uris {
-        client.redirect_uris = uris("--redirect-uri", list)?;
-    }
-    if let Some(list) = &change.post_logout_redirect_uris {
-        client.post_logout_redirect_uris = uris("--post-logout-redirect-uri", list)?;
-    }
     if let Some(grants) = &change.grant_types {
-        let mut grants = grants.clone();
-        grants.dedup();
-        client.grant_types = grants;
+        let mut parsed = Vec::new();
+        for name in grants {
+            match GrantType::from_name(name.trim()) {
+                Some(grant) if !parsed.contains(&grant) => parsed.push(grant),
+                Some(_) => {}
+                None => problems.add(
+                    "grant_types",
+                    format!("{name:?} is not one of {}", GrantType::names().join(", ")),
+                ),
+            }
+        }
+        client.grant_types = parsed;
     }
     if let Some(method) = &change.token_endpoint_auth_method {
-        client.token_endpoint_auth_method = method.clone();
+        match AuthMethod::from_name(method.trim()) {
+            Some(method) => client.token_endpoint_auth_method = method,
+            None => problems.add(
+                "token_endpoint_auth_method",
+                format!(
+                    "{method:?} is not one of {}",
+                    AuthMethod::names().join(", ")
+                ),
+            ),
+        }
     }
     if let Some(skip) = change.skip_consent {
         client.skip_consent = skip;
@@ -198,33 +221,58 @@ fn apply(client: &mut ClientRow, change: &ClientChange) -> Result<(), ClientErro
     if let Some(par) = change.require_par {
         s.require_par = par;
     }
-    if let Some(uri) = &change.backchannel_logout_uri {
-        s.backchannel_logout_uri = uri
-            .as_deref()
-            .map(|u| validate_server_uri("--backchannel-logout-uri", u))
-            .transpose()?;
+    let mut setting = |field: &str,
+                       value: &Option<String>,
+                       check: fn(&str) -> Result<String, String>| {
+        match value.as_deref().map(check).transpose() {
+            Ok(v) => Some(v),
+            Err(e) => {
+                problems.add(field, e);
+                None
+            }
+        }
+    };
+    if let Some(uri) = &change.backchannel_logout_uri
+        && let Some(v) = setting("backchannel_logout_uri", uri, validate_server_uri)
+    {
+        s.backchannel_logout_uri = v;
     }
-    if let Some(jwks) = &change.jwks {
-        s.jwks = jwks.as_deref().map(validate_jwks).transpose()?;
+    if let Some(jwks) = &change.jwks
+        && let Some(v) = setting("jwks", jwks, validate_jwks)
+    {
+        s.jwks = v;
     }
-    if let Some(uri) = &change.jwks_uri {
-        s.jwks_uri = uri
-            .as_deref()
-            .map(|u| validate_server_uri("--jwks-uri", u))
-            .transpose()?;
+    if let Some(uri) = &change.jwks_uri
+        && let Some(v) = setting("jwks_uri", uri, validate_server_uri)
+    {
+        s.jwks_uri = v;
     }
     if let Some(alg) = &change.id_token_alg {
         s.id_token_alg = alg.clone();
     }
     if let Some(scopes) = &change.allowed_scopes {
-        s.allowed_scopes =
-            ScopeSet::from_names(scopes).map_err(|e| invalid(format!("--scope: {e}")))?;
+        match ScopeSet::from_names(scopes) {
+            Ok(set) => s.allowed_scopes = set,
+            Err(e) => problems.add("allowed_scopes", e),
+        }
     }
     if let Some(roles) = &change.api_roles {
-        s.api_roles = crate::domain::validate_roles(roles)
-            .map_err(|e| invalid(format!("--api-role: {e}")))?;
+        match crate::domain::validate_roles(roles) {
+            Ok(roles) => s.api_roles = roles,
+            Err(e) => problems.add("api_roles", e),
+        }
     }
-    Ok(())
+}
+
+/// Applies a change and checks the result: the client as it would be stored, or every problem.
+fn changed(mut client: ClientRow, change: &ClientChange) -> Result<ClientRow, ClientError> {
+    let mut problems = Problems::default();
+    apply(&mut client, change, &mut problems);
+    if problems.0.is_empty() {
+        check(&client, &mut problems);
+    }
+    problems.finish()?;
+    Ok(client)
 }
 
 /// Gives the client a new secret when its method uses one, returning it (to be shown once).
@@ -232,26 +280,22 @@ fn issue_secret(
     client: &mut ClientRow,
     key_encryption: &[u8; 32],
 ) -> Result<Option<String>, ClientError> {
-    let method = client.token_endpoint_auth_method.as_str();
-    if !matches!(
-        method,
-        "client_secret_basic" | "client_secret_post" | "client_secret_jwt"
-    ) {
+    let method = client.token_endpoint_auth_method;
+    if !method.uses_secret() {
         client.secret_hash = None;
         client.settings.secret_encrypted = None;
         return Ok(None);
     }
     let secret = crypto::random_token();
     client.secret_hash = Some(crypto::sha256(secret.as_bytes()).to_vec());
-    client.settings.secret_encrypted = if method == "client_secret_jwt" {
-        Some(
-            crypto::seal(
-                key_encryption,
-                client.client_id.as_bytes(),
-                secret.as_bytes(),
-            )
-            .map_err(|e| invalid(e.to_string()))?,
+    client.settings.secret_encrypted = if method == AuthMethod::ClientSecretJwt {
+        let sealed = crypto::seal(
+            key_encryption,
+            client.client_id.as_bytes(),
+            secret.as_bytes(),
         )
+        .map_err(|e| ClientError::Store(StoreError::Corrupt(e.to_string())))?;
+        Some(sealed)
     } else {
         None
     };
@@ -265,21 +309,20 @@ pub async fn register(
     key_encryption: &[u8; 32],
     now: i64,
 ) -> Result<(ClientRow, Option<String>), ClientError> {
-    let mut client = ClientRow {
+    let blank = ClientRow {
         client_id: Uuid::nil(),
         name: String::new(),
         secret_hash: None,
         redirect_uris: Vec::new(),
         post_logout_redirect_uris: Vec::new(),
-        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
-        token_endpoint_auth_method: "client_secret_basic".into(),
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        token_endpoint_auth_method: AuthMethod::ClientSecretBasic,
         skip_consent: false,
         created_at: now,
         updated_at: now,
         settings: ClientSettings::default(),
     };
-    apply(&mut client, change)?;
-    check(&client)?;
+    let client = changed(blank, change)?;
     // The secret is sealed with the client_id as associated data, so insert first, then seal.
     let new = NewClient {
         name: client.name.clone(),
@@ -287,7 +330,7 @@ pub async fn register(
         redirect_uris: client.redirect_uris.clone(),
         post_logout_redirect_uris: client.post_logout_redirect_uris.clone(),
         grant_types: client.grant_types.clone(),
-        token_endpoint_auth_method: client.token_endpoint_auth_method.clone(),
+        token_endpoint_auth_method: client.token_endpoint_auth_method,
         skip_consent: client.skip_consent,
         settings: client.settings.clone(),
     };
@@ -306,24 +349,94 @@ pub async fn update(
     key_encryption: &[u8; 32],
     now: i64,
 ) -> Result<(ClientRow, Option<String>), ClientError> {
-    let mut client = store
+    let before = store
         .find_client(client_id)
         .await?
         .ok_or(ClientError::NotFound)?;
-    let old_method = client.token_endpoint_auth_method.clone();
-    apply(&mut client, change)?;
-    check(&client)?;
-    let method = client.token_endpoint_auth_method.as_str();
+    let old_method = before.token_endpoint_auth_method;
+    let mut client = changed(before, change)?;
+    let method = client.token_endpoint_auth_method;
     let needs_secret = match method {
-        "client_secret_jwt" => client.settings.secret_encrypted.is_none(),
-        "client_secret_basic" | "client_secret_post" => client.secret_hash.is_none(),
+        AuthMethod::ClientSecretJwt => client.settings.secret_encrypted.is_none(),
+        AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost => {
+            client.secret_hash.is_none()
+        }
         _ => false,
     };
-    let drops_secret = matches!(method, "none" | "private_key_jwt") && old_method != method;
+    let drops_secret = !method.uses_secret() && old_method != method;
     let secret = if change.rotate_secret || needs_secret || drops_secret {
         issue_secret(&mut client, key_encryption)?
     } else {
         None
     };
     Ok((store.update_client(&client, now).await?, secret))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blank() -> ClientRow {
+        ClientRow {
+            client_id: Uuid::nil(),
+            name: String::new(),
+            secret_hash: None,
+            redirect_uris: Vec::new(),
+            post_logout_redirect_uris: Vec::new(),
+            grant_types: vec![GrantType::AuthorizationCode],
+            token_endpoint_auth_method: AuthMethod::ClientSecretBasic,
+            skip_consent: false,
+            created_at: 0,
+            updated_at: 0,
+            settings: ClientSettings::default(),
+        }
+    }
+
+    #[test]
+    fn every_problem_is_reported_by_its_field() {
+        let change = ClientChange {
+            name: Some("App".into()),
+            redirect_uris: Some(vec!["http://lms.hccc.edu/cb".into()]),
+            grant_types: Some(vec!["authorization_code".into(), "implicit".into()]),
+            token_endpoint_auth_method: Some("magic".into()),
+            allowed_scopes: Some(vec!["openid".into(), "admin".into()]),
+            backchannel_logout_uri: Some(Some("ftp://x".into())),
+            ..ClientChange::default()
+        };
+        let Err(ClientError::Invalid(errors)) = changed(blank(), &change) else {
+            panic!("invalid change accepted");
+        };
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "redirect_uris",
+                "grant_types",
+                "token_endpoint_auth_method",
+                "backchannel_logout_uri",
+                "allowed_scopes"
+            ]
+        );
+    }
+
+    #[test]
+    fn whole_client_rules_name_the_field_to_change() {
+        let change = ClientChange {
+            name: Some("Kiosk".into()),
+            grant_types: Some(vec!["client_credentials".into()]),
+            token_endpoint_auth_method: Some("none".into()),
+            ..ClientChange::default()
+        };
+        let Err(ClientError::Invalid(errors)) = changed(blank(), &change) else {
+            panic!("public client_credentials accepted");
+        };
+        assert_eq!(errors[0].field, "grant_types", "{errors:?}");
+        let ok = ClientChange {
+            name: Some("LMS".into()),
+            redirect_uris: Some(vec!["https://lms.hccc.edu/cb".into()]),
+            ..ClientChange::default()
+        };
+        let client = changed(blank(), &ok).expect("valid");
+        assert_eq!(client.grant_types, [GrantType::AuthorizationCode]);
+    }
 }

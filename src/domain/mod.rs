@@ -1,8 +1,26 @@
 //! Validation of values that come from outside: pure functions, no I/O.
 
+pub mod protocol;
 pub mod scopes;
 
+pub use protocol::{AuthMethod, GrantType};
 pub use scopes::{Scope, ScopeSet};
+
+/// A field that failed validation, named as the API names it (the CLI and pages translate).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &str, message: impl Into<String>) -> FieldError {
+        FieldError {
+            field: field.to_owned(),
+            message: message.into(),
+        }
+    }
+}
 
 use url::Url;
 
@@ -73,6 +91,15 @@ pub fn validate_email(raw: &str) -> Result<String, String> {
         return bad();
     }
     Ok(email.to_string())
+}
+
+/// RFC 7636 §4.1: 43 to 128 unreserved characters (the same rule covers verifiers and S256
+/// challenges).
+pub fn is_pkce_value(value: &str) -> bool {
+    (43..=128).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
 /// Text that is stored and shown (names of apps, URIs): no control characters at all.

@@ -1,5 +1,7 @@
 //! Shared HTTP plumbing: parameter parsing, client address, security headers, static files.
 
+pub mod page;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -11,6 +13,21 @@ use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tracing::Instrument as _;
+
+/// A server-side cause attached to an error response (500, 503): the edge middleware logs it once,
+/// with the request it belongs to. Error types attach it instead of logging themselves.
+#[derive(Debug, Clone)]
+pub struct ErrorCause(pub String);
+
+tokio::task_local! {
+    /// The id of the request being served, for error pages to show (the help desk asks for it).
+    static CURRENT_REQUEST: String;
+}
+
+/// The id of the request this task serves, if it runs under the edge middleware.
+pub fn current_request_id() -> Option<String> {
+    CURRENT_REQUEST.try_with(Clone::clone).ok()
+}
 
 /// Longest value we accept for any single protocol parameter.
 pub const MAX_PARAM_LEN: usize = 4096;
@@ -140,6 +157,22 @@ pub fn is_form(headers: &HeaderMap) -> bool {
         })
 }
 
+/// Reads a form body for an extractor: declared as a form, within the body limit, parsed with the
+/// RFC 6749 rules (each parameter once, none oversized) and `controls`. The error is for people.
+pub async fn read_form<S: Send + Sync>(
+    request: axum::extract::Request,
+    state: &S,
+    controls: Controls,
+) -> Result<Params, String> {
+    if !is_form(request.headers()) {
+        return Err("the request body must be application/x-www-form-urlencoded".into());
+    }
+    let body = <Bytes as axum::extract::FromRequest<S>>::from_request(request, state)
+        .await
+        .map_err(|e| format!("the request body could not be read: {}", e.body_text()))?;
+    Params::parse_with(&body, controls).map_err(|e| e.to_string())
+}
+
 /// Parses a protocol request's form body, checking its content type.
 pub fn form_params(headers: &HeaderMap, body: &Bytes) -> Result<Params, String> {
     form_params_with(headers, body, Controls::None)
@@ -243,14 +276,27 @@ pub async fn edge(https: bool, mut request: Request<Body>, next: Next) -> Respon
     } else if body_too_large(&request) {
         (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response()
     } else {
-        next.run(request).instrument(span.clone()).await
+        let id = request_id.to_str().unwrap_or_default().to_owned();
+        CURRENT_REQUEST
+            .scope(id, next.run(request).instrument(span.clone()))
+            .await
     };
     let status = response.status();
     let latency = started.elapsed();
     span.in_scope(|| {
         let latency_ms = latency.as_secs_f64() * 1000.0;
         if status.is_server_error() {
-            tracing::error!(status = status.as_u16(), latency_ms, "response failed");
+            // The one log line of a failed request, with the cause its error attached.
+            let cause = response
+                .extensions()
+                .get::<ErrorCause>()
+                .map(|c| c.0.as_str());
+            tracing::error!(
+                status = status.as_u16(),
+                latency_ms,
+                cause,
+                "response failed"
+            );
         } else {
             tracing::info!(status = status.as_u16(), latency_ms, "response");
         }

@@ -2,17 +2,19 @@
 //! and app signed in with the old one (the current browser stays signed in).
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use tower_sessions::Session;
 
-use super::page::{PageError, render};
-use super::session::{self, LoginState};
+use super::sign_in::locked_message;
+use super::sign_in_first;
 use crate::accounts::directory::{self, Actor, DirectoryError};
 use crate::accounts::{self, SignInError};
-use crate::http::{ClientIp, form_params};
+use crate::http::ClientIp;
+use crate::http::page::{PageError, render};
+use crate::sessions::browser::BrowserKey;
+use crate::sessions::{self as session, CsrfForm};
 use crate::state::AppState;
 use crate::store::{AccountRow, KeepGrants};
 
@@ -27,106 +29,91 @@ struct PasswordPage {
     done: bool,
 }
 
-async fn page(
-    session: &Session,
-    account: &AccountRow,
-    status: StatusCode,
-    errors: Vec<String>,
-    done: bool,
-) -> Result<Response, PageError> {
-    let page = PasswordPage {
-        csrf_token: session::session_csrf_token(session).await?,
-        user_name: account.display_name(),
-        errors,
-        done,
-    };
-    Ok(render(status, &page))
+/// Whose page it is, and how to make its form.
+struct Viewer<'a> {
+    app: &'a AppState,
+    session: &'a Session,
+    browser: &'a BrowserKey,
+    account: &'a AccountRow,
 }
 
-fn sign_in_first() -> Response {
-    let back: String = url::form_urlencoded::byte_serialize(PATH.as_bytes()).collect();
-    Redirect::to(&format!("/login?return_to={back}")).into_response()
-}
-
-pub async fn get_password(State(app): State<AppState>, session: Session) -> Response {
-    let result = async {
-        let Some((_, account)) = session::current_login(&app, &session).await? else {
-            return Ok(sign_in_first());
+impl Viewer<'_> {
+    async fn page(
+        &self,
+        status: StatusCode,
+        errors: Vec<String>,
+        done: bool,
+    ) -> Result<Response, PageError> {
+        let page = PasswordPage {
+            csrf_token: session::csrf_token(self.app, self.session, self.browser).await?,
+            user_name: self.account.display_name(),
+            errors,
+            done,
         };
-        page(&session, &account, StatusCode::OK, Vec::new(), false).await
+        Ok(render(status, &page))
+    }
+}
+
+pub async fn get_password(
+    State(app): State<AppState>,
+    session: Session,
+    browser: BrowserKey,
+) -> Result<Response, PageError> {
+    let Some((_, account)) = session::current_login(&app, &session).await? else {
+        return Ok(sign_in_first(PATH));
     };
-    result.await.unwrap_or_else(IntoResponse::into_response)
+    let viewer = Viewer {
+        app: &app,
+        session: &session,
+        browser: &browser,
+        account: &account,
+    };
+    viewer.page(StatusCode::OK, Vec::new(), false).await
 }
 
 pub async fn post_password(
     State(app): State<AppState>,
-    session: Session,
     ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    change_password(&app, &session, &ip, &headers, &body)
-        .await
-        .unwrap_or_else(IntoResponse::into_response)
-}
-
-async fn change_password(
-    app: &AppState,
-    session: &Session,
-    ip: &str,
-    headers: &HeaderMap,
-    body: &Bytes,
+    csrf: CsrfForm,
 ) -> Result<Response, PageError> {
-    let form = form_params(headers, body).map_err(|e| PageError::bad_request("Invalid form", e))?;
-    let Some((state, account)) = session::current_login(app, session).await? else {
-        return Ok(sign_in_first());
+    let CsrfForm {
+        form,
+        session,
+        browser,
+    } = csrf;
+    let Some((state, account)) = session::current_login(&app, &session).await? else {
+        return Ok(sign_in_first(PATH));
     };
-    if !session::session_csrf_valid(session, form.get("csrf_token")).await? {
-        return Err(PageError::bad_request(
-            "This form had expired",
-            "Go back, reload the page and try again.",
-        ));
-    }
-    let again =
-        |status, message: &str| page(session, &account, status, vec![message.into()], false);
+    let viewer = Viewer {
+        app: &app,
+        session: &session,
+        browser: &browser,
+        account: &account,
+    };
+    let problem = |status, message: &str| viewer.page(status, vec![message.into()], false);
     let new_password = form.get("new_password").unwrap_or_default();
     if form.get("confirm_password").unwrap_or_default() != new_password {
-        return again(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "The two new passwords are not the same.",
-        )
-        .await;
+        let mismatch = "The two new passwords are not the same.";
+        return problem(StatusCode::UNPROCESSABLE_ENTITY, mismatch).await;
     }
     let now = app.clock.now();
     // Checked like a sign-in, so guessing the current password is throttled the same way.
     let current = form.get("current_password").unwrap_or_default();
-    match accounts::sign_in(
-        &app.store,
-        &app.hasher,
-        &app.config.login,
-        &account.username,
-        current,
-        ip,
-        now,
-    )
-    .await
-    {
+    let login = &app.config.login;
+    let username = &account.username;
+    match accounts::sign_in(&app.store, &app.hasher, login, username, current, &ip, now).await {
         Ok(_) => {}
         Err(SignInError::InvalidCredentials) => {
-            return again(StatusCode::FORBIDDEN, "The current password is incorrect.").await;
+            let wrong = "The current password is incorrect.";
+            return problem(StatusCode::FORBIDDEN, wrong).await;
         }
         Err(SignInError::Locked { retry_after }) => {
-            let minutes = (retry_after + 59) / 60;
-            let message = format!(
-                "Too many failed attempts. Try again in {minutes} minute{}.",
-                if minutes == 1 { "" } else { "s" }
-            );
-            return again(StatusCode::TOO_MANY_REQUESTS, &message).await;
+            return problem(StatusCode::TOO_MANY_REQUESTS, &locked_message(retry_after)).await;
         }
         Err(SignInError::Store(e)) => return Err(e.into()),
     }
     let keep = KeepGrants::OfSession(state.sid);
-    let set = match directory::set_password(
+    let changed = directory::set_password(
         &app.store,
         &app.hasher,
         &account,
@@ -135,48 +122,34 @@ async fn change_password(
         keep,
         now,
     )
-    .await
-    {
+    .await;
+    let set = match changed {
         Ok(set) => set,
         Err(DirectoryError::Invalid(errors)) => {
             let messages = errors.into_iter().map(|e| e.message).collect();
-            return page(
-                session,
-                &account,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                messages,
-                false,
-            )
-            .await;
+            return viewer
+                .page(StatusCode::UNPROCESSABLE_ENTITY, messages, false)
+                .await;
         }
         Err(e) => return Err(PageError::server_error(e)),
     };
-    keep_signed_in(app, session, &state, set.credential_version).await?;
-    crate::oidc::backchannel::notify_ended(app, &set.ended, now).await?;
+    session::follow_credential_change(&app, &session, &state, set.credential_version).await?;
+    crate::oidc::backchannel::notify_ended(&app, &set.ended, now).await?;
     let actor = Actor::User {
         id: account.account_id,
         username: account.username.clone(),
     };
+    let detail = serde_json::json!({"sessions_ended": true, "grants_ended": set.ended.len()});
+    let target = Some(format!("user:{}", account.account_id));
     crate::audit::record(
-        app,
+        &app,
         &actor,
-        Some(ip),
+        Some(&ip),
         "user.change_password",
-        Some(format!("user:{}", account.account_id)),
-        serde_json::json!({"sessions_ended": true, "grants_ended": set.ended.len()}),
+        target,
+        detail,
     )
     .await;
     tracing::info!(account_id = %account.account_id, ended = set.ended.len(), "password changed by its owner");
-    page(session, &account, StatusCode::OK, Vec::new(), true).await
-}
-
-async fn keep_signed_in(
-    app: &AppState,
-    session: &Session,
-    state: &LoginState,
-    credential_version: i64,
-) -> Result<(), PageError> {
-    session::follow_credential_change(app, session, state, credential_version)
-        .await
-        .map(|_| ())
+    viewer.page(StatusCode::OK, Vec::new(), true).await
 }

@@ -296,9 +296,3 @@ async fn verify_assertion(app: &AppState, client: &ClientRow, jwt: &str) -> Resu
     }
     Ok(())
 }
-
-impl From<josekit::JoseError> for OAuthError {
-    fn from(e: josekit::JoseError) -> Self {
-        OAuthError::server_error(e)
-    }
-}

@@ -12,6 +12,7 @@ use super::client_auth;
 use super::error::OAuthError;
 use super::scopes::{Scope, ScopeSet};
 use crate::crypto;
+use crate::domain::GrantType;
 use crate::http::form_params;
 use crate::state::AppState;
 use crate::store::{NewDevice, StoreError};
@@ -115,7 +116,7 @@ pub async fn post_device_authorization(
 ) -> Result<Response, OAuthError> {
     let params = form_params(&headers, &body).map_err(OAuthError::invalid_request)?;
     let client = client_auth::authenticate(&app, &headers, &params).await?;
-    if !client.allows_grant(DEVICE_GRANT) {
+    if !client.allows_grant(GrantType::DeviceCode) {
         return Err(OAuthError::unauthorized_client(
             "this client may not use the device authorization grant",
         ));

@@ -6,8 +6,8 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use super::jwt::ACR_PASSWORD;
 use super::scopes::Scope;
-use super::tokens::ACR_PASSWORD;
 use crate::config::Config;
 use crate::state::AppState;
 

@@ -1,17 +1,85 @@
-//! Protocol errors of the token and userinfo endpoints (RFC 6749 §5.2, RFC 6750 §3).
+//! Protocol errors of the OAuth endpoints (RFC 6749 §5.2, RFC 6750 §3, RFC 8628 §3.5, OIDC Core
+//! §3.1.2.6): one code enum, rendered as `{"error","error_description"}` or, at the authorization
+//! endpoint, sent to the client's redirect URI.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::http::ErrorCause;
 use crate::keys::KeyError;
 use crate::store::StoreError;
 
+/// Every error code we answer with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    InvalidRequest,
+    InvalidClient,
+    InvalidGrant,
+    UnauthorizedClient,
+    UnsupportedGrantType,
+    InvalidScope,
+    InvalidToken,
+    InsufficientScope,
+    ServerError,
+    TemporarilyUnavailable,
+    /// RFC 8628 device polling.
+    AuthorizationPending,
+    SlowDown,
+    AccessDenied,
+    ExpiredToken,
+    /// The authorization endpoint's own.
+    UnsupportedResponseType,
+    LoginRequired,
+    ConsentRequired,
+    RequestNotSupported,
+    RequestUriNotSupported,
+    RegistrationNotSupported,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::InvalidClient => "invalid_client",
+            ErrorCode::InvalidGrant => "invalid_grant",
+            ErrorCode::UnauthorizedClient => "unauthorized_client",
+            ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
+            ErrorCode::InvalidScope => "invalid_scope",
+            ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::InsufficientScope => "insufficient_scope",
+            ErrorCode::ServerError => "server_error",
+            ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
+            ErrorCode::AuthorizationPending => "authorization_pending",
+            ErrorCode::SlowDown => "slow_down",
+            ErrorCode::AccessDenied => "access_denied",
+            ErrorCode::ExpiredToken => "expired_token",
+            ErrorCode::UnsupportedResponseType => "unsupported_response_type",
+            ErrorCode::LoginRequired => "login_required",
+            ErrorCode::ConsentRequired => "consent_required",
+            ErrorCode::RequestNotSupported => "request_not_supported",
+            ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
+            ErrorCode::RegistrationNotSupported => "registration_not_supported",
+        }
+    }
+
+    /// The status of a JSON error answer with this code.
+    pub fn status(self) -> StatusCode {
+        match self {
+            ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
+            ErrorCode::InsufficientScope => StatusCode::FORBIDDEN,
+            ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct OAuthError {
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub description: String,
-    /// A server-side cause, logged once and never rendered.
+    /// A server-side cause, logged once with the request and never rendered.
     cause: Option<String>,
 }
 
@@ -23,7 +91,7 @@ struct Body<'a> {
 }
 
 impl OAuthError {
-    pub fn new(code: &'static str, description: impl Into<String>) -> OAuthError {
+    pub fn new(code: ErrorCode, description: impl Into<String>) -> OAuthError {
         OAuthError {
             code,
             description: description.into(),
@@ -31,56 +99,48 @@ impl OAuthError {
         }
     }
     pub fn invalid_request(d: impl Into<String>) -> OAuthError {
-        Self::new("invalid_request", d)
+        Self::new(ErrorCode::InvalidRequest, d)
     }
     pub fn invalid_client(d: impl Into<String>) -> OAuthError {
-        Self::new("invalid_client", d)
+        Self::new(ErrorCode::InvalidClient, d)
     }
     pub fn invalid_grant(d: impl Into<String>) -> OAuthError {
-        Self::new("invalid_grant", d)
+        Self::new(ErrorCode::InvalidGrant, d)
     }
     pub fn unauthorized_client(d: impl Into<String>) -> OAuthError {
-        Self::new("unauthorized_client", d)
+        Self::new(ErrorCode::UnauthorizedClient, d)
     }
     pub fn invalid_scope(d: impl Into<String>) -> OAuthError {
-        Self::new("invalid_scope", d)
+        Self::new(ErrorCode::InvalidScope, d)
     }
     pub fn invalid_token(d: impl Into<String>) -> OAuthError {
-        Self::new("invalid_token", d)
+        Self::new(ErrorCode::InvalidToken, d)
     }
     pub fn insufficient_scope(d: impl Into<String>) -> OAuthError {
-        Self::new("insufficient_scope", d)
+        Self::new(ErrorCode::InsufficientScope, d)
     }
     pub fn server_error(cause: impl std::fmt::Display) -> OAuthError {
         OAuthError {
-            code: "server_error",
+            code: ErrorCode::ServerError,
             description: "the server could not complete the request".into(),
             cause: Some(cause.to_string()),
         }
     }
-
-    fn status(&self) -> StatusCode {
-        match self.code {
-            "invalid_client" | "invalid_token" => StatusCode::UNAUTHORIZED,
-            "insufficient_scope" => StatusCode::FORBIDDEN,
-            "server_error" => StatusCode::INTERNAL_SERVER_ERROR,
-            "temporarily_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::BAD_REQUEST,
+    pub fn unavailable(cause: impl std::fmt::Display) -> OAuthError {
+        OAuthError {
+            code: ErrorCode::TemporarilyUnavailable,
+            description: "the service is temporarily unavailable".into(),
+            cause: Some(cause.to_string()),
         }
     }
 }
 
 impl From<StoreError> for OAuthError {
     fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Db(
-                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_),
-            ) => OAuthError {
-                code: "temporarily_unavailable",
-                description: "the service is temporarily unavailable".into(),
-                cause: Some(e.to_string()),
-            },
-            other => OAuthError::server_error(other),
+        if e.is_unavailable() {
+            OAuthError::unavailable(e)
+        } else {
+            OAuthError::server_error(e)
         }
     }
 }
@@ -91,25 +151,30 @@ impl From<KeyError> for OAuthError {
     }
 }
 
+impl From<josekit::JoseError> for OAuthError {
+    fn from(e: josekit::JoseError) -> Self {
+        OAuthError::server_error(e)
+    }
+}
+
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
-        if let Some(cause) = &self.cause {
-            tracing::error!(error = self.code, cause = %cause, "request failed");
-        }
-        let status = self.status();
         let body = Body {
-            error: self.code,
+            error: self.code.as_str(),
             error_description: &self.description,
         };
-        let mut response = (status, axum::Json(body)).into_response();
+        let mut response = (self.code.status(), axum::Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-        if self.code == "invalid_client" {
+        if self.code == ErrorCode::InvalidClient {
             headers.insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Basic realm=\"hccc-sso\""),
             );
+        }
+        if let Some(cause) = self.cause {
+            response.extensions_mut().insert(ErrorCause(cause));
         }
         response
     }
@@ -117,41 +182,40 @@ impl IntoResponse for OAuthError {
 
 /// Errors at a protected resource (userinfo), rendered with `WWW-Authenticate: Bearer` (RFC 6750 §3).
 #[derive(Debug)]
-pub struct BearerError(pub OAuthError);
-
-impl BearerError {
+pub enum BearerError {
     /// No credentials at all: RFC 6750 §3.1 says to omit the error code.
-    pub fn missing() -> BearerError {
-        BearerError(OAuthError::new("", ""))
-    }
+    Missing,
+    Failed(OAuthError),
 }
 
 impl From<OAuthError> for BearerError {
     fn from(e: OAuthError) -> Self {
-        BearerError(e)
+        BearerError::Failed(e)
     }
 }
 
 impl From<StoreError> for BearerError {
     fn from(e: StoreError) -> Self {
-        BearerError(e.into())
+        BearerError::Failed(e.into())
     }
 }
 
 impl IntoResponse for BearerError {
     fn into_response(self) -> Response {
-        let e = self.0;
-        if e.code.is_empty() {
-            let mut response = StatusCode::UNAUTHORIZED.into_response();
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"hccc-sso\""),
-            );
-            return response;
-        }
+        let e = match self {
+            BearerError::Missing => {
+                let mut response = StatusCode::UNAUTHORIZED.into_response();
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"hccc-sso\""),
+                );
+                return response;
+            }
+            BearerError::Failed(e) => e,
+        };
         let challenge = format!(
             "Bearer realm=\"hccc-sso\", error=\"{}\", error_description=\"{}\"",
-            e.code,
+            e.code.as_str(),
             e.description.replace(['"', '\\'], "'")
         );
         let mut response = e.into_response();

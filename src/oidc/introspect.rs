@@ -1,17 +1,17 @@
-//! Token introspection (RFC 7662) and revocation (RFC 7009), for authenticated clients.
+//! Token introspection (RFC 7662), for authenticated confidential clients.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::client_auth;
 use super::error::OAuthError;
-use super::tokens::{AccessTokenProblem, validate_access_token};
+use super::form::OAuthForm;
+use super::jwt::{AccessTokenProblem, validate_access_token};
 use crate::crypto;
-use crate::http::form_params;
+use crate::http::Params;
 use crate::state::AppState;
 use crate::store::ClientRow;
 
@@ -42,7 +42,8 @@ struct Introspection {
     sid: Option<String>,
 }
 
-fn no_store(body: impl IntoResponse) -> Response {
+/// Answers that must not be cached (RFC 7662 §4, RFC 7009 §2.2).
+pub(crate) fn no_store(body: impl IntoResponse) -> Response {
     let mut response = body.into_response();
     response
         .headers_mut()
@@ -51,17 +52,17 @@ fn no_store(body: impl IntoResponse) -> Response {
 }
 
 /// Our access tokens are JWTs (three dot-separated parts); refresh tokens are opaque.
-fn looks_like_jwt(token: &str) -> bool {
+pub(crate) fn looks_like_jwt(token: &str) -> bool {
     token.split('.').count() == 3
 }
 
-async fn authenticated(
+/// The client (authenticated) and the `token` parameter of an introspection or revocation.
+pub(crate) async fn authenticated(
     app: &AppState,
     headers: &HeaderMap,
-    body: &Bytes,
+    params: &Params,
 ) -> Result<(ClientRow, String), OAuthError> {
-    let params = form_params(headers, body).map_err(OAuthError::invalid_request)?;
-    let client = client_auth::authenticate(app, headers, &params).await?;
+    let client = client_auth::authenticate(app, headers, params).await?;
     let token = params
         .get("token")
         .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
@@ -72,9 +73,9 @@ async fn authenticated(
 pub async fn post_introspect(
     State(app): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    OAuthForm(params): OAuthForm,
 ) -> Result<Response, OAuthError> {
-    let (client, token) = authenticated(&app, &headers, &body).await?;
+    let (client, token) = authenticated(&app, &headers, &params).await?;
     if client.is_public() {
         return Err(OAuthError::invalid_client(
             "public clients may not introspect tokens",
@@ -140,43 +141,4 @@ pub async fn post_introspect(
         }
     };
     Ok(no_store(Json(answer)))
-}
-
-/// Revokes an access token (that token only) or a refresh token (its whole grant).
-/// Unknown or already invalid tokens are answered 200, as RFC 7009 §2.2 asks.
-pub async fn post_revoke(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, OAuthError> {
-    let (client, token) = authenticated(&app, &headers, &body).await?;
-    let now = app.clock.now();
-    let not_yours = || OAuthError::unauthorized_client("the token was not issued to this client");
-    if looks_like_jwt(&token) {
-        match validate_access_token(&app, &token).await {
-            Ok(live) if live.claims.client_id != client.client_id.to_string() => {
-                return Err(not_yours());
-            }
-            Ok(live) => {
-                app.store
-                    .revoke_access_token(&live.claims.jti, live.claims.exp)
-                    .await?
-            }
-            Err(AccessTokenProblem::Invalid(_)) => {}
-            Err(AccessTokenProblem::Store(e)) => return Err(e.into()),
-        }
-    } else if let Some(rt) = app
-        .store
-        .find_refresh_token(&crypto::sha256(token.as_bytes()))
-        .await?
-    {
-        let grant = app.store.find_grant(rt.grant_id).await?;
-        if let Some(grant) = grant {
-            if grant.client_id != client.client_id {
-                return Err(not_yours());
-            }
-            app.store.revoke_grant(grant.grant_id, now).await?;
-        }
-    }
-    Ok(no_store(StatusCode::OK))
 }

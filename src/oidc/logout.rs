@@ -2,9 +2,8 @@
 //! sign-out button of our own pages.
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use tower_sessions::Session;
@@ -13,9 +12,10 @@ use uuid::Uuid;
 
 use super::backchannel;
 use super::scopes::{Scope, ScopeSet};
-use crate::http::{Params, form_params};
-use crate::login::page::{PageError, render};
-use crate::login::session::{self, LoginState};
+use crate::http::Params;
+use crate::http::page::{PageError, PageForm, page_query, render};
+use crate::sessions::browser::BrowserKey;
+use crate::sessions::{self as session, LoginState};
 use crate::state::AppState;
 use crate::store::ClientRow;
 
@@ -119,45 +119,38 @@ async fn validate(app: &AppState, params: &Params) -> Result<LogoutRequest, Page
 pub async fn get_end_session(
     State(app): State<AppState>,
     session: Session,
+    browser: BrowserKey,
     RawQuery(query): RawQuery,
-) -> Response {
-    let result = async {
-        let params = Params::parse(query.unwrap_or_default().as_bytes())
-            .map_err(|e| invalid(&e.to_string()))?;
-        end_session(&app, &session, &params).await
-    };
-    result.await.unwrap_or_else(IntoResponse::into_response)
+) -> Result<Response, PageError> {
+    let params = page_query(query, "This sign-out request is not valid")?;
+    end_session(&app, &session, &browser, &params).await
 }
 
+/// An app's logout form post, or our own sign-out button and confirmation (`confirm=yes`, which
+/// must carry the session's CSRF token).
 pub async fn post_end_session(
     State(app): State<AppState>,
     session: Session,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let result = async {
-        let params = form_params(&headers, &body).map_err(|e| invalid(&e))?;
-        if params.get("confirm") == Some("yes") {
-            if !session::session_csrf_valid(&session, params.get("csrf_token")).await? {
-                return Err(PageError::bad_request(
-                    "This form had expired",
-                    "Reload the page and try again.",
-                ));
-            }
-            let request = validate(&app, &params).await?;
-            if let Some((state, _)) = session::current_login(&app, &session).await? {
-                perform_logout(&app, &session, &state).await?;
-            }
-            return Ok(finish(&request));
-        }
-        end_session(&app, &session, &params).await
-    };
-    result.await.unwrap_or_else(IntoResponse::into_response)
+    browser: BrowserKey,
+    PageForm(params): PageForm,
+) -> Result<Response, PageError> {
+    if params.get("confirm") != Some("yes") {
+        return end_session(&app, &session, &browser, &params).await;
+    }
+    if !session::csrf_valid(&app, &session, &browser, params.get("csrf_token")).await? {
+        return Err(PageError::form_expired());
+    }
+    let request = validate(&app, &params).await?;
+    if let Some((state, _)) = session::current_login(&app, &session).await? {
+        perform_logout(&app, &session, &state).await?;
+    }
+    Ok(finish(&request))
 }
 
 async fn end_session(
     app: &AppState,
     session: &Session,
+    browser: &BrowserKey,
     params: &Params,
 ) -> Result<Response, PageError> {
     let request = validate(app, params).await?;
@@ -184,7 +177,7 @@ async fn end_session(
         fields.push(("state", state.clone()));
     }
     let page = ConfirmLogoutPage {
-        csrf_token: session::session_csrf_token(session).await?,
+        csrf_token: session::csrf_token(app, session, browser).await?,
         user_name: account.display_name(),
         client_name: request.client.map(|c| c.name),
         fields,

@@ -8,8 +8,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::error::{BearerError, OAuthError};
+use super::jwt::{AccessTokenProblem, ProfileClaims, validate_access_token};
 use super::scopes::{ClaimsRequest, Scope, ScopeSet};
-use super::tokens::{AccessTokenProblem, ProfileClaims, validate_access_token};
 use crate::http::form_params;
 use crate::state::AppState;
 
@@ -41,7 +41,7 @@ pub async fn get_userinfo(
     State(app): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, BearerError> {
-    let token = bearer_from_header(&headers)?.ok_or_else(BearerError::missing)?;
+    let token = bearer_from_header(&headers)?.ok_or(BearerError::Missing)?;
     userinfo(&app, &token).await
 }
 
@@ -66,7 +66,7 @@ pub async fn post_userinfo(
             );
         }
         (Some(t), None) | (None, Some(t)) => t,
-        (None, None) => return Err(BearerError::missing()),
+        (None, None) => return Err(BearerError::Missing),
     };
     userinfo(&app, &token).await
 }
@@ -75,7 +75,7 @@ async fn userinfo(app: &AppState, token: &str) -> Result<Response, BearerError> 
     let live = validate_access_token(app, token)
         .await
         .map_err(|problem| match problem {
-            AccessTokenProblem::Invalid(why) => BearerError(OAuthError::invalid_token(why)),
+            AccessTokenProblem::Invalid(why) => BearerError::from(OAuthError::invalid_token(why)),
             AccessTokenProblem::Store(e) => e.into(),
         })?;
     let row = live

@@ -1,6 +1,6 @@
 use uuid::Uuid;
 
-use crate::domain::ScopeSet;
+use crate::domain::{AuthMethod, GrantType, ScopeSet};
 
 use super::{Store, StoreError, decode_string_list, encode_string_list, on_pool};
 
@@ -35,8 +35,8 @@ pub struct ClientRow {
     pub secret_hash: Option<Vec<u8>>,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
-    pub grant_types: Vec<String>,
-    pub token_endpoint_auth_method: String,
+    pub grant_types: Vec<GrantType>,
+    pub token_endpoint_auth_method: AuthMethod,
     pub skip_consent: bool,
     pub created_at: i64,
     pub updated_at: i64,
@@ -89,12 +89,35 @@ impl std::fmt::Debug for ClientRow {
 
 impl ClientRow {
     pub fn is_public(&self) -> bool {
-        self.token_endpoint_auth_method == "none"
+        self.token_endpoint_auth_method == AuthMethod::None
     }
 
-    pub fn allows_grant(&self, grant_type: &str) -> bool {
-        self.grant_types.iter().any(|g| g == grant_type)
+    pub fn allows_grant(&self, grant_type: GrantType) -> bool {
+        self.grant_types.contains(&grant_type)
     }
+
+    /// The grant types as people read them, for lists.
+    pub fn grant_names(&self) -> String {
+        self.grant_types
+            .iter()
+            .map(|g| g.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+fn decode_grants(raw: &str) -> Result<Vec<GrantType>, StoreError> {
+    decode_string_list("client.grant_types", raw)?
+        .iter()
+        .map(|name| {
+            GrantType::from_name(name)
+                .ok_or_else(|| StoreError::Corrupt(format!("client.grant_types: {name:?}")))
+        })
+        .collect()
+}
+
+fn encode_grants(grants: &[GrantType]) -> String {
+    serde_json::Value::from(grants.iter().map(|g| g.as_str()).collect::<Vec<_>>()).to_string()
 }
 
 impl TryFrom<ClientRecord> for ClientRow {
@@ -109,8 +132,14 @@ impl TryFrom<ClientRecord> for ClientRow {
                 "client.post_logout_redirect_uris",
                 &r.post_logout_redirect_uris,
             )?,
-            grant_types: decode_string_list("client.grant_types", &r.grant_types)?,
-            token_endpoint_auth_method: r.token_endpoint_auth_method,
+            grant_types: decode_grants(&r.grant_types)?,
+            token_endpoint_auth_method: AuthMethod::from_name(&r.token_endpoint_auth_method)
+                .ok_or_else(|| {
+                    StoreError::Corrupt(format!(
+                        "client.token_endpoint_auth_method: {:?}",
+                        r.token_endpoint_auth_method
+                    ))
+                })?,
             skip_consent: r.skip_consent,
             created_at: r.created_at,
             updated_at: r.updated_at,
@@ -137,8 +166,8 @@ pub struct NewClient {
     pub secret_hash: Option<Vec<u8>>,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
-    pub grant_types: Vec<String>,
-    pub token_endpoint_auth_method: String,
+    pub grant_types: Vec<GrantType>,
+    pub token_endpoint_auth_method: AuthMethod,
     pub skip_consent: bool,
     pub settings: ClientSettings,
 }
@@ -160,8 +189,8 @@ impl Store {
             .bind(&new.secret_hash)
             .bind(encode_string_list(&new.redirect_uris))
             .bind(encode_string_list(&new.post_logout_redirect_uris))
-            .bind(encode_string_list(&new.grant_types))
-            .bind(&new.token_endpoint_auth_method)
+            .bind(encode_grants(&new.grant_types))
+            .bind(new.token_endpoint_auth_method.as_str())
             .bind(new.skip_consent)
             .bind(now)
             .bind(&s.backchannel_logout_uri)
@@ -196,8 +225,8 @@ impl Store {
             .bind(&client.name)
             .bind(encode_string_list(&client.redirect_uris))
             .bind(encode_string_list(&client.post_logout_redirect_uris))
-            .bind(encode_string_list(&client.grant_types))
-            .bind(&client.token_endpoint_auth_method)
+            .bind(encode_grants(&client.grant_types))
+            .bind(client.token_endpoint_auth_method.as_str())
             .bind(client.skip_consent)
             .bind(now)
             .bind(&s.backchannel_logout_uri)

@@ -47,6 +47,19 @@ pub enum StoreError {
     Db(sqlx::Error),
 }
 
+impl StoreError {
+    /// The database could not be reached in time (pool exhausted or closed, connection lost):
+    /// every boundary answers 503 for this, never 500.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Db(
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
+            )
+        )
+    }
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {
         match &err {

@@ -12,7 +12,7 @@ use super::{Db, Store, StoreError, on_pool};
 /// sign-in creates two sessions (the login page's, then the signed-in one under a new id), so
 /// that was six of its 26 statements. Same table, same MessagePack records: sessions written by
 /// either side read back on the other.
-/// The session entry that holds who is signed in (login::session writes it).
+/// The session entry that holds who is signed in (sessions writes it).
 pub const LOGIN_KEY: &str = "login";
 
 #[derive(Clone, Debug)]

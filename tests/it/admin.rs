@@ -1,6 +1,7 @@
 //! Admin pages over HTTP: who may reach them, CSRF on every form, and the temporary password
 //! that must be replaced at the next sign-in.
 
+use hccc_sso::domain::GrantType;
 use reqwest::StatusCode;
 
 use crate::flows::{form_value, location, submit_login};
@@ -373,7 +374,7 @@ async fn admins_register_apps_rotate_secrets_and_keys_on_pages(app: TestApp) {
         .unwrap()
         .unwrap();
     assert_eq!(row.redirect_uris.len(), 2);
-    assert!(row.skip_consent && row.allows_grant("client_credentials"));
+    assert!(row.skip_consent && row.allows_grant(GrantType::ClientCredentials));
     let edit = format!("/admin/clients/{client_id}");
     let page = admin
         .get(app.url(&edit))

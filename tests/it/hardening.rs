@@ -1,7 +1,7 @@
 //! Issue 10: what a hostile app, client or browser could do, each closed and tried here the way
 //! the hostile party would: over HTTP, with the CLI, or against the store where the race is.
 
-use hccc_sso::domain::{Scope, ScopeSet};
+use hccc_sso::domain::{GrantType, Scope, ScopeSet};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -105,8 +105,7 @@ async fn an_app_not_allowed_api_never_gets_it_with_or_without_consent(app: TestA
     // The device grant drops it as well.
     let device = app.create_client(false, true).await;
     app.edit_client(&device.client_id, |c| {
-        c.grant_types
-            .push("urn:ietf:params:oauth:grant-type:device_code".into())
+        c.grant_types.push(GrantType::DeviceCode)
     })
     .await;
     let (status, started) = token_request_at(
@@ -252,7 +251,7 @@ async fn nul_bytes_and_control_characters_are_refused_before_any_query(app: Test
 
     // The password grant, for a client that may use it.
     app.edit_client(&client.client_id, |c| {
-        c.grant_types.push("password".into());
+        c.grant_types.push(GrantType::Password);
         c.settings.allowed_scopes = ScopeSet::CLIENT_DEFAULT.with(Scope::Api);
     })
     .await;
@@ -378,7 +377,7 @@ async fn e_mail_addresses_with_markup_are_refused(app: TestApp) {
     admin(&app, "chief").await;
     let client = app.create_client(false, true).await;
     app.edit_client(&client.client_id, |c| {
-        c.grant_types.push("password".into());
+        c.grant_types.push(GrantType::Password);
         c.settings.allowed_scopes = ScopeSet::CLIENT_DEFAULT.with(Scope::Api);
     })
     .await;
@@ -508,7 +507,7 @@ async fn changing_ones_password_ends_every_other_session_and_token(app: TestApp)
     let backchannel = receiver.url.clone();
     app.edit_client(&client.client_id, |c| {
         c.settings.backchannel_logout_uri = Some(backchannel);
-        c.grant_types.push("password".into());
+        c.grant_types.push(GrantType::Password);
         c.settings.allowed_scopes = ScopeSet::CLIENT_DEFAULT.with(Scope::Api);
     })
     .await;
@@ -1263,7 +1262,7 @@ async fn device_code_guessing(backend: Backend) {
     app.create_user("phoneowner").await;
     let device = app.create_client(true, false).await;
     app.edit_client(&device.client_id, |c| {
-        c.grant_types = vec!["urn:ietf:params:oauth:grant-type:device_code".into()];
+        c.grant_types = vec![GrantType::DeviceCode];
         c.redirect_uris.clear();
     })
     .await;

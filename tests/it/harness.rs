@@ -7,6 +7,7 @@ use hccc_sso::app::App;
 use hccc_sso::clock::Clock;
 use hccc_sso::config::Config;
 use hccc_sso::crypto;
+use hccc_sso::domain::{AuthMethod, GrantType};
 use hccc_sso::state::AppState;
 use hccc_sso::store::{AccountRow, NewAccount, NewClient, Store};
 use reqwest::redirect::Policy;
@@ -312,13 +313,12 @@ impl TestApp {
                         .map(|s| crypto::sha256(s.as_bytes()).to_vec()),
                     redirect_uris: vec![REDIRECT_URI.into()],
                     post_logout_redirect_uris: vec![],
-                    grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+                    grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
                     token_endpoint_auth_method: if public {
-                        "none"
+                        AuthMethod::None
                     } else {
-                        "client_secret_basic"
-                    }
-                    .into(),
+                        AuthMethod::ClientSecretBasic
+                    },
                     skip_consent,
                     settings: Default::default(),
                 },

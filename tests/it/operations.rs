@@ -1,5 +1,6 @@
 //! Operations: health, Prometheus metrics, client addresses behind trusted proxies.
 
+use hccc_sso::domain::GrantType;
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, HeaderValue};
 
@@ -221,7 +222,7 @@ async fn one_database_connection_is_enough_beside_the_cache_listener() {
     };
     let client = app.create_client(false, true).await;
     app.edit_client(&client.client_id, |c| {
-        c.grant_types.push("client_credentials".into());
+        c.grant_types.push(GrantType::ClientCredentials);
     })
     .await;
     let http = reqwest::Client::new();

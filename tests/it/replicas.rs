@@ -94,8 +94,11 @@ async fn seed(
                     .iter()
                     .map(|u| u.to_string())
                     .collect(),
-                grant_types: grant_types.iter().map(|g| g.to_string()).collect(),
-                token_endpoint_auth_method: "client_secret_basic".into(),
+                grant_types: grant_types
+                    .iter()
+                    .filter_map(|g| hccc_sso::domain::GrantType::from_name(g))
+                    .collect(),
+                token_endpoint_auth_method: hccc_sso::domain::AuthMethod::ClientSecretBasic,
                 skip_consent: false,
                 settings: Default::default(),
             },

@@ -5,17 +5,21 @@
 //! the server ends a session after its idle timeout and absolute lifetime, and when the account's
 //! password changed since the sign-in.
 
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use serde::{Deserialize, Serialize};
 use tower_sessions::{Expiry, Session};
 use uuid::Uuid;
 
-use super::browser::BrowserKey;
-use super::page::PageError;
 use crate::crypto;
+use crate::http::Params;
+use crate::http::page::{PageError, PageForm};
 use crate::state::AppState;
 use crate::store::AccountRow;
+use browser::BrowserKey;
 
 use crate::store::LOGIN_KEY;
+
+pub mod browser;
 const CSRF_KEY: &str = "csrf";
 /// Activity is written back at most this often (seconds), not on every page.
 const TOUCH_EVERY: i64 = 60;
@@ -161,8 +165,8 @@ pub async fn end(session: &Session) -> Result<(), PageError> {
     session.flush().await.map_err(session_error)
 }
 
-/// The CSRF token for a form that may be shown before sign-in: the session's own once there is
-/// one, otherwise one derived from the browser key, so showing the form stores nothing.
+/// The CSRF token for a form: the session's own once signed in (made at sign-in), otherwise one
+/// derived from the browser key, so showing a form to a visitor stores nothing.
 pub async fn csrf_token(
     app: &AppState,
     session: &Session,
@@ -175,8 +179,7 @@ pub async fn csrf_token(
         .unwrap_or_else(|| browser.csrf_token(&app.csrf_key)))
 }
 
-/// Whether a form that may be posted before sign-in carries the token `csrf_token` gives now
-/// (compared in constant time).
+/// Whether a submitted form carries the token `csrf_token` gives now (compared in constant time).
 pub async fn csrf_valid(
     app: &AppState,
     session: &Session,
@@ -184,42 +187,37 @@ pub async fn csrf_valid(
     presented: Option<&str>,
 ) -> Result<bool, PageError> {
     let expected = csrf_token(app, session, browser).await?;
-    Ok(tokens_match(&expected, presented))
-}
-
-/// The CSRF token of a signed-in session's forms (made at sign-in; made now for sessions older
-/// than that rule).
-pub async fn session_csrf_token(session: &Session) -> Result<String, PageError> {
-    if let Some(token) = session
-        .get::<String>(CSRF_KEY)
-        .await
-        .map_err(session_error)?
-    {
-        return Ok(token);
-    }
-    let token = crypto::random_token();
-    session
-        .insert(CSRF_KEY, &token)
-        .await
-        .map_err(session_error)?;
-    Ok(token)
-}
-
-/// Whether a signed-in page's form carries the session's CSRF token.
-pub async fn session_csrf_valid(
-    session: &Session,
-    presented: Option<&str>,
-) -> Result<bool, PageError> {
-    let expected = session
-        .get::<String>(CSRF_KEY)
-        .await
-        .map_err(session_error)?
-        .unwrap_or_default();
-    Ok(tokens_match(&expected, presented))
-}
-
-fn tokens_match(expected: &str, presented: Option<&str>) -> bool {
-    presented.is_some_and(|presented| {
+    Ok(presented.is_some_and(|presented| {
         !expected.is_empty() && crypto::constant_time_eq(expected.as_bytes(), presented.as_bytes())
-    })
+    }))
+}
+
+/// A page's form whose CSRF token matched, with the session and browser it came from.
+pub struct CsrfForm {
+    pub form: Params,
+    pub session: Session,
+    pub browser: BrowserKey,
+}
+
+impl FromRequest<AppState> for CsrfForm {
+    type Rejection = PageError;
+
+    async fn from_request(request: Request, app: &AppState) -> Result<Self, PageError> {
+        let (mut parts, body) = request.into_parts();
+        let session = Session::from_request_parts(&mut parts, app)
+            .await
+            .map_err(|(_, why)| PageError::server_error(format!("session layer: {why}")))?;
+        let browser = BrowserKey::from_request_parts(&mut parts, app)
+            .await
+            .unwrap_or_else(|never| match never {});
+        let PageForm(form) = PageForm::from_request(Request::from_parts(parts, body), app).await?;
+        if !csrf_valid(app, &session, &browser, form.get("csrf_token")).await? {
+            return Err(PageError::form_expired());
+        }
+        Ok(CsrfForm {
+            form,
+            session,
+            browser,
+        })
+    }
 }

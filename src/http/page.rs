@@ -58,6 +58,14 @@ impl PageError {
         }
     }
 
+    /// A form whose CSRF token does not match this browser's (an old page, or another site's).
+    pub fn form_expired() -> PageError {
+        PageError::bad_request(
+            "This form had expired",
+            "Go back, reload the page and try again.",
+        )
+    }
+
     pub fn expired_request() -> PageError {
         PageError::bad_request(
             "This sign-in has expired",
@@ -93,11 +101,10 @@ impl PageError {
 
 impl From<StoreError> for PageError {
     fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Db(
-                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_),
-            ) => PageError::unavailable(e),
-            other => PageError::server_error(other),
+        if e.is_unavailable() {
+            PageError::unavailable(e)
+        } else {
+            PageError::server_error(e)
         }
     }
 }
@@ -107,20 +114,31 @@ impl From<StoreError> for PageError {
 struct ErrorPage<'a> {
     title: &'a str,
     message: &'a str,
+    /// Shown on our own failures, so the help desk can find the request in the logs.
+    reference: Option<String>,
 }
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        if let Some(cause) = &self.cause {
-            tracing::error!(status = self.status.as_u16(), cause = %cause, "page request failed");
-        }
-        render(
+        let reference = self
+            .status
+            .is_server_error()
+            .then(crate::http::current_request_id)
+            .flatten();
+        let mut response = render(
             self.status,
             &ErrorPage {
                 title: &self.title,
                 message: &self.message,
+                reference,
             },
-        )
+        );
+        if let Some(cause) = self.cause {
+            response
+                .extensions_mut()
+                .insert(crate::http::ErrorCause(cause));
+        }
+        response
     }
 }
 
@@ -135,8 +153,14 @@ pub fn render(status: StatusCode, template: &impl Template) -> Response {
             response
         }
         Err(e) => {
-            tracing::error!(error = %e, "template failed to render");
-            (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response()
+            let mut response =
+                (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response();
+            response
+                .extensions_mut()
+                .insert(crate::http::ErrorCause(format!(
+                    "template failed to render: {e}"
+                )));
+            response
         }
     }
 }
@@ -147,4 +171,25 @@ pub fn render(status: StatusCode, template: &impl Template) -> Response {
 pub struct FormPostPage {
     pub action: String,
     pub fields: Vec<(String, String)>,
+}
+
+/// A page's form body: refused with the error page. No control characters: page forms with
+/// text areas (the admin's) read their bodies with line breaks allowed instead.
+pub struct PageForm(pub crate::http::Params);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for PageForm {
+    type Rejection = PageError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, PageError> {
+        crate::http::read_form(request, state, crate::http::Controls::None)
+            .await
+            .map(PageForm)
+            .map_err(|e| PageError::bad_request("Invalid form", e))
+    }
+}
+
+/// A page's query string, with the protocol's rules; `title` heads the error page.
+pub fn page_query(raw: Option<String>, title: &str) -> Result<crate::http::Params, PageError> {
+    crate::http::Params::parse(raw.unwrap_or_default().as_bytes())
+        .map_err(|e| PageError::bad_request(title, e.to_string()))
 }

@@ -1,0 +1,142 @@
+//! The QR sign-in of a shared computer: it shows a QR code (a device request with no client),
+//! the student approves it on their phone at `/device`, and this browser is signed in by its poll.
+
+use askama::Template;
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tower_sessions::Session;
+use uuid::Uuid;
+
+use crate::accounts::throttle;
+use crate::crypto;
+use crate::domain::protocol::paths;
+use crate::http::ClientIp;
+use crate::http::page::{PageError, PageForm, render};
+use crate::oidc::device::{self, display_user_code};
+use crate::sessions as session;
+use crate::sessions::browser::BrowserKey;
+use crate::state::AppState;
+use crate::store::DevicePoll;
+
+#[derive(Template)]
+#[template(path = "qr_login.html")]
+struct QrLoginPage {
+    csrf_token: String,
+    qr_svg: String,
+    user_code: String,
+    verification_uri: String,
+    interval_ms: i64,
+}
+
+/// What the browser of a shared computer waits for, kept in its session.
+#[derive(Serialize, Deserialize)]
+struct QrWait {
+    device_code: String,
+    /// A parked authorization request to continue after sign-in.
+    request: Option<Uuid>,
+}
+
+const QR_KEY: &str = "qr_login";
+
+#[derive(Deserialize)]
+pub struct RequestQuery {
+    request: Option<String>,
+}
+
+fn session_error(e: tower_sessions::session::Error) -> PageError {
+    PageError::server_error(format!("session store: {e}"))
+}
+
+/// Shows a QR code that a student scans with their phone to sign this browser in.
+pub async fn get_qr_login(
+    State(app): State<AppState>,
+    session: Session,
+    browser: BrowserKey,
+    ClientIp(ip): ClientIp,
+    Query(q): Query<RequestQuery>,
+) -> Result<Response, PageError> {
+    let now = app.clock.now();
+    // Each visit stores a device request and a session: bounded per address.
+    let limit = app.config.anonymous_starts_per_ip;
+    if !throttle::count_anonymous_start(&app.store, &ip, limit, now).await? {
+        return Err(PageError::too_many_starts());
+    }
+    let request = q.request.as_deref().and_then(|r| Uuid::parse_str(r).ok());
+    let started = device::start(&app, None, "openid", now).await?;
+    let wait = QrWait {
+        device_code: started.device_code,
+        request,
+    };
+    session.insert(QR_KEY, &wait).await.map_err(session_error)?;
+    let user_code = display_user_code(&started.user_code);
+    let verification_uri = app.config.url(paths::DEVICE);
+    let complete = format!("{verification_uri}?user_code={user_code}");
+    let qr_svg = qrcode::QrCode::new(complete.as_bytes())
+        .map_err(PageError::server_error)?
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(232, 232)
+        .quiet_zone(true)
+        .dark_color(qrcode::render::svg::Color("#072a66"))
+        .light_color(qrcode::render::svg::Color("#ffffff"))
+        .build();
+    let page = QrLoginPage {
+        csrf_token: session::csrf_token(&app, &session, &browser).await?,
+        qr_svg,
+        user_code,
+        verification_uri,
+        interval_ms: device::POLL_INTERVAL * 1000,
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// Polled by the QR page: signs this browser in once the phone approves.
+pub async fn post_qr_poll(
+    State(app): State<AppState>,
+    session: Session,
+    browser: BrowserKey,
+    PageForm(form): PageForm,
+) -> Result<Response, PageError> {
+    let status = |status: &str| Json(json!({ "status": status })).into_response();
+    if !session::csrf_valid(&app, &session, &browser, form.get("csrf_token")).await? {
+        return Ok((StatusCode::FORBIDDEN, status("expired")).into_response());
+    }
+    let Some(wait) = session.get::<QrWait>(QR_KEY).await.map_err(session_error)? else {
+        return Ok(status("expired"));
+    };
+    let now = app.clock.now();
+    let hash = crypto::sha256(wait.device_code.as_bytes());
+    let row = match app.store.poll_device(&hash, None, now).await? {
+        DevicePoll::Pending | DevicePoll::SlowDown => return Ok(status("pending")),
+        DevicePoll::Denied => return Ok(status("denied")),
+        DevicePoll::Expired | DevicePoll::Unknown => return Ok(status("expired")),
+        DevicePoll::Approved(row) => row,
+    };
+    let account = match row.account_id {
+        Some(id) => app.store.find_account(id).await?.filter(|a| !a.disabled),
+        None => None,
+    };
+    let Some(account) = account else {
+        return Ok(status("denied"));
+    };
+    let amr = row
+        .amr
+        .as_deref()
+        .and_then(|a| serde_json::from_str::<Vec<String>>(a).ok())
+        .unwrap_or_default();
+    session
+        .remove::<QrWait>(QR_KEY)
+        .await
+        .map_err(session_error)?;
+    // A shared computer: never a persistent cookie.
+    session::establish(&app, &session, &account, amr, false, now).await?;
+    tracing::info!(account_id = %account.account_id, "signed in by QR code");
+    let next = match wait.request {
+        Some(id) => format!("{}?request={id}", paths::AUTHORIZE_CONTINUE),
+        None => "/".to_owned(),
+    };
+    Ok(Json(json!({"status": "approved", "next": next})).into_response())
+}

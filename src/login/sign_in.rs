@@ -1,0 +1,328 @@
+//! Signing in with a username (or e-mail) and password, and choosing a new password after
+//! signing in with a temporary one.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+use tower_sessions::Session;
+use uuid::Uuid;
+
+use super::{SignedIn, continue_after_sign_in, local_path};
+use crate::accounts::directory::{self, DirectoryError};
+use crate::accounts::{self, SignInError};
+use crate::http::ClientIp;
+use crate::http::page::{PageError, PageForm, render};
+use crate::oidc::authorize::{PendingRequest, Visitor, load_pending};
+use crate::sessions::browser::BrowserKey;
+use crate::sessions::{self as session, CsrfForm};
+use crate::state::AppState;
+use crate::store::{ClientRow, KeepGrants};
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    csrf_token: String,
+    request_id: Option<String>,
+    client_name: Option<String>,
+    username: String,
+    error: Option<String>,
+    return_to: Option<String>,
+    /// "Keep me signed in on this device" is offered (HCCC_SSO_REMEMBER_ME_SECONDS > 0).
+    offer_remember: bool,
+    remember: bool,
+}
+
+#[derive(Deserialize)]
+pub struct RequestRef {
+    request: Option<String>,
+    return_to: Option<String>,
+}
+
+pub async fn get_login(
+    State(app): State<AppState>,
+    session: Session,
+    browser: BrowserKey,
+    Query(q): Query<RequestRef>,
+) -> Result<Response, PageError> {
+    let pending = match q.request.as_deref() {
+        Some(raw) => Some(load_pending(&app, raw, &browser).await?),
+        None => None,
+    };
+    let hint = pending
+        .as_ref()
+        .and_then(|(_, p, _)| p.request.login_hint.clone());
+    let page = LoginPage {
+        csrf_token: session::csrf_token(&app, &session, &browser).await?,
+        request_id: pending.as_ref().map(|(id, _, _)| id.to_string()),
+        client_name: pending.map(|(_, _, client)| client.name),
+        username: hint.unwrap_or_default(),
+        error: None,
+        return_to: local_path(q.return_to.as_deref()),
+        offer_remember: app.config.remember_me > 0,
+        remember: false,
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// What a sign-in form carried, for answering it again with a problem.
+struct Attempt {
+    username: String,
+    pending: Option<(Uuid, PendingRequest, ClientRow)>,
+    return_to: Option<String>,
+    remember: bool,
+}
+
+impl Attempt {
+    async fn again(
+        &self,
+        app: &AppState,
+        session: &Session,
+        browser: &BrowserKey,
+        status: StatusCode,
+        error: String,
+    ) -> Result<Response, PageError> {
+        let page = LoginPage {
+            csrf_token: session::csrf_token(app, session, browser).await?,
+            request_id: self.pending.as_ref().map(|(id, _, _)| id.to_string()),
+            client_name: self.pending.as_ref().map(|(_, _, c)| c.name.clone()),
+            username: self.username.clone(),
+            error: Some(error),
+            return_to: self.return_to.clone(),
+            offer_remember: app.config.remember_me > 0,
+            remember: self.remember,
+        };
+        Ok(render(status, &page))
+    }
+}
+
+pub async fn post_login(
+    State(app): State<AppState>,
+    session: Session,
+    browser: BrowserKey,
+    ClientIp(ip): ClientIp,
+    PageForm(form): PageForm,
+) -> Result<Response, PageError> {
+    let pending = match form.get("request") {
+        Some(raw) => Some(load_pending(&app, raw, &browser).await?),
+        None => None,
+    };
+    let attempt = Attempt {
+        username: form.get("username").unwrap_or_default().trim().to_owned(),
+        pending,
+        return_to: local_path(form.get("return_to")),
+        remember: app.config.remember_me > 0 && form.get("remember") == Some("yes"),
+    };
+    // The form is shown again with the problem (rather than the error page) for each refusal.
+    let again = |status, error: &str| attempt.again(&app, &session, &browser, status, error.into());
+    if !session::csrf_valid(&app, &session, &browser, form.get("csrf_token")).await? {
+        return again(
+            StatusCode::BAD_REQUEST,
+            "This form had expired. Please sign in again.",
+        )
+        .await;
+    }
+    let password = form.get("password").unwrap_or_default();
+    if attempt.username.is_empty() || password.is_empty() {
+        return again(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Enter your username and password.",
+        )
+        .await;
+    }
+    let now = app.clock.now();
+    let account = match verify(&app, &attempt.username, password, &ip, now).await {
+        Ok(account) => account,
+        Err(SignInError::InvalidCredentials) => {
+            return again(
+                StatusCode::UNAUTHORIZED,
+                "The username or password is incorrect.",
+            )
+            .await;
+        }
+        Err(SignInError::Locked { retry_after }) => {
+            return again(StatusCode::TOO_MANY_REQUESTS, &locked_message(retry_after)).await;
+        }
+        Err(SignInError::Store(e)) => return Err(e.into()),
+    };
+    let visitor = Visitor {
+        ip: &ip,
+        browser: &browser,
+    };
+    if account.must_change_password {
+        // A temporary password only opens the page to choose a new one.
+        let change = PasswordChangeState {
+            account_id: account.account_id,
+            request: attempt.pending.as_ref().map(|(id, _, _)| id.to_string()),
+            return_to: attempt.return_to.clone(),
+            started_at: now,
+            remember: attempt.remember,
+        };
+        session
+            .insert(PASSWORD_CHANGE_KEY, &change)
+            .await
+            .map_err(PageError::server_error)?;
+        return password_change_page(&app, &session, &browser, StatusCode::OK, Vec::new()).await;
+    }
+    tracing::info!(account_id = %account.account_id, "signed in");
+    let signed_in = SignedIn {
+        account,
+        remember: attempt.remember,
+        now,
+    };
+    let Attempt {
+        pending, return_to, ..
+    } = attempt;
+    continue_after_sign_in(&app, &session, &visitor, signed_in, pending, return_to).await
+}
+
+/// Checks the password, counted like every sign-in (and in the metrics).
+async fn verify(
+    app: &AppState,
+    username: &str,
+    password: &str,
+    ip: &str,
+    now: i64,
+) -> Result<crate::store::AccountRow, SignInError> {
+    // Longer than any account name or password could be: refused without a lookup.
+    if username.len() > crate::domain::MAX_EMAIL || password.len() > 4 * crate::domain::MAX_PASSWORD
+    {
+        return Err(SignInError::InvalidCredentials);
+    }
+    let login = &app.config.login;
+    let outcome =
+        accounts::sign_in(&app.store, &app.hasher, login, username, password, ip, now).await;
+    crate::telemetry_metrics::login(match &outcome {
+        Ok(_) => "succeeded",
+        Err(SignInError::InvalidCredentials) => "failed",
+        Err(SignInError::Locked { .. }) => "locked",
+        Err(SignInError::Store(_)) => "error",
+    });
+    outcome
+}
+
+pub fn locked_message(retry_after: i64) -> String {
+    let minutes = (retry_after + 59) / 60;
+    format!(
+        "Too many failed sign-in attempts. For your security, sign-in is paused; try again in {minutes} minute{}.",
+        if minutes == 1 { "" } else { "s" }
+    )
+}
+
+const PASSWORD_CHANGE_KEY: &str = "password_change";
+/// How long the page to replace a temporary password stays valid after signing in with it.
+const PASSWORD_CHANGE_TTL: i64 = 600;
+
+/// Kept in the session between signing in with a temporary password and choosing a new one.
+#[derive(serde::Serialize, Deserialize)]
+struct PasswordChangeState {
+    account_id: Uuid,
+    request: Option<String>,
+    return_to: Option<String>,
+    started_at: i64,
+    #[serde(default)]
+    remember: bool,
+}
+
+#[derive(Template)]
+#[template(path = "change_password.html")]
+struct PasswordChangePage {
+    csrf_token: String,
+    errors: Vec<String>,
+}
+
+async fn password_change_page(
+    app: &AppState,
+    session: &Session,
+    browser: &BrowserKey,
+    status: StatusCode,
+    errors: Vec<String>,
+) -> Result<Response, PageError> {
+    let page = PasswordChangePage {
+        csrf_token: session::csrf_token(app, session, browser).await?,
+        errors,
+    };
+    Ok(render(status, &page))
+}
+
+/// Replaces a temporary password; the person is then signed in and continues where they were.
+pub async fn post_password_change(
+    State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
+    csrf: CsrfForm,
+) -> Result<Response, PageError> {
+    let CsrfForm {
+        form,
+        session,
+        browser,
+    } = csrf;
+    let now = app.clock.now();
+    let expired = || PageError::bad_request("This page has expired", "Sign in again.");
+    let state = session
+        .get::<PasswordChangeState>(PASSWORD_CHANGE_KEY)
+        .await
+        .map_err(PageError::server_error)?
+        .filter(|s| now - s.started_at <= PASSWORD_CHANGE_TTL)
+        .ok_or_else(expired)?;
+    let mut account = app
+        .store
+        .find_account(state.account_id)
+        .await?
+        .filter(|a| !a.disabled && a.must_change_password)
+        .ok_or_else(expired)?;
+    let password = form.get("new_password").unwrap_or_default();
+    if form.get("confirm_password").unwrap_or_default() != password {
+        let problem = vec!["The two passwords are not the same.".into()];
+        let status = StatusCode::UNPROCESSABLE_ENTITY;
+        return password_change_page(&app, &session, &browser, status, problem).await;
+    }
+    let set = match directory::set_password(
+        &app.store,
+        &app.hasher,
+        &account,
+        password,
+        false,
+        KeepGrants::None,
+        now,
+    )
+    .await
+    {
+        Ok(set) => set,
+        Err(DirectoryError::Invalid(errors)) => {
+            let messages = errors.into_iter().map(|e| e.message).collect();
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            return password_change_page(&app, &session, &browser, status, messages).await;
+        }
+        Err(e) => return Err(PageError::server_error(e)),
+    };
+    session
+        .remove::<PasswordChangeState>(PASSWORD_CHANGE_KEY)
+        .await
+        .map_err(PageError::server_error)?;
+    tracing::info!(account_id = %account.account_id, "temporary password replaced; signed in");
+    let pending = match &state.request {
+        Some(raw) => Some(load_pending(&app, raw, &browser).await?),
+        None => None,
+    };
+    account.must_change_password = false;
+    account.credential_version = set.credential_version;
+    let signed_in = SignedIn {
+        account,
+        remember: state.remember,
+        now,
+    };
+    let visitor = Visitor {
+        ip: &ip,
+        browser: &browser,
+    };
+    continue_after_sign_in(
+        &app,
+        &session,
+        &visitor,
+        signed_in,
+        pending,
+        state.return_to,
+    )
+    .await
+}

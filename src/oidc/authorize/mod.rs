@@ -1,0 +1,390 @@
+//! The authorization endpoint (OIDC Core §3.1.2) and the steps that follow it. The request is
+//! parsed without I/O (`request.rs`), the next step decided without I/O (`decision.rs`); this file
+//! looks up what they need and renders the outcome: a parked request and the sign-in or consent
+//! page, a code, or an error at the client's redirect URI.
+
+pub mod decision;
+pub mod request;
+
+use axum::extract::{Query, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use tower_sessions::Session;
+use url::Url;
+use uuid::Uuid;
+
+pub use decision::{Decision, Situation};
+pub use request::{AuthorizationRequest, PendingRequest, RedirectTarget, Refusal, ResponseMode};
+
+use crate::accounts::throttle;
+use crate::crypto;
+use crate::domain::ScopeSet;
+use crate::http::page::{FormPostPage, PageError, PageForm, page_query, render};
+use crate::http::{ClientIp, Params};
+use crate::oidc::error::ErrorCode;
+use crate::sessions::browser::BrowserKey;
+use crate::sessions::{self as session, LoginState};
+use crate::state::AppState;
+use crate::store::{AccountRow, ClientRow, NewAuthCode, NewGrant};
+
+/// Authorization codes live this long (seconds).
+pub const CODE_TTL: i64 = 60;
+/// A request waiting for sign-in or consent lives this long (seconds).
+pub const PENDING_TTL: i64 = 1800;
+/// The `request_uri` prefix of pushed authorization requests (RFC 9126 §2.2).
+pub const PAR_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
+/// Pushed requests must be used within this many seconds.
+pub const PAR_TTL: i64 = 90;
+
+/// The browser at the other end: its address and key, which a parked request is bound to.
+pub struct Visitor<'a> {
+    pub ip: &'a str,
+    pub browser: &'a BrowserKey,
+}
+
+pub async fn get_authorize(
+    State(app): State<AppState>,
+    session: Session,
+    browser: BrowserKey,
+    ClientIp(ip): ClientIp,
+    RawQuery(query): RawQuery,
+) -> Result<Response, PageError> {
+    let params = page_query(query, "This sign-in link is not valid")?;
+    let visitor = Visitor {
+        ip: &ip,
+        browser: &browser,
+    };
+    authorize(&app, &session, &visitor, params).await
+}
+
+pub async fn post_authorize(
+    State(app): State<AppState>,
+    session: Session,
+    browser: BrowserKey,
+    ClientIp(ip): ClientIp,
+    PageForm(params): PageForm,
+) -> Result<Response, PageError> {
+    let visitor = Visitor {
+        ip: &ip,
+        browser: &browser,
+    };
+    authorize(&app, &session, &visitor, params).await
+}
+
+#[derive(Deserialize)]
+pub struct ContinueQuery {
+    request: Option<String>,
+}
+
+/// Continues a parked request once the browser is signed in (after the QR sign-in).
+pub async fn get_continue(
+    State(app): State<AppState>,
+    session: Session,
+    browser: BrowserKey,
+    ClientIp(ip): ClientIp,
+    Query(q): Query<ContinueQuery>,
+) -> Result<Response, PageError> {
+    let raw = q
+        .request
+        .as_deref()
+        .ok_or_else(PageError::expired_request)?;
+    let (id, pending, client) = load_pending(&app, raw, &browser).await?;
+    let login = session::current_login(&app, &session).await?;
+    let visitor = Visitor {
+        ip: &ip,
+        browser: &browser,
+    };
+    let now = app.clock.now();
+    proceed(
+        &app,
+        &client,
+        login.as_ref(),
+        Some((id, &pending)),
+        &pending.request,
+        &visitor,
+        now,
+    )
+    .await
+}
+
+async fn authorize(
+    app: &AppState,
+    session: &Session,
+    visitor: &Visitor<'_>,
+    params: Params,
+) -> Result<Response, PageError> {
+    let now = app.clock.now();
+    let (params, pushed) = resolve_pushed(app, params, now).await?;
+    let (client, request) = match validate(app, &params, pushed).await? {
+        Ok(valid) => valid,
+        Err(refusal) => return Ok(refused(app, refusal)),
+    };
+    let login = session::current_login(app, session).await?;
+    proceed(app, &client, login.as_ref(), None, &request, visitor, now).await
+}
+
+/// Looks the client up and parses the request for it; a refusal is the client's mistake, the
+/// outer error ours (the database).
+pub async fn validate(
+    app: &AppState,
+    params: &Params,
+    pushed: bool,
+) -> Result<Result<(ClientRow, AuthorizationRequest), Refusal>, crate::store::StoreError> {
+    let client_id = match request::client_id_of(params) {
+        Ok(id) => id,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    let Some(client) = app.store.find_client(client_id).await? else {
+        return Ok(Err(request::unknown_client()));
+    };
+    let hint_subject = |raw: &str| {
+        // An expired hint still names the user (OIDC Core §3.1.2.1).
+        app.keys
+            .verify::<HintClaims>(raw, "JWT")
+            .ok()
+            .filter(|hint| hint.iss == app.config.issuer)
+            .map(|hint| hint.sub)
+    };
+    Ok(AuthorizationRequest::parse(params, &client, pushed, hint_subject).map(|r| (client, r)))
+}
+
+#[derive(Deserialize)]
+struct HintClaims {
+    iss: String,
+    sub: String,
+}
+
+/// Swaps a pushed request's stored parameters in for a request_uri that names one.
+async fn resolve_pushed(
+    app: &AppState,
+    params: Params,
+    now: i64,
+) -> Result<(Params, bool), PageError> {
+    let Some(id) = params
+        .get("request_uri")
+        .and_then(|uri| uri.strip_prefix(PAR_PREFIX))
+    else {
+        return Ok((params, false)); // a foreign request_uri is refused by the parse
+    };
+    let expired = || {
+        PageError::bad_request(
+            "This sign-in link has expired",
+            "Return to the application and start signing in again.",
+        )
+    };
+    let id = Uuid::parse_str(id).map_err(|_| expired())?;
+    let client_id = params
+        .get("client_id")
+        .and_then(|c| Uuid::parse_str(c).ok())
+        .ok_or_else(expired)?;
+    let stored = app
+        .store
+        .take_pushed_request(id, client_id, now)
+        .await?
+        .ok_or_else(expired)?;
+    let pushed: Params = serde_json::from_str(&stored).map_err(PageError::server_error)?;
+    Ok((pushed, true))
+}
+
+/// Loads a parked authorization request and its client. It must belong to this browser: a
+/// request started in another browser (sent as a link, say) cannot be finished here.
+pub async fn load_pending(
+    app: &AppState,
+    raw_id: &str,
+    browser: &BrowserKey,
+) -> Result<(Uuid, PendingRequest, ClientRow), PageError> {
+    let id = Uuid::parse_str(raw_id).map_err(|_| PageError::expired_request())?;
+    let row = app
+        .store
+        .find_pending_authorization(id, app.clock.now())
+        .await?
+        .filter(|row| browser.owns(row.browser_hash.as_deref()))
+        .ok_or_else(PageError::expired_request)?;
+    let pending: PendingRequest =
+        serde_json::from_str(&row.params).map_err(PageError::server_error)?;
+    let client = app
+        .store
+        .find_client(row.client_id)
+        .await?
+        .ok_or_else(PageError::expired_request)?;
+    Ok((id, pending, client))
+}
+
+/// Takes a valid request to its next step. `parked` is the pending request this continues.
+pub async fn proceed(
+    app: &AppState,
+    client: &ClientRow,
+    login: Option<&(LoginState, AccountRow)>,
+    parked: Option<(Uuid, &PendingRequest)>,
+    request: &AuthorizationRequest,
+    visitor: &Visitor<'_>,
+    now: i64,
+) -> Result<Response, PageError> {
+    let consented = match login {
+        Some((_, account)) if !client.skip_consent => app
+            .store
+            .find_consent(account.account_id, client.client_id)
+            .await?
+            .map(|granted| ScopeSet::parse(&granted)),
+        _ => None,
+    };
+    let situation = Situation {
+        login: login.map(|(state, _)| (state.account_id, state.auth_time)),
+        parked: parked.map(|(_, p)| p),
+        skip_consent: client.skip_consent,
+        consented,
+        now,
+    };
+    let decision = decision::decide(request, &situation);
+    let parked_id = parked.map(|(id, _)| id);
+    Ok(match (decision, login) {
+        (Decision::Refuse(code, why), _) => redirect_error(app, &request.target, code, why),
+        (Decision::SignIn, _) => {
+            let waiting = PendingRequest {
+                request: request.clone(),
+                require_login_after: Some(now),
+            };
+            let id = park(app, client, &waiting, parked_id, visitor, now).await?;
+            Redirect::to(&format!("/login?request={id}")).into_response()
+        }
+        (Decision::Consent, _) => {
+            let waiting = PendingRequest {
+                request: request.clone(),
+                require_login_after: None,
+            };
+            let id = park(app, client, &waiting, parked_id, visitor, now).await?;
+            Redirect::to(&format!("/consent?request={id}")).into_response()
+        }
+        (Decision::IssueCode, Some((state, account))) => {
+            if let Some(id) = parked_id
+                && !app.store.delete_pending_authorization(id).await?
+            {
+                return Err(PageError::already_answered());
+            }
+            issue_code(app, request, state, account, now).await?
+        }
+        (Decision::IssueCode, None) => {
+            return Err(PageError::server_error(
+                "a code was to be issued without a signed-in person",
+            ));
+        }
+    })
+}
+
+/// Stores (or keeps) the parked request, bound to the visitor's browser, and returns its id.
+/// New ones are counted per address: each is a row written before anyone has signed in.
+async fn park(
+    app: &AppState,
+    client: &ClientRow,
+    parked: &PendingRequest,
+    existing: Option<Uuid>,
+    visitor: &Visitor<'_>,
+    now: i64,
+) -> Result<Uuid, PageError> {
+    if let Some(id) = existing {
+        return Ok(id);
+    }
+    let limit = app.config.anonymous_starts_per_ip;
+    if !throttle::count_anonymous_start(&app.store, visitor.ip, limit, now).await? {
+        return Err(PageError::too_many_starts());
+    }
+    let params = serde_json::to_string(parked).map_err(PageError::server_error)?;
+    Ok(app
+        .store
+        .insert_pending_authorization(
+            client.client_id,
+            &params,
+            &visitor.browser.binding(),
+            now,
+            now + PENDING_TTL,
+        )
+        .await?)
+}
+
+/// Creates the grant and a single-use code, and sends the code to the client.
+pub async fn issue_code(
+    app: &AppState,
+    request: &AuthorizationRequest,
+    login: &LoginState,
+    account: &AccountRow,
+    now: i64,
+) -> Result<Response, PageError> {
+    let code = crypto::random_token();
+    let grant = NewGrant {
+        account_id: account.account_id,
+        client_id: request.client_id,
+        scope: request.scope(),
+        sid: login.sid,
+        auth_time: login.auth_time,
+        amr: login.amr.clone(),
+        claims: request.claims.to_json(),
+    };
+    let new_code = NewAuthCode {
+        code_hash: crypto::sha256(code.as_bytes()).to_vec(),
+        redirect_uri: request.target.redirect_uri.clone(),
+        nonce: request.nonce.clone(),
+        code_challenge: request.code_challenge.clone(),
+        expires_at: now + CODE_TTL,
+    };
+    app.store
+        .insert_grant_with_code(grant, new_code, now)
+        .await?;
+    Ok(respond(app, &request.target, vec![("code", code)]))
+}
+
+/// A refusal: a page when the client cannot be trusted, otherwise the error sent to it.
+pub fn refused(app: &AppState, refusal: Refusal) -> Response {
+    match refusal {
+        Refusal::Page(title, message) => PageError::bad_request(title, message).into_response(),
+        Refusal::Redirect(target, code, description) => {
+            redirect_error(app, &target, code, &description)
+        }
+    }
+}
+
+pub fn redirect_error(
+    app: &AppState,
+    target: &RedirectTarget,
+    code: ErrorCode,
+    description: &str,
+) -> Response {
+    respond(
+        app,
+        target,
+        vec![
+            ("error", code.as_str().to_owned()),
+            ("error_description", description.to_owned()),
+        ],
+    )
+}
+
+/// Answers the client by redirect (query) or auto-submitted form (form_post), adding state and iss.
+fn respond(
+    app: &AppState,
+    target: &RedirectTarget,
+    mut fields: Vec<(&'static str, String)>,
+) -> Response {
+    if let Some(state) = &target.state {
+        fields.push(("state", state.clone()));
+    }
+    fields.push(("iss", app.config.issuer.clone()));
+    match target.response_mode {
+        ResponseMode::Query => {
+            let Ok(mut url) = Url::parse(&target.redirect_uri) else {
+                return PageError::server_error("a registered redirect URI does not parse")
+                    .into_response();
+            };
+            url.query_pairs_mut()
+                .extend_pairs(fields.iter().map(|(k, v)| (*k, v.as_str())));
+            Redirect::to(url.as_str()).into_response()
+        }
+        ResponseMode::FormPost => render(
+            StatusCode::OK,
+            &FormPostPage {
+                action: target.redirect_uri.clone(),
+                fields: fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+            },
+        ),
+    }
+}

@@ -1,0 +1,518 @@
+//! The authorization request (OIDC Core §3.1.2.1, RFC 6749 §4.1.1, RFC 7636) as a pure parse: the
+//! parameters and the registered client in, a validated request or a refusal out. No I/O.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::domain::{GrantType, Scope, ScopeSet, is_pkce_value};
+use crate::http::Params;
+use crate::oidc::error::ErrorCode;
+use crate::oidc::scopes::ClaimsRequest;
+use crate::store::ClientRow;
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseMode {
+    Query,
+    FormPost,
+}
+
+/// Where and how to answer the client, known once the redirect URI has matched exactly.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RedirectTarget {
+    pub redirect_uri: String,
+    pub response_mode: ResponseMode,
+    pub state: Option<String>,
+}
+
+/// A validated authorization request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuthorizationRequest {
+    pub client_id: Uuid,
+    pub target: RedirectTarget,
+    /// What was asked for and the client may have (a list of names in JSON).
+    pub scopes: ScopeSet,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub prompt_none: bool,
+    pub prompt_login: bool,
+    pub prompt_consent: bool,
+    pub max_age: Option<i64>,
+    pub login_hint: Option<String>,
+    /// Claims asked for one by one.
+    #[serde(default)]
+    pub claims: ClaimsRequest,
+    /// The subject of a valid id_token_hint: the session must be this user's.
+    #[serde(default)]
+    pub hint_subject: Option<String>,
+}
+
+impl AuthorizationRequest {
+    pub fn scope(&self) -> String {
+        self.scopes.to_string()
+    }
+}
+
+/// A request parked while the person signs in or consents.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PendingRequest {
+    pub request: AuthorizationRequest,
+    /// Set when a fresh sign-in is needed: the session's auth_time must be at least this.
+    pub require_login_after: Option<i64>,
+}
+
+/// Why a request is refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The client or redirect URI cannot be trusted: show a page (title, message), never redirect.
+    Page(&'static str, &'static str),
+    /// Answer the client at its redirect URI.
+    Redirect(RedirectTarget, ErrorCode, String),
+}
+
+const UNKNOWN_APP: &str = "Unknown application";
+const INVALID: &str = "Invalid sign-in request";
+
+/// The `client_id` parameter as a client id, before the client is looked up.
+pub fn client_id_of(params: &Params) -> Result<Uuid, Refusal> {
+    let raw = params.get("client_id").ok_or(Refusal::Page(
+        UNKNOWN_APP,
+        "The application that sent you here did not identify itself (no client_id).",
+    ))?;
+    Uuid::parse_str(raw).map_err(|_| unknown_client())
+}
+
+pub fn unknown_client() -> Refusal {
+    Refusal::Page(
+        UNKNOWN_APP,
+        "The application that sent you here is not registered with HCCC sign-in.",
+    )
+}
+
+/// A redirect to the client with an error, once the target is known.
+fn refuse<T>(target: &RedirectTarget, code: ErrorCode, why: &str) -> Result<T, Refusal> {
+    Err(Refusal::Redirect(target.clone(), code, why.to_owned()))
+}
+
+impl AuthorizationRequest {
+    /// Validates `params` for `client`. `pushed` says they came through PAR; `hint_subject`
+    /// verifies an id_token_hint and names its subject (None when it is not ours).
+    pub fn parse(
+        params: &Params,
+        client: &ClientRow,
+        pushed: bool,
+        hint_subject: impl Fn(&str) -> Option<String>,
+    ) -> Result<AuthorizationRequest, Refusal> {
+        let target = redirect_target(params, client)?;
+        refuse_unsupported(params, client, pushed, &target)?;
+        let scopes = scopes(params, client, &target)?;
+        let prompt = Prompt::parse(params.get("prompt"), &target)?;
+        let max_age = match params.get("max_age") {
+            None => None,
+            Some(raw) => match raw.parse::<i64>() {
+                Ok(v) if v >= 0 => Some(v),
+                _ => refuse(
+                    &target,
+                    ErrorCode::InvalidRequest,
+                    "max_age must be a non-negative whole number of seconds",
+                )?,
+            },
+        };
+        let code_challenge = code_challenge(params, client, &target)?;
+        let claims = match params.get("claims").map(ClaimsRequest::parse) {
+            None => ClaimsRequest::default(),
+            Some(Ok(claims)) => claims,
+            Some(Err(why)) => refuse(&target, ErrorCode::InvalidRequest, why)?,
+        };
+        let hint_subject = match params.get("id_token_hint") {
+            None => None,
+            Some(raw) => match hint_subject(raw) {
+                Some(sub) => Some(sub),
+                None => refuse(
+                    &target,
+                    ErrorCode::InvalidRequest,
+                    "id_token_hint is not an ID token issued by this server",
+                )?,
+            },
+        };
+        Ok(AuthorizationRequest {
+            client_id: client.client_id,
+            target,
+            scopes,
+            nonce: params.get("nonce").map(str::to_owned),
+            code_challenge,
+            prompt_none: prompt.none,
+            prompt_login: prompt.login,
+            prompt_consent: prompt.consent,
+            max_age,
+            login_hint: params
+                .get("login_hint")
+                .map(|h| h.trim().chars().take(254).collect()),
+            claims,
+            hint_subject,
+        })
+    }
+}
+
+/// The redirect URI must equal a registered one character for character; until it does, every
+/// refusal is a page, never a redirect.
+fn redirect_target(params: &Params, client: &ClientRow) -> Result<RedirectTarget, Refusal> {
+    let redirect_uri = params.get("redirect_uri").ok_or(Refusal::Page(
+        INVALID,
+        "The application did not say where to return you (no redirect_uri).",
+    ))?;
+    if !client.redirect_uris.iter().any(|r| r == redirect_uri) {
+        return Err(Refusal::Page(
+            INVALID,
+            "The application asked to return you to an address it has not registered, so sign-in was stopped for your safety.",
+        ));
+    }
+    let mut target = RedirectTarget {
+        redirect_uri: redirect_uri.to_owned(),
+        response_mode: ResponseMode::Query,
+        state: params.get("state").map(str::to_owned),
+    };
+    match params.get("response_mode") {
+        None | Some("query") => {}
+        Some("form_post") => target.response_mode = ResponseMode::FormPost,
+        Some(_) => refuse(
+            &target,
+            ErrorCode::InvalidRequest,
+            "response_mode must be query or form_post",
+        )?,
+    }
+    Ok(target)
+}
+
+/// What we do not offer, and what this client may not do.
+fn refuse_unsupported(
+    params: &Params,
+    client: &ClientRow,
+    pushed: bool,
+    target: &RedirectTarget,
+) -> Result<(), Refusal> {
+    if params.contains("request") {
+        refuse(
+            target,
+            ErrorCode::RequestNotSupported,
+            "request objects are not supported",
+        )?;
+    }
+    if params.contains("request_uri") {
+        refuse(
+            target,
+            ErrorCode::RequestUriNotSupported,
+            "request_uri is not supported",
+        )?;
+    }
+    if client.settings.require_par && !pushed {
+        refuse(
+            target,
+            ErrorCode::InvalidRequest,
+            "this client must use pushed authorization requests (PAR)",
+        )?;
+    }
+    if params.contains("registration") {
+        refuse(
+            target,
+            ErrorCode::RegistrationNotSupported,
+            "the registration parameter is not supported",
+        )?;
+    }
+    match params.get("response_type") {
+        None => refuse(
+            target,
+            ErrorCode::InvalidRequest,
+            "response_type is required",
+        )?,
+        Some("code") => {}
+        Some(_) => refuse(
+            target,
+            ErrorCode::UnsupportedResponseType,
+            "only response_type=code is supported",
+        )?,
+    }
+    if !client.allows_grant(GrantType::AuthorizationCode) {
+        refuse(
+            target,
+            ErrorCode::UnauthorizedClient,
+            "this client may not use the authorization code grant",
+        )?;
+    }
+    Ok(())
+}
+
+/// The scopes asked for that the client may have (RFC 6749 §3.3: the rest are dropped).
+fn scopes(
+    params: &Params,
+    client: &ClientRow,
+    target: &RedirectTarget,
+) -> Result<ScopeSet, Refusal> {
+    let requested = ScopeSet::parse(params.get("scope").unwrap_or_default());
+    if !requested.contains(Scope::Openid) {
+        refuse(target, ErrorCode::InvalidScope, "scope must include openid")?;
+    }
+    let allowed = client.settings.allowed_scopes;
+    if !allowed.contains(Scope::Openid) {
+        refuse(
+            target,
+            ErrorCode::InvalidScope,
+            "this client is not allowed the openid scope",
+        )?;
+    }
+    Ok(requested.intersect(allowed))
+}
+
+#[derive(Default)]
+struct Prompt {
+    none: bool,
+    login: bool,
+    consent: bool,
+}
+
+impl Prompt {
+    fn parse(raw: Option<&str>, target: &RedirectTarget) -> Result<Prompt, Refusal> {
+        let mut prompt = Prompt::default();
+        for value in raw.unwrap_or_default().split(' ').filter(|v| !v.is_empty()) {
+            match value {
+                "none" => prompt.none = true,
+                "login" => prompt.login = true,
+                "consent" => prompt.consent = true,
+                "select_account" => {} // one account per browser session: nothing to select
+                _ => refuse(
+                    target,
+                    ErrorCode::InvalidRequest,
+                    "prompt must be none, login, consent or select_account",
+                )?,
+            }
+        }
+        if prompt.none && (prompt.login || prompt.consent) {
+            refuse(
+                target,
+                ErrorCode::InvalidRequest,
+                "prompt=none cannot be combined with other values",
+            )?;
+        }
+        Ok(prompt)
+    }
+}
+
+/// PKCE: S256 only, required of public clients.
+fn code_challenge(
+    params: &Params,
+    client: &ClientRow,
+    target: &RedirectTarget,
+) -> Result<Option<String>, Refusal> {
+    match (
+        params.get("code_challenge"),
+        params.get("code_challenge_method"),
+    ) {
+        (None, None) if client.is_public() => refuse(
+            target,
+            ErrorCode::InvalidRequest,
+            "PKCE with code_challenge_method=S256 is required for this client",
+        ),
+        (None, None) => Ok(None),
+        (None, Some(_)) => refuse(
+            target,
+            ErrorCode::InvalidRequest,
+            "code_challenge_method given without code_challenge",
+        ),
+        (Some(_), method) if method != Some("S256") => refuse(
+            target,
+            ErrorCode::InvalidRequest,
+            "code_challenge_method must be S256 (plain is not allowed)",
+        ),
+        (Some(challenge), _) if !is_pkce_value(challenge) => refuse(
+            target,
+            ErrorCode::InvalidRequest,
+            "code_challenge must be 43 to 128 characters of [A-Za-z0-9-._~]",
+        ),
+        (Some(challenge), _) => Ok(Some(challenge.to_owned())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::AuthMethod;
+    use crate::store::ClientSettings;
+
+    const URI: &str = "https://lms.hccc.edu/cb";
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+    fn client(public: bool) -> ClientRow {
+        ClientRow {
+            client_id: Uuid::from_u128(7),
+            name: "LMS".into(),
+            secret_hash: None,
+            redirect_uris: vec![URI.into()],
+            post_logout_redirect_uris: Vec::new(),
+            grant_types: vec![GrantType::AuthorizationCode],
+            token_endpoint_auth_method: if public {
+                AuthMethod::None
+            } else {
+                AuthMethod::ClientSecretBasic
+            },
+            skip_consent: false,
+            created_at: 0,
+            updated_at: 0,
+            settings: ClientSettings::default(),
+        }
+    }
+
+    fn params(extra: &str) -> Params {
+        let base = format!(
+            "client_id={}&redirect_uri={URI}&response_type=code&scope=openid%20email%20api&state=s1\
+             &code_challenge={CHALLENGE}&code_challenge_method=S256",
+            Uuid::from_u128(7)
+        );
+        Params::parse(format!("{base}{extra}").as_bytes()).expect("params")
+    }
+
+    fn no_hint(_: &str) -> Option<String> {
+        None
+    }
+
+    fn refused_with(result: Result<AuthorizationRequest, Refusal>) -> (ErrorCode, String) {
+        match result {
+            Err(Refusal::Redirect(target, code, why)) => {
+                assert_eq!(target.state.as_deref(), Some("s1"), "state goes back");
+                (code, why)
+            }
+            other => panic!("expected a redirect refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_valid_request_keeps_what_the_client_may_have() {
+        let request = AuthorizationRequest::parse(
+            &params("&nonce=n&max_age=0"),
+            &client(false),
+            false,
+            no_hint,
+        )
+        .expect("valid");
+        assert_eq!(
+            request.scope(),
+            "openid email",
+            "api is not allowed by default"
+        );
+        assert_eq!(request.nonce.as_deref(), Some("n"));
+        assert_eq!(request.max_age, Some(0));
+        assert_eq!(request.code_challenge.as_deref(), Some(CHALLENGE));
+        assert_eq!(request.target.response_mode, ResponseMode::Query);
+    }
+
+    #[test]
+    fn an_untrusted_redirect_uri_is_a_page_never_a_redirect() {
+        let mut p = params("");
+        p.insert("redirect_uri", "https://lms.hccc.edu/cb/");
+        assert!(matches!(
+            AuthorizationRequest::parse(&p, &client(false), false, no_hint),
+            Err(Refusal::Page(INVALID, _))
+        ));
+        p.remove("redirect_uri");
+        assert!(matches!(
+            AuthorizationRequest::parse(&p, &client(false), false, no_hint),
+            Err(Refusal::Page(..))
+        ));
+    }
+
+    #[test]
+    fn each_bad_parameter_is_refused_at_the_redirect_uri() {
+        let cases = [
+            ("&response_mode=fragment", ErrorCode::InvalidRequest),
+            ("&request=x", ErrorCode::RequestNotSupported),
+            ("&request_uri=x", ErrorCode::RequestUriNotSupported),
+            ("&registration=x", ErrorCode::RegistrationNotSupported),
+            ("&prompt=none%20login", ErrorCode::InvalidRequest),
+            ("&prompt=bogus", ErrorCode::InvalidRequest),
+            ("&max_age=-1", ErrorCode::InvalidRequest),
+            ("&claims=not-json", ErrorCode::InvalidRequest),
+            ("&id_token_hint=forged", ErrorCode::InvalidRequest),
+        ];
+        for (extra, code) in cases {
+            let (got, _) = refused_with(AuthorizationRequest::parse(
+                &params(extra),
+                &client(false),
+                false,
+                no_hint,
+            ));
+            assert_eq!(got, code, "{extra}");
+        }
+        let mut p = params("");
+        p.insert("response_type", "token");
+        assert_eq!(
+            refused_with(AuthorizationRequest::parse(
+                &p,
+                &client(false),
+                false,
+                no_hint
+            ))
+            .0,
+            ErrorCode::UnsupportedResponseType
+        );
+        p.insert("response_type", "code");
+        p.insert("scope", "email");
+        assert_eq!(
+            refused_with(AuthorizationRequest::parse(
+                &p,
+                &client(false),
+                false,
+                no_hint
+            ))
+            .0,
+            ErrorCode::InvalidScope
+        );
+    }
+
+    #[test]
+    fn pkce_is_s256_only_and_required_of_public_clients() {
+        let mut p = params("");
+        p.remove("code_challenge");
+        p.remove("code_challenge_method");
+        assert!(AuthorizationRequest::parse(&p, &client(false), false, no_hint).is_ok());
+        assert_eq!(
+            refused_with(AuthorizationRequest::parse(
+                &p,
+                &client(true),
+                false,
+                no_hint
+            ))
+            .0,
+            ErrorCode::InvalidRequest
+        );
+        let mut plain = params("");
+        plain.insert("code_challenge_method", "plain");
+        assert!(
+            refused_with(AuthorizationRequest::parse(
+                &plain,
+                &client(true),
+                false,
+                no_hint
+            ))
+            .1
+            .contains("plain is not allowed")
+        );
+        let mut short = params("");
+        short.insert("code_challenge", "abc");
+        assert!(AuthorizationRequest::parse(&short, &client(true), false, no_hint).is_err());
+    }
+
+    #[test]
+    fn a_client_that_must_push_and_a_valid_hint() {
+        let mut pushing = client(false);
+        pushing.settings.require_par = true;
+        assert!(AuthorizationRequest::parse(&params(""), &pushing, false, no_hint).is_err());
+        assert!(AuthorizationRequest::parse(&params(""), &pushing, true, no_hint).is_ok());
+        let request = AuthorizationRequest::parse(
+            &params("&id_token_hint=ours"),
+            &client(false),
+            false,
+            |raw| (raw == "ours").then(|| "subject-1".to_owned()),
+        )
+        .expect("valid hint");
+        assert_eq!(request.hint_subject.as_deref(), Some("subject-1"));
+    }
+}

@@ -1,0 +1,83 @@
+//! The device authorization grant's token request (RFC 8628 §3.4): the device polls until the
+//! person approves, denies, or the code expires.
+
+use super::{RefreshToken, Subject, TokenResponse, issue, live_grant};
+use crate::crypto;
+use crate::oidc::error::{ErrorCode, OAuthError};
+use crate::state::AppState;
+use crate::store::{ClientRow, DevicePoll, NewGrant};
+
+pub struct DeviceCodeRequest {
+    pub device_code: String,
+}
+
+pub async fn poll(
+    app: &AppState,
+    client: &ClientRow,
+    request: DeviceCodeRequest,
+    now: i64,
+) -> Result<TokenResponse, OAuthError> {
+    let hash = crypto::sha256(request.device_code.as_bytes());
+    let row = match app
+        .store
+        .poll_device(&hash, Some(client.client_id), now)
+        .await?
+    {
+        DevicePoll::Approved(row) => row,
+        DevicePoll::Pending => {
+            return Err(OAuthError::new(
+                ErrorCode::AuthorizationPending,
+                "the user has not answered yet",
+            ));
+        }
+        DevicePoll::SlowDown => {
+            return Err(OAuthError::new(
+                ErrorCode::SlowDown,
+                "polling too fast; wait 5 more seconds",
+            ));
+        }
+        DevicePoll::Denied => {
+            return Err(OAuthError::new(
+                ErrorCode::AccessDenied,
+                "the user declined",
+            ));
+        }
+        DevicePoll::Expired => {
+            return Err(OAuthError::new(
+                ErrorCode::ExpiredToken,
+                "the device code has expired",
+            ));
+        }
+        DevicePoll::Unknown => return Err(OAuthError::invalid_grant("device_code is invalid")),
+    };
+    let (Some(account_id), Some(sid), Some(auth_time)) = (row.account_id, row.sid, row.auth_time)
+    else {
+        return Err(OAuthError::server_error(
+            "an approved device request lacks its approval",
+        ));
+    };
+    let amr = row
+        .amr
+        .as_deref()
+        .map(|a| crate::store::decode_string_list("amr", a))
+        .transpose()?
+        .unwrap_or_default();
+    let new = NewGrant {
+        account_id,
+        client_id: client.client_id,
+        scope: row.scope.clone(),
+        sid,
+        auth_time,
+        amr,
+        claims: "{}".into(),
+    };
+    let grant_id = app.store.insert_grant(new, now).await?;
+    let (grant, account) = live_grant(app, client, grant_id).await?;
+    let subject = Subject {
+        grant: &grant,
+        account: &account,
+        scope: &grant.scope,
+        nonce: None,
+    };
+    issue(app, client, subject, RefreshToken::New, now).await
+}

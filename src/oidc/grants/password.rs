@@ -1,0 +1,83 @@
+//! The resource owner password grant (RFC 6749 §4.3): legacy, for scripts, and only for clients
+//! an admin enabled it for. Same throttling as the sign-in page; no consent (the admin chose).
+
+use super::{RefreshToken, Subject, TokenResponse, issue, live_grant};
+use crate::accounts::{self, SignInError};
+use crate::domain::ScopeSet;
+use crate::oidc::error::OAuthError;
+use crate::state::AppState;
+use crate::store::{ClientRow, NewGrant};
+
+pub struct PasswordRequest {
+    pub username: String,
+    pub password: String,
+    pub scope: Option<String>,
+}
+
+pub async fn sign_in(
+    app: &AppState,
+    client: &ClientRow,
+    request: PasswordRequest,
+    client_ip: &str,
+    now: i64,
+) -> Result<TokenResponse, OAuthError> {
+    let requested = ScopeSet::parse(request.scope.as_deref().unwrap_or("openid api"));
+    let scope = requested
+        .intersect(client.settings.allowed_scopes)
+        .to_string();
+    if scope.is_empty() {
+        return Err(OAuthError::invalid_scope(
+            "none of the requested scopes is known and allowed for this client",
+        ));
+    }
+    let outcome = accounts::sign_in(
+        &app.store,
+        &app.hasher,
+        &app.config.login,
+        &request.username,
+        &request.password,
+        client_ip,
+        now,
+    )
+    .await;
+    let account = match outcome {
+        Ok(account) => account,
+        Err(SignInError::InvalidCredentials) => {
+            crate::telemetry_metrics::login("failed");
+            return Err(OAuthError::invalid_grant(
+                "the username or password is incorrect",
+            ));
+        }
+        Err(SignInError::Locked { .. }) => {
+            crate::telemetry_metrics::login("locked");
+            return Err(OAuthError::invalid_grant(
+                "too many failed attempts; sign-in is paused for this account or address",
+            ));
+        }
+        Err(SignInError::Store(e)) => return Err(e.into()),
+    };
+    crate::telemetry_metrics::login("succeeded");
+    if account.must_change_password {
+        return Err(OAuthError::invalid_grant(
+            "the password is temporary: sign in on the web page to choose a new one",
+        ));
+    }
+    let new = NewGrant {
+        account_id: account.account_id,
+        client_id: client.client_id,
+        scope: scope.clone(),
+        sid: uuid::Uuid::new_v4(),
+        auth_time: now,
+        amr: vec!["pwd".into()],
+        claims: "{}".into(),
+    };
+    let grant_id = app.store.insert_grant(new, now).await?;
+    let (grant, account) = live_grant(app, client, grant_id).await?;
+    let subject = Subject {
+        grant: &grant,
+        account: &account,
+        scope: &scope,
+        nonce: None,
+    };
+    issue(app, client, subject, RefreshToken::New, now).await
+}
