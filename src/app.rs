@@ -22,6 +22,7 @@ use crate::accounts::PasswordHasher;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::crypto::DerivedKeys;
+use crate::domain::protocol::paths;
 use crate::http::{MAX_BODY_BYTES, edge, static_file};
 use crate::keys::KeyRing;
 use crate::login;
@@ -193,7 +194,8 @@ pub async fn rotate_keys_if_due(app: &AppState, now: i64) {
     }
 }
 
-/// All routes with their middleware.
+/// All routes with their middleware. Every URL is routed here to its handler, except the admin
+/// pages (`admin::routes`) and the JSON API (`api::router`), each one table of its own.
 pub fn router(state: AppState) -> anyhow::Result<Router> {
     let config = &state.config;
     let cookie_key = Key::from(&DerivedKeys::derive(&config.secret_key)?.cookie_signing);
@@ -240,24 +242,18 @@ fn routes<S: SessionStore + Clone>(state: AppState, session_store: S, cookie_key
 
     // Endpoints that browsers of relying parties may call directly.
     let cross_origin = Router::new()
+        .route(paths::DISCOVERY, get(discovery::get_openid_configuration))
+        .route(paths::OAUTH_METADATA, get(discovery::get_oauth_metadata))
+        .route(paths::JWKS, get(discovery::get_jwks))
+        .route(paths::TOKEN, post(token::post_token))
+        .route(paths::REVOKE, post(revoke::post_revoke))
+        .route(paths::PAR, post(par::post_par))
         .route(
-            "/.well-known/openid-configuration",
-            get(discovery::get_openid_configuration),
-        )
-        .route(
-            "/.well-known/oauth-authorization-server",
-            get(discovery::get_oauth_metadata),
-        )
-        .route("/jwks.json", get(discovery::get_jwks))
-        .route("/token", post(token::post_token))
-        .route("/revoke", post(revoke::post_revoke))
-        .route("/par", post(par::post_par))
-        .route(
-            "/device_authorization",
+            paths::DEVICE_AUTHORIZATION,
             post(device::post_device_authorization),
         )
         .route(
-            "/userinfo",
+            paths::USERINFO,
             get(userinfo::get_userinfo).post(userinfo::post_userinfo),
         )
         .layer(cors(&config.cors_origins));
@@ -265,7 +261,7 @@ fn routes<S: SessionStore + Clone>(state: AppState, session_store: S, cookie_key
     let pages = Router::new()
         .route("/", get(login::home::get_home))
         .route(
-            "/authorize",
+            paths::AUTHORIZE,
             get(authorize::get_authorize).post(authorize::post_authorize),
         )
         .route(
@@ -280,9 +276,9 @@ fn routes<S: SessionStore + Clone>(state: AppState, session_store: S, cookie_key
             "/account/password",
             get(login::account::get_password).post(login::account::post_password),
         )
-        .route("/authorize/continue", get(authorize::get_continue))
+        .route(paths::AUTHORIZE_CONTINUE, get(authorize::get_continue))
         .route(
-            "/device",
+            paths::DEVICE,
             get(login::device::get_device).post(login::device::post_device),
         )
         .route("/login/qr", get(login::qr::get_qr_login))
@@ -292,7 +288,7 @@ fn routes<S: SessionStore + Clone>(state: AppState, session_store: S, cookie_key
             get(login::consent::get_consent).post(login::consent::post_consent),
         )
         .route(
-            "/logout",
+            paths::END_SESSION,
             get(logout::get_end_session).post(logout::post_end_session),
         )
         .merge(crate::admin::routes())
@@ -313,7 +309,7 @@ fn routes<S: SessionStore + Clone>(state: AppState, session_store: S, cookie_key
         .merge(pages)
         .merge(metrics_here)
         .merge(crate::api::router())
-        .route("/introspect", post(introspect::post_introspect))
+        .route(paths::INTROSPECT, post(introspect::post_introspect))
         .route("/health", get(health))
         .route("/health/ready", get(health))
         .route("/health/live", get(live))

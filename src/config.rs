@@ -143,6 +143,8 @@ pub struct ConfigNotes {
 
 impl Config {
     /// Reads the configuration. A missing secret for an http issuer is generated under the data directory.
+    // One variable after another, each with its default and bounds: long, and flat.
+    #[allow(clippy::too_many_lines)]
     pub fn load(source: &impl Source) -> Result<(Config, ConfigNotes), ConfigError> {
         let mut errors = Vec::new();
         let mut notes = ConfigNotes::default();

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::{ApiError, Caller, JsonBody, Page, Problem, nullable, paging, parse_id, rfc3339};
 use crate::audit;
 use crate::clients::{self, ClientChange};
-use crate::http::Params;
+use crate::domain::{AuthMethod, GrantType};
 use crate::state::AppState;
 use crate::store::ClientRow;
 
@@ -138,12 +138,14 @@ impl ClientBody {
         change
             .post_logout_redirect_uris
             .get_or_insert_with(Vec::new);
-        change
-            .grant_types
-            .get_or_insert_with(|| vec!["authorization_code".into(), "refresh_token".into()]);
+        change.grant_types.get_or_insert_with(|| {
+            [GrantType::AuthorizationCode, GrantType::RefreshToken]
+                .map(|g| g.as_str().to_owned())
+                .to_vec()
+        });
         change
             .token_endpoint_auth_method
-            .get_or_insert_with(|| "client_secret_basic".into());
+            .get_or_insert_with(|| AuthMethod::ClientSecretBasic.as_str().to_owned());
         change.skip_consent.get_or_insert(false);
         change.require_par.get_or_insert(false);
         change.backchannel_logout_uri.get_or_insert(None);
@@ -174,8 +176,7 @@ pub async fn list_clients(
     RawQuery(query): RawQuery,
 ) -> Result<axum::Json<Page<Client>>, ApiError> {
     caller.require_admin()?;
-    let params = Params::parse(query.unwrap_or_default().as_bytes())
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let params = super::query_params(query)?;
     let (page, per_page) = paging(params.get("page"), params.get("per_page"))?;
     let (rows, total) = app
         .store

@@ -447,6 +447,12 @@ fn field_with_control(value: &serde_json::Value, path: &str) -> Option<String> {
     }
 }
 
+/// A list's query string: 400 for repeated, oversized or control-character parameters.
+pub fn query_params(raw: Option<String>) -> Result<crate::http::Params, ApiError> {
+    crate::http::Params::parse(raw.unwrap_or_default().as_bytes())
+        .map_err(|e| ApiError::bad_request(e.to_string()))
+}
+
 /// A resource id from the path: 400 unless a UUID.
 pub fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw)

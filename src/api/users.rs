@@ -13,7 +13,6 @@ use super::{ApiError, Caller, JsonBody, Page, Problem, nullable, paging, parse_i
 use crate::accounts::directory::{self, NewUser, UserChange, audit_view};
 use crate::accounts::{self, SignInError};
 use crate::audit;
-use crate::http::Params;
 use crate::state::AppState;
 use crate::store::{AccountFilter, AccountRow, KeepGrants};
 
@@ -259,8 +258,7 @@ pub async fn list_users(
     RawQuery(query): RawQuery,
 ) -> Result<axum::Json<Page<User>>, ApiError> {
     caller.require_admin()?;
-    let params = Params::parse(query.unwrap_or_default().as_bytes())
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let params = super::query_params(query)?;
     let filter = account_filter(&params).map_err(ApiError::bad_request)?;
     let (page, per_page) = paging(params.get("page"), params.get("per_page"))?;
     let filter = AccountFilter {
@@ -278,7 +276,7 @@ pub async fn list_users(
 }
 
 /// The filters of a user list, shared with the admin pages.
-pub fn account_filter(params: &Params) -> Result<AccountFilter, String> {
+pub fn account_filter(params: &crate::http::Params) -> Result<AccountFilter, String> {
     let search = params
         .get("search")
         .map(str::trim)

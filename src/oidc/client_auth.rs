@@ -11,6 +11,8 @@ use uuid::Uuid;
 
 use super::error::OAuthError;
 use crate::crypto;
+use crate::domain::AuthMethod;
+use crate::domain::protocol::paths;
 use crate::http::Params;
 use crate::state::AppState;
 use crate::store::ClientRow;
@@ -118,11 +120,14 @@ pub async fn authenticate(
         .find_client(client_uuid)
         .await?
         .ok_or_else(bad_client)?;
-    let method = client.token_endpoint_auth_method.as_str();
+    let method = client.token_endpoint_auth_method;
     match presented {
-        Presented::Nothing if method == "none" => Ok(client),
+        Presented::Nothing if method == AuthMethod::None => Ok(client),
         Presented::Secret(secret)
-            if matches!(method, "client_secret_basic" | "client_secret_post") =>
+            if matches!(
+                method,
+                AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost
+            ) =>
         {
             // Secrets are 256-bit random values, so a plain SHA-256 is a sound verifier (no KDF needed).
             let presented = crypto::sha256(secret.as_bytes());
@@ -131,7 +136,12 @@ pub async fn authenticate(
                 _ => Err(bad_client()),
             }
         }
-        Presented::Assertion(jwt) if matches!(method, "private_key_jwt" | "client_secret_jwt") => {
+        Presented::Assertion(jwt)
+            if matches!(
+                method,
+                AuthMethod::PrivateKeyJwt | AuthMethod::ClientSecretJwt
+            ) =>
+        {
             verify_assertion(app, &client, &jwt).await?;
             Ok(client)
         }
@@ -210,8 +220,8 @@ async fn verify_assertion(app: &AppState, client: &ClientRow, jwt: &str) -> Resu
 
     // Each method has its own algorithms: `none` and HMAC-with-a-public-key confusion are impossible.
     let verifiers: Vec<Box<dyn JwsVerifier>> =
-        match (client.token_endpoint_auth_method.as_str(), alg.as_str()) {
-            ("private_key_jwt", "RS256" | "ES256") => {
+        match (client.token_endpoint_auth_method, alg.as_str()) {
+            (AuthMethod::PrivateKeyJwt, "RS256" | "ES256") => {
                 let keys = client_keys(app, client).await?;
                 let candidates: Vec<&Jwk> = match &kid {
                     Some(kid) => keys.get(kid),
@@ -234,7 +244,7 @@ async fn verify_assertion(app: &AppState, client: &ClientRow, jwt: &str) -> Resu
                     })
                     .collect()
             }
-            ("client_secret_jwt", "HS256") => {
+            (AuthMethod::ClientSecretJwt, "HS256") => {
                 let sealed = client
                     .settings
                     .secret_encrypted
@@ -261,14 +271,9 @@ async fn verify_assertion(app: &AppState, client: &ClientRow, jwt: &str) -> Resu
     let now = app.clock.now();
     let id = client.client_id.to_string();
     let config = &app.config;
-    let audiences = [
-        config.issuer.clone(),
-        config.url("/token"),
-        config.url("/par"),
-        config.url("/introspect"),
-        config.url("/revoke"),
-        config.url("/device_authorization"),
-    ];
+    let audiences: Vec<String> = std::iter::once(config.issuer.clone())
+        .chain(paths::ASSERTION_AUDIENCES.iter().map(|p| config.url(p)))
+        .collect();
     if claims.iss != id || claims.sub != id {
         return Err(OAuthError::invalid_client(
             "assertion iss and sub must be the client_id",

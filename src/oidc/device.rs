@@ -1,7 +1,6 @@
 //! Device Authorization Grant (RFC 8628): the device authorization endpoint and user codes.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -10,10 +9,10 @@ use uuid::Uuid;
 
 use super::client_auth;
 use super::error::OAuthError;
+use super::form::OAuthForm;
 use super::scopes::{Scope, ScopeSet};
 use crate::crypto;
 use crate::domain::GrantType;
-use crate::http::form_params;
 use crate::state::AppState;
 use crate::store::{NewDevice, StoreError};
 
@@ -112,9 +111,8 @@ struct DeviceAuthorizationResponse {
 pub async fn post_device_authorization(
     State(app): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    OAuthForm(params): OAuthForm,
 ) -> Result<Response, OAuthError> {
-    let params = form_params(&headers, &body).map_err(OAuthError::invalid_request)?;
     let client = client_auth::authenticate(&app, &headers, &params).await?;
     if !client.allows_grant(GrantType::DeviceCode) {
         return Err(OAuthError::unauthorized_client(
@@ -135,7 +133,7 @@ pub async fn post_device_authorization(
     let now = app.clock.now();
     let started = start(&app, Some(client.client_id), &scopes.to_string(), now).await?;
     let user_code = display_user_code(&started.user_code);
-    let verification_uri = app.config.url("/device");
+    let verification_uri = app.config.url(crate::domain::protocol::paths::DEVICE);
     let body = DeviceAuthorizationResponse {
         verification_uri_complete: format!("{verification_uri}?user_code={user_code}"),
         verification_uri,

@@ -9,59 +9,52 @@ use serde_json::{Value, json};
 use super::jwt::ACR_PASSWORD;
 use super::scopes::Scope;
 use crate::config::Config;
+use crate::domain::protocol::{ASSERTION_ALGS, ID_TOKEN_CLAIMS, USER_CLAIMS, paths};
+use crate::domain::{AuthMethod, GrantType};
 use crate::state::AppState;
 
-const AUTH_METHODS: [&str; 5] = [
-    "client_secret_basic",
-    "client_secret_post",
-    "client_secret_jwt",
-    "private_key_jwt",
-    "none",
-];
-const CONFIDENTIAL_AUTH_METHODS: [&str; 4] = [
-    "client_secret_basic",
-    "client_secret_post",
-    "client_secret_jwt",
-    "private_key_jwt",
-];
-const ASSERTION_ALGS: [&str; 3] = ["RS256", "ES256", "HS256"];
-
-/// The provider metadata: it advertises exactly what is implemented.
+/// The provider metadata: it advertises exactly what is implemented, from the facts declared in
+/// `domain::protocol` (the router reads the same paths).
 pub fn provider_metadata(config: &Config) -> Value {
     let url = |path: &str| config.url(path);
+    let confidential: Vec<&str> = AuthMethod::CONFIDENTIAL
+        .iter()
+        .map(|m| m.as_str())
+        .collect();
+    let claims: Vec<&str> = ID_TOKEN_CLAIMS
+        .iter()
+        .chain(&USER_CLAIMS)
+        .copied()
+        .collect();
     json!({
         "issuer": config.issuer,
-        "authorization_endpoint": url("/authorize"),
-        "token_endpoint": url("/token"),
-        "userinfo_endpoint": url("/userinfo"),
-        "jwks_uri": url("/jwks.json"),
-        "end_session_endpoint": url("/logout"),
-        "device_authorization_endpoint": url("/device_authorization"),
-        "pushed_authorization_request_endpoint": url("/par"),
+        "authorization_endpoint": url(paths::AUTHORIZE),
+        "token_endpoint": url(paths::TOKEN),
+        "userinfo_endpoint": url(paths::USERINFO),
+        "jwks_uri": url(paths::JWKS),
+        "end_session_endpoint": url(paths::END_SESSION),
+        "device_authorization_endpoint": url(paths::DEVICE_AUTHORIZATION),
+        "pushed_authorization_request_endpoint": url(paths::PAR),
         "require_pushed_authorization_requests": false,
-        "revocation_endpoint": url("/revoke"),
-        "introspection_endpoint": url("/introspect"),
+        "revocation_endpoint": url(paths::REVOKE),
+        "introspection_endpoint": url(paths::INTROSPECT),
         "scopes_supported": Scope::ALL.map(Scope::as_str),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", super::device::DEVICE_GRANT, "password"],
+        "grant_types_supported": GrantType::names(),
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": crate::keys::ALGORITHMS,
-        "token_endpoint_auth_methods_supported": AUTH_METHODS,
+        "token_endpoint_auth_methods_supported": AuthMethod::names(),
         "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
-        "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
+        "revocation_endpoint_auth_methods_supported": AuthMethod::names(),
         "revocation_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
-        "introspection_endpoint_auth_methods_supported": CONFIDENTIAL_AUTH_METHODS,
+        "introspection_endpoint_auth_methods_supported": confidential,
         "introspection_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
         "backchannel_logout_supported": true,
         "backchannel_logout_session_supported": true,
         "frontchannel_logout_supported": false,
         "code_challenge_methods_supported": ["S256"],
-        "claims_supported": [
-            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash", "sid", "acr", "amr",
-            "name", "given_name", "family_name", "preferred_username", "updated_at", "email", "email_verified",
-            "roles", "groups"
-        ],
+        "claims_supported": claims,
         "claim_types_supported": ["normal"],
         "claims_parameter_supported": true,
         "acr_values_supported": [ACR_PASSWORD],

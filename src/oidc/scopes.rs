@@ -1,19 +1,7 @@
 //! The scopes we know, what each means to a person, and claims asked for one by one.
 
+use crate::domain::protocol::USER_CLAIMS;
 pub use crate::domain::{Scope, ScopeSet};
-
-/// The user claims we can release, by scope or one by one through the claims parameter.
-pub const SUPPORTED_CLAIMS: [&str; 9] = [
-    "name",
-    "given_name",
-    "family_name",
-    "preferred_username",
-    "updated_at",
-    "email",
-    "email_verified",
-    "roles",
-    "groups",
-];
 
 /// Claims asked for one by one (OIDC Core §5.5), limited to the ones we know.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -36,7 +24,7 @@ impl ClaimsRequest {
                 None | Some(serde_json::Value::Null) => Ok(Vec::new()),
                 Some(serde_json::Value::Object(claims)) => Ok(claims
                     .keys()
-                    .filter(|k| SUPPORTED_CLAIMS.contains(&k.as_str()))
+                    .filter(|k| USER_CLAIMS.contains(&k.as_str()))
                     .cloned()
                     .collect()),
                 Some(_) => Err("claims members userinfo and id_token must be objects"),

@@ -69,6 +69,20 @@ impl Store {
         records.into_iter().map(GrantRow::try_from).collect()
     }
 
+    /// The live grants of an account, newest first.
+    pub async fn live_grants_for_account(
+        &self,
+        account_id: Uuid,
+    ) -> Result<Vec<GrantRow>, StoreError> {
+        let sql = format!(
+            "select {GRANT_COLUMNS} from oauth_grant where account_id = $1 and revoked_at is null \
+             order by created_at desc"
+        );
+        let records = on_pool!(self, pool => sqlx::query_as::<_, GrantRecord>(&sql)
+            .bind(account_id).fetch_all(pool).await)?;
+        records.into_iter().map(GrantRow::try_from).collect()
+    }
+
     /// Queues logout tokens for delivery now.
     pub async fn enqueue_backchannel(
         &self,

@@ -41,7 +41,7 @@ pub async fn run_script(script: &str, app_url: &str, username: &str, expect_name
 
 async fn the_qr_page_signs_a_shared_computer_in_once_a_phone_approves(app: TestApp) {
     if !browser_available() {
-        eprintln!("skipped: chromium or tests/browser npm packages missing");
+        crate::harness::skip("chromium or tests/browser npm packages missing");
         return;
     }
     app.create_user("phoneuser").await;
@@ -56,7 +56,7 @@ async fn the_qr_page_signs_a_shared_computer_in_once_a_phone_approves(app: TestA
 
 async fn an_admin_creates_a_student_gives_a_role_disables_and_imports(app: TestApp) {
     if !browser_available() {
-        eprintln!("skipped: chromium or tests/browser npm packages missing");
+        crate::harness::skip("chromium or tests/browser npm packages missing");
         return;
     }
     let before = app.create_user("chief").await;

@@ -217,7 +217,7 @@ fn docker_compose_accepts_the_file() {
             std::env::var("CI").map(|v| v != "true").unwrap_or(true),
             "CI=true but docker-compose is missing"
         );
-        eprintln!("skipped: docker-compose is not installed");
+        crate::harness::skip("docker-compose is not installed");
         return;
     }
     let settings = [

@@ -197,6 +197,25 @@ pub async fn token_request(
     (status, body)
 }
 
+/// A request to one of the client-authenticated endpoints (PAR, revocation, introspection, device
+/// authorization) with client_secret_basic.
+pub async fn token_request_at(
+    app: &TestApp,
+    path: &str,
+    client: &TestClient,
+    form: &[(&str, &str)],
+) -> (StatusCode, Value) {
+    let response = reqwest::Client::new()
+        .post(app.url(path))
+        .basic_auth(&client.client_id, client.secret.as_deref())
+        .form(form)
+        .send()
+        .await
+        .expect("request");
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
 pub async fn exchange_code(
     app: &TestApp,
     client: &TestClient,

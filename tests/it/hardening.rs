@@ -7,11 +7,10 @@ use serde_json::{Value, json};
 
 use crate::flows::{
     authorize_url, exchange_code, form_value, location, pkce, query_of, sign_in_for_code,
-    submit_consent, submit_login, token_request,
+    submit_consent, submit_login, token_request, token_request_at,
 };
 use crate::harness::{
-    Backend, PASSWORD, REDIRECT_URI, TestApp, TestClient, browser, on_both_backends, reqwest,
-    start_with,
+    Backend, PASSWORD, REDIRECT_URI, TestApp, browser, on_both_backends, reqwest, start_with,
 };
 
 /// Makes an account that holds the admin role.
@@ -124,23 +123,6 @@ async fn an_app_not_allowed_api_never_gets_it_with_or_without_consent(app: TestA
         .unwrap()
         .expect("pending device request");
     assert_eq!(row.scope, "openid");
-}
-
-async fn token_request_at(
-    app: &TestApp,
-    path: &str,
-    client: &TestClient,
-    form: &[(&str, &str)],
-) -> (StatusCode, Value) {
-    let response = reqwest::Client::new()
-        .post(app.url(path))
-        .basic_auth(&client.client_id, client.secret.as_deref())
-        .form(form)
-        .send()
-        .await
-        .expect("request");
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
 }
 
 /// An app an admin did allow `api` gets it only through the consent page, every time, even when
@@ -842,10 +824,8 @@ async fn a_one_hour_client_secret_jwt_assertion_is_accepted(app: TestApp) {
 /// caller's to learn what the server can reach.
 async fn a_jwks_uri_failure_is_logged_not_shown(app: TestApp) {
     use josekit::jws::RS256;
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    // A port nothing listens on.
+    let closed = format!("127.0.0.1:{}", crate::harness::free_port());
     let (client, _) = crate::token_admin::service_client(
         &app,
         hccc_sso::clients::ClientChange {
@@ -1165,6 +1145,7 @@ async fn anonymous_starts_are_limited_on_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set")]
 async fn anonymous_starts_are_limited_on_postgres() {
     let Some(app) = start_with(Backend::Postgres, |c| c.anonymous_starts_per_ip = 3).await else {
         eprintln!("skipped: TEST_DATABASE_URL is not set");
@@ -1248,6 +1229,7 @@ async fn forwarded_for_cannot_be_chosen_by_the_client_on_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set")]
 async fn forwarded_for_cannot_be_chosen_by_the_client_on_postgres() {
     forwarded_for_walk(Backend::Postgres).await;
 }
@@ -1314,6 +1296,7 @@ async fn wrong_device_codes_are_throttled_per_address_on_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set")]
 async fn wrong_device_codes_are_throttled_per_address_on_postgres() {
     device_code_guessing(Backend::Postgres).await;
 }

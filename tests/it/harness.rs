@@ -39,6 +39,15 @@ pub fn postgres_server_url() -> Option<String> {
     url
 }
 
+/// A test that cannot run here says so and passes, except under `CI=true`, where what it needs
+/// (`.ci/run` installs it) must be there: a CI run never passes a test it did not run.
+pub fn skip(what: &str) {
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("CI=true but this test cannot run: {what}");
+    }
+    eprintln!("skipped: {what}");
+}
+
 /// A database that exists for one test and is dropped after it.
 pub struct TestDb {
     pub url: String,
@@ -345,14 +354,34 @@ macro_rules! on_both_backends {
         }
         mod postgres {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set")]
             async fn $test() {
-                let Some(app) = crate::harness::start(crate::harness::Backend::Postgres).await else {
-                    eprintln!("skipped: TEST_DATABASE_URL is not set");
-                    return;
-                };
+                let app = crate::harness::start(crate::harness::Backend::Postgres)
+                    .await
+                    .expect("TEST_DATABASE_URL was set when the tests were built");
                 super::$test(app).await
             })+
         }
     };
 }
 pub(crate) use on_both_backends;
+
+/// A port for a server a test starts in another process. Ports are handed out once per test
+/// process, from below Linux's ephemeral range (32768 and up), so neither another test here nor
+/// a listener bound to port 0 can be given the same one between this check and the bind.
+pub fn free_port() -> u16 {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    if NEXT.load(Ordering::SeqCst) == 0 {
+        // Runs on different machines and runs start apart: a random first port.
+        let start = 20_000 + u16::from_le_bytes(crypto::random_bytes::<2>()) % 8_000;
+        let _ = NEXT.compare_exchange(0, start, Ordering::SeqCst, Ordering::SeqCst);
+    }
+    loop {
+        let port = NEXT.fetch_add(1, Ordering::SeqCst);
+        assert!(port < 32_000, "ran out of test ports");
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}

@@ -30,12 +30,7 @@ fn available() -> bool {
     present
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
+use crate::harness::free_port;
 
 fn write(path: &Path, contents: &str) {
     if let Some(parent) = path.parent() {
@@ -58,8 +53,8 @@ fn open_up(dir: &Path) {
 
 async fn mod_auth_openidc_protects_a_page_that_chromium_signs_in_and_out_of(app: TestApp) {
     if !available() {
-        eprintln!(
-            "skipped: apache2 + mod_auth_openidc, chromium or tests/browser npm packages missing"
+        crate::harness::skip(
+            "apache2 + mod_auth_openidc, chromium or tests/browser npm packages missing",
         );
         return;
     }

@@ -19,7 +19,7 @@ fn installed() -> bool {
 
 async fn openid_client_signs_in_refreshes_revokes_and_logs_out(app: TestApp) {
     if !installed() {
-        eprintln!("skipped: run `npm ci` in tests/openid-client");
+        crate::harness::skip("run `npm ci` in tests/openid-client");
         return;
     }
     app.create_user("nodeuser").await;

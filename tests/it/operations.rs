@@ -172,10 +172,7 @@ async fn forwarded_headers_from_untrusted_peers_are_ignored() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_can_live_on_their_own_port() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port();
+    let port = crate::harness::free_port();
     let app = start_with(Backend::Sqlite, |c| {
         c.metrics_bind = Some(([127, 0, 0, 1], port).into());
         // A private port needs no token.
@@ -210,6 +207,7 @@ async fn metrics_can_live_on_their_own_port() {
 /// The read cache's LISTEN connection is its own: with a request pool of one connection, token
 /// requests and readiness still get that connection instead of waiting for it and answering 503.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set")]
 async fn one_database_connection_is_enough_beside_the_cache_listener() {
     let Some(app) = start_with(Backend::Postgres, |config| {
         config.db_max_connections = 1;

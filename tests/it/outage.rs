@@ -114,10 +114,7 @@ fn private_cluster() -> Option<Cluster> {
         "initdb: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port();
+    let port = crate::harness::free_port();
     let cluster = Cluster {
         pg_ctl,
         data,
@@ -135,7 +132,7 @@ async fn a_database_outage_is_503_and_the_server_recovers_by_itself() {
             std::env::var("CI").map(|v| v != "true").unwrap_or(true),
             "CI=true but PostgreSQL's initdb is missing"
         );
-        eprintln!("skipped: no PostgreSQL server binaries");
+        crate::harness::skip("no PostgreSQL server binaries");
         return;
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

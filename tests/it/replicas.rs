@@ -13,12 +13,7 @@ use sqlx::Connection as _;
 use crate::flows::{form_value, location, pkce, query_of};
 use crate::harness::{Backend, PASSWORD, REDIRECT_URI, TestDb, browser, reqwest, secret_key};
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port")
-}
+use crate::harness::free_port;
 
 fn replica(db: &TestDb, port: u16, issuer: &str) -> tokio::process::Child {
     tokio::process::Command::new(env!("CARGO_BIN_EXE_hccc-sso"))
@@ -110,6 +105,7 @@ async fn seed(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set")]
 async fn two_replicas_share_one_sign_in_request_by_request() {
     let Some(db) = TestDb::fresh(Backend::Postgres).await else {
         eprintln!("skipped: TEST_DATABASE_URL is not set");
@@ -334,6 +330,7 @@ fn counter(metrics: &str, name: &str, labels: &[&str]) -> f64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set")]
 async fn changes_from_a_replica_or_plain_sql_reach_every_replicas_read_cache() {
     let Some(db) = TestDb::fresh(Backend::Postgres).await else {
         eprintln!("skipped: TEST_DATABASE_URL is not set");

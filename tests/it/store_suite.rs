@@ -426,6 +426,7 @@ fn both_backends_have_the_same_migration_files() {
 
 /// Both schemas have the same tables and columns (types differ only by dialect).
 #[tokio::test]
+#[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set")]
 async fn both_backends_end_up_with_the_same_columns() {
     let Some(pg) = TestDb::fresh(Backend::Postgres).await else {
         eprintln!("skipped: TEST_DATABASE_URL is not set");

@@ -81,34 +81,47 @@ async fn a_reused_code_fails_and_revokes_what_it_issued(app: TestApp) {
 
 /// Racing redemptions: at most one wins, the others are refused, and because the race is itself a
 /// reuse, nothing issued from the code keeps working (RFC 6749 §4.1.2).
-async fn concurrent_redemptions_of_one_code_yield_at_most_one_token_and_then_revoke_it(
-    app: TestApp,
-) {
+/// Eight redemptions of one code at once. Exactly one consumes it (the conditional update lets
+/// one through); the seven others find it used, and a reuse revokes the grant (RFC 6749 §4.1.2).
+/// So the one that consumed it either answered with tokens that are then revoked, or, when a
+/// reuse's revocation came first, was refused because the grant was revoked: no token survives.
+async fn concurrent_redemptions_of_one_code_consume_it_once_and_revoke_the_grant(app: TestApp) {
     app.create_user("racer").await;
     let client = app.create_client(false, true).await;
     let (code, verifier) = fresh_code(&app, &client, "racer").await;
     let attempts = (0..8).map(|_| exchange_code(&app, &client, &code, &verifier));
     let results = futures_util::future::join_all(attempts).await;
-    let winners: Vec<&Value> = results
+    let description = |b: &Value| {
+        b["error_description"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let already_used = results
         .iter()
-        .filter(|(s, _)| *s == StatusCode::OK)
-        .map(|(_, b)| b)
-        .collect();
-    assert!(winners.len() <= 1, "{results:?}");
-    assert!(
-        results
-            .iter()
-            .all(|(s, b)| *s == StatusCode::OK || error_of(b) == "invalid_grant"),
-        "{results:?}"
+        .filter(|(s, b)| {
+            *s == StatusCode::BAD_REQUEST && description(b) == "authorization code was already used"
+        })
+        .count();
+    assert_eq!(
+        already_used, 7,
+        "exactly one consumed the code: {results:?}"
     );
-    for tokens in winners {
-        let access = tokens["access_token"].as_str().expect("access");
+    let (status, consumer) = results
+        .iter()
+        .find(|(s, b)| {
+            !(*s == StatusCode::BAD_REQUEST
+                && description(b) == "authorization code was already used")
+        })
+        .expect("the one that consumed it");
+    if *status == StatusCode::OK {
+        let access = consumer["access_token"].as_str().expect("access");
         assert_eq!(
             userinfo_status(&app, access).await,
             StatusCode::UNAUTHORIZED,
             "the raced grant is revoked"
         );
-        let refresh = tokens["refresh_token"].as_str().expect("refresh");
+        let refresh = consumer["refresh_token"].as_str().expect("refresh");
         let (status, _) = token_request(
             &app,
             &client,
@@ -116,7 +129,29 @@ async fn concurrent_redemptions_of_one_code_yield_at_most_one_token_and_then_rev
         )
         .await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
+    } else {
+        assert_eq!(
+            (*status, description(consumer)),
+            (
+                StatusCode::BAD_REQUEST,
+                "the grant has been revoked".to_owned()
+            ),
+            "{consumer}"
+        );
     }
+    // Whichever way the race went, the grant the code created is revoked in the store.
+    let account = app
+        .store()
+        .find_account_by_login("racer")
+        .await
+        .unwrap()
+        .unwrap();
+    let grants = app
+        .store()
+        .live_grants_for_account(account.account_id)
+        .await
+        .unwrap();
+    assert!(grants.is_empty(), "no live grant remains: {grants:?}");
 }
 
 async fn an_expired_code_is_refused(app: TestApp) {
@@ -434,7 +469,7 @@ pub fn decode_segment(jwt: &str, index: usize) -> Value {
 on_both_backends!(
     a_wrong_pkce_verifier_is_refused,
     a_reused_code_fails_and_revokes_what_it_issued,
-    concurrent_redemptions_of_one_code_yield_at_most_one_token_and_then_revoke_it,
+    concurrent_redemptions_of_one_code_consume_it_once_and_revoke_the_grant,
     an_expired_code_is_refused,
     client_authentication_failures_answer_401_invalid_client,
     malformed_token_requests_get_rfc_6749_errors,

@@ -135,6 +135,23 @@ async fn userinfo_refuses_missing_forged_expired_and_revoked_tokens(app: TestApp
     assert_eq!(basic.status(), StatusCode::BAD_REQUEST);
 
     assert_eq!(userinfo_status(&app, &access).await, StatusCode::OK);
+    // Revoked through RFC 7009 by its client: refused at once, not at expiry.
+    let (client, second) = signed_in_tokens(&app, "revokee").await;
+    let revoked = second["access_token"].as_str().expect("access").to_owned();
+    assert_eq!(userinfo_status(&app, &revoked).await, StatusCode::OK);
+    let (status, _) =
+        crate::flows::token_request_at(&app, "/revoke", &client, &[("token", &revoked)]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        userinfo_status(&app, &revoked).await,
+        StatusCode::UNAUTHORIZED,
+        "revoked"
+    );
+    assert_eq!(
+        userinfo_status(&app, &access).await,
+        StatusCode::OK,
+        "another token of another grant is not affected"
+    );
     app.clock.advance(app.state.config.access_token_ttl + 1);
     assert_eq!(
         userinfo_status(&app, &access).await,
