@@ -4,7 +4,9 @@ use uuid::Uuid;
 
 use super::PasswordHasher;
 use crate::domain;
-use crate::store::{AccountRow, KeepGrants, NewAccount, PasswordSet, Store, StoreError};
+use crate::store::{
+    AccountFilter, AccountRow, KeepGrants, NewAccount, PasswordSet, Store, StoreError,
+};
 
 /// Who makes a change, for permission checks and the audit log.
 #[derive(Debug, Clone)]
@@ -290,6 +292,42 @@ pub async fn set_password(
     Ok(store
         .set_password(account.account_id, &hash, temporary, keep, now)
         .await?)
+}
+
+/// The filters of a user list (the API's query and the admin page's): `search`, `role`, `status`.
+pub fn account_filter(params: &crate::http::Params) -> Result<AccountFilter, String> {
+    let search = params
+        .get("search")
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    if search.is_some_and(|s| s.chars().count() > 100) {
+        return Err("search must be at most 100 characters".into());
+    }
+    let role = match params.get("role") {
+        None => None,
+        Some(role) if crate::domain::ROLES.contains(&role) => Some(role.to_owned()),
+        Some(role) => {
+            return Err(format!(
+                "role {role:?} is not one of {}",
+                crate::domain::ROLES.join(", ")
+            ));
+        }
+    };
+    let disabled = match params.get("status") {
+        None | Some("all") => None,
+        Some("active") => Some(false),
+        Some("disabled") => Some(true),
+        Some(other) => {
+            return Err(format!("status {other:?} must be active, disabled or all"));
+        }
+    };
+    Ok(AccountFilter {
+        search: search.map(str::to_owned),
+        role,
+        disabled,
+        limit: 20,
+        offset: 0,
+    })
 }
 
 /// What an audit entry records about an account: never the password hash.

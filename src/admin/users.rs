@@ -164,7 +164,7 @@ pub async fn list(
     RawQuery(query): RawQuery,
 ) -> Result<Response, Denied> {
     let query = query_params(query)?;
-    let filter = crate::api::account_filter(&query)
+    let filter = directory::account_filter(&query)
         .map_err(|e| PageError::bad_request("Invalid filter", e))?;
     let page = page_number(&query)?;
     let filter = AccountFilter {

@@ -4,8 +4,6 @@
 mod clients;
 mod users;
 
-pub use users::account_filter;
-
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request, State};

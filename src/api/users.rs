@@ -259,7 +259,7 @@ pub async fn list_users(
 ) -> Result<axum::Json<Page<User>>, ApiError> {
     caller.require_admin()?;
     let params = super::query_params(query)?;
-    let filter = account_filter(&params).map_err(ApiError::bad_request)?;
+    let filter = directory::account_filter(&params).map_err(ApiError::bad_request)?;
     let (page, per_page) = paging(params.get("page"), params.get("per_page"))?;
     let filter = AccountFilter {
         limit: per_page,
@@ -273,42 +273,6 @@ pub async fn list_users(
         page,
         per_page,
     }))
-}
-
-/// The filters of a user list, shared with the admin pages.
-pub fn account_filter(params: &crate::http::Params) -> Result<AccountFilter, String> {
-    let search = params
-        .get("search")
-        .map(str::trim)
-        .filter(|s| !s.is_empty());
-    if search.is_some_and(|s| s.chars().count() > 100) {
-        return Err("search must be at most 100 characters".into());
-    }
-    let role = match params.get("role") {
-        None => None,
-        Some(role) if crate::domain::ROLES.contains(&role) => Some(role.to_owned()),
-        Some(role) => {
-            return Err(format!(
-                "role {role:?} is not one of {}",
-                crate::domain::ROLES.join(", ")
-            ));
-        }
-    };
-    let disabled = match params.get("status") {
-        None | Some("all") => None,
-        Some("active") => Some(false),
-        Some("disabled") => Some(true),
-        Some(other) => {
-            return Err(format!("status {other:?} must be active, disabled or all"));
-        }
-    };
-    Ok(AccountFilter {
-        search: search.map(str::to_owned),
-        role,
-        disabled,
-        limit: 20,
-        offset: 0,
-    })
 }
 
 /// Creates an account.
