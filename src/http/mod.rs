@@ -21,12 +21,15 @@ pub struct ErrorCause(pub String);
 
 tokio::task_local! {
     /// The id of the request being served, for error pages to show (the help desk asks for it).
-    static CURRENT_REQUEST: String;
+    static CURRENT_REQUEST: HeaderValue;
 }
 
 /// The id of the request this task serves, if it runs under the edge middleware.
 pub fn current_request_id() -> Option<String> {
-    CURRENT_REQUEST.try_with(Clone::clone).ok()
+    CURRENT_REQUEST
+        .try_with(|id| id.to_str().map(str::to_owned).ok())
+        .ok()
+        .flatten()
 }
 
 /// Longest value we accept for any single protocol parameter.
@@ -276,9 +279,9 @@ pub async fn edge(https: bool, mut request: Request<Body>, next: Next) -> Respon
     } else if body_too_large(&request) {
         (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response()
     } else {
-        let id = request_id.to_str().unwrap_or_default().to_owned();
+        // A header value clones by reference count: no copy of the id per request.
         CURRENT_REQUEST
-            .scope(id, next.run(request).instrument(span.clone()))
+            .scope(request_id.clone(), next.run(request).instrument(span.clone()))
             .await
     };
     let status = response.status();
