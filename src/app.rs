@@ -23,7 +23,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::crypto::DerivedKeys;
 use crate::domain::protocol::paths;
-use crate::http::{MAX_BODY_BYTES, edge, static_file};
+use crate::http::{MAX_BODY_BYTES, assets, edge};
 use crate::keys::KeyRing;
 use crate::login;
 use crate::oidc::{
@@ -58,7 +58,10 @@ pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppStat
         .map_err(anyhow::Error::msg)?;
     let keys = KeyRing::load_or_init(&store, derived.key_encryption, clock.now()).await?;
     let metadata = discovery::provider_metadata(&config);
+    let assets = crate::http::assets::Assets::load(config.branding_dir.as_deref());
     Ok(AppState::new(Inner {
+        assets: std::sync::Arc::new(assets),
+        branding: std::sync::Arc::new(config.branding.clone()),
         openid_configuration: axum::body::Bytes::from(metadata.to_string()),
         oauth_metadata: axum::body::Bytes::from(metadata.to_string()),
         hasher: PasswordHasher::new()?,
@@ -270,7 +273,11 @@ fn routes<S: SessionStore + Clone>(state: AppState, session_store: S, cookie_key
         )
         .route(
             "/login/password",
-            post(login::sign_in::post_password_change),
+            get(login::sign_in::get_password_change).post(login::sign_in::post_password_change),
+        )
+        .route(
+            "/account/language",
+            post(login::language::post_account_language),
         )
         .route(
             "/account/password",
@@ -281,7 +288,7 @@ fn routes<S: SessionStore + Clone>(state: AppState, session_store: S, cookie_key
             paths::DEVICE,
             get(login::device::get_device).post(login::device::post_device),
         )
-        .route("/login/qr", get(login::qr::get_qr_login))
+        .route(paths::QR_LOGIN, get(login::qr::get_qr_login))
         .route("/login/qr/poll", post(login::qr::post_qr_poll))
         .route(
             "/consent",
@@ -291,11 +298,19 @@ fn routes<S: SessionStore + Clone>(state: AppState, session_store: S, cookie_key
             paths::END_SESSION,
             get(logout::get_end_session).post(logout::post_end_session),
         )
+        .route("/language", get(login::language::get_language))
         .merge(crate::admin::routes())
+        .fallback(not_found)
         .layer(sessions)
         .layer(axum::middleware::from_fn(move |req, next| {
             crate::sessions::browser::bind_browser(https, req, next)
-        }));
+        }))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::http::ui::page_context,
+        ))
+        // Pages are HTML made per request: compressed on the fly (they are few and small).
+        .layer(tower_http::compression::CompressionLayer::new());
 
     // On the public listener only behind a token: request counts and pool use are not for
     // everyone. Compose serves them on HCCC_SSO_METRICS_BIND, a private port.
@@ -308,17 +323,25 @@ fn routes<S: SessionStore + Clone>(state: AppState, session_store: S, cookie_key
         .merge(cross_origin)
         .merge(pages)
         .merge(metrics_here)
-        .merge(crate::api::router())
+        // JSON lists and the OpenAPI document pay for compression; discovery and JWKS are small,
+        // hot and cached by every client, tokens are small and secret: neither is compressed.
+        .merge(crate::api::router().layer(tower_http::compression::CompressionLayer::new()))
         .route(paths::INTROSPECT, post(introspect::post_introspect))
         .route("/health", get(health))
         .route("/health/ready", get(health))
         .route("/health/live", get(live))
-        .route("/static/{*path}", get(static_file))
+        .route("/assets/{hash}/{*path}", get(assets::get_asset))
+        .route("/static/{*path}", get(assets::get_static))
         .route(
             "/favicon.ico",
-            get(|| static_file(axum::extract::Path("img/favicon.svg".to_owned()))),
+            get(|state, headers| {
+                assets::get_static(
+                    state,
+                    axum::extract::Path("img/favicon.svg".into()),
+                    headers,
+                )
+            }),
         )
-        .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(move |req, next| {
             edge(https, req, next)

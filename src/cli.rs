@@ -332,6 +332,7 @@ pub async fn bootstrap_admin(app: &AppState) -> anyhow::Result<Option<String>> {
         // A generated password was printed to a console or a log: it only opens the page to
         // choose a new one.
         must_change_password: generated,
+        locale: None,
     };
     match accounts::create_account(&app.store, &app.hasher, new, &password, app.clock.now()).await {
         // Another replica starting at the same time created it first.
@@ -381,6 +382,7 @@ async fn create_user(config: Config, args: UserCreate, json_output: bool) -> any
         groups: crate::domain::validate_groups(&args.groups)
             .map_err(|e| anyhow::anyhow!("--group: {e}"))?,
         must_change_password: false,
+        locale: None,
     };
     let account = accounts::create_account(&store, &hasher, new, password, Clock::system().now())
         .await
@@ -432,7 +434,9 @@ async fn import_users(config: Config, args: UserImport, json_output: bool) -> an
     for row in &plan.rejected {
         text.push_str(&format!(
             "\nline {}: {}: {}",
-            row.line, row.username, row.reason
+            row.line,
+            row.username,
+            row.reason()
         ));
     }
     emit(
@@ -473,7 +477,7 @@ async fn save_client(
             "{}",
             errors
                 .iter()
-                .map(|e| format!("{}: {}", flag_of(&e.field), in_flags(&e.message)))
+                .map(|e| format!("{}: {}", flag_of(&e.field), in_flags(&e.english())))
                 .collect::<Vec<_>>()
                 .join("\n")
         ),

@@ -49,6 +49,11 @@ pub struct Config {
     /// A bearer token that /metrics requires wherever it is served; without it (and without
     /// `metrics_bind`) the public listener does not serve /metrics at all.
     pub metrics_token: Option<String>,
+    /// The college's name, help line and look (pages and e-mails).
+    pub branding: crate::http::ui::Branding,
+    /// A folder of files that replace or add to the built-in static files (`img/logo.svg`,
+    /// `css/custom.css`).
+    pub branding_dir: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Config {
@@ -279,6 +284,38 @@ impl Config {
             errors.push("HCCC_SSO_METRICS_TOKEN: must be at least 16 characters (e.g. `openssl rand -hex 32`)".into());
         }
 
+        let text_setting = |name: &str, max: usize, errors: &mut Vec<String>| {
+            let value = source.get(name)?.trim().to_owned();
+            if value.chars().count() > max || value.chars().any(char::is_control) {
+                errors.push(format!(
+                    "{name}: must be at most {max} characters, without control characters"
+                ));
+                return None;
+            }
+            Some(value)
+        };
+        let college_name = text_setting("HCCC_SSO_COLLEGE_NAME", 120, &mut errors);
+        let help_text = text_setting("HCCC_SSO_HELP_TEXT", 300, &mut errors);
+        let help_url = text_setting("HCCC_SSO_HELP_URL", 500, &mut errors);
+        if let Some(url) = &help_url {
+            let ok = Url::parse(url)
+                .is_ok_and(|u| matches!(u.scheme(), "https" | "http" | "mailto" | "tel"));
+            if !ok {
+                errors.push(format!(
+                    "HCCC_SSO_HELP_URL: {url:?} must be an https, mailto: or tel: URL"
+                ));
+            }
+        }
+        let branding_dir = source.get("HCCC_SSO_BRANDING_DIR").map(PathBuf::from);
+        if let Some(dir) = &branding_dir
+            && !dir.is_dir()
+        {
+            errors.push(format!(
+                "HCCC_SSO_BRANDING_DIR: {} is not a folder",
+                dir.display()
+            ));
+        }
+
         let log_format = match source.get("HCCC_SSO_LOG_FORMAT").as_deref() {
             None | Some("json") => LogFormat::Json,
             Some("pretty") => LogFormat::Pretty,
@@ -364,6 +401,12 @@ impl Config {
                 trusted_proxies,
                 metrics_bind,
                 metrics_token: metrics_token.map(|t| t.trim().to_owned()),
+                branding: crate::http::ui::Branding {
+                    college_name,
+                    help_url,
+                    help_text,
+                },
+                branding_dir,
             },
             notes,
         ))

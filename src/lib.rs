@@ -24,6 +24,7 @@ pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod http;
+pub mod i18n;
 pub mod keys;
 pub mod login;
 pub mod oidc;

@@ -24,6 +24,9 @@ pub struct Inner {
     pub csrf_key: [u8; 32],
     /// For outbound calls (client JWKS URIs, back-channel logout).
     pub http: reqwest::Client,
+    /// Static files (built in, and the college's branding folder), fingerprinted and compressed.
+    pub assets: std::sync::Arc<crate::http::assets::Assets>,
+    pub branding: std::sync::Arc<crate::http::ui::Branding>,
     /// Discovery documents, serialized once at start-up.
     pub openid_configuration: axum::body::Bytes,
     pub oauth_metadata: axum::body::Bytes,

@@ -4,6 +4,7 @@ use uuid::Uuid;
 
 use super::PasswordHasher;
 use crate::domain;
+use crate::i18n::Message;
 use crate::store::{
     AccountFilter, AccountRow, KeepGrants, NewAccount, PasswordSet, Store, StoreError,
 };
@@ -43,7 +44,8 @@ pub enum DirectoryError {
     Duplicate,
     #[error("no such account")]
     NotFound,
-    #[error("{0}")]
+    /// A rule of who may change what; the catalog key of its explanation.
+    #[error("{}", crate::i18n::Lang::ENGLISH.text(.0))]
     Forbidden(&'static str),
     #[error("the last active admin cannot be removed, disabled or demoted")]
     LastAdmin,
@@ -51,6 +53,21 @@ pub enum DirectoryError {
     Store(StoreError),
     #[error("password hashing failed")]
     Hash,
+}
+
+impl DirectoryError {
+    /// What a page says of a refusal that is not about one field.
+    pub fn message(&self) -> crate::i18n::Message {
+        use crate::i18n::Message;
+        match self {
+            DirectoryError::Duplicate => Message::new("error-account-exists"),
+            DirectoryError::NotFound => Message::new("error-not-found"),
+            DirectoryError::Forbidden(key) => Message::new(key),
+            DirectoryError::LastAdmin => Message::new("error-last-admin"),
+            DirectoryError::Invalid(_) => Message::new("form-has-problems"),
+            DirectoryError::Store(_) | DirectoryError::Hash => Message::new("error-server"),
+        }
+    }
 }
 
 impl From<StoreError> for DirectoryError {
@@ -69,7 +86,7 @@ impl From<StoreError> for DirectoryError {
 struct Checks(Vec<FieldError>);
 
 impl Checks {
-    fn take<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
+    fn take<T>(&mut self, field: &str, result: Result<T, Message>) -> Option<T> {
         match result {
             Ok(v) => Some(v),
             Err(message) => {
@@ -105,6 +122,8 @@ pub struct NewUser {
     pub password: Option<String>,
     /// The password is temporary: it must be changed at the next sign-in.
     pub must_change_password: bool,
+    /// The person's language (`en`, `es`, or a regional form of one), if known.
+    pub locale: Option<String>,
 }
 
 /// A change to an account: `None` leaves a field as it is.
@@ -118,27 +137,45 @@ pub struct UserChange {
     pub roles: Option<Vec<String>>,
     pub groups: Option<Vec<String>>,
     pub disabled: Option<bool>,
+    /// `Some(None)` clears the preference.
+    pub locale: Option<Option<String>>,
+}
+
+/// A language we have a catalog for, as its tag (`es-US` is `es`); blank means none.
+pub fn validate_locale(raw: Option<&str>) -> Result<Option<String>, Message> {
+    match raw.map(str::trim).filter(|t| !t.is_empty()) {
+        None => Ok(None),
+        Some(tag) => crate::i18n::Lang::from_tag(tag)
+            .map(|lang| Some(lang.tag()))
+            .ok_or_else(|| {
+                let known: Vec<String> = crate::i18n::Lang::all().map(|l| l.tag()).collect();
+                Message::new("invalid-locale").with("languages", known.join(", "))
+            }),
+    }
 }
 
 /// Validates the profile fields of a new account into what would be stored (no password).
-pub fn check_new_user(user: &NewUser) -> Result<NewAccount, DirectoryError> {
+pub fn check_new_user(user: &NewUser) -> Result<NewAccount, Vec<FieldError>> {
     let mut checks = Checks::default();
     let username = checks.take("username", domain::validate_username(&user.username));
     let email = checks.take("email", domain::validate_email(&user.email));
     let given_name = checks.take(
         "given_name",
-        domain::validate_name("given_name", user.given_name.as_deref()),
+        domain::validate_name(user.given_name.as_deref()),
     );
     let family_name = checks.take(
         "family_name",
-        domain::validate_name("family_name", user.family_name.as_deref()),
+        domain::validate_name(user.family_name.as_deref()),
     );
     let roles = checks.take("roles", domain::validate_roles(&user.roles));
+    let locale = checks.take("locale", validate_locale(user.locale.as_deref()));
     let groups = checks.take("groups", domain::validate_groups(&user.groups));
     if let (Some(password), Some(name)) = (&user.password, &username) {
         checks.take("password", domain::validate_password(password, name));
     }
-    checks.finish()?;
+    if !checks.0.is_empty() {
+        return Err(checks.0);
+    }
     Ok(NewAccount {
         username: username.unwrap_or_default(),
         email: email.unwrap_or_default(),
@@ -149,6 +186,7 @@ pub fn check_new_user(user: &NewUser) -> Result<NewAccount, DirectoryError> {
         roles: roles.unwrap_or_default(),
         groups: groups.unwrap_or_default(),
         must_change_password: user.must_change_password && user.password.is_some(),
+        locale: locale.flatten(),
     })
 }
 
@@ -158,7 +196,7 @@ pub async fn create_user(
     user: NewUser,
     now: i64,
 ) -> Result<AccountRow, DirectoryError> {
-    let mut new = check_new_user(&user)?;
+    let mut new = check_new_user(&user).map_err(DirectoryError::Invalid)?;
     if let Some(password) = &user.password {
         new.password_hash = Some(
             hasher
@@ -187,18 +225,12 @@ pub fn apply_change(account: &mut AccountRow, change: &UserChange) -> Result<(),
         account.email_verified = v;
     }
     if let Some(v) = &change.given_name
-        && let Some(name) = checks.take(
-            "given_name",
-            domain::validate_name("given_name", v.as_deref()),
-        )
+        && let Some(name) = checks.take("given_name", domain::validate_name(v.as_deref()))
     {
         account.given_name = name;
     }
     if let Some(v) = &change.family_name
-        && let Some(name) = checks.take(
-            "family_name",
-            domain::validate_name("family_name", v.as_deref()),
-        )
+        && let Some(name) = checks.take("family_name", domain::validate_name(v.as_deref()))
     {
         account.family_name = name;
     }
@@ -214,6 +246,11 @@ pub fn apply_change(account: &mut AccountRow, change: &UserChange) -> Result<(),
     }
     if let Some(v) = change.disabled {
         account.disabled = v;
+    }
+    if let Some(v) = &change.locale
+        && let Some(locale) = checks.take("locale", validate_locale(v.as_deref()))
+    {
+        account.locale = locale;
     }
     checks.finish()
 }
@@ -236,14 +273,10 @@ pub async fn update_user(
     apply_change(&mut after, change)?;
     if actor.account_id() == Some(account_id) {
         if after.roles != before.roles {
-            return Err(DirectoryError::Forbidden(
-                "you cannot change your own roles",
-            ));
+            return Err(DirectoryError::Forbidden("forbidden-own-roles"));
         }
         if after.disabled && !before.disabled {
-            return Err(DirectoryError::Forbidden(
-                "you cannot disable your own account",
-            ));
+            return Err(DirectoryError::Forbidden("forbidden-disable-self"));
         }
     }
     let stored = store.update_account(&before, &after, now).await?;
@@ -256,9 +289,7 @@ pub async fn delete_user(
     account_id: Uuid,
 ) -> Result<AccountRow, DirectoryError> {
     if actor.account_id() == Some(account_id) {
-        return Err(DirectoryError::Forbidden(
-            "you cannot delete your own account",
-        ));
+        return Err(DirectoryError::Forbidden("forbidden-delete-self"));
     }
     let account = store
         .find_account(account_id)
@@ -295,31 +326,24 @@ pub async fn set_password(
 }
 
 /// The filters of a user list (the API's query and the admin page's): `search`, `role`, `status`.
-pub fn account_filter(params: &crate::http::Params) -> Result<AccountFilter, String> {
+pub fn account_filter(params: &crate::http::Params) -> Result<AccountFilter, Message> {
     let search = params
         .get("search")
         .map(str::trim)
         .filter(|s| !s.is_empty());
     if search.is_some_and(|s| s.chars().count() > 100) {
-        return Err("search must be at most 100 characters".into());
+        return Err(Message::new("invalid-search").with("max", 100));
     }
     let role = match params.get("role") {
         None => None,
         Some(role) if crate::domain::ROLES.contains(&role) => Some(role.to_owned()),
-        Some(role) => {
-            return Err(format!(
-                "role {role:?} is not one of {}",
-                crate::domain::ROLES.join(", ")
-            ));
-        }
+        Some(_) => return Err(Message::new("invalid-role-filter")),
     };
     let disabled = match params.get("status") {
         None | Some("all") => None,
         Some("active") => Some(false),
         Some("disabled") => Some(true),
-        Some(other) => {
-            return Err(format!("status {other:?} must be active, disabled or all"));
-        }
+        Some(_) => return Err(Message::new("invalid-status-filter")),
     };
     Ok(AccountFilter {
         search: search.map(str::to_owned),
@@ -341,5 +365,6 @@ pub fn audit_view(account: &AccountRow) -> serde_json::Value {
         "roles": account.roles.0,
         "groups": account.groups.0,
         "disabled": account.disabled,
+        "locale": account.locale,
     })
 }

@@ -5,24 +5,27 @@
 use std::collections::{HashMap, HashSet};
 
 use super::directory::{NewUser, check_new_user};
+use crate::domain::FieldError;
+use crate::i18n::Message;
 use crate::store::{AccountRow, NewAccount, Store, StoreError, normalize_key};
 
 pub const MAX_IMPORT_BYTES: usize = 16 * 1024 * 1024;
 pub const MAX_IMPORT_ROWS: usize = 100_000;
-pub const COLUMNS: [&str; 6] = [
+pub const COLUMNS: [&str; 7] = [
     "username",
     "email",
     "given_name",
     "family_name",
     "roles",
     "groups",
+    "locale",
 ];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
     /// The file as a whole cannot be read (not CSV, wrong header, too big).
     #[error("{0}")]
-    File(String),
+    File(Message),
     #[error("{0} rows were rejected; nothing was imported")]
     Rejected(usize),
     #[error(transparent)]
@@ -30,11 +33,37 @@ pub enum ImportError {
 }
 
 /// A row that cannot be imported; `line` is the file's line number (the header is line 1).
-#[derive(Debug, Clone, serde::Serialize)]
+/// Its problems name their fields; a problem of the row as a whole names none (`""`).
+#[derive(Debug, Clone)]
 pub struct RejectedRow {
     pub line: u64,
     pub username: String,
-    pub reason: String,
+    pub problems: Vec<FieldError>,
+}
+
+impl RejectedRow {
+    /// The problems in English, `field: problem; …` (the CLI, the audit log).
+    pub fn reason(&self) -> String {
+        self.problems
+            .iter()
+            .map(|p| match p.field.as_str() {
+                "" => p.english(),
+                field => format!("{field}: {}", p.english()),
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+impl serde::Serialize for RejectedRow {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = serializer.serialize_struct("RejectedRow", 3)?;
+        out.serialize_field("line", &self.line)?;
+        out.serialize_field("username", &self.username)?;
+        out.serialize_field("reason", &self.reason())?;
+        out.end()
+    }
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -79,10 +108,9 @@ fn split_list(cell: &str) -> Vec<String> {
 
 fn read_rows(data: &[u8]) -> Result<Vec<CsvRow>, ImportError> {
     if data.len() > MAX_IMPORT_BYTES {
-        return Err(ImportError::File(format!(
-            "the file is larger than {} MiB",
-            MAX_IMPORT_BYTES / 1024 / 1024
-        )));
+        return Err(ImportError::File(
+            Message::new("import-too-large").with("mib", MAX_IMPORT_BYTES / 1024 / 1024),
+        ));
     }
     let data = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data);
     let mut reader = csv::ReaderBuilder::new()
@@ -91,39 +119,42 @@ fn read_rows(data: &[u8]) -> Result<Vec<CsvRow>, ImportError> {
         .from_reader(data);
     let header = reader
         .headers()
-        .map_err(|e| ImportError::File(format!("the header line cannot be read: {e}")))?
+        .map_err(|_| ImportError::File(Message::new("import-bad-header")))?
         .clone();
     let mut positions = Vec::new();
     for (index, name) in header.iter().enumerate() {
         let name = name.to_lowercase();
         let Some(column) = COLUMNS.iter().find(|c| **c == name) else {
-            return Err(ImportError::File(format!(
-                "unknown column {name:?}; the columns are {}",
-                COLUMNS.join(", ")
-            )));
+            return Err(ImportError::File(
+                Message::new("import-unknown-column")
+                    .with("column", crate::domain::shown(&name))
+                    .with("columns", COLUMNS.join(", ")),
+            ));
         };
         if positions.iter().any(|(_, c)| c == column) {
-            return Err(ImportError::File(format!("column {name:?} appears twice")));
+            return Err(ImportError::File(
+                Message::new("import-repeated-column").with("column", crate::domain::shown(&name)),
+            ));
         }
         positions.push((index, *column));
     }
     for required in ["username", "email"] {
         if !positions.iter().any(|(_, c)| *c == required) {
-            return Err(ImportError::File(format!(
-                "the header must name a {required} column"
-            )));
+            return Err(ImportError::File(
+                Message::new("import-missing-column").with("column", required),
+            ));
         }
     }
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| {
             let line = e.position().map(|p| p.line()).unwrap_or(0);
-            ImportError::File(format!("line {line} is not valid CSV: {e}"))
+            ImportError::File(Message::new("import-bad-line").with("line", line))
         })?;
         if rows.len() >= MAX_IMPORT_ROWS {
-            return Err(ImportError::File(format!(
-                "more than {MAX_IMPORT_ROWS} rows; split the file"
-            )));
+            return Err(ImportError::File(
+                Message::new("import-too-many-rows").with("max", MAX_IMPORT_ROWS),
+            ));
         }
         let line = record.position().map(|p| p.line()).unwrap_or(0);
         if record.iter().all(str::is_empty) {
@@ -161,10 +192,10 @@ pub async fn plan(store: &Store, data: &[u8]) -> Result<ImportPlan, ImportError>
     let mut seen_emails = HashSet::new();
     for row in rows {
         let username = field(&row, "username");
-        let reject = |reason: String| RejectedRow {
+        let reject = |key: &'static str| RejectedRow {
             line: row.line,
             username: username.clone(),
-            reason,
+            problems: vec![FieldError::new("", Message::new(key))],
         };
         let roles = split_list(&field(&row, "roles"));
         let user = NewUser {
@@ -177,38 +208,33 @@ pub async fn plan(store: &Store, data: &[u8]) -> Result<ImportPlan, ImportError>
             groups: split_list(&field(&row, "groups")),
             password: None,
             must_change_password: false,
+            locale: row.fields.get("locale").cloned(),
         };
         let new = match check_new_user(&user) {
             Ok(new) => new,
-            Err(super::directory::DirectoryError::Invalid(errors)) => {
-                let reasons: Vec<String> = errors
-                    .into_iter()
-                    .map(|e| format!("{}: {}", e.field, e.message))
-                    .collect();
-                plan.rejected.push(reject(reasons.join("; ")));
+            Err(problems) => {
+                plan.rejected.push(RejectedRow {
+                    line: row.line,
+                    username: username.clone(),
+                    problems,
+                });
                 continue;
             }
-            Err(other) => return Err(ImportError::File(other.to_string())),
         };
         let username_key = normalize_key(&new.username);
         let email_key = normalize_key(&new.email);
         if !seen_usernames.insert(username_key.clone()) {
-            plan.rejected
-                .push(reject("the username appears earlier in the file".into()));
+            plan.rejected.push(reject("import-repeated-username"));
             continue;
         }
         if !seen_emails.insert(email_key.clone()) {
-            plan.rejected.push(reject(
-                "the e-mail address appears earlier in the file".into(),
-            ));
+            plan.rejected.push(reject("import-repeated-email"));
             continue;
         }
         if let Some(owner) = email_owners.get(&email_key)
             && *owner != username_key
         {
-            plan.rejected.push(reject(
-                "the e-mail address belongs to another account".into(),
-            ));
+            plan.rejected.push(reject("import-email-taken"));
             continue;
         }
         let planned = PlannedRow {
@@ -218,17 +244,12 @@ pub async fn plan(store: &Store, data: &[u8]) -> Result<ImportPlan, ImportError>
         // Admin rights are given one person at a time, never by a file.
         let grants_admin = new.roles.iter().any(|r| r == "admin");
         match existing.get(&username_key) {
-            None if grants_admin => plan.rejected.push(reject(
-                "the admin role cannot be given by import; give it on the user's page".into(),
-            )),
+            None if grants_admin => plan.rejected.push(reject("import-admin-role")),
             None => plan.creates.push((planned, new)),
             Some(current) => {
                 let is_admin = current.roles.contains_str("admin");
                 if is_admin != grants_admin {
-                    plan.rejected.push(reject(
-                        "the import cannot add or remove the admin role; change it on the user's page"
-                            .into(),
-                    ));
+                    plan.rejected.push(reject("import-admin-role-change"));
                     continue;
                 }
                 let mut after = current.clone();
@@ -237,11 +258,16 @@ pub async fn plan(store: &Store, data: &[u8]) -> Result<ImportPlan, ImportError>
                 after.family_name = new.family_name;
                 after.roles.0 = new.roles;
                 after.groups.0 = new.groups;
+                // Without a locale column (or with an empty cell) the preference is kept.
+                if new.locale.is_some() {
+                    after.locale = new.locale;
+                }
                 let changed = after.email != current.email
                     || after.given_name != current.given_name
                     || after.family_name != current.family_name
                     || after.roles != current.roles
-                    || after.groups != current.groups;
+                    || after.groups != current.groups
+                    || after.locale != current.locale;
                 if changed {
                     plan.updates.push((planned, after));
                 } else {

@@ -222,6 +222,7 @@ pub async fn create_account(
         groups: new.groups,
         password: Some(password.to_owned()),
         must_change_password: new.must_change_password,
+        locale: new.locale,
     };
     directory::create_user(store, hasher, user, now)
         .await
@@ -229,7 +230,7 @@ pub async fn create_account(
             directory::DirectoryError::Invalid(errors) => CreateAccountError::Invalid(
                 errors
                     .iter()
-                    .map(|e| e.message.as_str())
+                    .map(|e| format!("{}: {}", e.field, e.english()))
                     .collect::<Vec<_>>()
                     .join("; "),
             ),

@@ -11,6 +11,7 @@ use crate::clients::{self, ClientChange, ClientError};
 use crate::domain::{AuthMethod, FieldError, GrantType, ROLES, Scope, ScopeSet};
 use crate::http::Params;
 use crate::http::page::{PageError, render};
+use crate::i18n::Message;
 use crate::state::AppState;
 use crate::store::ClientRow;
 
@@ -29,7 +30,7 @@ struct ListPage {
 struct ClientPage {
     csrf_token: String,
     notice: Option<&'static str>,
-    error: Option<String>,
+    error: Option<Message>,
     /// Problems with what was typed, each shown beside its field.
     errors: Vec<FieldError>,
     client_id: Option<Uuid>,
@@ -37,6 +38,7 @@ struct ClientPage {
     redirect_uris: String,
     post_logout_redirect_uris: String,
     backchannel_logout_uri: String,
+    /// The grant's name (a catalog key), its checkbox, whether it is ticked.
     grants: Vec<(&'static str, &'static str, bool)>,
     methods: Vec<(&'static str, bool)>,
     skip_consent: bool,
@@ -58,11 +60,18 @@ fn grant_field(grant: GrantType) -> &'static str {
 
 impl ClientPage {
     /// The problem with one field, to show beside it.
-    fn error_for(&self, field: &str) -> Option<&str> {
-        self.errors
-            .iter()
-            .find(|e| e.field == field)
-            .map(|e| e.message.as_str())
+    fn error_for(&self, field: &str) -> Option<&Message> {
+        super::error_for(&self.errors, field)
+    }
+
+    /// `aria-invalid` and the id of the field's error, when it has one.
+    fn invalid(&self, field: &str) -> String {
+        super::invalid(&self.errors, field)
+    }
+
+    /// What a scope means, for the scope named by its checkbox.
+    fn scope_key(&self, name: &str) -> &'static str {
+        Scope::from_name(name).map_or("", Scope::key)
     }
 
     fn of(admin: &Admin, c: Option<&ClientRow>) -> ClientPage {
@@ -89,7 +98,7 @@ impl ClientPage {
                 .unwrap_or_default(),
             grants: GrantType::ALL
                 .iter()
-                .map(|g| (g.as_str(), grant_field(*g), has_grant(*g)))
+                .map(|g| (g.key(), grant_field(*g), has_grant(*g)))
                 .collect(),
             methods: AuthMethod::ALL
                 .iter()
@@ -196,14 +205,12 @@ fn client_error(e: ClientError) -> PageError {
     match e {
         ClientError::NotFound => PageError::not_found(),
         ClientError::Store(e) => e.into(),
-        ClientError::Invalid(errors) => PageError::bad_request(
-            "Invalid client",
-            errors
-                .iter()
-                .map(|e| e.message.as_str())
-                .collect::<Vec<_>>()
-                .join("; "),
-        ),
+        // Only a secret's rotation reaches here (its form has no fields), and it stores the
+        // client as it is: its first problem says what to fix on the client's page.
+        ClientError::Invalid(errors) => match errors.into_iter().next() {
+            Some(first) => PageError::bad_request_with("error-invalid-client-title", first.message),
+            None => PageError::bad_request("error-invalid-client-title", "error-invalid-client"),
+        },
     }
 }
 
@@ -389,7 +396,7 @@ pub async fn delete(
     let client = target(&app, &id).await?;
     if !form.contains("confirm") {
         let mut page = ClientPage::of(&admin, Some(&client));
-        page.error = Some("Tick the box to confirm the deletion.".into());
+        page.error = Some(Message::new("admin-confirm-delete-needed"));
         return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
     }
     app.store

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use super::{Admin, Denied};
 use crate::accounts::import::{self, ImportError, PlannedRow, RejectedRow};
 use crate::http::page::{PageError, render};
+use crate::i18n::Message;
 use crate::state::AppState;
 
 /// Rows of each kind shown on the dry-run page; the counts are always complete.
@@ -17,7 +18,7 @@ const SHOWN: usize = 200;
 #[template(path = "admin/import.html")]
 struct ImportPage {
     csrf_token: String,
-    error: Option<String>,
+    error: Option<Message>,
     /// Set after a dry run: the file itself, carried to the import button.
     csv: Option<String>,
     created: usize,
@@ -48,6 +49,17 @@ impl ImportPage {
     }
 }
 
+impl ImportPage {
+    /// What the file would do, counted.
+    fn summary(&self) -> Message {
+        Message::new("admin-import-summary")
+            .with("created", self.created)
+            .with("updated", self.updated)
+            .with("unchanged", self.unchanged)
+            .with("rejected", self.rejected.len())
+    }
+}
+
 pub async fn form(admin: Admin) -> Result<Response, Denied> {
     Ok(render(StatusCode::OK, &ImportPage::empty(admin.csrf_token)))
 }
@@ -62,7 +74,8 @@ struct Upload {
 
 async fn read_upload(mut multipart: Multipart) -> Result<Upload, PageError> {
     let bad = |e: axum::extract::multipart::MultipartError| {
-        PageError::bad_request("The upload could not be read", e.body_text())
+        tracing::debug!(error = %e, "an upload could not be read");
+        PageError::bad_request("error-upload-title", "error-upload")
     };
     let mut upload = Upload::default();
     while let Some(field) = multipart.next_field().await.map_err(bad)? {
@@ -86,8 +99,8 @@ pub async fn submit(
     admin: Admin,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<Response, Denied> {
-    let multipart = multipart
-        .map_err(|e| PageError::bad_request("The upload could not be read", e.body_text()))?;
+    let multipart =
+        multipart.map_err(|_| PageError::bad_request("error-upload-title", "error-upload"))?;
     let upload = read_upload(multipart).await?;
     if !admin
         .csrf_matches(&app, upload.csrf_token.as_deref())
@@ -97,7 +110,7 @@ pub async fn submit(
     }
     let mut page = ImportPage::empty(admin.csrf_token.clone());
     let Some(data) = upload.data else {
-        page.error = Some("Choose a CSV file to import.".into());
+        page.error = Some(Message::new("admin-import-choose-file"));
         return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
     };
     let plan = match import::plan(&app.store, &data).await {
@@ -136,10 +149,8 @@ pub async fn submit(
     if page.rejected.is_empty() {
         page.csv = Some(String::from_utf8_lossy(&data).into_owned());
     } else {
-        page.error = Some(format!(
-            "{} rows cannot be imported. Nothing has been written: correct the file and check it again.",
-            page.rejected.len()
-        ));
+        page.error =
+            Some(Message::new("admin-import-rows-rejected").with("count", page.rejected.len()));
     }
     let status = if page.rejected.is_empty() {
         StatusCode::OK

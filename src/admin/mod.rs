@@ -2,6 +2,7 @@
 //! Only signed-in admins reach them; every form carries the session's CSRF token; every change is
 //! written to the audit log.
 
+mod audit_log;
 mod clients;
 mod import;
 mod users;
@@ -17,6 +18,7 @@ use tower_sessions::Session;
 
 use crate::accounts::directory::Actor;
 use crate::audit;
+
 use crate::http::page::{PageError, render};
 use crate::http::{ClientIp, Controls, Params, read_form};
 use crate::keys::KeyRing;
@@ -47,7 +49,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/clients/{id}/delete", post(clients::delete))
         .route("/admin/keys", get(keys_page))
         .route("/admin/keys/rotate", post(rotate_keys))
-        .route("/admin/audit", get(audit_page))
+        .route("/admin/audit", get(audit_log::page))
         .route(
             crate::http::LARGE_BODY_PATH,
             get(import::form)
@@ -150,13 +152,18 @@ impl FromRequestParts<AppState> for Admin {
         };
         if !account.is_active_admin() {
             return Err(Denied::Page(PageError::forbidden(
-                "Administrators only",
-                "Your account does not have the admin role. Ask the IT Help Desk if you need it.",
+                "error-admins-only-title",
+                "error-admins-only",
             )));
         }
+        let csrf_token = session::csrf_token(app, &session, &browser).await?;
+        crate::http::ui::set_admin_bar(crate::http::ui::AdminBar {
+            name: account.display_name(),
+            csrf_token: csrf_token.clone(),
+        });
         Ok(Admin {
             account,
-            csrf_token: session::csrf_token(app, &session, &browser).await?,
+            csrf_token,
             client_ip,
             session,
             browser,
@@ -180,7 +187,7 @@ impl FromRequest<AppState> for AdminForm {
         let request = Request::from_parts(parts, body);
         let form = read_form(request, app, Controls::LineBreaks)
             .await
-            .map_err(|e| PageError::bad_request("Invalid form", e))?;
+            .map_err(PageError::invalid_form)?;
         if !admin.csrf_matches(app, form.get("csrf_token")).await? {
             return Err(PageError::form_expired().into());
         }
@@ -188,31 +195,27 @@ impl FromRequest<AppState> for AdminForm {
     }
 }
 
-/// Notices shown after a change, chosen by a fixed code so no text comes from the address bar.
+/// Notices shown after a change (catalog keys), chosen by a fixed code so no text comes from the
+/// address bar.
 pub fn notice(query: &Params) -> Option<&'static str> {
     Some(match query.get("done")? {
-        "created" => "Created.",
-        "saved" => "Saved.",
-        "disabled" => {
-            "The account is disabled: its sessions have ended and its tokens are revoked."
-        }
-        "enabled" => "The account is enabled.",
-        "password" => {
-            "Temporary password set. The person must choose a new one at their next sign-in."
-        }
-        "deleted" => "Deleted.",
-        "rotated" => {
-            "New signing keys are published; they start signing after the publish lead time."
-        }
-        "imported" => "Import complete.",
+        "created" => "notice-created",
+        "saved" => "notice-saved",
+        "disabled" => "notice-disabled",
+        "enabled" => "notice-enabled",
+        "password" => "notice-password",
+        "deleted" => "notice-deleted",
+        "rotated" => "notice-rotated",
+        "imported" => "notice-imported",
         _ => return None,
     })
 }
 
 pub fn query_params(raw: Option<String>) -> Result<Params, PageError> {
-    Params::parse(raw.unwrap_or_default().as_bytes())
-        .map_err(|e| PageError::bad_request("Invalid address", e.to_string()))
+    crate::http::page::page_query(raw, "error-invalid-address-title")
 }
+
+pub use crate::http::page::{error_for, invalid};
 
 /// Seconds since the epoch as `YYYY-MM-DD HH:MM UTC`.
 pub fn when(epoch: i64) -> String {
@@ -249,7 +252,9 @@ pub fn page_number(query: &Params) -> Result<i64, PageError> {
             .parse::<i64>()
             .ok()
             .filter(|n| (1..=1_000_000).contains(n))
-            .ok_or_else(|| PageError::bad_request("Invalid page", "The page number is not valid.")),
+            .ok_or_else(|| {
+                PageError::bad_request("error-invalid-address-title", "error-invalid-page")
+            }),
     }
 }
 
@@ -266,7 +271,8 @@ struct KeyView {
     alg: String,
     created: String,
     activates: String,
-    expires: String,
+    expires: Option<String>,
+    /// A catalog key.
     state: &'static str,
 }
 
@@ -289,17 +295,17 @@ async fn keys_page(
         .into_iter()
         .map(|k| KeyView {
             state: if signing.iter().flatten().any(|s| *s == k.kid) {
-                "signing"
+                "admin-key-signing"
             } else if k.activates_at > now {
-                "published, not yet signing"
+                "admin-key-published"
             } else {
-                "published, verifying only"
+                "admin-key-verifying"
             },
             kid: k.kid,
             alg: k.alg,
             created: when(k.created_at),
             activates: when(k.activates_at),
-            expires: k.expires_at.map(when).unwrap_or_else(|| "—".into()),
+            expires: k.expires_at.map(when),
         })
         .collect();
     Ok(render(
@@ -339,53 +345,4 @@ async fn rotate_keys(
         )
         .await;
     Ok(Redirect::to("/admin/keys?done=rotated").into_response())
-}
-
-#[derive(Template)]
-#[template(path = "admin/audit.html")]
-struct AuditPage {
-    entries: Vec<AuditView>,
-    pager: Pager,
-}
-
-struct AuditView {
-    at: String,
-    actor: String,
-    action: String,
-    target: String,
-    detail: String,
-    client_ip: String,
-}
-
-async fn audit_page(
-    State(app): State<AppState>,
-    _admin: Admin,
-    RawQuery(query): RawQuery,
-) -> Result<Response, Denied> {
-    let query = query_params(query)?;
-    let page = page_number(&query)?;
-    const PER_PAGE: i64 = 50;
-    let (rows, total) = app
-        .store
-        .list_audit(PER_PAGE, (page - 1) * PER_PAGE)
-        .await
-        .map_err(PageError::from)?;
-    let entries = rows
-        .into_iter()
-        .map(|r| AuditView {
-            at: when(r.at),
-            actor: r.actor,
-            action: r.action,
-            target: r.target.unwrap_or_default(),
-            detail: r.detail,
-            client_ip: r.client_ip.unwrap_or_default(),
-        })
-        .collect();
-    Ok(render(
-        StatusCode::OK,
-        &AuditPage {
-            entries,
-            pager: Pager::new(page, PER_PAGE, total, String::new()),
-        },
-    ))
 }

@@ -13,6 +13,7 @@ use crate::accounts::directory::{
 use crate::domain::ROLES;
 use crate::http::Params;
 use crate::http::page::{PageError, render};
+use crate::i18n::Message;
 use crate::state::AppState;
 use crate::store::{AccountFilter, AccountRow, KeepGrants};
 
@@ -37,7 +38,7 @@ struct UserPage {
     csrf_token: String,
     notice: Option<&'static str>,
     errors: Vec<FieldError>,
-    error: Option<String>,
+    error: Option<Message>,
     account_id: Option<Uuid>,
     is_self: bool,
     disabled: bool,
@@ -50,9 +51,19 @@ struct UserPage {
     family_name: String,
     roles: Vec<(&'static str, bool)>,
     groups: String,
+    /// The account's language tag, or empty for none chosen.
+    locale: String,
 }
 
 impl UserPage {
+    fn error_for(&self, field: &str) -> Option<&Message> {
+        super::error_for(&self.errors, field)
+    }
+
+    fn invalid(&self, field: &str) -> String {
+        super::invalid(&self.errors, field)
+    }
+
     fn blank(admin: &Admin) -> UserPage {
         UserPage {
             csrf_token: admin.csrf_token.clone(),
@@ -71,6 +82,7 @@ impl UserPage {
             family_name: String::new(),
             roles: ROLES.iter().map(|r| (*r, *r == "student")).collect(),
             groups: String::new(),
+            locale: String::new(),
         }
     }
 
@@ -91,6 +103,7 @@ impl UserPage {
                 .map(|r| (*r, a.roles.contains_str(r)))
                 .collect(),
             groups: a.groups.join("\n"),
+            locale: a.locale.clone().unwrap_or_default(),
             ..UserPage::blank(admin)
         }
     }
@@ -108,17 +121,18 @@ impl UserPage {
             .map(|r| (*r, form.contains(&format!("role_{r}"))))
             .collect();
         self.groups = field("groups");
+        self.locale = field("locale");
         let status = match &error {
             DirectoryError::Invalid(errors) => {
                 self.errors = errors.clone();
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             DirectoryError::Duplicate | DirectoryError::LastAdmin => {
-                self.error = Some(error.to_string());
+                self.error = Some(error.message());
                 StatusCode::CONFLICT
             }
-            DirectoryError::Forbidden(why) => {
-                self.error = Some((*why).to_owned());
+            DirectoryError::Forbidden(_) => {
+                self.error = Some(error.message());
                 StatusCode::FORBIDDEN
             }
             _ => return directory_error(error).into_response(),
@@ -131,7 +145,7 @@ fn directory_error(e: DirectoryError) -> PageError {
     match e {
         DirectoryError::NotFound => PageError::not_found(),
         DirectoryError::Store(e) => e.into(),
-        other => PageError::bad_request("This change was not made", other.to_string()),
+        other => PageError::bad_request_with("error-not-changed-title", other.message()),
     }
 }
 
@@ -165,7 +179,7 @@ pub async fn list(
 ) -> Result<Response, Denied> {
     let query = query_params(query)?;
     let filter = directory::account_filter(&query)
-        .map_err(|e| PageError::bad_request("Invalid filter", e))?;
+        .map_err(|e| PageError::bad_request_with("error-invalid-filter-title", e))?;
     let page = page_number(&query)?;
     let filter = AccountFilter {
         limit: PER_PAGE,
@@ -218,6 +232,7 @@ pub async fn create(
         groups: groups_from(&form),
         password: field("password"),
         must_change_password: form.contains("must_change_password"),
+        locale: field("locale"),
     };
     match directory::create_user(&app.store, &app.hasher, new, app.clock.now()).await {
         Ok(account) => {
@@ -281,6 +296,7 @@ pub async fn save(
         roles: Some(roles_from(&form)),
         groups: Some(groups_from(&form)),
         disabled: None,
+        locale: Some(field("locale")),
     };
     apply(
         &app,
@@ -332,7 +348,7 @@ async fn apply(
         Err(e) if action == "user.update" => Ok(UserPage::of(admin, account).with_form(form, e)),
         Err(e) => {
             let mut page = UserPage::of(admin, account);
-            page.error = Some(e.to_string());
+            page.error = Some(e.message());
             Ok(render(StatusCode::CONFLICT, &page))
         }
     }
@@ -348,7 +364,8 @@ pub async fn set_status(
         Some("disabled") => true,
         Some("active") => false,
         _ => {
-            return Err(PageError::bad_request("Invalid form", "Choose enable or disable.").into());
+            let problem = Message::new("admin-user-status-choice");
+            return Err(PageError::invalid_form(problem).into());
         }
     };
     let change = UserChange {
@@ -402,7 +419,11 @@ pub async fn set_password(
         }
         Err(DirectoryError::Invalid(errors)) => {
             let mut page = UserPage::of(&admin, &account);
-            page.errors = errors;
+            // The rules name the field `password`: on this page it is the temporary one.
+            page.errors = errors
+                .into_iter()
+                .map(|e| FieldError::new("temporary_password", e.message))
+                .collect();
             Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
         Err(e) => Err(directory_error(e).into()),
@@ -417,7 +438,7 @@ pub async fn delete(
     let account = target(&app, &id).await?;
     if !form.contains("confirm") {
         let mut page = UserPage::of(&admin, &account);
-        page.error = Some("Tick the box to confirm the deletion.".into());
+        page.error = Some(Message::new("admin-confirm-delete-needed"));
         return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
     }
     match directory::delete_user(&app.store, &admin.actor(), account.account_id).await {
@@ -434,7 +455,7 @@ pub async fn delete(
         }
         Err(e @ (DirectoryError::Forbidden(_) | DirectoryError::LastAdmin)) => {
             let mut page = UserPage::of(&admin, &account);
-            page.error = Some(e.to_string());
+            page.error = Some(e.message());
             Ok(render(StatusCode::CONFLICT, &page))
         }
         Err(e) => Err(directory_error(e).into()),

@@ -21,6 +21,7 @@ use uuid::Uuid;
 use crate::accounts::directory::{Actor, DirectoryError, FieldError};
 use crate::clients::ClientError;
 use crate::domain::{Scope, ScopeSet};
+use crate::i18n::Message;
 use crate::oidc::jwt::{AccessTokenProblem, validate_access_token};
 use crate::state::AppState;
 use crate::store::{AccountRow, StoreError};
@@ -398,10 +399,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
             .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
         if let Some(field) = field_with_control(&value, "") {
             return Err(ApiError {
-                errors: vec![FieldError {
-                    field: field.clone(),
-                    message: "contains a control character".into(),
-                }],
+                errors: vec![FieldError::new(&field, Message::new("invalid-control"))],
                 ..ApiError::unprocessable(format!("{field} contains a control character"))
             });
         }

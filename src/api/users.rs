@@ -42,6 +42,8 @@ pub struct User {
     roles: Vec<String>,
     groups: Vec<String>,
     disabled: bool,
+    /// The person's language (`en`, `es`), or null when not chosen.
+    locale: Option<String>,
     /// RFC 3339.
     created_at: String,
     updated_at: String,
@@ -59,6 +61,7 @@ impl From<AccountRow> for User {
             roles: a.roles.0,
             groups: a.groups.0,
             disabled: a.disabled,
+            locale: a.locale,
             created_at: rfc3339(a.created_at),
             updated_at: rfc3339(a.updated_at),
         }
@@ -85,6 +88,8 @@ pub struct NewUserBody {
     /// The password is temporary: the person must choose a new one at their next sign-in.
     #[serde(default)]
     must_change_password: bool,
+    /// `en` or `es` (any regional form, e.g. `es-US`).
+    locale: Option<String>,
 }
 
 /// Every field of an account (PUT replaces them all).
@@ -103,6 +108,7 @@ pub struct UserBody {
     groups: Vec<String>,
     #[serde(default)]
     disabled: bool,
+    locale: Option<String>,
 }
 
 /// The fields to change; `null` clears a name.
@@ -121,6 +127,9 @@ pub struct UserPatch {
     roles: Option<Vec<String>>,
     groups: Option<Vec<String>>,
     disabled: Option<bool>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    locale: Option<Option<String>>,
 }
 
 /// What a person may change of their own profile.
@@ -134,6 +143,9 @@ pub struct ProfilePatch {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     family_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    locale: Option<Option<String>>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -167,6 +179,7 @@ pub async fn patch_me(
         email_verified: email_changes.then_some(false),
         given_name: body.given_name,
         family_name: body.family_name,
+        locale: body.locale,
         ..UserChange::default()
     };
     let (before, after) = directory::update_user(
@@ -259,7 +272,8 @@ pub async fn list_users(
 ) -> Result<axum::Json<Page<User>>, ApiError> {
     caller.require_admin()?;
     let params = super::query_params(query)?;
-    let filter = directory::account_filter(&params).map_err(ApiError::bad_request)?;
+    let filter =
+        directory::account_filter(&params).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let (page, per_page) = paging(params.get("page"), params.get("per_page"))?;
     let filter = AccountFilter {
         limit: per_page,
@@ -295,6 +309,7 @@ pub async fn create_user(
         groups: body.groups,
         password: body.password,
         must_change_password: body.must_change_password,
+        locale: body.locale,
     };
     let account = directory::create_user(&app.store, &app.hasher, new, app.clock.now()).await?;
     audit::record(
@@ -354,6 +369,7 @@ pub async fn put_user(
         roles: Some(body.roles),
         groups: Some(body.groups),
         disabled: Some(body.disabled),
+        locale: Some(body.locale),
     };
     change_user(&app, &caller, &id, &change).await
 }
@@ -378,6 +394,7 @@ pub async fn patch_user(
         roles: body.roles,
         groups: body.groups,
         disabled: body.disabled,
+        locale: body.locale,
     };
     change_user(&app, &caller, &id, &change).await
 }

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::crypto;
 use crate::domain::{AuthMethod, FieldError, GrantType, Scope, ScopeSet, validate_redirect_uri};
+use crate::i18n::Message;
 use crate::store::{ClientRow, ClientSettings, NewClient, Store, StoreError};
 
 /// A change to a client as people and scripts write it: `None` leaves a setting as it is.
@@ -44,7 +45,7 @@ pub enum ClientError {
 fn describe(errors: &[FieldError]) -> String {
     errors
         .iter()
-        .map(|e| format!("{}: {}", e.field, e.message))
+        .map(|e| format!("{}: {}", e.field, e.english()))
         .collect::<Vec<_>>()
         .join("; ")
 }
@@ -63,7 +64,7 @@ impl From<StoreError> for ClientError {
 struct Problems(Vec<FieldError>);
 
 impl Problems {
-    fn add(&mut self, field: &str, message: impl Into<String>) {
+    fn add(&mut self, field: &str, message: Message) {
         self.0.push(FieldError::new(field, message));
     }
 
@@ -77,30 +78,32 @@ impl Problems {
 }
 
 /// https, or http on a loopback host: for server-to-server URIs (back-channel logout, JWKS).
-fn validate_server_uri(raw: &str) -> Result<String, String> {
+fn validate_server_uri(raw: &str) -> Result<String, Message> {
     if crate::domain::has_control(raw) || raw.len() > 2000 {
-        return Err("must be at most 2000 characters, without control characters".into());
+        return Err(Message::new("invalid-uri-long").with("max", 2000_usize));
     }
-    let url = url::Url::parse(raw).map_err(|e| format!("{raw:?} is not a URL ({e})"))?;
+    let shown = crate::domain::shown(raw);
+    let url = url::Url::parse(raw)
+        .map_err(|_| Message::new("invalid-uri-absolute").with("value", &shown))?;
     let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
     match url.scheme() {
         "https" => Ok(raw.to_owned()),
         "http" if loopback => Ok(raw.to_owned()),
-        _ => Err(format!("{raw:?} must use https (http only for localhost)")),
+        _ => Err(Message::new("invalid-uri-https").with("value", shown)),
     }
 }
 
 /// Checks a JWKS document holds public keys only.
-pub fn validate_jwks(raw: &str) -> Result<String, String> {
+pub fn validate_jwks(raw: &str) -> Result<String, Message> {
     if raw.len() > 64 * 1024 {
-        return Err("larger than 64 KiB".into());
+        return Err(Message::new("invalid-jwks-large"));
     }
-    let set = JwkSet::from_bytes(raw.as_bytes()).map_err(|e| format!("not a JWKS ({e})"))?;
+    let set = JwkSet::from_bytes(raw.as_bytes()).map_err(|_| Message::new("invalid-jwks"))?;
     if set.keys().is_empty() {
-        return Err("the JWKS has no keys".into());
+        return Err(Message::new("invalid-jwks-empty"));
     }
     if set.keys().iter().any(|k| k.parameter("d").is_some()) {
-        return Err("contains a private key; register only public keys".into());
+        return Err(Message::new("invalid-jwks-private"));
     }
     Ok(raw.to_owned())
 }
@@ -111,24 +114,18 @@ fn check(client: &ClientRow, problems: &mut Problems) {
     if name.is_empty() || name.chars().count() > 200 || crate::domain::has_control(name) {
         problems.add(
             "name",
-            "must be 1 to 200 characters, without control characters",
+            Message::new("invalid-client-name").with("max", 200_usize),
         );
     }
     if client.grant_types.is_empty() {
-        problems.add("grant_types", "at least one grant type is needed");
+        problems.add("grant_types", Message::new("invalid-grants-none"));
     }
     let method = client.token_endpoint_auth_method;
     if client.allows_grant(GrantType::AuthorizationCode) && client.redirect_uris.is_empty() {
-        problems.add(
-            "redirect_uris",
-            "the authorization_code grant needs at least one",
-        );
+        problems.add("redirect_uris", Message::new("invalid-redirect-none"));
     }
     if method == AuthMethod::None && client.allows_grant(GrantType::ClientCredentials) {
-        problems.add(
-            "grant_types",
-            "client_credentials needs a confidential client (token_endpoint_auth_method other than none)",
-        );
+        problems.add("grant_types", Message::new("invalid-grants-public"));
     }
     if method == AuthMethod::PrivateKeyJwt
         && client.settings.jwks.is_none()
@@ -136,25 +133,19 @@ fn check(client: &ClientRow, problems: &mut Problems) {
     {
         problems.add(
             "token_endpoint_auth_method",
-            "private_key_jwt needs jwks or jwks_uri",
+            Message::new("invalid-method-keys"),
         );
     }
     if !client.settings.api_roles.is_empty() && !client.allows_grant(GrantType::ClientCredentials) {
-        problems.add(
-            "api_roles",
-            "API roles are used with the client_credentials grant; add it to grant_types",
-        );
+        problems.add("api_roles", Message::new("invalid-api-roles-grant"));
     }
     let signs_people_in = client.allows_grant(GrantType::AuthorizationCode)
         || client.allows_grant(GrantType::DeviceCode);
     if signs_people_in && !client.settings.allowed_scopes.contains(Scope::Openid) {
-        problems.add(
-            "allowed_scopes",
-            "a client that signs people in (authorization_code or device_code) needs openid",
-        );
+        problems.add("allowed_scopes", Message::new("invalid-scopes-openid"));
     }
     if !matches!(client.settings.id_token_alg.as_str(), "RS256" | "ES256") {
-        problems.add("id_token_alg", "must be RS256 or ES256");
+        problems.add("id_token_alg", Message::new("invalid-id-token-alg"));
     }
 }
 
@@ -196,7 +187,9 @@ fn apply(client: &mut ClientRow, change: &ClientChange, problems: &mut Problems)
                 Some(_) => {}
                 None => problems.add(
                     "grant_types",
-                    format!("{name:?} is not one of {}", GrantType::names().join(", ")),
+                    Message::new("invalid-grant")
+                        .with("value", crate::domain::shown(name))
+                        .with("grants", GrantType::names().join(", ")),
                 ),
             }
         }
@@ -207,10 +200,9 @@ fn apply(client: &mut ClientRow, change: &ClientChange, problems: &mut Problems)
             Some(method) => client.token_endpoint_auth_method = method,
             None => problems.add(
                 "token_endpoint_auth_method",
-                format!(
-                    "{method:?} is not one of {}",
-                    AuthMethod::names().join(", ")
-                ),
+                Message::new("invalid-method")
+                    .with("value", crate::domain::shown(method))
+                    .with("methods", AuthMethod::names().join(", ")),
             ),
         }
     }
@@ -221,17 +213,16 @@ fn apply(client: &mut ClientRow, change: &ClientChange, problems: &mut Problems)
     if let Some(par) = change.require_par {
         s.require_par = par;
     }
-    let mut setting = |field: &str,
-                       value: &Option<String>,
-                       check: fn(&str) -> Result<String, String>| {
-        match value.as_deref().map(check).transpose() {
-            Ok(v) => Some(v),
-            Err(e) => {
-                problems.add(field, e);
-                None
+    let mut setting =
+        |field: &str, value: &Option<String>, check: fn(&str) -> Result<String, Message>| {
+            match value.as_deref().map(check).transpose() {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    problems.add(field, e);
+                    None
+                }
             }
-        }
-    };
+        };
     if let Some(uri) = &change.backchannel_logout_uri
         && let Some(v) = setting("backchannel_logout_uri", uri, validate_server_uri)
     {

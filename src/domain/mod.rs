@@ -6,20 +6,47 @@ pub mod scopes;
 pub use protocol::{AuthMethod, GrantType};
 pub use scopes::{Scope, ScopeSet};
 
-/// A field that failed validation, named as the API names it (the CLI and pages translate).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+use crate::i18n::{Lang, Message};
+
+/// A field that failed validation, named as the API names it. Its message is a catalog message:
+/// pages show it in the person's language, the API and the CLI in English.
+#[derive(Debug, Clone, PartialEq)]
 pub struct FieldError {
     pub field: String,
-    pub message: String,
+    pub message: Message,
 }
 
 impl FieldError {
-    pub fn new(field: &str, message: impl Into<String>) -> FieldError {
+    pub fn new(field: &str, message: Message) -> FieldError {
         FieldError {
             field: field.to_owned(),
-            message: message.into(),
+            message,
         }
     }
+
+    /// The message in English (API answers, the CLI, the audit log).
+    pub fn english(&self) -> String {
+        self.message.in_lang(Lang::ENGLISH)
+    }
+}
+
+impl serde::Serialize for FieldError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = serializer.serialize_struct("FieldError", 2)?;
+        out.serialize_field("field", &self.field)?;
+        out.serialize_field("message", &self.english())?;
+        out.end()
+    }
+}
+
+/// A value shown back in a message: at most 80 characters, controls replaced.
+pub(crate) fn shown(value: &str) -> String {
+    value
+        .chars()
+        .take(80)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
 }
 
 use url::Url;
@@ -30,7 +57,7 @@ pub const MIN_PASSWORD: usize = 12;
 pub const MAX_PASSWORD: usize = 256;
 
 /// Letters, digits, `.`, `_` and `-`, starting with a letter or digit, 2 to 64 characters.
-pub fn validate_username(raw: &str) -> Result<String, String> {
+pub fn validate_username(raw: &str) -> Result<String, Message> {
     let name = raw.trim();
     let valid_chars = name
         .chars()
@@ -40,9 +67,7 @@ pub fn validate_username(raw: &str) -> Result<String, String> {
         .next()
         .is_some_and(|c| c.is_ascii_alphanumeric());
     if name.len() < 2 || name.len() > MAX_USERNAME || !valid_chars || !starts_well {
-        return Err(format!(
-            "username must be 2 to {MAX_USERNAME} letters, digits, '.', '_' or '-', starting with a letter or digit"
-        ));
+        return Err(Message::new("invalid-username").with("max", MAX_USERNAME as i64));
     }
     Ok(name.to_string())
 }
@@ -51,16 +76,9 @@ pub fn validate_username(raw: &str) -> Result<String, String> {
 /// (no leading, trailing or doubled dot) and a dotted domain of letters, digits and hyphens. Quoted
 /// local parts, comments and markup (`<>()"`, spaces, `\`) are refused: no college address has
 /// them, and the address is released to every app as the `email` claim.
-pub fn validate_email(raw: &str) -> Result<String, String> {
+pub fn validate_email(raw: &str) -> Result<String, Message> {
     let email = raw.trim();
-    let bad = || {
-        let shown: String = email
-            .chars()
-            .take(80)
-            .map(|c| if c.is_control() { '?' } else { c })
-            .collect();
-        Err(format!("{shown:?} is not a valid e-mail address"))
-    };
+    let bad = || Err(Message::new("invalid-email").with("value", shown(email)));
     if email.len() > MAX_EMAIL {
         return bad();
     }
@@ -108,25 +126,19 @@ pub fn has_control(value: &str) -> bool {
 }
 
 /// NIST SP 800-63B: length matters, composition rules do not; the password may not contain the username.
-pub fn validate_password(password: &str, username: &str) -> Result<(), String> {
+pub fn validate_password(password: &str, username: &str) -> Result<(), Message> {
     let length = password.chars().count();
     if length < MIN_PASSWORD {
-        return Err(format!(
-            "password must be at least {MIN_PASSWORD} characters"
-        ));
+        return Err(Message::new("invalid-password-short").with("min", MIN_PASSWORD as i64));
     }
     if length > MAX_PASSWORD {
-        return Err(format!(
-            "password must be at most {MAX_PASSWORD} characters"
-        ));
+        return Err(Message::new("invalid-password-long").with("max", MAX_PASSWORD as i64));
     }
     if !username.is_empty() && password.to_lowercase().contains(&username.to_lowercase()) {
-        return Err("password must not contain the username".into());
+        return Err(Message::new("invalid-password-username"));
     }
     if is_common_password(password) {
-        return Err(
-            "this password is among the most common breached passwords; choose another".into(),
-        );
+        return Err(Message::new("invalid-password-common"));
     }
     Ok(())
 }
@@ -146,15 +158,14 @@ pub const MAX_GROUPS: usize = 100;
 pub const MAX_GROUP_LEN: usize = 100;
 
 /// Known roles only, sorted, without repeats.
-pub fn validate_roles(raw: &[String]) -> Result<Vec<String>, String> {
+pub fn validate_roles(raw: &[String]) -> Result<Vec<String>, Message> {
     let mut roles = Vec::new();
     for role in raw {
         let role = role.trim().to_lowercase();
         if !ROLES.contains(&role.as_str()) {
-            return Err(format!(
-                "{role:?} is not a role; roles are {}",
-                ROLES.join(", ")
-            ));
+            return Err(Message::new("invalid-role")
+                .with("value", shown(&role))
+                .with("roles", ROLES.join(", ")));
         }
         roles.push(role);
     }
@@ -165,9 +176,9 @@ pub fn validate_roles(raw: &[String]) -> Result<Vec<String>, String> {
 
 /// Free-form group names: 1 to 100 printable characters without ';' (the CSV list separator),
 /// at most 100 groups, kept in the order given without repeats.
-pub fn validate_groups(raw: &[String]) -> Result<Vec<String>, String> {
+pub fn validate_groups(raw: &[String]) -> Result<Vec<String>, Message> {
     if raw.len() > MAX_GROUPS {
-        return Err(format!("at most {MAX_GROUPS} groups"));
+        return Err(Message::new("invalid-groups-count").with("max", MAX_GROUPS as i64));
     }
     let mut groups: Vec<String> = Vec::new();
     for group in raw {
@@ -176,9 +187,9 @@ pub fn validate_groups(raw: &[String]) -> Result<Vec<String>, String> {
             || group.chars().count() > MAX_GROUP_LEN
             || group.chars().any(|c| c.is_control() || c == ';')
         {
-            return Err(format!(
-                "group {group:?} must be 1 to {MAX_GROUP_LEN} characters, without ';' or control characters"
-            ));
+            return Err(Message::new("invalid-group")
+                .with("value", shown(group))
+                .with("max", MAX_GROUP_LEN as i64));
         }
         if !groups.iter().any(|g| g == group) {
             groups.push(group.to_owned());
@@ -188,42 +199,37 @@ pub fn validate_groups(raw: &[String]) -> Result<Vec<String>, String> {
 }
 
 /// A given or family name: at most 100 characters, no control characters; blank means none.
-pub fn validate_name(field: &str, raw: Option<&str>) -> Result<Option<String>, String> {
+pub fn validate_name(raw: Option<&str>) -> Result<Option<String>, Message> {
     let Some(name) = raw.map(str::trim).filter(|n| !n.is_empty()) else {
         return Ok(None);
     };
     if name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(format!(
-            "{field} must be at most 100 characters, without control characters"
-        ));
+        return Err(Message::new("invalid-name").with("max", 100));
     }
     Ok(Some(name.to_owned()))
 }
 
 /// A redirect URI a client may register: absolute, no fragment; https, or http only for loopback
 /// hosts (RFC 8252 native apps and local development).
-pub fn validate_redirect_uri(raw: &str) -> Result<String, String> {
+pub fn validate_redirect_uri(raw: &str) -> Result<String, Message> {
+    let uri_problem = |key: &'static str| Message::new(key).with("value", shown(raw));
     if has_control(raw) {
-        return Err("a redirect URI must not contain control characters".into());
+        return Err(Message::new("invalid-uri-control"));
     }
-    let url = Url::parse(raw).map_err(|e| format!("{raw:?} is not an absolute URL ({e})"))?;
+    let url = Url::parse(raw).map_err(|_| uri_problem("invalid-uri-absolute"))?;
     if url.fragment().is_some() {
-        return Err(format!("{raw:?} must not contain a fragment"));
+        return Err(uri_problem("invalid-uri-fragment"));
     }
     let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
     match url.scheme() {
         "https" => {}
         "http" if loopback => {}
-        "http" => {
-            return Err(format!(
-                "{raw:?} must use https (http is allowed only for localhost)"
-            ));
-        }
+        "http" => return Err(uri_problem("invalid-uri-http")),
         scheme if scheme.contains('.') => {} // private-use scheme of a native app, e.g. edu.hccc.app
-        _ => return Err(format!("{raw:?} must use https")),
+        _ => return Err(uri_problem("invalid-uri-https")),
     }
     if raw.len() > 2000 {
-        return Err("redirect URI is longer than 2000 characters".into());
+        return Err(Message::new("invalid-uri-long").with("max", 2000));
     }
     // Registered as given: matching at /authorize is exact string comparison.
     Ok(raw.to_string())

@@ -18,6 +18,8 @@ pub mod paths {
     pub const DEVICE_AUTHORIZATION: &str = "/device_authorization";
     /// Where a person confirms a device's user code.
     pub const DEVICE: &str = "/device";
+    /// A shared computer's QR sign-in page.
+    pub const QR_LOGIN: &str = "/login/qr";
 
     /// The endpoints a client assertion may name as its audience (besides the issuer).
     pub const ASSERTION_AUDIENCES: [&str; 5] =
@@ -87,6 +89,19 @@ protocol_names!(
     }
 );
 
+impl GrantType {
+    /// The catalog key of the grant's name in words (the admin pages).
+    pub fn key(self) -> &'static str {
+        match self {
+            GrantType::AuthorizationCode => "grant-authorization-code",
+            GrantType::RefreshToken => "grant-refresh-token",
+            GrantType::ClientCredentials => "grant-client-credentials",
+            GrantType::DeviceCode => "grant-device-code",
+            GrantType::Password => "grant-password",
+        }
+    }
+}
+
 impl AuthMethod {
     /// The methods of confidential clients (introspection accepts only these).
     pub const CONFIDENTIAL: [AuthMethod; 4] = [
@@ -112,12 +127,13 @@ impl AuthMethod {
 pub const ASSERTION_ALGS: [&str; 3] = ["RS256", "ES256", "HS256"];
 
 /// The user claims we can release, by scope or one by one through the claims parameter.
-pub const USER_CLAIMS: [&str; 9] = [
+pub const USER_CLAIMS: [&str; 10] = [
     "name",
     "given_name",
     "family_name",
     "preferred_username",
     "updated_at",
+    "locale",
     "email",
     "email_verified",
     "roles",

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::i18n::Message;
+
 /// A scope we know. Anything else a client asks for is dropped (RFC 6749 §3.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
@@ -40,6 +42,18 @@ impl Scope {
 
     pub fn from_name(name: &str) -> Option<Scope> {
         Scope::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
+    /// The catalog key of what the scope means to a person (the consent page, the admin pages).
+    pub fn key(self) -> &'static str {
+        match self {
+            Scope::Openid => "scope-openid",
+            Scope::Profile => "scope-profile",
+            Scope::Email => "scope-email",
+            Scope::Roles => "scope-roles",
+            Scope::OfflineAccess => "scope-offline-access",
+            Scope::Api => "scope-api",
+        }
     }
 
     fn bit(self) -> u8 {
@@ -82,15 +96,13 @@ impl ScopeSet {
     }
 
     /// Every name must be known, for settings an admin types; the unknown one is the error.
-    pub fn from_names<S: AsRef<str>>(names: &[S]) -> Result<ScopeSet, String> {
+    pub fn from_names<S: AsRef<str>>(names: &[S]) -> Result<ScopeSet, Message> {
         names.iter().try_fold(ScopeSet::EMPTY, |set, name| {
             let name = name.as_ref().trim();
             Scope::from_name(name).map(|s| set.with(s)).ok_or_else(|| {
-                let shown: String = name.chars().take(40).filter(|c| !c.is_control()).collect();
-                format!(
-                    "{shown:?} is not a scope; scopes are {}",
-                    Scope::ALL.map(Scope::as_str).join(", ")
-                )
+                Message::new("invalid-scope")
+                    .with("value", super::shown(name))
+                    .with("scopes", Scope::ALL.map(Scope::as_str).join(", "))
             })
         })
     }
@@ -200,7 +212,11 @@ mod tests {
             Ok("openid roles".to_owned())
         );
         let err = ScopeSet::from_names(&["openid", "admin"]).expect_err("unknown scope");
-        assert!(err.contains("\"admin\" is not a scope"), "{err}");
+        assert_eq!(err.key, "invalid-scope");
+        assert!(
+            err.to_string().contains("\"admin\" is not a scope"),
+            "{err}"
+        );
     }
 
     #[test]

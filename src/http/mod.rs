@@ -1,6 +1,8 @@
 //! Shared HTTP plumbing: parameter parsing, client address, security headers, static files.
 
+pub mod assets;
 pub mod page;
+pub mod ui;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -56,15 +58,24 @@ pub enum ParamsError {
 }
 
 impl std::fmt::Display for ParamsError {
+    /// In English, for OAuth and API answers (pages show `message()` in the person's language).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message().in_lang(crate::i18n::Lang::ENGLISH))
+    }
+}
+
+impl ParamsError {
+    pub fn message(&self) -> crate::i18n::Message {
+        use crate::i18n::Message;
         match self {
-            ParamsError::Duplicate(name) => write!(f, "parameter {name} is repeated"),
-            ParamsError::TooLong(name) => write!(
-                f,
-                "parameter {name} is longer than {MAX_PARAM_LEN} characters"
-            ),
+            ParamsError::Duplicate(name) => {
+                Message::new("error-param-repeated").with("name", name.as_str())
+            }
+            ParamsError::TooLong(name) => Message::new("error-param-too-long")
+                .with("name", name.as_str())
+                .with("max", MAX_PARAM_LEN as i64),
             ParamsError::ControlCharacter(name) => {
-                write!(f, "parameter {name} contains a control character")
+                Message::new("error-param-control").with("name", name.as_str())
             }
         }
     }
@@ -161,19 +172,20 @@ pub fn is_form(headers: &HeaderMap) -> bool {
 }
 
 /// Reads a form body for an extractor: declared as a form, within the body limit, parsed with the
-/// RFC 6749 rules (each parameter once, none oversized) and `controls`. The error is for people.
+/// RFC 6749 rules (each parameter once, none oversized) and `controls`.
 pub async fn read_form<S: Send + Sync>(
     request: axum::extract::Request,
     state: &S,
     controls: Controls,
-) -> Result<Params, String> {
+) -> Result<Params, crate::i18n::Message> {
+    use crate::i18n::Message;
     if !is_form(request.headers()) {
-        return Err("the request body must be application/x-www-form-urlencoded".into());
+        return Err(Message::new("error-form-content-type"));
     }
     let body = <Bytes as axum::extract::FromRequest<S>>::from_request(request, state)
         .await
-        .map_err(|e| format!("the request body could not be read: {}", e.body_text()))?;
-    Params::parse_with(&body, controls).map_err(|e| e.to_string())
+        .map_err(|_| Message::new("error-form-unreadable"))?;
+    Params::parse_with(&body, controls).map_err(|e| e.message())
 }
 
 /// Parses a protocol request's form body, checking its content type.
@@ -281,7 +293,10 @@ pub async fn edge(https: bool, mut request: Request<Body>, next: Next) -> Respon
     } else {
         // A header value clones by reference count: no copy of the id per request.
         CURRENT_REQUEST
-            .scope(request_id.clone(), next.run(request).instrument(span.clone()))
+            .scope(
+                request_id.clone(),
+                next.run(request).instrument(span.clone()),
+            )
             .await
     };
     let status = response.status();
@@ -368,40 +383,6 @@ fn security_headers(https: bool, headers: &mut HeaderMap) {
     }
 }
 
-/// Static assets, compiled into the binary so the server stays one file.
-pub async fn static_file(axum::extract::Path(path): axum::extract::Path<String>) -> Response {
-    let (body, content_type): (&'static str, &'static str) = match path.as_str() {
-        "css/app.css" => (
-            include_str!("../../static/css/app.css"),
-            "text/css; charset=utf-8",
-        ),
-        "js/form_post.js" => (
-            include_str!("../../static/js/form_post.js"),
-            "text/javascript; charset=utf-8",
-        ),
-        "img/favicon.svg" => (
-            include_str!("../../static/img/favicon.svg"),
-            "image/svg+xml",
-        ),
-        "js/qr_login.js" => (
-            include_str!("../../static/js/qr_login.js"),
-            "text/javascript; charset=utf-8",
-        ),
-        _ => return (StatusCode::NOT_FOUND, "Not found").into_response(),
-    };
-    (
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
-            (
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=3600"),
-            ),
-        ],
-        body,
-    )
-        .into_response()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -450,7 +431,7 @@ mod tests {
         assert_eq!(form.get("uris"), Some("https://a/cb\r\nhttps://b/cb\t"));
         assert_eq!(
             Params::parse(b"a%00b=1").err().map(|e| e.to_string()),
-            Some("parameter a?b contains a control character".into())
+            Some("The parameter a?b contains a control character.".into())
         );
     }
 }

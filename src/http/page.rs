@@ -4,97 +4,101 @@ use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
+use crate::domain::FieldError;
+use crate::i18n::Message;
 use crate::store::StoreError;
 
-/// An error shown to a person as a page. Internal causes are logged, never shown.
+/// An error shown to a person as a page, in their language. Internal causes are logged, never
+/// shown.
 #[derive(Debug)]
 pub struct PageError {
     pub status: StatusCode,
-    pub title: String,
-    pub message: String,
+    pub title: Message,
+    pub message: Message,
     cause: Option<String>,
 }
 
 impl PageError {
-    pub fn bad_request(title: &str, message: impl Into<String>) -> PageError {
+    pub fn new(status: StatusCode, title: &'static str, message: Message) -> PageError {
         PageError {
-            status: StatusCode::BAD_REQUEST,
-            title: title.into(),
-            message: message.into(),
+            status,
+            title: Message::new(title),
+            message,
             cause: None,
         }
     }
 
-    pub fn forbidden(title: &str, message: &str) -> PageError {
-        PageError {
-            status: StatusCode::FORBIDDEN,
-            title: title.into(),
-            message: message.into(),
-            cause: None,
-        }
+    /// A 400 page: `title` and `message` are catalog keys.
+    pub fn bad_request(title: &'static str, message: &'static str) -> PageError {
+        PageError::new(StatusCode::BAD_REQUEST, title, Message::new(message))
     }
 
-    pub fn too_many_requests(title: &str, message: impl Into<String>) -> PageError {
-        PageError {
-            status: StatusCode::TOO_MANY_REQUESTS,
-            ..PageError::bad_request(title, message)
-        }
+    /// A 400 page whose message has arguments.
+    pub fn bad_request_with(title: &'static str, message: Message) -> PageError {
+        PageError::new(StatusCode::BAD_REQUEST, title, message)
+    }
+
+    pub fn forbidden(title: &'static str, message: &'static str) -> PageError {
+        PageError::new(StatusCode::FORBIDDEN, title, Message::new(message))
+    }
+
+    pub fn too_many_requests(title: &'static str, message: Message) -> PageError {
+        PageError::new(StatusCode::TOO_MANY_REQUESTS, title, message)
     }
 
     /// Too many sign-ins started from one address (each stores rows before anyone signs in).
     pub fn too_many_starts() -> PageError {
         PageError::too_many_requests(
-            "Too many sign-ins from your network",
-            "Too many sign-ins were started from your network in the last few minutes. Please wait a few minutes and try again.",
+            "error-too-many-starts-title",
+            Message::new("error-too-many-starts"),
         )
     }
 
     pub fn not_found() -> PageError {
-        PageError {
-            status: StatusCode::NOT_FOUND,
-            title: "Page not found".into(),
-            message: "There is nothing at this address.".into(),
-            cause: None,
-        }
+        PageError::new(
+            StatusCode::NOT_FOUND,
+            "error-not-found-title",
+            Message::new("error-not-found"),
+        )
+    }
+
+    /// A form that could not be read (its content type, a repeated or malformed field).
+    pub fn invalid_form(problem: Message) -> PageError {
+        PageError::bad_request_with("error-invalid-form-title", problem)
     }
 
     /// A form whose CSRF token does not match this browser's (an old page, or another site's).
     pub fn form_expired() -> PageError {
-        PageError::bad_request(
-            "This form had expired",
-            "Go back, reload the page and try again.",
-        )
+        PageError::bad_request("error-form-expired-title", "error-form-expired")
     }
 
     pub fn expired_request() -> PageError {
-        PageError::bad_request(
-            "This sign-in has expired",
-            "Return to the application you were using and start signing in again.",
-        )
+        PageError::bad_request("error-sign-in-expired-title", "error-sign-in-expired")
     }
 
     pub fn already_answered() -> PageError {
-        PageError::bad_request(
-            "This sign-in was already completed",
-            "Return to the application you were using; if you are not signed in there, start again.",
-        )
+        PageError::bad_request("error-already-answered-title", "error-already-answered")
     }
 
     pub fn server_error(cause: impl std::fmt::Display) -> PageError {
         PageError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            title: "Something went wrong".into(),
-            message: "We could not complete your request. Please try again in a moment.".into(),
             cause: Some(cause.to_string()),
+            ..PageError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "error-server-title",
+                Message::new("error-server"),
+            )
         }
     }
 
     pub fn unavailable(cause: impl std::fmt::Display) -> PageError {
         PageError {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            title: "Sign-in is temporarily unavailable".into(),
-            message: "Please try again in a few minutes.".into(),
             cause: Some(cause.to_string()),
+            ..PageError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "error-unavailable-title",
+                Message::new("error-unavailable"),
+            )
         }
     }
 }
@@ -112,8 +116,8 @@ impl From<StoreError> for PageError {
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
-    title: &'a str,
-    message: &'a str,
+    title: &'a Message,
+    message: &'a Message,
     /// Shown on our own failures, so the help desk can find the request in the logs.
     reference: Option<String>,
 }
@@ -184,12 +188,30 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for PageForm {
         crate::http::read_form(request, state, crate::http::Controls::None)
             .await
             .map(PageForm)
-            .map_err(|e| PageError::bad_request("Invalid form", e))
+            .map_err(PageError::invalid_form)
     }
 }
 
-/// A page's query string, with the protocol's rules; `title` heads the error page.
-pub fn page_query(raw: Option<String>, title: &str) -> Result<crate::http::Params, PageError> {
+/// The problem with one field of a form, to show beside it.
+pub fn error_for<'a>(errors: &'a [FieldError], field: &str) -> Option<&'a Message> {
+    errors.iter().find(|e| e.field == field).map(|e| &e.message)
+}
+
+/// ` aria-invalid="true" aria-describedby="<field>-error"` when the field has a problem, so a
+/// screen reader reads the problem with the field. `field` is always one of our literals.
+pub fn invalid(errors: &[FieldError], field: &str) -> String {
+    if error_for(errors, field).is_some() {
+        format!(r#" aria-invalid="true" aria-describedby="{field}-error""#)
+    } else {
+        String::new()
+    }
+}
+
+/// A page's query string, with the protocol's rules; `title` (a catalog key) heads the error page.
+pub fn page_query(
+    raw: Option<String>,
+    title: &'static str,
+) -> Result<crate::http::Params, PageError> {
     crate::http::Params::parse(raw.unwrap_or_default().as_bytes())
-        .map_err(|e| PageError::bad_request(title, e.to_string()))
+        .map_err(|e| PageError::bad_request_with(title, e.message()))
 }

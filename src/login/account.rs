@@ -11,8 +11,10 @@ use super::sign_in::locked_message;
 use super::sign_in_first;
 use crate::accounts::directory::{self, Actor, DirectoryError};
 use crate::accounts::{self, SignInError};
+use crate::domain::FieldError;
 use crate::http::ClientIp;
 use crate::http::page::{PageError, render};
+use crate::i18n::Message;
 use crate::sessions::browser::BrowserKey;
 use crate::sessions::{self as session, CsrfForm};
 use crate::state::AppState;
@@ -25,8 +27,18 @@ const PATH: &str = "/account/password";
 struct PasswordPage {
     csrf_token: String,
     user_name: String,
-    errors: Vec<String>,
+    errors: Vec<FieldError>,
     done: bool,
+}
+
+impl PasswordPage {
+    fn error_for(&self, field: &str) -> Option<&Message> {
+        crate::http::page::error_for(&self.errors, field)
+    }
+
+    fn invalid(&self, field: &str) -> String {
+        crate::http::page::invalid(&self.errors, field)
+    }
 }
 
 /// Whose page it is, and how to make its form.
@@ -41,7 +53,7 @@ impl Viewer<'_> {
     async fn page(
         &self,
         status: StatusCode,
-        errors: Vec<String>,
+        errors: Vec<FieldError>,
         done: bool,
     ) -> Result<Response, PageError> {
         let page = PasswordPage {
@@ -90,11 +102,18 @@ pub async fn post_password(
         browser: &browser,
         account: &account,
     };
-    let problem = |status, message: &str| viewer.page(status, vec![message.into()], false);
+    let problem = |status, field: &str, message: Message| {
+        viewer.page(status, vec![FieldError::new(field, message)], false)
+    };
     let new_password = form.get("new_password").unwrap_or_default();
     if form.get("confirm_password").unwrap_or_default() != new_password {
-        let mismatch = "The two new passwords are not the same.";
-        return problem(StatusCode::UNPROCESSABLE_ENTITY, mismatch).await;
+        let mismatch = Message::new("password-mismatch");
+        return problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "confirm_password",
+            mismatch,
+        )
+        .await;
     }
     let now = app.clock.now();
     // Checked like a sign-in, so guessing the current password is throttled the same way.
@@ -104,11 +123,12 @@ pub async fn post_password(
     match accounts::sign_in(&app.store, &app.hasher, login, username, current, &ip, now).await {
         Ok(_) => {}
         Err(SignInError::InvalidCredentials) => {
-            let wrong = "The current password is incorrect.";
-            return problem(StatusCode::FORBIDDEN, wrong).await;
+            let wrong = Message::new("password-current-incorrect");
+            return problem(StatusCode::FORBIDDEN, "current_password", wrong).await;
         }
         Err(SignInError::Locked { retry_after }) => {
-            return problem(StatusCode::TOO_MANY_REQUESTS, &locked_message(retry_after)).await;
+            let locked = locked_message(retry_after);
+            return problem(StatusCode::TOO_MANY_REQUESTS, "current_password", locked).await;
         }
         Err(SignInError::Store(e)) => return Err(e.into()),
     }
@@ -126,9 +146,13 @@ pub async fn post_password(
     let set = match changed {
         Ok(set) => set,
         Err(DirectoryError::Invalid(errors)) => {
-            let messages = errors.into_iter().map(|e| e.message).collect();
+            // The directory's rules name the field `password`: here it is the new one.
+            let errors = errors
+                .into_iter()
+                .map(|e| FieldError::new("new_password", e.message))
+                .collect();
             return viewer
-                .page(StatusCode::UNPROCESSABLE_ENTITY, messages, false)
+                .page(StatusCode::UNPROCESSABLE_ENTITY, errors, false)
                 .await;
         }
         Err(e) => return Err(PageError::server_error(e)),

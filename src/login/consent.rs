@@ -10,7 +10,7 @@ use tower_sessions::Session;
 use crate::http::page::{PageError, render};
 use crate::oidc::authorize::{self, load_pending};
 use crate::oidc::error::ErrorCode;
-use crate::oidc::scopes::{self, Scope};
+use crate::oidc::scopes::Scope;
 use crate::sessions::browser::BrowserKey;
 use crate::sessions::{self as session, CsrfForm};
 use crate::state::AppState;
@@ -52,7 +52,7 @@ pub async fn get_consent(
         request_id: id.to_string(),
         client_name: client.name,
         user_name: account.display_name(),
-        scopes: scopes.iter().map(scopes::describe).collect(),
+        scopes: scopes.iter().map(Scope::key).collect(),
         asks_each_time: scopes.contains(Scope::Api),
     };
     Ok(render(StatusCode::OK, &page))

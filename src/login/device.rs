@@ -13,11 +13,13 @@ use crate::accounts::throttle;
 use crate::domain::protocol::paths;
 use crate::http::ClientIp;
 use crate::http::page::{PageError, render};
+use crate::i18n::Message;
 use crate::oidc::device::{display_user_code, normalize_user_code};
-use crate::oidc::scopes::{self, ScopeSet};
+use crate::oidc::scopes::{Scope, ScopeSet};
 use crate::sessions::browser::BrowserKey;
 use crate::sessions::{self as session, CsrfForm};
 use crate::state::AppState;
+use crate::store::DeviceRow;
 use crate::store::{DeviceApproval, encode_string_list};
 
 #[derive(Template)]
@@ -25,10 +27,10 @@ use crate::store::{DeviceApproval, encode_string_list};
 struct DevicePage {
     csrf_token: String,
     user_code: String,
-    /// Set once the code is found: who is asking, and for what.
-    client_name: Option<String>,
+    /// Set once the code is found: who is asking (the app by name), and for what (catalog keys).
+    asking: Option<Message>,
     scopes: Vec<&'static str>,
-    error: Option<String>,
+    error: Option<Message>,
 }
 
 #[derive(Template)]
@@ -68,7 +70,7 @@ pub async fn get_device(
     let mut page = DevicePage {
         csrf_token: session::csrf_token(&app, &session, &browser).await?,
         user_code: display_user_code(&code),
-        client_name: None,
+        asking: None,
         scopes: Vec::new(),
         error: None,
     };
@@ -83,25 +85,27 @@ pub async fn get_device(
         if let Some(retry_after) = count_wrong_code(&app, &ip, now).await? {
             return Ok(too_many_codes(retry_after));
         }
-        page.error = Some(
-            "That code is not valid or has expired. Check the code on the other screen.".into(),
-        );
+        page.error = Some(Message::new("device-code-invalid"));
         return Ok(render(StatusCode::BAD_REQUEST, &page));
     };
-    page.client_name = Some(match row.client_id {
-        Some(id) => app
-            .store
-            .find_client(id)
-            .await?
-            .map(|c| c.name)
-            .unwrap_or_else(|| "An application".into()),
-        None => "HCCC sign-in on another computer".into(),
-    });
-    page.scopes = ScopeSet::parse(&row.scope)
-        .iter()
-        .map(scopes::describe)
-        .collect();
+    page.asking = Some(asking(&app, &row).await?);
+    page.scopes = ScopeSet::parse(&row.scope).iter().map(Scope::key).collect();
     Ok(render(StatusCode::OK, &page))
+}
+
+/// Who is asking, by the app's name: a device's app, or the app a shared computer's QR sign-in
+/// was started for (a QR sign-in from our own page names no app).
+async fn asking(app: &AppState, row: &DeviceRow) -> Result<Message, PageError> {
+    let (key, client_id) = match (row.client_id, row.for_client_id) {
+        (Some(id), _) => ("device-asking", id),
+        (None, Some(id)) => ("device-asking-qr-app", id),
+        (None, None) => return Ok(Message::new("device-asking-qr")),
+    };
+    Ok(match app.store.find_client(client_id).await? {
+        Some(client) => Message::new(key).with("app", client.name),
+        // Deleted since: the code still signs in, so say who is asking without a name.
+        None => Message::new("device-asking-qr"),
+    })
 }
 
 pub async fn post_device(
@@ -135,8 +139,8 @@ pub async fn post_device(
             return Ok(too_many_codes(retry_after));
         }
         return Err(PageError::bad_request(
-            "That code is no longer valid",
-            "It expired or was already used. Start again on the other screen.",
+            "error-code-used-title",
+            "error-code-used",
         ));
     }
     Ok(render(StatusCode::OK, &DeviceDonePage { approved }))
@@ -157,11 +161,8 @@ async fn count_wrong_code(app: &AppState, ip: &str, now: i64) -> Result<Option<i
 fn too_many_codes(retry_after: i64) -> Response {
     let minutes = (retry_after + 59) / 60;
     PageError::too_many_requests(
-        "Too many wrong codes",
-        format!(
-            "Too many codes that did not match were entered from your network. Try again in {minutes} minute{}.",
-            if minutes == 1 { "" } else { "s" }
-        ),
+        "error-too-many-codes-title",
+        Message::new("error-too-many-codes").with("minutes", minutes),
     )
     .into_response()
 }

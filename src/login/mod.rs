@@ -5,6 +5,7 @@ pub mod account;
 pub mod consent;
 pub mod device;
 pub mod home;
+pub mod language;
 pub mod qr;
 pub mod sign_in;
 

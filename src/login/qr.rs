@@ -16,6 +16,7 @@ use crate::crypto;
 use crate::domain::protocol::paths;
 use crate::http::ClientIp;
 use crate::http::page::{PageError, PageForm, render};
+use crate::oidc::authorize::load_pending;
 use crate::oidc::device::{self, display_user_code};
 use crate::sessions as session;
 use crate::sessions::browser::BrowserKey;
@@ -30,6 +31,10 @@ struct QrLoginPage {
     user_code: String,
     verification_uri: String,
     interval_ms: i64,
+    /// A new code, for the same sign-in (offered in place when this one expires).
+    renew_href: String,
+    /// The password sign-in, for the same sign-in.
+    password_href: String,
 }
 
 /// What the browser of a shared computer waits for, kept in its session.
@@ -65,8 +70,14 @@ pub async fn get_qr_login(
     if !throttle::count_anonymous_start(&app.store, &ip, limit, now).await? {
         return Err(PageError::too_many_starts());
     }
-    let request = q.request.as_deref().and_then(|r| Uuid::parse_str(r).ok());
-    let started = device::start(&app, None, "openid", now).await?;
+    // The app's sign-in in progress, continued after the QR sign-in and named on the phone.
+    let pending = match q.request.as_deref() {
+        Some(raw) => Some(load_pending(&app, raw, &browser).await?),
+        None => None,
+    };
+    let request = pending.as_ref().map(|(id, _, _)| *id);
+    let for_client = pending.as_ref().map(|(_, _, client)| client.client_id);
+    let started = device::start(&app, None, for_client, "openid", now).await?;
     let wait = QrWait {
         device_code: started.device_code,
         request,
@@ -89,6 +100,14 @@ pub async fn get_qr_login(
         user_code,
         verification_uri,
         interval_ms: device::POLL_INTERVAL * 1000,
+        renew_href: match request {
+            Some(id) => format!("{}?request={id}", paths::QR_LOGIN),
+            None => paths::QR_LOGIN.to_owned(),
+        },
+        password_href: match request {
+            Some(id) => format!("/login?request={id}"),
+            None => "/login".to_owned(),
+        },
     };
     Ok(render(StatusCode::OK, &page))
 }

@@ -4,7 +4,7 @@
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tower_sessions::Session;
 use uuid::Uuid;
@@ -12,8 +12,10 @@ use uuid::Uuid;
 use super::{SignedIn, continue_after_sign_in, local_path};
 use crate::accounts::directory::{self, DirectoryError};
 use crate::accounts::{self, SignInError};
+use crate::domain::FieldError;
 use crate::http::ClientIp;
 use crate::http::page::{PageError, PageForm, render};
+use crate::i18n::Message;
 use crate::oidc::authorize::{PendingRequest, Visitor, load_pending};
 use crate::sessions::browser::BrowserKey;
 use crate::sessions::{self as session, CsrfForm};
@@ -27,7 +29,7 @@ struct LoginPage {
     request_id: Option<String>,
     client_name: Option<String>,
     username: String,
-    error: Option<String>,
+    error: Option<Message>,
     return_to: Option<String>,
     /// "Keep me signed in on this device" is offered (HCCC_SSO_REMEMBER_ME_SECONDS > 0).
     offer_remember: bool,
@@ -81,11 +83,17 @@ impl Attempt {
         session: &Session,
         browser: &BrowserKey,
         status: StatusCode,
-        error: String,
+        error: Message,
     ) -> Result<Response, PageError> {
+        // Choosing a language here shows the sign-in again, for the same app.
+        let request_id = self.pending.as_ref().map(|(id, _, _)| id.to_string());
+        crate::http::ui::switch_back_to(match &request_id {
+            Some(id) => format!("/login?request={id}"),
+            None => "/login".to_owned(),
+        });
         let page = LoginPage {
             csrf_token: session::csrf_token(app, session, browser).await?,
-            request_id: self.pending.as_ref().map(|(id, _, _)| id.to_string()),
+            request_id,
             client_name: self.pending.as_ref().map(|(_, _, c)| c.name.clone()),
             username: self.username.clone(),
             error: Some(error),
@@ -115,19 +123,15 @@ pub async fn post_login(
         remember: app.config.remember_me > 0 && form.get("remember") == Some("yes"),
     };
     // The form is shown again with the problem (rather than the error page) for each refusal.
-    let again = |status, error: &str| attempt.again(&app, &session, &browser, status, error.into());
+    let again = |status, error: Message| attempt.again(&app, &session, &browser, status, error);
     if !session::csrf_valid(&app, &session, &browser, form.get("csrf_token")).await? {
-        return again(
-            StatusCode::BAD_REQUEST,
-            "This form had expired. Please sign in again.",
-        )
-        .await;
+        return again(StatusCode::BAD_REQUEST, Message::new("login-form-expired")).await;
     }
     let password = form.get("password").unwrap_or_default();
     if attempt.username.is_empty() || password.is_empty() {
         return again(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "Enter your username and password.",
+            Message::new("login-missing"),
         )
         .await;
     }
@@ -135,14 +139,10 @@ pub async fn post_login(
     let account = match verify(&app, &attempt.username, password, &ip, now).await {
         Ok(account) => account,
         Err(SignInError::InvalidCredentials) => {
-            return again(
-                StatusCode::UNAUTHORIZED,
-                "The username or password is incorrect.",
-            )
-            .await;
+            return again(StatusCode::UNAUTHORIZED, Message::new("login-incorrect")).await;
         }
         Err(SignInError::Locked { retry_after }) => {
-            return again(StatusCode::TOO_MANY_REQUESTS, &locked_message(retry_after)).await;
+            return again(StatusCode::TOO_MANY_REQUESTS, locked_message(retry_after)).await;
         }
         Err(SignInError::Store(e)) => return Err(e.into()),
     };
@@ -202,12 +202,9 @@ async fn verify(
     outcome
 }
 
-pub fn locked_message(retry_after: i64) -> String {
-    let minutes = (retry_after + 59) / 60;
-    format!(
-        "Too many failed sign-in attempts. For your security, sign-in is paused; try again in {minutes} minute{}.",
-        if minutes == 1 { "" } else { "s" }
-    )
+/// Sign-in is paused: for how many minutes, rounded up.
+pub fn locked_message(retry_after: i64) -> Message {
+    Message::new("login-locked").with("minutes", (retry_after + 59) / 60)
 }
 
 const PASSWORD_CHANGE_KEY: &str = "password_change";
@@ -229,7 +226,17 @@ struct PasswordChangeState {
 #[template(path = "change_password.html")]
 struct PasswordChangePage {
     csrf_token: String,
-    errors: Vec<String>,
+    errors: Vec<FieldError>,
+}
+
+impl PasswordChangePage {
+    fn error_for(&self, field: &str) -> Option<&Message> {
+        crate::http::page::error_for(&self.errors, field)
+    }
+
+    fn invalid(&self, field: &str) -> String {
+        crate::http::page::invalid(&self.errors, field)
+    }
 }
 
 async fn password_change_page(
@@ -237,13 +244,31 @@ async fn password_change_page(
     session: &Session,
     browser: &BrowserKey,
     status: StatusCode,
-    errors: Vec<String>,
+    errors: Vec<FieldError>,
 ) -> Result<Response, PageError> {
     let page = PasswordChangePage {
         csrf_token: session::csrf_token(app, session, browser).await?,
         errors,
     };
     Ok(render(status, &page))
+}
+
+/// The page to replace a temporary password, again (after choosing another language on it).
+pub async fn get_password_change(
+    State(app): State<AppState>,
+    session: Session,
+    browser: BrowserKey,
+) -> Result<Response, PageError> {
+    let now = app.clock.now();
+    let waiting = session
+        .get::<PasswordChangeState>(PASSWORD_CHANGE_KEY)
+        .await
+        .map_err(PageError::server_error)?
+        .is_some_and(|s| now - s.started_at <= PASSWORD_CHANGE_TTL);
+    if !waiting {
+        return Ok(axum::response::Redirect::to("/login").into_response());
+    }
+    password_change_page(&app, &session, &browser, StatusCode::OK, Vec::new()).await
 }
 
 /// Replaces a temporary password; the person is then signed in and continues where they were.
@@ -258,7 +283,7 @@ pub async fn post_password_change(
         browser,
     } = csrf;
     let now = app.clock.now();
-    let expired = || PageError::bad_request("This page has expired", "Sign in again.");
+    let expired = || PageError::bad_request("error-page-expired-title", "error-page-expired");
     let state = session
         .get::<PasswordChangeState>(PASSWORD_CHANGE_KEY)
         .await
@@ -273,7 +298,10 @@ pub async fn post_password_change(
         .ok_or_else(expired)?;
     let password = form.get("new_password").unwrap_or_default();
     if form.get("confirm_password").unwrap_or_default() != password {
-        let problem = vec!["The two passwords are not the same.".into()];
+        let problem = vec![FieldError::new(
+            "confirm_password",
+            Message::new("password-mismatch"),
+        )];
         let status = StatusCode::UNPROCESSABLE_ENTITY;
         return password_change_page(&app, &session, &browser, status, problem).await;
     }
@@ -290,9 +318,13 @@ pub async fn post_password_change(
     {
         Ok(set) => set,
         Err(DirectoryError::Invalid(errors)) => {
-            let messages = errors.into_iter().map(|e| e.message).collect();
+            // The directory's rules name the field `password`: here it is the new one.
+            let errors = errors
+                .into_iter()
+                .map(|e| FieldError::new("new_password", e.message))
+                .collect();
             let status = StatusCode::UNPROCESSABLE_ENTITY;
-            return password_change_page(&app, &session, &browser, status, messages).await;
+            return password_change_page(&app, &session, &browser, status, errors).await;
         }
         Err(e) => return Err(PageError::server_error(e)),
     };

@@ -65,9 +65,12 @@ pub struct StartedDevice {
 }
 
 /// Creates a device request (for a client, or for the QR sign-in when `client_id` is None).
+/// Starts a device request: for `client_id` (RFC 8628), or with none for a QR sign-in, which
+/// names the app it was started for (`for_client_id`) on the phone's page.
 pub async fn start(
     app: &AppState,
     client_id: Option<Uuid>,
+    for_client_id: Option<Uuid>,
     scope: &str,
     now: i64,
 ) -> Result<StartedDevice, StoreError> {
@@ -80,6 +83,7 @@ pub async fn start(
             device_code_hash: &hash,
             user_code: &user_code,
             client_id,
+            for_client_id,
             scope,
             expires_at: now + DEVICE_TTL,
             poll_interval: POLL_INTERVAL,
@@ -131,7 +135,7 @@ pub async fn post_device_authorization(
         ));
     }
     let now = app.clock.now();
-    let started = start(&app, Some(client.client_id), &scopes.to_string(), now).await?;
+    let started = start(&app, Some(client.client_id), None, &scopes.to_string(), now).await?;
     let user_code = display_user_code(&started.user_code);
     let verification_uri = app.config.url(crate::domain::protocol::paths::DEVICE);
     let body = DeviceAuthorizationResponse {

@@ -64,7 +64,7 @@ pub fn provider_metadata(config: &Config) -> Value {
         "require_request_uri_registration": false,
         "authorization_response_iss_parameter_supported": true,
         "prompt_values_supported": ["none", "login", "consent"],
-        "ui_locales_supported": ["en"],
+        "ui_locales_supported": crate::i18n::Lang::all().map(crate::i18n::Lang::tag).collect::<Vec<_>>(),
     })
 }
 

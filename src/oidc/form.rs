@@ -16,6 +16,6 @@ impl<S: Send + Sync> FromRequest<S> for OAuthForm {
         read_form(request, state, Controls::None)
             .await
             .map(OAuthForm)
-            .map_err(OAuthError::invalid_request)
+            .map_err(|m| OAuthError::invalid_request(m.in_lang(crate::i18n::Lang::ENGLISH)))
     }
 }

@@ -46,6 +46,9 @@ pub struct ProfileClaims {
     pub preferred_username: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<i64>,
+    /// The language the person chose (`en`, `es`); absent until they choose one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -78,6 +81,7 @@ impl ProfileClaims {
             preferred_username: wants("preferred_username", profile)
                 .then(|| account.username.clone()),
             updated_at: wants("updated_at", profile).then_some(account.updated_at),
+            locale: account.locale.clone().filter(|_| wants("locale", profile)),
             email: wants("email", email).then(|| account.email.clone()),
             email_verified: wants("email_verified", email).then_some(account.email_verified),
             roles: wants("roles", roles).then(|| account.roles.0.clone()),

@@ -49,21 +49,21 @@ struct LogoutRequest {
     state: Option<String>,
 }
 
-fn invalid(message: &str) -> PageError {
-    PageError::bad_request("This sign-out request is not valid", message.to_owned())
+/// A sign-out request we refuse; `message` is a catalog key.
+fn invalid(message: &'static str) -> PageError {
+    PageError::bad_request("error-logout-invalid-title", message)
 }
 
 async fn validate(app: &AppState, params: &Params) -> Result<LogoutRequest, PageError> {
     let hint = match params.get("id_token_hint") {
         // Expired hints are fine (OIDC RP-Initiated Logout §2); the signature must be ours.
         Some(raw) => {
-            let claims: HintClaims = app.keys.verify(raw, "JWT").map_err(|_| {
-                invalid("The application sent an ID token that this server did not issue.")
-            })?;
+            let claims: HintClaims = app
+                .keys
+                .verify(raw, "JWT")
+                .map_err(|_| invalid("error-logout-foreign-hint"))?;
             if claims.iss != app.config.issuer {
-                return Err(invalid(
-                    "The application sent an ID token from another issuer.",
-                ));
+                return Err(invalid("error-logout-other-issuer"));
             }
             Some(claims)
         }
@@ -76,20 +76,19 @@ async fn validate(app: &AppState, params: &Params) -> Result<LogoutRequest, Page
     });
     let client_id = match (params.get("client_id"), hinted_client.as_deref()) {
         (Some(given), Some(hinted)) if given != hinted => {
-            return Err(invalid("client_id does not match the ID token."));
+            return Err(invalid("error-logout-client-mismatch"));
         }
         (Some(given), _) => Some(given.to_owned()),
         (None, hinted) => hinted.map(str::to_owned),
     };
     let client = match client_id {
         Some(id) => {
-            let id =
-                Uuid::parse_str(&id).map_err(|_| invalid("The application is not registered."))?;
+            let id = Uuid::parse_str(&id).map_err(|_| invalid("error-unknown-app"))?;
             Some(
                 app.store
                     .find_client(id)
                     .await?
-                    .ok_or_else(|| invalid("The application is not registered."))?,
+                    .ok_or_else(|| invalid("error-unknown-app"))?,
             )
         }
         None => None,
@@ -101,9 +100,7 @@ async fn validate(app: &AppState, params: &Params) -> Result<LogoutRequest, Page
                 .as_ref()
                 .is_some_and(|c| c.post_logout_redirect_uris.iter().any(|r| r == uri));
             if !registered {
-                return Err(invalid(
-                    "The application asked to send you to an address it has not registered, so you were not redirected.",
-                ));
+                return Err(invalid("error-logout-unregistered-redirect"));
             }
             Some(uri.to_owned())
         }
@@ -122,7 +119,7 @@ pub async fn get_end_session(
     browser: BrowserKey,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
-    let params = page_query(query, "This sign-out request is not valid")?;
+    let params = page_query(query, "error-logout-invalid-title")?;
     end_session(&app, &session, &browser, &params).await
 }
 

@@ -33,7 +33,10 @@ pub async fn post_par(
         Err(Refusal::Redirect(_, code, description)) => {
             return Err(OAuthError::new(code, description));
         }
-        Err(Refusal::Page(_, message)) => return Err(OAuthError::invalid_request(message)),
+        Err(Refusal::Page(_, message)) => {
+            let description = crate::i18n::Lang::ENGLISH.text(message);
+            return Err(OAuthError::invalid_request(description));
+        }
     }
     let now = app.clock.now();
     let stored = serde_json::to_string(&params).map_err(OAuthError::server_error)?;

@@ -45,17 +45,3 @@ impl ClaimsRequest {
         serde_json::from_str(raw).unwrap_or_default()
     }
 }
-
-/// Plain-language text for the consent page.
-pub fn describe(scope: Scope) -> &'static str {
-    match scope {
-        Scope::Openid => "Confirm who you are (your account identifier)",
-        Scope::Profile => "Your name and username",
-        Scope::Email => "Your e-mail address",
-        Scope::Roles => "Your roles and groups at the college",
-        Scope::OfflineAccess => "Stay connected to your account when you are not using the app",
-        Scope::Api => {
-            "Act as you at HCCC sign-in's API: manage your account, and the directory if you are an administrator"
-        }
-    }
-}

@@ -94,6 +94,8 @@ pub async fn current_login(
                 state.last_seen = now;
                 save(app, session, &state).await?;
             }
+            // The page is shown in the account's language unless the person picked another.
+            crate::i18n::prefer_account(account.locale.as_deref());
             Ok(Some((state, account)))
         }
         _ => {
@@ -165,9 +167,9 @@ pub async fn end(session: &Session) -> Result<(), PageError> {
     session.flush().await.map_err(session_error)
 }
 
-/// The CSRF token for a form: the session's own once signed in (made at sign-in), otherwise one
-/// derived from the browser key, so showing a form to a visitor stores nothing.
-pub async fn csrf_token(
+/// The CSRF secret of this browser: the session's own once signed in (made at sign-in),
+/// otherwise one derived from the browser key, so showing a form to a visitor stores nothing.
+async fn csrf_secret(
     app: &AppState,
     session: &Session,
     browser: &BrowserKey,
@@ -179,17 +181,53 @@ pub async fn csrf_token(
         .unwrap_or_else(|| browser.csrf_token(&app.csrf_key)))
 }
 
-/// Whether a submitted form carries the token `csrf_token` gives now (compared in constant time).
+/// The CSRF token for a form: the secret under a fresh random mask (`mask ‖ secret ⊕ mask`), so
+/// no two pages carry the same bytes and a compressed page cannot be made to reveal it (BREACH).
+pub async fn csrf_token(
+    app: &AppState,
+    session: &Session,
+    browser: &BrowserKey,
+) -> Result<String, PageError> {
+    let secret = csrf_secret(app, session, browser).await?;
+    Ok(mask(secret.as_bytes()))
+}
+
+/// Secrets are 43 characters (256 bits in base64url); the pad covers up to 64.
+fn mask(secret: &[u8]) -> String {
+    let pad: Vec<u8> = crypto::random_bytes::<64>()
+        .into_iter()
+        .take(secret.len())
+        .collect();
+    let masked: Vec<u8> = pad.iter().zip(secret).map(|(p, s)| p ^ s).collect();
+    crypto::b64url(&[pad, masked].concat())
+}
+
+/// The secret a presented token carries, if it is one of ours in form.
+fn unmask(token: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token.as_bytes())
+        .ok()?;
+    let (pad, masked) = bytes.split_at(bytes.len() / 2);
+    // Our secrets are 43 bytes: anything much shorter is not one of our tokens.
+    (bytes.len() % 2 == 0 && pad.len() >= 32)
+        .then(|| pad.iter().zip(masked).map(|(p, m)| p ^ m).collect())
+}
+
+/// Whether a submitted form carries a token of this browser's secret (compared in constant time).
 pub async fn csrf_valid(
     app: &AppState,
     session: &Session,
     browser: &BrowserKey,
     presented: Option<&str>,
 ) -> Result<bool, PageError> {
-    let expected = csrf_token(app, session, browser).await?;
-    Ok(presented.is_some_and(|presented| {
-        !expected.is_empty() && crypto::constant_time_eq(expected.as_bytes(), presented.as_bytes())
-    }))
+    let expected = csrf_secret(app, session, browser).await?;
+    Ok(presented
+        .filter(|p| p.len() <= 200)
+        .and_then(unmask)
+        .is_some_and(|presented| {
+            !expected.is_empty() && crypto::constant_time_eq(expected.as_bytes(), &presented)
+        }))
 }
 
 /// A page's form whose CSRF token matched, with the session and browser it came from.
@@ -219,5 +257,29 @@ impl FromRequest<AppState> for CsrfForm {
             session,
             browser,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_masked_token_differs_every_time_and_unmasks_to_its_secret() {
+        let secret = crypto::random_token();
+        let (a, b) = (mask(secret.as_bytes()), mask(secret.as_bytes()));
+        assert_ne!(a, b, "a fresh mask per page");
+        assert!(
+            !a.contains(&secret[..8]),
+            "the secret is not visible in the token"
+        );
+        assert_eq!(unmask(&a).as_deref(), Some(secret.as_bytes()));
+        assert_eq!(unmask(&b).as_deref(), Some(secret.as_bytes()));
+        // Not ours in form: odd lengths, not base64url, empty.
+        assert_eq!(unmask("abc"), None);
+        assert_eq!(unmask("!!!!"), None);
+        assert_eq!(unmask(""), None);
+        // A secret presented as it is (unmasked) does not pass as a token of itself.
+        assert_ne!(unmask(&secret).as_deref(), Some(secret.as_bytes()));
     }
 }

@@ -65,6 +65,8 @@ pub struct AccountRow {
     pub must_change_password: bool,
     /// Bumped by every password change; sessions signed in under an older value are over.
     pub credential_version: i64,
+    /// The language the person prefers (`en`, `es`), if they chose one.
+    pub locale: Option<String>,
 }
 
 impl std::fmt::Debug for AccountRow {
@@ -108,6 +110,7 @@ pub struct NewAccount {
     pub roles: Vec<String>,
     pub groups: Vec<String>,
     pub must_change_password: bool,
+    pub locale: Option<String>,
 }
 
 /// What a directory listing is narrowed to.
@@ -123,7 +126,8 @@ pub struct AccountFilter {
 }
 
 pub(super) const ACCOUNT_COLUMNS: &str = "account_id, username, email, email_verified, given_name, family_name, \
-    password_hash, disabled, created_at, updated_at, roles, groups, must_change_password, credential_version";
+    password_hash, disabled, created_at, updated_at, roles, groups, must_change_password, credential_version, \
+    locale";
 
 /// Case-insensitive uniqueness is kept in a normalized column (portable across backends).
 pub fn normalize_key(value: &str) -> String {
@@ -131,7 +135,7 @@ pub fn normalize_key(value: &str) -> String {
 }
 
 /// `%value%` for LIKE with `\` escaping the wildcards in the value.
-fn like_pattern(value: &str) -> String {
+pub(super) fn like_pattern(value: &str) -> String {
     let mut pattern = String::with_capacity(value.len() + 2);
     pattern.push('%');
     for c in value.to_lowercase().chars() {
@@ -146,7 +150,7 @@ fn like_pattern(value: &str) -> String {
 
 const INSERT_ACCOUNT: &str = "insert into account (account_id, username, username_key, email, email_key, \
     email_verified, given_name, family_name, password_hash, disabled, created_at, updated_at, roles, groups, \
-    must_change_password) ";
+    must_change_password, locale) ";
 
 /// An account's active admins are counted under a row lock on PostgreSQL, so two concurrent
 /// demotions cannot both pass; SQLite serializes writers anyway.
@@ -157,7 +161,7 @@ const ACTIVE_ADMINS_SQLITE: &str =
 
 /// What the import changes of an existing account, and nothing else.
 const IMPORT_UPDATE: &str = "update account set email = $2, email_key = $3, given_name = $4, family_name = $5, \
-    roles = $6, groups = $7, updated_at = $8 where account_id = $1";
+    roles = $6, groups = $7, updated_at = $8, locale = coalesce($9, locale) where account_id = $1";
 
 const REVOKE_ACCOUNT_GRANTS: &str =
     "update oauth_grant set revoked_at = $2 where account_id = $1 and revoked_at is null";
@@ -170,7 +174,7 @@ impl Store {
     ) -> Result<AccountRow, StoreError> {
         let account_id = Uuid::new_v4();
         let sql = format!(
-            "{INSERT_ACCOUNT} values ($1, $2, $3, $4, $5, $6, $7, $8, $9, false, $10, $10, $11, $12, $13)"
+            "{INSERT_ACCOUNT} values ($1, $2, $3, $4, $5, $6, $7, $8, $9, false, $10, $10, $11, $12, $13, $14)"
         );
         on_pool!(self, pool => sqlx::query(&sql)
             .bind(account_id)
@@ -186,6 +190,7 @@ impl Store {
             .bind(encode_string_list(&new.roles))
             .bind(encode_string_list(&new.groups))
             .bind(new.must_change_password)
+            .bind(&new.locale)
             .execute(pool)
             .await
             .map(|r| r.rows_affected()))?;
@@ -297,6 +302,9 @@ impl Store {
             }
             if after.must_change_password != before.must_change_password {
                 update.push(", must_change_password = ").push_bind(after.must_change_password);
+            }
+            if after.locale != before.locale {
+                update.push(", locale = ").push_bind(after.locale.clone());
             }
             update.push(" where account_id = ").push_bind(after.account_id);
             let updated = update.build().execute(&mut *tx).await?.rows_affected();
@@ -449,7 +457,7 @@ impl Store {
         updates: &[&AccountRow],
         now: i64,
     ) -> Result<(), StoreError> {
-        // 15 values a row; 400 rows keep each statement under both backends' bind limits.
+        // 16 values a row; 400 rows keep each statement under both backends' bind limits.
         const ROWS_PER_INSERT: usize = 400;
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -470,7 +478,8 @@ impl Store {
                         .push_bind(now)
                         .push_bind(encode_string_list(&new.roles))
                         .push_bind(encode_string_list(&new.groups))
-                        .push_bind(new.must_change_password);
+                        .push_bind(new.must_change_password)
+                        .push_bind(new.locale.clone());
                 });
                 builder.build().execute(&mut *tx).await?;
             }
@@ -484,6 +493,7 @@ impl Store {
                     .bind(encode_string_list(&account.roles))
                     .bind(encode_string_list(&account.groups))
                     .bind(now)
+                    .bind(&account.locale)
                     .execute(&mut *tx).await?;
             }
             tx.commit().await?;

@@ -8,6 +8,8 @@ use super::{Store, StoreError, on_pool};
 pub struct DeviceRow {
     pub user_code: String,
     pub client_id: Option<Uuid>,
+    /// A QR sign-in started from this app's sign-in page (its `client_id` is none).
+    pub for_client_id: Option<Uuid>,
     pub scope: String,
     pub expires_at: i64,
     pub poll_interval: i64,
@@ -22,6 +24,7 @@ pub struct NewDevice<'a> {
     pub device_code_hash: &'a [u8],
     pub user_code: &'a str,
     pub client_id: Option<Uuid>,
+    pub for_client_id: Option<Uuid>,
     pub scope: &'a str,
     pub expires_at: i64,
     pub poll_interval: i64,
@@ -47,14 +50,14 @@ pub enum DevicePoll {
     Approved(DeviceRow),
 }
 
-const COLUMNS: &str = "user_code, client_id, scope, expires_at, poll_interval, status, account_id, sid, auth_time, amr";
+const COLUMNS: &str = "user_code, client_id, for_client_id, scope, expires_at, poll_interval, status, account_id, sid, auth_time, amr";
 
 impl Store {
     pub async fn insert_device(&self, new: NewDevice<'_>, now: i64) -> Result<(), StoreError> {
         const SQL: &str = "insert into device_authorization (device_code_hash, user_code, client_id, scope, \
-            created_at, expires_at, poll_interval, status) values ($1, $2, $3, $4, $5, $6, $7, 'pending')";
+            created_at, expires_at, poll_interval, status, for_client_id) values ($1, $2, $3, $4, $5, $6, $7, 'pending', $8)";
         on_pool!(self, pool => sqlx::query(SQL).bind(new.device_code_hash).bind(new.user_code).bind(new.client_id)
-            .bind(new.scope).bind(now).bind(new.expires_at).bind(new.poll_interval)
+            .bind(new.scope).bind(now).bind(new.expires_at).bind(new.poll_interval).bind(new.for_client_id)
             .execute(pool).await.map(|r| r.rows_affected()))?;
         Ok(())
     }

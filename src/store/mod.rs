@@ -14,7 +14,7 @@ mod throttle;
 pub use accounts::{
     AccountFilter, AccountRow, KeepGrants, NewAccount, PasswordSet, StringList, normalize_key,
 };
-pub use audit::{AuditEntry, AuditRow};
+pub use audit::{AuditEntry, AuditFilter, AuditRow};
 pub use authorization::{
     AuthCodeRow, CodeRedemption, GrantRow, NewAuthCode, NewGrant, PendingAuthorizationRow,
     RefreshRotation, UserinfoRow,

@@ -1,11 +1,14 @@
-// Polls until the phone approves the QR sign-in, then continues. No framework, no inline script.
+// Polls until the phone approves the QR sign-in, then continues. No framework, no inline script;
+// its messages come from the page, in the page's language.
 (function () {
   var box = document.getElementById("qr-login");
   if (!box) return;
   var status = document.getElementById("qr-status");
+  var renew = document.getElementById("qr-renew");
   var interval = parseInt(box.getAttribute("data-interval"), 10) || 5000;
   var body = "csrf_token=" + encodeURIComponent(box.getAttribute("data-csrf"));
-  function say(text) { status.textContent = text; }
+  function say(name) { status.textContent = box.getAttribute("data-" + name); }
+  function offerNewCode() { if (renew) renew.hidden = false; }
   function poll() {
     fetch("/login/qr/poll", {
       method: "POST",
@@ -14,17 +17,19 @@
       body: body
     }).then(function (r) { return r.json(); }).then(function (answer) {
       if (answer.status === "approved") {
-        say("Signed in. Continuing…");
+        say("approved");
         window.location.assign(answer.next || "/");
       } else if (answer.status === "denied") {
-        say("Sign-in was cancelled on the phone. Reload the page to try again.");
+        say("denied");
+        offerNewCode();
       } else if (answer.status === "expired") {
-        say("This code has expired. Reload the page for a new one.");
+        say("expired");
+        offerNewCode();
       } else {
         setTimeout(poll, interval);
       }
     }).catch(function () {
-      say("Connection lost. Retrying…");
+      say("retrying");
       setTimeout(poll, interval * 2);
     });
   }

@@ -249,9 +249,24 @@ async fn qr_sign_in_signs_the_shared_computer_in_when_the_phone_approves(app: Te
     assert_eq!(qr_page.status(), StatusCode::OK);
     let html = qr_page.text().await.expect("html");
     assert!(
-        html.contains("<svg") && html.contains("/static/js/qr_login.js"),
+        html.contains("<svg")
+            && html.contains("/js/qr_login.js\"")
+            && html.contains("src=\"/assets/"),
         "an SVG QR code and the polling script"
     );
+    // "Sign in with your password instead" keeps the app's sign-in; a new code too.
+    let request = query_of(qr_link)["request"].clone();
+    assert!(
+        html.contains(&format!("href=\"/login?request={request}\"")),
+        "{html}"
+    );
+    assert!(html.contains(&format!("href=\"/login/qr?request={request}\"")));
+    let foreign = lab
+        .get(app.url("/login/qr?request=00000000-0000-0000-0000-000000000000"))
+        .send()
+        .await
+        .expect("qr page");
+    assert_eq!(foreign.status(), StatusCode::BAD_REQUEST, "no such sign-in");
     let csrf = html
         .split("data-csrf=\"")
         .nth(1)
@@ -287,7 +302,10 @@ async fn qr_sign_in_signs_the_shared_computer_in_when_the_phone_approves(app: Te
         "allow",
     )
     .await;
-    assert!(pages.contains("HCCC sign-in on another computer"));
+    assert!(
+        pages.contains("A computer signing in to College LMS is asking to sign in as you."),
+        "the phone names the app the computer is signing in to"
+    );
     app.clock.advance(5);
     let answer: Value = poll_lab().await.expect("poll").json().await.expect("json");
     assert_eq!(answer["status"], "approved");

@@ -298,6 +298,7 @@ impl TestApp {
             roles: vec!["student".into()],
             groups: vec!["Class of 2027".into()],
             must_change_password: false,
+            locale: None,
         };
         accounts::create_account(
             self.store(),

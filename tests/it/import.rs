@@ -34,11 +34,7 @@ async fn a_dry_run_reports_every_row_and_writes_nothing(app: TestApp) {
     assert_eq!(plan.creates[0].0.username, "newone");
     assert_eq!(plan.updates.len(), 1, "existing gains the faculty role");
     assert_eq!(plan.updates[0].1.roles.0, vec!["faculty", "student"]);
-    let rejected: Vec<(u64, &str)> = plan
-        .rejected
-        .iter()
-        .map(|r| (r.line, r.reason.as_str()))
-        .collect();
+    let rejected: Vec<(u64, String)> = plan.rejected.iter().map(|r| (r.line, r.reason())).collect();
     assert_eq!(rejected.len(), 6, "{rejected:?}");
     let lines: Vec<u64> = rejected.iter().map(|r| r.0).collect();
     assert_eq!(
@@ -136,7 +132,7 @@ async fn malformed_files_are_refused_whole(app: TestApp) {
     ] {
         match import::plan(app.store(), csv.as_bytes()).await {
             Err(ImportError::File(message)) => {
-                assert!(message.contains(fragment), "{csv:?}: {message}")
+                assert!(message.to_string().contains(fragment), "{csv:?}: {message}")
             }
             other => panic!("{csv:?} was accepted: {:?}", other.map(|p| p.summary())),
         }

@@ -12,6 +12,7 @@ mod cli;
 mod conformance;
 mod deploy;
 mod device;
+mod i18n;
 mod import;
 mod keys;
 mod mod_auth_openidc;

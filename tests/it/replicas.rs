@@ -73,6 +73,7 @@ async fn seed(
         roles: vec![],
         groups: vec![],
         must_change_password: false,
+        locale: None,
     };
     let hasher = PasswordHasher::new().expect("hasher");
     accounts::create_account(&store, &hasher, student, PASSWORD, now)

@@ -25,6 +25,7 @@ fn account(username: &str, email: &str) -> NewAccount {
         roles: vec!["student".into(), "staff".into()],
         groups: vec!["Class of 2027".into(), "Nursing".into()],
         must_change_password: false,
+        locale: None,
     }
 }
 

@@ -101,6 +101,7 @@ mod tests {
             prompt_consent: false,
             max_age: None,
             login_hint: None,
+            ui_locales: None,
             claims: Default::default(),
             hint_subject: None,
         }

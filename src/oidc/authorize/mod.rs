@@ -50,7 +50,7 @@ pub async fn get_authorize(
     ClientIp(ip): ClientIp,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
-    let params = page_query(query, "This sign-in link is not valid")?;
+    let params = page_query(query, "error-invalid-link-title")?;
     let visitor = Visitor {
         ip: &ip,
         browser: &browser,
@@ -116,6 +116,8 @@ async fn authorize(
 ) -> Result<Response, PageError> {
     let now = app.clock.now();
     let (params, pushed) = resolve_pushed(app, params, now).await?;
+    // Even a refusal page speaks the language the app asked for.
+    crate::i18n::prefer_request(params.get("ui_locales"));
     let (client, request) = match validate(app, &params, pushed).await? {
         Ok(valid) => valid,
         Err(refusal) => return Ok(refused(app, refusal)),
@@ -167,12 +169,7 @@ async fn resolve_pushed(
     else {
         return Ok((params, false)); // a foreign request_uri is refused by the parse
     };
-    let expired = || {
-        PageError::bad_request(
-            "This sign-in link has expired",
-            "Return to the application and start signing in again.",
-        )
-    };
+    let expired = || PageError::bad_request("error-link-expired-title", "error-link-expired");
     let id = Uuid::parse_str(id).map_err(|_| expired())?;
     let client_id = params
         .get("client_id")
@@ -203,6 +200,7 @@ pub async fn load_pending(
         .ok_or_else(PageError::expired_request)?;
     let pending: PendingRequest =
         serde_json::from_str(&row.params).map_err(PageError::server_error)?;
+    crate::i18n::prefer_request(pending.request.ui_locales.as_deref());
     let client = app
         .store
         .find_client(row.client_id)

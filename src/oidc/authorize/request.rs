@@ -39,6 +39,10 @@ pub struct AuthorizationRequest {
     pub prompt_consent: bool,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
+    /// The languages the app asks its pages to be shown in (OIDC Core §3.1.2.1), kept for the
+    /// whole sign-in and consent.
+    #[serde(default)]
+    pub ui_locales: Option<String>,
     /// Claims asked for one by one.
     #[serde(default)]
     pub claims: ClaimsRequest,
@@ -64,29 +68,26 @@ pub struct PendingRequest {
 /// Why a request is refused.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Refusal {
-    /// The client or redirect URI cannot be trusted: show a page (title, message), never redirect.
+    /// The client or redirect URI cannot be trusted: show a page (the catalog keys of its title
+    /// and message), never redirect.
     Page(&'static str, &'static str),
     /// Answer the client at its redirect URI.
     Redirect(RedirectTarget, ErrorCode, String),
 }
 
-const UNKNOWN_APP: &str = "Unknown application";
-const INVALID: &str = "Invalid sign-in request";
+const UNKNOWN_APP: &str = "error-unknown-app-title";
+const INVALID: &str = "error-invalid-request-title";
 
 /// The `client_id` parameter as a client id, before the client is looked up.
 pub fn client_id_of(params: &Params) -> Result<Uuid, Refusal> {
-    let raw = params.get("client_id").ok_or(Refusal::Page(
-        UNKNOWN_APP,
-        "The application that sent you here did not identify itself (no client_id).",
-    ))?;
+    let raw = params
+        .get("client_id")
+        .ok_or(Refusal::Page(UNKNOWN_APP, "error-no-client-id"))?;
     Uuid::parse_str(raw).map_err(|_| unknown_client())
 }
 
 pub fn unknown_client() -> Refusal {
-    Refusal::Page(
-        UNKNOWN_APP,
-        "The application that sent you here is not registered with HCCC sign-in.",
-    )
+    Refusal::Page(UNKNOWN_APP, "error-unknown-app")
 }
 
 /// A redirect to the client with an error, once the target is known.
@@ -148,6 +149,9 @@ impl AuthorizationRequest {
             login_hint: params
                 .get("login_hint")
                 .map(|h| h.trim().chars().take(254).collect()),
+            ui_locales: params
+                .get("ui_locales")
+                .map(|l| l.trim().chars().take(200).collect()),
             claims,
             hint_subject,
         })
@@ -157,15 +161,11 @@ impl AuthorizationRequest {
 /// The redirect URI must equal a registered one character for character; until it does, every
 /// refusal is a page, never a redirect.
 fn redirect_target(params: &Params, client: &ClientRow) -> Result<RedirectTarget, Refusal> {
-    let redirect_uri = params.get("redirect_uri").ok_or(Refusal::Page(
-        INVALID,
-        "The application did not say where to return you (no redirect_uri).",
-    ))?;
+    let redirect_uri = params
+        .get("redirect_uri")
+        .ok_or(Refusal::Page(INVALID, "error-no-redirect-uri"))?;
     if !client.redirect_uris.iter().any(|r| r == redirect_uri) {
-        return Err(Refusal::Page(
-            INVALID,
-            "The application asked to return you to an address it has not registered, so sign-in was stopped for your safety.",
-        ));
+        return Err(Refusal::Page(INVALID, "error-unregistered-redirect"));
     }
     let mut target = RedirectTarget {
         redirect_uri: redirect_uri.to_owned(),

@@ -1,0 +1,453 @@
+# English: the source catalog. Every key here is also in es/main.ftl (the catalog tests check).
+# Arguments are written { $name }; numbers choose plural forms.
+
+language-name = English
+language-switcher = Language
+
+## Every page
+
+site-title = HCCC sign-in
+college-name = Hudson County Community College
+skip-to-content = Skip to main content
+footer-service = One sign-in for the college's web apps
+footer-help = Need help? Contact the IT Help Desk.
+signed-in-as = Signed in as { $name }
+sign-out = Sign out
+action-back = Back
+action-continue = Continue
+action-save = Save
+form-has-problems = Please correct the following and try again:
+problem-of-field = { $field }: { $problem }
+
+## Sign-in
+
+login-title = Sign in
+login-to-continue = to continue to { $app }
+login-username = Username or college e-mail
+login-password = Password
+login-remember = Keep me signed in on this device
+login-remember-hint = Leave this unticked on a shared or lab computer.
+login-submit = Sign in
+login-with-phone = Sign in with your phone instead (QR code)
+login-form-expired = This form had expired. Please sign in again.
+login-missing = Enter your username and password.
+login-incorrect = The username or password is incorrect.
+login-locked = { $minutes ->
+    [one] Too many failed sign-in attempts. For your security, sign-in is paused; try again in { $minutes } minute.
+   *[other] Too many failed sign-in attempts. For your security, sign-in is paused; try again in { $minutes } minutes.
+}
+
+## Passwords
+
+new-password-title = Choose a new password
+new-password-lead = You signed in with a temporary password. Choose a new password to continue.
+new-password-submit = Save and continue
+password-current = Current password
+password-new = New password
+password-again = New password again
+password-rules = At least 12 characters. A short sentence is easy to remember and hard to guess.
+password-mismatch = The two new passwords are not the same.
+password-current-incorrect = The current password is incorrect.
+account-password-title = Change your password
+account-password-submit = Change password
+account-password-done = Your password is changed. Other browsers and apps that were signed in with the old one have been signed out.
+
+## Home
+
+home-title = Your account
+home-signed-in = You are signed in
+home-lead = Sign in once to use the college's web apps.
+home-change-password = Change your password
+home-language = Your language
+home-language-hint = Used when you sign in on a new device, in the college's e-mails, and by apps that ask for it.
+home-language-none = Not chosen (use the browser's language)
+home-language-saved = Your language has been saved.
+
+## Consent
+
+consent-title = Allow access
+consent-heading = Allow { $app } to use your account?
+consent-asks-for = { $app } is asking for:
+consent-allow = Allow
+consent-deny = Don't allow
+consent-remembered = You will not be asked again for this application unless it asks for more.
+consent-asked-each-time = This application asks to act with your own rights, so you are asked each time.
+scope-openid = Confirm who you are (your account identifier)
+scope-profile = Your name and username
+scope-email = Your e-mail address
+scope-roles = Your roles and groups at the college
+scope-offline-access = Stay connected to your account when you are not using the app
+scope-api = Act as you at HCCC sign-in's API: manage your account, and the directory if you are an administrator
+
+## Signing in with a phone (QR code) and confirming codes (device)
+
+qr-title = Sign in with your phone
+qr-lead = Use your phone, where you are already signed in, to sign in on this computer without typing your password.
+qr-image-label = QR code to scan with your phone's camera
+qr-step-camera = Open your phone's camera and point it at the code.
+qr-step-approve = Open the link and allow the sign-in on your phone.
+qr-step-wait = This page continues by itself.
+qr-no-camera = No camera? On your phone, go to { $address } and enter the code
+qr-status-waiting = Waiting for your phone…
+qr-status-approved = Approved. Signing you in…
+qr-status-denied = The sign-in was cancelled on the phone.
+qr-status-expired = This code has expired.
+qr-status-retrying = Connection lost. Trying again…
+qr-new-code = Get a new code
+qr-use-password = Sign in with your password instead
+device-title = Sign in on another device
+device-enter-code = Enter the code shown on the other screen.
+device-code-label = Code
+device-code-invalid = That code is not valid or has expired. Check the code on the other screen.
+device-asking = { $app } is asking to sign in as you.
+device-asking-qr-app = A computer signing in to { $app } is asking to sign in as you.
+device-asking-qr = HCCC sign-in on another computer is asking to sign in as you.
+device-check-code = Only continue if you started this yourself and the code matches the one on the other screen:
+device-will-see = It will be able to see:
+device-allow = Yes, sign in
+device-deny = No, cancel
+device-done-title = Signed in
+device-done-heading = You're signed in on the other device
+device-done-lead = You can close this page. Remember to sign out of shared computers when you are done.
+device-cancelled-title = Cancelled
+device-cancelled-heading = Sign-in cancelled
+device-cancelled-lead = Nothing was signed in. You can close this page.
+
+## Signing out
+
+logout-heading = Sign out of HCCC?
+logout-lead = You are signed in as { $name }.
+logout-lead-app = You are signed in as { $name }. { $app } asked to sign you out.
+logout-explain = Signing out ends your HCCC sign-in in this browser. Applications you use will ask you to sign in again.
+logout-stay = Stay signed in
+logged-out-title = Signed out
+logged-out-heading = You are signed out
+logged-out-lead = You have signed out of HCCC sign-in on this browser.
+logged-out-shared = On a shared computer, close the browser to end every session.
+logged-out-again = Sign in again
+form-post-title = Returning to the app
+form-post-returning = Returning you to the app…
+
+## Error pages
+
+error-reference = Reference for the IT Help Desk:
+error-home-link = Go to the HCCC sign-in home page
+error-not-found-title = Page not found
+error-not-found = There is no page at this address. Check the link, or start from the app you were using.
+error-server-title = Something went wrong
+error-server = This is our fault, not yours. Please try again in a moment.
+error-unavailable-title = Sign-in is unavailable
+error-unavailable = HCCC sign-in cannot reach its database right now. Please try again in a few minutes.
+error-invalid-form-title = This form could not be read
+error-form-expired-title = This form has expired
+error-form-expired = The page was open too long or came from somewhere else. Go back, reload the page and try again.
+error-sign-in-expired-title = This sign-in has expired
+error-sign-in-expired = Return to the app you were using and start signing in again.
+error-already-answered-title = Already answered
+error-already-answered = This request has already been answered. Return to the app you were using.
+error-page-expired-title = This page has expired
+error-page-expired = Sign in again.
+error-too-many-starts-title = Too many sign-ins started
+error-too-many-starts = Too many sign-ins were started from your network. Please wait a few minutes and try again.
+error-too-many-codes-title = Too many wrong codes
+error-too-many-codes = { $minutes ->
+    [one] Too many codes that did not match were entered from your network. Try again in { $minutes } minute.
+   *[other] Too many codes that did not match were entered from your network. Try again in { $minutes } minutes.
+}
+error-code-used-title = That code is no longer valid
+error-code-used = It expired or was already used. Start again on the other screen.
+error-invalid-link-title = This sign-in link is not valid
+error-link-expired-title = This sign-in link has expired
+error-link-expired = Return to the application and start signing in again.
+error-invalid-request-title = Invalid sign-in request
+error-no-redirect-uri = The application did not say where to return you (no redirect_uri).
+error-unregistered-redirect = The application asked to return you to an address it has not registered, so sign-in was stopped for your safety.
+error-unknown-app-title = Unknown application
+error-no-client-id = The application that sent you here did not identify itself (no client_id).
+error-unknown-app = The application that sent you here is not registered with HCCC sign-in.
+error-logout-invalid-title = This sign-out request is not valid
+error-logout-foreign-hint = The application sent an ID token that this server did not issue.
+error-logout-other-issuer = The application sent an ID token from another issuer.
+error-logout-client-mismatch = client_id does not match the ID token.
+error-logout-unregistered-redirect = The application asked to send you to an address it has not registered, so you were not redirected.
+error-invalid-address-title = This address is not valid
+error-invalid-page = The page number is not valid.
+error-invalid-filter-title = This filter is not valid
+error-admins-only-title = Administrators only
+error-admins-only = Your account does not have the admin role. Ask the IT Help Desk if you need it.
+error-not-changed-title = This change was not made
+error-account-exists = An account with this username or e-mail address already exists.
+error-last-admin = The last active admin cannot be removed, disabled or demoted.
+error-invalid-client-title = This app's settings are not valid
+error-invalid-client = Correct the app's settings on its page first.
+error-upload-title = The upload could not be read
+error-upload = Choose the file again and send it once more.
+error-param-repeated = The parameter { $name } is repeated.
+error-param-too-long = The parameter { $name } is longer than { $max } characters.
+error-param-control = The parameter { $name } contains a control character.
+error-form-content-type = The form was not sent as a form (application/x-www-form-urlencoded).
+error-form-unreadable = The form could not be read completely.
+forbidden-own-roles = You cannot change your own roles.
+forbidden-disable-self = You cannot disable your own account.
+forbidden-delete-self = You cannot delete your own account.
+
+## What is wrong with a value (pages, the API and the command line)
+
+invalid-control = contains a control character
+invalid-username = must be 2 to { $max } letters, digits, '.', '_' or '-', starting with a letter or digit
+invalid-email = "{ $value }" is not a valid e-mail address
+invalid-password-short = must be at least { $min } characters
+invalid-password-long = must be at most { $max } characters
+invalid-password-username = must not contain the username
+invalid-password-common = this password is among the most common breached passwords; choose another
+invalid-role = "{ $value }" is not a role; roles are { $roles }
+invalid-groups-count = at most { $max } groups
+invalid-group = the group "{ $value }" must be 1 to { $max } characters, without ';' or control characters
+invalid-name = must be at most { $max } characters, without control characters
+invalid-locale = must be one of { $languages }
+invalid-uri-control = must not contain control characters
+invalid-uri-absolute = "{ $value }" is not an absolute URL
+invalid-uri-fragment = "{ $value }" must not contain a fragment
+invalid-uri-http = "{ $value }" must use https (http is allowed only for localhost)
+invalid-uri-https = "{ $value }" must use https
+invalid-uri-long = must be at most { $max } characters
+invalid-scope = "{ $value }" is not a scope; scopes are { $scopes }
+invalid-client-name = must be 1 to { $max } characters, without control characters
+invalid-grants-none = at least one grant type is needed
+invalid-redirect-none = the authorization_code grant needs at least one redirect URI
+invalid-grants-public = client_credentials needs a confidential client (token_endpoint_auth_method other than none)
+invalid-method-keys = private_key_jwt needs jwks or jwks_uri
+invalid-api-roles-grant = API roles are used with the client_credentials grant; add it to grant_types
+invalid-scopes-openid = a client that signs people in (authorization_code or device_code) needs openid
+invalid-id-token-alg = must be RS256 or ES256
+invalid-grant = "{ $value }" is not one of { $grants }
+invalid-method = "{ $value }" is not one of { $methods }
+invalid-jwks = is not a JWKS document
+invalid-jwks-large = is larger than 64 KiB
+invalid-jwks-empty = the JWKS has no keys
+invalid-jwks-private = contains a private key; register only public keys
+invalid-search = the search must be at most { $max } characters
+invalid-role-filter = choose one of the roles in the list
+invalid-status-filter = the status must be active, disabled or all
+invalid-audit-filter = { $field }: this value is not valid
+
+## Fields, as the forms and the audit log name them
+
+field-username = Username
+field-email = E-mail
+field-email_verified = E-mail address verified
+field-given_name = Given name
+field-family_name = Family name
+field-roles = Roles
+field-groups = Groups
+field-password = Password
+field-temporary_password = Temporary password
+field-current_password = Current password
+field-new_password = New password
+field-confirm_password = New password again
+field-locale = Language
+field-disabled = Disabled
+field-name = Name
+field-redirect_uris = Redirect URIs
+field-post_logout_redirect_uris = Post-logout redirect URIs
+field-backchannel_logout_uri = Back-channel logout URI
+field-grant_types = Grant types
+field-token_endpoint_auth_method = Token endpoint authentication
+field-skip_consent = Skip the consent page
+field-require_par = Require pushed authorization requests
+field-allowed_scopes = Scopes it may ask for
+field-api_roles = API roles
+field-jwks = JWKS
+field-jwks_uri = JWKS URI
+field-id_token_alg = ID token signing algorithm
+field-created = Created
+field-updated = Updated
+field-unchanged = Unchanged
+field-rejected = Rejected
+field-file = File
+field-sessions_ended = Sessions ended
+field-grants_ended = App sign-ins ended
+role-admin = Administrator
+role-staff = Staff
+role-faculty = Faculty
+role-student = Student
+grant-authorization-code = Sign-in from a web or mobile app (authorization code)
+grant-refresh-token = Stay signed in (refresh tokens)
+grant-client-credentials = Service-to-service (client credentials)
+grant-device-code = Devices without a keyboard (device code)
+grant-password = Password grant (legacy scripts only)
+
+## Administration
+
+admin-nav = Administration
+admin-nav-users = Users
+admin-nav-import = Import
+admin-nav-clients = Apps
+admin-nav-keys = Signing keys
+admin-nav-audit = Audit log
+admin-nav-docs = API docs
+admin-filter = Filter
+admin-search = Search
+admin-role = Role
+admin-any-role = Any role
+admin-status = Status
+admin-status-all = All
+admin-status-active = Active
+admin-status-disabled = Disabled
+admin-username = Username
+admin-name = Name
+admin-email = E-mail address
+admin-roles = Roles
+admin-optional = (optional)
+admin-one-per-line = (one per line)
+admin-confirm-delete-needed = Tick the box to confirm the deletion.
+pager-label = Pages
+pager-previous = Previous page
+pager-next = Next page
+pager-position = Page { $page } of { $pages }
+notice-created = Created.
+notice-saved = Saved.
+notice-disabled = The account is disabled: its sessions have ended and its tokens are revoked.
+notice-enabled = The account is enabled.
+notice-password = Temporary password set. The person must choose a new one at their next sign-in.
+notice-deleted = Deleted.
+notice-rotated = New signing keys are published; they start signing after the publish lead time.
+notice-imported = Import complete.
+admin-users-title = Users
+admin-users-new = New user
+admin-users-search-hint = Username, e-mail or name
+admin-users-count = { $count ->
+    [one] { $count } user
+   *[other] { $count } users
+}
+admin-user-created = Created { $when }
+admin-user-must-change = must choose a new password at the next sign-in
+admin-user-email-verified = The e-mail address is verified
+admin-user-locale-none = Not chosen
+admin-user-own-roles = You cannot change your own roles.
+admin-user-password-hint = (optional; at least 12 characters)
+admin-user-temporary = Temporary: must be changed at first sign-in
+admin-user-create = Create user
+admin-user-actions = Account actions
+admin-user-enable = Enable account
+admin-user-disable = Disable account
+admin-user-disable-hint = Disabling ends the person's sessions and revokes their apps' tokens at once.
+admin-user-temporary-password = New temporary password
+admin-user-set-temporary = Set a temporary password
+admin-user-temporary-hint = The person's sessions end, and they must choose a new password at their next sign-in.
+admin-user-confirm-delete = Delete { $name } and everything issued to them
+admin-user-delete = Delete account
+admin-user-status-choice = Choose to enable or disable the account.
+admin-clients-title = Apps
+admin-clients-new = Register an app
+admin-client-id = Client ID
+admin-client-secret = Client secret
+admin-grants = What it may do
+admin-consent = Consent
+admin-consent-asked = Asked of each person
+admin-consent-skipped = Skipped (trusted college app)
+admin-client-name-hint = (shown to people on the sign-in and consent pages)
+admin-client-redirect-hint = (one per line, matched exactly)
+admin-client-scopes-hint = (what the app may ask for; the person still consents)
+admin-client-skip-consent = Trusted college app: do not ask people for consent (never for the api scope)
+admin-client-require-par = Require pushed authorization requests (PAR)
+admin-client-api-roles-hint = (the rights of the app's own API tokens)
+admin-client-register = Register the app
+admin-client-actions = App actions
+admin-client-rotate = Issue a new secret
+admin-client-rotate-hint = The old secret stops working at once.
+admin-client-confirm-delete = Yes, delete { $name }, ending every sign-in made through it
+admin-client-delete = Delete the app
+admin-secret-once = Copy the secret now: it is shown only this once.
+admin-secret-none = This app has no secret: it is a public client, or signs its requests with its own key.
+admin-secret-back = Back to the app
+admin-keys-title = Signing keys
+admin-keys-caption = Published signing keys, newest first
+admin-key-id = Key ID
+admin-key-alg = Algorithm
+admin-key-state = State
+admin-key-created = Created
+admin-key-signs-from = Signs from
+admin-key-retired = Retired
+admin-key-signing = signing
+admin-key-published = published, not yet signing
+admin-key-verifying = published, verifying only
+admin-keys-rotate = Rotate the signing keys
+admin-keys-rotate-hint = New keys are published at once and start signing after the publish lead time, so apps have them before they see them used.
+admin-import-title = Import users
+admin-import-lead = Upload the student information system's CSV export. Its columns:
+admin-import-rules = Accounts are matched by username: new ones are created, existing ones updated, and a second import of the same file changes nothing. Nothing is written until you have checked the dry run, and then all rows or none.
+admin-import-file = CSV file
+admin-import-check = Check the file (dry run)
+admin-import-dry-run = Dry run
+admin-import-summary = { $created } to create, { $updated } to update, { $unchanged } unchanged, { $rejected } rejected.
+admin-import-new-accounts = New accounts
+admin-import-changed-accounts = Accounts that change
+admin-import-line = Line { $line }: { $username }
+admin-import-more = { $count ->
+    [one] and { $count } more
+   *[other] and { $count } more
+}
+admin-import-now = Import now
+admin-import-rejected = Rejected rows
+admin-import-line-number = Line
+admin-import-reason = Problems
+admin-import-choose-file = Choose a CSV file to import.
+admin-import-rows-rejected = { $count ->
+    [one] { $count } row cannot be imported. Nothing has been written: correct the file and check it again.
+   *[other] { $count } rows cannot be imported. Nothing has been written: correct the file and check it again.
+}
+import-too-large = the file is larger than { $mib } MiB
+import-bad-header = the header line cannot be read
+import-unknown-column = unknown column "{ $column }"; the columns are { $columns }
+import-repeated-column = the column "{ $column }" appears twice
+import-missing-column = the header must name a { $column } column
+import-bad-line = line { $line } is not valid CSV
+import-too-many-rows = more than { $max } rows; split the file
+import-repeated-username = the username appears earlier in the file
+import-repeated-email = the e-mail address appears earlier in the file
+import-email-taken = the e-mail address belongs to another account
+import-admin-role = the admin role cannot be given by import; give it on the user's page
+import-admin-role-change = the import cannot add or remove the admin role; change it on the user's page
+admin-audit-title = Audit log
+admin-audit-filters = Filter the audit log
+admin-audit-actor = Who
+admin-audit-target = Concerning (name or ID)
+admin-audit-action = What
+admin-audit-any-action = Any change
+admin-audit-from = From
+admin-audit-to = To
+admin-audit-dates = Dates
+admin-audit-clear = Show every entry
+admin-audit-count = { $count ->
+    [one] { $count } entry, newest first
+   *[other] { $count } entries, newest first
+}
+admin-audit-when = When
+admin-audit-who = Who
+admin-audit-what = What
+admin-audit-concerning = Concerning
+admin-audit-changes = Details
+admin-audit-from-address = From address
+admin-yes = Yes
+admin-no = No
+admin-audit-changed = { $before } → { $after }
+audit-actor-user = { $name } (account { $id })
+audit-actor-client = { $name } (app { $id })
+audit-actor-cli = The command line on the server
+audit-actor-other = { $name }
+audit-unknown-action = { $action }
+audit-user-create = Created an account
+audit-user-update = Changed an account
+audit-user-update-profile = Changed their own profile
+audit-user-disable = Disabled an account
+audit-user-enable = Enabled an account
+audit-user-set-temporary-password = Set a temporary password
+audit-user-change-password = Changed their own password
+audit-user-delete = Deleted an account
+audit-user-import = Imported accounts from a file
+audit-client-create = Registered an app
+audit-client-update = Changed an app
+audit-client-rotate-secret = Issued a new app secret
+audit-client-delete = Deleted an app
+audit-keys-rotate = Rotated the signing keys

@@ -1,0 +1,453 @@
+# Español: trato de usted en todas las páginas (ver SPEC.md). Mismas claves que en/main.ftl.
+# Los argumentos se escriben { $nombre }; los números eligen la forma plural.
+
+language-name = Español
+language-switcher = Idioma
+
+## Todas las páginas
+
+site-title = Acceso HCCC
+college-name = Hudson County Community College
+skip-to-content = Ir al contenido principal
+footer-service = Un solo acceso para las aplicaciones web de HCCC
+footer-help = ¿Necesita ayuda? Comuníquese con la mesa de ayuda de TI.
+signed-in-as = Sesión iniciada como { $name }
+sign-out = Cerrar sesión
+action-back = Volver
+action-continue = Continuar
+action-save = Guardar
+form-has-problems = Corrija lo siguiente e inténtelo de nuevo:
+problem-of-field = { $field }: { $problem }
+
+## Inicio de sesión
+
+login-title = Iniciar sesión
+login-to-continue = para continuar a { $app }
+login-username = Usuario o correo electrónico de HCCC
+login-password = Contraseña
+login-remember = Mantener la sesión iniciada en este dispositivo
+login-remember-hint = No marque esta casilla en una computadora compartida o de laboratorio.
+login-submit = Iniciar sesión
+login-with-phone = Iniciar sesión con su teléfono (código QR)
+login-form-expired = Este formulario había caducado. Vuelva a iniciar sesión.
+login-missing = Escriba su usuario y su contraseña.
+login-incorrect = El usuario o la contraseña no son correctos.
+login-locked = { $minutes ->
+    [one] Hubo demasiados intentos fallidos. Por su seguridad, el inicio de sesión está en pausa; inténtelo de nuevo en { $minutes } minuto.
+   *[other] Hubo demasiados intentos fallidos. Por su seguridad, el inicio de sesión está en pausa; inténtelo de nuevo en { $minutes } minutos.
+}
+
+## Contraseñas
+
+new-password-title = Elija una contraseña nueva
+new-password-lead = Inició sesión con una contraseña temporal. Elija una contraseña nueva para continuar.
+new-password-submit = Guardar y continuar
+password-current = Contraseña actual
+password-new = Contraseña nueva
+password-again = Repita la contraseña nueva
+password-rules = Al menos 12 caracteres. Una frase corta es fácil de recordar y difícil de adivinar.
+password-mismatch = Las dos contraseñas nuevas no coinciden.
+password-current-incorrect = La contraseña actual no es correcta.
+account-password-title = Cambie su contraseña
+account-password-submit = Cambiar la contraseña
+account-password-done = Se cambió su contraseña. Se cerró la sesión en los demás navegadores y aplicaciones que usaban la contraseña anterior.
+
+## Inicio
+
+home-title = Su cuenta
+home-signed-in = Ha iniciado sesión
+home-lead = Inicie sesión una sola vez para usar las aplicaciones web de HCCC.
+home-change-password = Cambiar su contraseña
+home-language = Su idioma
+home-language-hint = Se usa cuando inicia sesión en un dispositivo nuevo, en los correos de HCCC y en las aplicaciones que lo soliciten.
+home-language-none = Sin elegir (usar el idioma del navegador)
+home-language-saved = Se guardó su idioma.
+
+## Consentimiento
+
+consent-title = Permitir el acceso
+consent-heading = ¿Permitir que { $app } use su cuenta?
+consent-asks-for = { $app } solicita:
+consent-allow = Permitir
+consent-deny = No permitir
+consent-remembered = Su respuesta queda guardada para esta aplicación; no se le volverá a preguntar, salvo que solicite algo más.
+consent-asked-each-time = Como esta aplicación solicita actuar en su nombre, se le preguntará cada vez.
+scope-openid = Confirmar quién es usted (el identificador de su cuenta)
+scope-profile = Su nombre y su usuario
+scope-email = Su correo electrónico
+scope-roles = Sus funciones y grupos en HCCC
+scope-offline-access = Mantenerse conectada a su cuenta cuando usted no esté usando la aplicación
+scope-api = Actuar en su nombre en la API de Acceso HCCC: administrar su cuenta y, si usted es administrador, el directorio
+
+## Iniciar sesión con el teléfono (código QR) y confirmar códigos (dispositivos)
+
+qr-title = Inicie sesión con su teléfono
+qr-lead = Use su teléfono, donde ya inició sesión, para entrar en esta computadora sin escribir su contraseña.
+qr-image-label = Código QR para escanear con la cámara de su teléfono
+qr-step-camera = Abra la cámara de su teléfono y enfoque el código.
+qr-step-approve = Abra el enlace y permita el inicio de sesión en su teléfono.
+qr-step-wait = Esta página continuará sola.
+qr-no-camera = ¿No tiene cámara? En su teléfono, vaya a { $address } y escriba el código
+qr-status-waiting = Esperando su teléfono…
+qr-status-approved = Permitido. Iniciando sesión…
+qr-status-denied = El inicio de sesión se canceló en el teléfono.
+qr-status-expired = Este código caducó.
+qr-status-retrying = Se perdió la conexión. Intentando de nuevo…
+qr-new-code = Obtener un código nuevo
+qr-use-password = Iniciar sesión con su contraseña
+device-title = Inicie sesión en otro dispositivo
+device-enter-code = Escriba el código que aparece en la otra pantalla.
+device-code-label = Código
+device-code-invalid = Ese código no es válido o ya caducó. Revise el código de la otra pantalla.
+device-asking = { $app } solicita iniciar sesión con su cuenta.
+device-asking-qr-app = Una computadora que inicia sesión en { $app } solicita hacerlo con su cuenta.
+device-asking-qr = Acceso HCCC, desde otra computadora, solicita iniciar sesión con su cuenta.
+device-check-code = Continúe solo si fue usted quien inició este acceso y el código coincide con el de la otra pantalla:
+device-will-see = Podrá ver:
+device-allow = Sí, iniciar sesión
+device-deny = No, cancelar
+device-done-title = Sesión iniciada
+device-done-heading = Ya inició sesión en el otro dispositivo
+device-done-lead = Puede cerrar esta página. Recuerde cerrar la sesión en las computadoras compartidas cuando termine.
+device-cancelled-title = Cancelado
+device-cancelled-heading = Inicio de sesión cancelado
+device-cancelled-lead = No se inició ninguna sesión. Ya puede cerrar esta página.
+
+## Cerrar sesión
+
+logout-heading = ¿Cerrar la sesión de HCCC?
+logout-lead = Inició sesión como { $name }.
+logout-lead-app = Inició sesión como { $name }. { $app } solicitó cerrar su sesión.
+logout-explain = Al cerrar la sesión, termina su acceso a HCCC en este navegador. Las aplicaciones que use le pedirán que vuelva a iniciar sesión.
+logout-stay = Mantener la sesión
+logged-out-title = Sesión cerrada
+logged-out-heading = Cerró la sesión
+logged-out-lead = Salió de Acceso HCCC en este navegador.
+logged-out-shared = En una computadora compartida, cierre el navegador para terminar todas las sesiones.
+logged-out-again = Volver a iniciar sesión
+form-post-title = Regresando a la aplicación
+form-post-returning = Regresando a la aplicación…
+
+## Páginas de error
+
+error-reference = Referencia para la mesa de ayuda de TI:
+error-home-link = Ir a la página principal de Acceso HCCC
+error-not-found-title = No se encontró la página
+error-not-found = No hay ninguna página en esta dirección. Revise el enlace o vuelva a empezar desde la aplicación que estaba usando.
+error-server-title = Algo salió mal
+error-server = El error es nuestro, no suyo. Inténtelo de nuevo en un momento.
+error-unavailable-title = El acceso no está disponible
+error-unavailable = Acceso HCCC no puede comunicarse con su base de datos en este momento. Inténtelo de nuevo en unos minutos.
+error-invalid-form-title = No se pudo leer este formulario
+error-form-expired-title = Este formulario caducó
+error-form-expired = La página estuvo abierta demasiado tiempo o llegó desde otro sitio. Regrese, vuelva a cargar la página e inténtelo otra vez.
+error-sign-in-expired-title = Este inicio de sesión caducó
+error-sign-in-expired = Regrese a la aplicación que estaba usando y vuelva a iniciar sesión.
+error-already-answered-title = Ya se respondió
+error-already-answered = Esta solicitud ya se respondió. Regrese a la aplicación que estaba usando.
+error-page-expired-title = Esta página caducó
+error-page-expired = Vuelva a iniciar sesión.
+error-too-many-starts-title = Demasiados inicios de sesión
+error-too-many-starts = Se iniciaron demasiados accesos desde su red. Espere unos minutos e inténtelo de nuevo.
+error-too-many-codes-title = Demasiados códigos incorrectos
+error-too-many-codes = { $minutes ->
+    [one] Se escribieron demasiados códigos incorrectos desde su red. Inténtelo de nuevo en { $minutes } minuto.
+   *[other] Se escribieron demasiados códigos incorrectos desde su red. Inténtelo de nuevo en { $minutes } minutos.
+}
+error-code-used-title = Ese código ya no es válido
+error-code-used = Caducó o ya se usó. Vuelva a empezar en la otra pantalla.
+error-invalid-link-title = Este enlace de acceso no es válido
+error-link-expired-title = Este enlace de acceso caducó
+error-link-expired = Regrese a la aplicación y vuelva a iniciar sesión.
+error-invalid-request-title = Solicitud de acceso no válida
+error-no-redirect-uri = La aplicación no indicó a qué dirección regresar (falta redirect_uri).
+error-unregistered-redirect = La aplicación pidió enviarle a una dirección que no tiene registrada; por su seguridad, se detuvo el inicio de sesión.
+error-unknown-app-title = Aplicación desconocida
+error-no-client-id = La aplicación de la que viene no se identificó (falta client_id).
+error-unknown-app = La aplicación de la que viene no está registrada en Acceso HCCC.
+error-logout-invalid-title = Esta solicitud para cerrar sesión no es válida
+error-logout-foreign-hint = La aplicación envió un token de identidad que este servidor no emitió.
+error-logout-other-issuer = La aplicación envió un token de identidad de otro emisor.
+error-logout-client-mismatch = El client_id no coincide con el token de identidad.
+error-logout-unregistered-redirect = La aplicación pidió enviarle a una dirección que no tiene registrada, así que no se le redirigió.
+error-invalid-address-title = Esta dirección no es válida
+error-invalid-page = El número de página no es válido.
+error-invalid-filter-title = Este filtro no es válido
+error-admins-only-title = Solo para administradores
+error-admins-only = Su cuenta no tiene la función de administrador. Si la necesita, consulte con la mesa de ayuda de TI.
+error-not-changed-title = No se hizo este cambio
+error-account-exists = Ya existe una cuenta con este usuario o este correo electrónico.
+error-last-admin = No se puede eliminar, desactivar ni quitar la función al último administrador activo.
+error-invalid-client-title = La configuración de esta aplicación no es válida
+error-invalid-client = Primero corrija la configuración en la página de la aplicación.
+error-upload-title = No se pudo leer el archivo enviado
+error-upload = Vuelva a elegir el archivo y envíelo otra vez.
+error-param-repeated = El parámetro { $name } está repetido.
+error-param-too-long = El parámetro { $name } tiene más de { $max } caracteres.
+error-param-control = El parámetro { $name } contiene un carácter de control.
+error-form-content-type = El formulario no se envió como formulario (application/x-www-form-urlencoded).
+error-form-unreadable = No se pudo leer el formulario completo.
+forbidden-own-roles = No puede cambiar sus propias funciones.
+forbidden-disable-self = No puede desactivar su propia cuenta.
+forbidden-delete-self = No puede eliminar su propia cuenta.
+
+## Qué tiene de malo un valor (páginas, la API y la línea de comandos)
+
+invalid-control = contiene un carácter de control
+invalid-username = debe tener de 2 a { $max } letras, números, «.», «_» o «-», y empezar con una letra o un número
+invalid-email = «{ $value }» no es un correo electrónico válido
+invalid-password-short = debe tener al menos { $min } caracteres
+invalid-password-long = debe tener como máximo { $max } caracteres
+invalid-password-username = no debe contener el usuario
+invalid-password-common = esta contraseña figura entre las más filtradas en ataques; elija otra
+invalid-role = «{ $value }» no es una función; las funciones son { $roles }
+invalid-groups-count = como máximo { $max } grupos
+invalid-group = el grupo «{ $value }» debe tener de 1 a { $max } caracteres, sin «;» ni caracteres de control
+invalid-name = debe tener como máximo { $max } caracteres, sin caracteres de control
+invalid-locale = debe ser uno de estos: { $languages }
+invalid-uri-control = no debe contener caracteres de control
+invalid-uri-absolute = «{ $value }» no es una URL absoluta
+invalid-uri-fragment = «{ $value }» no debe contener un fragmento
+invalid-uri-http = «{ $value }» debe usar https (http solo se permite para localhost)
+invalid-uri-https = «{ $value }» debe usar https
+invalid-uri-long = debe tener como máximo { $max } caracteres
+invalid-scope = «{ $value }» no es un alcance; los alcances son { $scopes }
+invalid-client-name = debe tener de 1 a { $max } caracteres, sin caracteres de control
+invalid-grants-none = se necesita al menos un tipo de concesión
+invalid-redirect-none = la concesión authorization_code necesita al menos una URI de redirección
+invalid-grants-public = client_credentials necesita un cliente confidencial (un token_endpoint_auth_method distinto de none)
+invalid-method-keys = private_key_jwt necesita jwks o jwks_uri
+invalid-api-roles-grant = las funciones de API se usan con la concesión client_credentials; agréguela a grant_types
+invalid-scopes-openid = una aplicación que inicia sesiones de personas (authorization_code o device_code) necesita openid
+invalid-id-token-alg = debe ser RS256 o ES256
+invalid-grant = «{ $value }» no es uno de estos: { $grants }
+invalid-method = «{ $value }» no es uno de estos: { $methods }
+invalid-jwks = no es un documento JWKS
+invalid-jwks-large = ocupa más de 64 KiB
+invalid-jwks-empty = el JWKS no tiene claves
+invalid-jwks-private = contiene una clave privada; registre solo claves públicas
+invalid-search = la búsqueda debe tener como máximo { $max } caracteres
+invalid-role-filter = elija una de las funciones de la lista
+invalid-status-filter = el estado debe ser activa, desactivada o todas
+invalid-audit-filter = { $field }: este valor no es válido
+
+## Campos, como los nombran los formularios y el registro de auditoría
+
+field-username = Usuario
+field-email = Correo electrónico
+field-email_verified = Correo electrónico verificado
+field-given_name = Nombre
+field-family_name = Apellidos
+field-roles = Funciones
+field-groups = Grupos
+field-password = Contraseña
+field-temporary_password = Contraseña temporal
+field-current_password = Contraseña actual
+field-new_password = Contraseña nueva
+field-confirm_password = Repetición de la contraseña nueva
+field-locale = Idioma
+field-disabled = Desactivada
+field-name = Nombre
+field-redirect_uris = URI de redirección
+field-post_logout_redirect_uris = URI de redirección después de cerrar sesión
+field-backchannel_logout_uri = URI de cierre de sesión por canal secundario
+field-grant_types = Tipos de concesión
+field-token_endpoint_auth_method = Autenticación en el punto de conexión de tokens
+field-skip_consent = Omitir la página de consentimiento
+field-require_par = Exigir solicitudes de autorización enviadas (PAR)
+field-allowed_scopes = Alcances que puede solicitar
+field-api_roles = Funciones de API
+field-jwks = JWKS
+field-jwks_uri = URI del JWKS
+field-id_token_alg = Algoritmo de firma del token de identidad
+field-created = Creadas
+field-updated = Actualizadas
+field-unchanged = Sin cambios
+field-rejected = Rechazadas
+field-file = Archivo
+field-sessions_ended = Sesiones cerradas
+field-grants_ended = Accesos de aplicaciones cerrados
+role-admin = Administrador
+role-staff = Personal
+role-faculty = Docente
+role-student = Estudiante
+grant-authorization-code = Inicio de sesión desde una aplicación web o móvil (código de autorización)
+grant-refresh-token = Mantener la sesión (tokens de actualización)
+grant-client-credentials = De servicio a servicio (credenciales de cliente)
+grant-device-code = Dispositivos sin teclado (código de dispositivo)
+grant-password = Concesión por contraseña (solo para scripts antiguos)
+
+## Administración
+
+admin-nav = Administración
+admin-nav-users = Usuarios
+admin-nav-import = Importar
+admin-nav-clients = Aplicaciones
+admin-nav-keys = Claves de firma
+admin-nav-audit = Registro de auditoría
+admin-nav-docs = Documentación de la API
+admin-filter = Filtrar
+admin-search = Buscar
+admin-role = Función
+admin-any-role = Cualquier función
+admin-status = Estado
+admin-status-all = Todas
+admin-status-active = Activa
+admin-status-disabled = Desactivada
+admin-username = Usuario
+admin-name = Nombre
+admin-email = Correo electrónico
+admin-roles = Funciones
+admin-optional = (opcional)
+admin-one-per-line = (uno por línea)
+admin-confirm-delete-needed = Marque la casilla para confirmar la eliminación.
+pager-label = Páginas
+pager-previous = Página anterior
+pager-next = Página siguiente
+pager-position = Página { $page } de { $pages }
+notice-created = Creado.
+notice-saved = Guardado.
+notice-disabled = La cuenta está desactivada: se cerraron sus sesiones y se revocaron sus tokens.
+notice-enabled = La cuenta está activada.
+notice-password = Se estableció una contraseña temporal. La persona deberá elegir una nueva la próxima vez que inicie sesión.
+notice-deleted = Eliminado.
+notice-rotated = Se publicaron claves de firma nuevas; empezarán a firmar cuando termine el plazo de publicación.
+notice-imported = Importación terminada.
+admin-users-title = Usuarios
+admin-users-new = Nuevo usuario
+admin-users-search-hint = Usuario, correo o nombre
+admin-users-count = { $count ->
+    [one] { $count } usuario
+   *[other] { $count } usuarios
+}
+admin-user-created = Creada el { $when }
+admin-user-must-change = debe elegir una contraseña nueva la próxima vez que inicie sesión
+admin-user-email-verified = El correo electrónico está verificado
+admin-user-locale-none = Sin elegir
+admin-user-own-roles = No puede cambiar sus propias funciones.
+admin-user-password-hint = (opcional; al menos 12 caracteres)
+admin-user-temporary = Temporal: se debe cambiar en el primer inicio de sesión
+admin-user-create = Crear el usuario
+admin-user-actions = Acciones de la cuenta
+admin-user-enable = Activar la cuenta
+admin-user-disable = Desactivar la cuenta
+admin-user-disable-hint = Al desactivarla, se cierran de inmediato las sesiones de la persona y se revocan los tokens de sus aplicaciones.
+admin-user-temporary-password = Contraseña temporal nueva
+admin-user-set-temporary = Asignar una contraseña temporal
+admin-user-temporary-hint = Se cierran las sesiones de la persona, que deberá elegir una contraseña nueva la próxima vez que inicie sesión.
+admin-user-confirm-delete = Eliminar a { $name } y todo lo que se le emitió
+admin-user-delete = Eliminar la cuenta
+admin-user-status-choice = Elija activar o desactivar la cuenta.
+admin-clients-title = Aplicaciones
+admin-clients-new = Registrar una aplicación
+admin-client-id = ID de cliente
+admin-client-secret = Secreto de cliente
+admin-grants = Qué puede hacer
+admin-consent = Consentimiento
+admin-consent-asked = Se pide a cada persona
+admin-consent-skipped = Se omite (aplicación de confianza de HCCC)
+admin-client-name-hint = (se muestra a las personas en las páginas de inicio de sesión y de consentimiento)
+admin-client-redirect-hint = (una por línea; deben coincidir exactamente)
+admin-client-scopes-hint = (lo que la aplicación puede solicitar; la persona igual da su consentimiento)
+admin-client-skip-consent = Aplicación de confianza de HCCC: no pedir consentimiento a las personas (nunca para el alcance api)
+admin-client-require-par = Exigir solicitudes de autorización enviadas (PAR)
+admin-client-api-roles-hint = (los permisos de los tokens de API propios de la aplicación)
+admin-client-register = Registrar la aplicación
+admin-client-actions = Acciones de la aplicación
+admin-client-rotate = Emitir un secreto nuevo
+admin-client-rotate-hint = El secreto anterior deja de funcionar de inmediato.
+admin-client-confirm-delete = Sí, eliminar { $name } y cerrar todos los accesos hechos con ella
+admin-client-delete = Eliminar la aplicación
+admin-secret-once = Copie el secreto ahora: solo se muestra esta vez.
+admin-secret-none = Esta aplicación no tiene secreto: es un cliente público o firma sus solicitudes con su propia clave.
+admin-secret-back = Volver a la aplicación
+admin-keys-title = Claves de firma
+admin-keys-caption = Claves de firma publicadas, de la más nueva a la más antigua
+admin-key-id = ID de la clave
+admin-key-alg = Algoritmo
+admin-key-state = Estado
+admin-key-created = Creada
+admin-key-signs-from = Firma desde
+admin-key-retired = Retirada
+admin-key-signing = firmando
+admin-key-published = publicada, todavía no firma
+admin-key-verifying = publicada, solo para verificar
+admin-keys-rotate = Renovar las claves de firma
+admin-keys-rotate-hint = Las claves nuevas se publican de inmediato y empiezan a firmar al terminar el plazo de publicación, para que las aplicaciones las tengan antes de verlas en uso.
+admin-import-title = Importar usuarios
+admin-import-lead = Suba la exportación CSV del sistema de información estudiantil. Sus columnas:
+admin-import-rules = Las cuentas se emparejan por usuario: las nuevas se crean, las existentes se actualizan, y si importa dos veces el mismo archivo, la segunda vez no cambia nada. No se escribe nada hasta que revise la prueba, y entonces se importan todas las filas o ninguna.
+admin-import-file = Archivo CSV
+admin-import-check = Revisar el archivo (prueba sin cambios)
+admin-import-dry-run = Prueba sin cambios
+admin-import-summary = Para crear: { $created }; para actualizar: { $updated }; sin cambios: { $unchanged }; rechazadas: { $rejected }.
+admin-import-new-accounts = Cuentas nuevas
+admin-import-changed-accounts = Cuentas que cambian
+admin-import-line = Línea { $line }: { $username }
+admin-import-more = { $count ->
+    [one] y { $count } más
+   *[other] y { $count } más
+}
+admin-import-now = Importar ahora
+admin-import-rejected = Filas rechazadas
+admin-import-line-number = Línea
+admin-import-reason = Problemas
+admin-import-choose-file = Elija un archivo CSV para importar.
+admin-import-rows-rejected = { $count ->
+    [one] No se puede importar { $count } fila. No se escribió nada: corrija el archivo y vuelva a revisarlo.
+   *[other] No se pueden importar { $count } filas. No se escribió nada: corrija el archivo y vuelva a revisarlo.
+}
+import-too-large = el archivo ocupa más de { $mib } MiB
+import-bad-header = no se puede leer la línea de encabezado
+import-unknown-column = la columna «{ $column }» no existe; las columnas son { $columns }
+import-repeated-column = la columna «{ $column }» aparece dos veces
+import-missing-column = el encabezado debe incluir una columna { $column }
+import-bad-line = la línea { $line } no es CSV válido
+import-too-many-rows = hay más de { $max } filas; divida el archivo
+import-repeated-username = el usuario aparece antes en el archivo
+import-repeated-email = el correo electrónico aparece antes en el archivo
+import-email-taken = el correo electrónico pertenece a otra cuenta
+import-admin-role = la función de administrador no se puede dar por importación; se asigna en la página del usuario
+import-admin-role-change = la importación no puede dar ni quitar la función de administrador; se cambia en la página del usuario
+admin-audit-title = Registro de auditoría
+admin-audit-filters = Filtrar el registro de auditoría
+admin-audit-actor = Quién
+admin-audit-target = Sobre quién o qué (nombre o ID)
+admin-audit-action = Qué
+admin-audit-any-action = Cualquier cambio
+admin-audit-from = Desde
+admin-audit-to = Hasta
+admin-audit-dates = Fechas
+admin-audit-clear = Mostrar todas las entradas
+admin-audit-count = { $count ->
+    [one] { $count } entrada, de la más reciente a la más antigua
+   *[other] { $count } entradas, de la más reciente a la más antigua
+}
+admin-audit-when = Cuándo
+admin-audit-who = Quién
+admin-audit-what = Qué
+admin-audit-concerning = Sobre
+admin-audit-changes = Detalles
+admin-audit-from-address = Desde la dirección
+admin-yes = Sí
+admin-no = No
+admin-audit-changed = { $before } → { $after }
+audit-actor-user = { $name } (cuenta { $id })
+audit-actor-client = { $name } (aplicación { $id })
+audit-actor-cli = La línea de comandos del servidor
+audit-actor-other = { $name }
+audit-unknown-action = { $action }
+audit-user-create = Creó una cuenta
+audit-user-update = Cambió una cuenta
+audit-user-update-profile = Cambió su propio perfil
+audit-user-disable = Desactivó una cuenta
+audit-user-enable = Activó una cuenta
+audit-user-set-temporary-password = Asignó una contraseña temporal
+audit-user-change-password = Cambió su propia contraseña
+audit-user-delete = Eliminó una cuenta
+audit-user-import = Importó cuentas desde un archivo
+audit-client-create = Registró una aplicación
+audit-client-update = Cambió una aplicación
+audit-client-rotate-secret = Emitió un secreto de aplicación nuevo
+audit-client-delete = Eliminó una aplicación
+audit-keys-rotate = Renovó las claves de firma
