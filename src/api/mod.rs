@@ -15,7 +15,6 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
-use utoipa_swagger_ui::SwaggerUi;
 use uuid::Uuid;
 
 use crate::accounts::directory::{Actor, DirectoryError, FieldError};
@@ -35,20 +34,64 @@ pub fn router() -> Router<AppState> {
         .merge(docs())
 }
 
-/// Swagger UI from the vendored crate (no CDN). It sets inline styles, so its pages allow inline
-/// CSS; scripts stay `'self'` only.
+/// The OpenAPI document, and the API reference rendering it at /docs/ (Redoc, vendored and
+/// served from our assets). Redoc styles itself with inline `<style>` elements and searches in a
+/// worker made from a blob, so its page allows those; scripts stay `'self'` only.
 fn docs() -> Router<AppState> {
     const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
-        img-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'";
-    Router::from(SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi())).layer(
-        axum::middleware::map_response(|mut response: Response| async move {
-            response.headers_mut().insert(
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static(DOCS_CSP),
-            );
-            response
-        }),
+        img-src 'self' data:; font-src 'self'; connect-src 'self'; worker-src 'self' blob:; \
+        base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+    Router::new()
+        .route("/openapi.json", get(openapi_json))
+        .route(
+            "/docs",
+            get(|| async { axum::response::Redirect::permanent("/docs/") }),
+        )
+        .route("/docs/", get(docs_page))
+        .layer(axum::middleware::map_response(
+            |mut response: Response| async move {
+                response.headers_mut().insert(
+                    header::CONTENT_SECURITY_POLICY,
+                    HeaderValue::from_static(DOCS_CSP),
+                );
+                response
+            },
+        ))
+}
+
+/// Built once: the document does not change while the server runs.
+static OPENAPI_JSON: std::sync::LazyLock<Bytes> = std::sync::LazyLock::new(|| {
+    Bytes::from(ApiDoc::openapi().to_json().unwrap_or_else(|_| "{}".into()))
+});
+
+async fn openapi_json() -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=300"),
+            ),
+        ],
+        OPENAPI_JSON.clone(),
     )
+        .into_response()
+}
+
+#[derive(askama::Template)]
+#[template(path = "docs.html")]
+struct DocsPage {
+    script: String,
+}
+
+async fn docs_page(State(app): State<AppState>) -> Response {
+    let page = DocsPage {
+        script: app.assets.url("vendor/redoc/redoc.standalone.js"),
+    };
+    crate::http::page::render(StatusCode::OK, &page)
 }
 
 #[derive(OpenApi)]

@@ -18,7 +18,8 @@
     }).then(function (r) { return r.json(); }).then(function (answer) {
       if (answer.status === "approved") {
         say("approved");
-        window.location.assign(answer.next || "/");
+        // A moment for the live region to be read out before the page changes.
+        setTimeout(function () { window.location.assign(answer.next || "/"); }, 1000);
       } else if (answer.status === "denied") {
         say("denied");
         offerNewCode();

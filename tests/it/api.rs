@@ -1077,22 +1077,56 @@ async fn the_openapi_document_and_its_docs_are_served_locally(app: TestApp) {
         assert!(paths.contains_key(path), "{path} not documented");
     }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
-    let html = reqwest::get(app.url("/docs/")).await.unwrap();
-    assert_eq!(html.status(), StatusCode::OK);
-    let html = html.text().await.unwrap();
-    assert!(html.contains("swagger-ui"), "{html}");
+    let docs = reqwest::get(app.url("/docs/")).await.unwrap();
+    assert_eq!(docs.status(), StatusCode::OK);
+    let csp = docs.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("script-src 'self';"), "{csp}");
+    let html = docs.text().await.unwrap();
+    assert!(html.contains("<redoc spec-url=\"/openapi.json\""), "{html}");
     assert!(
         !html.contains("https://") && !html.contains("http://"),
         "no assets from elsewhere: {html}"
     );
-    for asset in [
-        "/docs/swagger-ui.css",
-        "/docs/swagger-ui-bundle.js",
-        "/docs/swagger-initializer.js",
-    ] {
-        let response = reqwest::get(app.url(asset)).await.unwrap();
-        assert_eq!(response.status(), StatusCode::OK, "{asset}");
-    }
+    let script = html
+        .split("<script src=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("the Redoc script")
+        .to_owned();
+    assert!(
+        script.starts_with("/assets/") && script.ends_with("/vendor/redoc/redoc.standalone.js"),
+        "{script}"
+    );
+    let http = reqwest::Client::builder().no_gzip().build().unwrap();
+    let bundle = http
+        .get(app.url(&script))
+        .header("accept-encoding", "br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bundle.status(), StatusCode::OK);
+    assert_eq!(bundle.headers()["content-encoding"], "br");
+    assert_eq!(
+        bundle.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    let compressed = bundle.bytes().await.unwrap().len();
+    assert!(
+        compressed < 400 * 1024,
+        "a megabyte of script goes out as {compressed} bytes"
+    );
+    let moved = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(app.url("/docs"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(moved.status(), StatusCode::PERMANENT_REDIRECT);
 }
 
 on_both_backends!(

@@ -119,6 +119,118 @@ async fn an_admin_creates_a_student_gives_a_role_disables_and_imports(app: TestA
     );
 }
 
+/// Runs a script in tests/browser with the given environment, failing on a failed run.
+async fn run_with(script: &str, vars: &[(&str, String)]) -> String {
+    let mut command = tokio::process::Command::new("node");
+    command.arg(script).current_dir(browser_dir());
+    for (name, value) in vars {
+        command.env(name, value);
+    }
+    let output = command.output().await.expect("run node");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    // The suite's table is the evidence: print it with the test's output.
+    println!("{stdout}");
+    assert!(
+        output.status.success(),
+        "{script} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+/// The people and the app every page needs: an admin, a student, one with a temporary password,
+/// and an app that asks for consent.
+async fn people_and_an_app(app: &TestApp) -> Vec<(&'static str, String)> {
+    let before = app.create_user("chief").await;
+    let mut chief = before.clone();
+    chief.roles.0 = vec!["admin".into()];
+    app.store()
+        .update_account(&before, &chief, app.clock.now())
+        .await
+        .expect("promote");
+    app.create_user("pupil").await;
+    let temp = app.create_user("newcomer").await;
+    hccc_sso::accounts::directory::set_password(
+        app.store(),
+        &app.state.hasher,
+        &temp,
+        "temporary password 1",
+        true,
+        hccc_sso::store::KeepGrants::None,
+        app.clock.now(),
+    )
+    .await
+    .expect("temporary password");
+    let client = app.create_client(false, false).await;
+    let pkce = crate::flows::pkce();
+    vec![
+        ("APP_URL", app.base.clone()),
+        ("ADMIN", "chief".into()),
+        ("STUDENT", "pupil".into()),
+        ("TEMP_USER", "newcomer".into()),
+        ("PASSWORD", PASSWORD.into()),
+        ("TEMP_PASSWORD", "temporary password 1".into()),
+        (
+            "AUTHORIZE_URL",
+            crate::flows::authorize_url(app, &client, &pkce, &[]),
+        ),
+        ("REDIRECT_URI", crate::harness::REDIRECT_URI.into()),
+        ("LOCALES", format!("{}/locales", env!("CARGO_MANIFEST_DIR"))),
+    ]
+}
+
+/// axe-core on every page and state, in both languages, at phone and desktop sizes. The pages do
+/// not depend on the backend, so this runs on SQLite only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_passes_axe_in_both_languages_at_both_sizes() {
+    if !browser_available() {
+        crate::harness::skip("chromium or tests/browser npm packages missing");
+        return;
+    }
+    let app = crate::harness::start_with(crate::harness::Backend::Sqlite, |config| {
+        // A lockout reached in a few tries, for its page.
+        config.login.max_failures_per_account = 3;
+    })
+    .await
+    .expect("app");
+    let vars = people_and_an_app(&app).await;
+    let stdout = run_with("a11y.mjs", &vars).await;
+    assert!(stdout.contains("PASS  axe "), "{stdout}");
+    let checks = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("axe: "))
+        .and_then(|l| l.split(' ').next())
+        .and_then(|n| n.parse::<usize>().ok())
+        .expect("the summary line");
+    assert!(checks >= 4 * 40, "every page was visited: {checks} checks");
+}
+
+/// Keyboard only: sign-in, consent, the QR page and creating a user; tab order and focus rings
+/// on every page passed through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_consent_qr_and_admin_work_by_keyboard_alone() {
+    if !browser_available() {
+        crate::harness::skip("chromium or tests/browser npm packages missing");
+        return;
+    }
+    let app = crate::harness::start(crate::harness::Backend::Sqlite)
+        .await
+        .expect("app");
+    let vars = people_and_an_app(&app).await;
+    let stdout = run_with("keyboard.mjs", &vars).await;
+    for step in [
+        "keyboard-sign-in-consent",
+        "keyboard-qr",
+        "keyboard-admin",
+        "keyboard",
+    ] {
+        assert!(
+            stdout.contains(&format!("PASS  {step} ")),
+            "{step}:\n{stdout}"
+        );
+    }
+}
+
 on_both_backends!(
     the_qr_page_signs_a_shared_computer_in_once_a_phone_approves,
     an_admin_creates_a_student_gives_a_role_disables_and_imports,
