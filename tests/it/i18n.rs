@@ -784,6 +784,79 @@ async fn responses_are_compressed_and_cached_as_their_content_allows(app: TestAp
     assert!(discovery.headers().get(CONTENT_ENCODING).is_none());
 }
 
+/// A college's name, help line and logo, from the environment and a folder of its own files.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_college_brands_the_pages_with_its_name_help_line_and_logo() {
+    let folder = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(folder.path().join("img")).expect("mkdir");
+    std::fs::create_dir_all(folder.path().join("css")).expect("mkdir");
+    std::fs::write(
+        folder.path().join("img/logo.svg"),
+        "<svg xmlns=\"http://www.w3.org/2000/svg\"/>",
+    )
+    .expect("logo");
+    std::fs::write(
+        folder.path().join("css/custom.css"),
+        ".brand { background: #00563f; }",
+    )
+    .expect("css");
+    let dir = folder.path().to_owned();
+    let app = crate::harness::start_with(crate::harness::Backend::Sqlite, move |config| {
+        config.branding = hccc_sso::http::ui::Branding {
+            college_name: Some("Hudson County Community College".into()),
+            help_url: Some("https://www.hccc.edu/it-help".into()),
+            help_text: Some("IT Help Desk: 201-360-4000".into()),
+        };
+        config.branding_dir = Some(dir);
+    })
+    .await
+    .expect("app");
+    let html = page_in(&reqwest::Client::new(), &app.url("/login"), &[], "en").await;
+    assert!(
+        html.contains("<a href=\"https://www.hccc.edu/it-help\">IT Help Desk: 201-360-4000</a>"),
+        "{html}"
+    );
+    assert!(html.contains("· Hudson County Community College</title>"));
+    let logo = html
+        .split("<img class=\"logo-image\" src=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("the college's logo")
+        .to_owned();
+    assert!(
+        logo.starts_with("/assets/") && logo.ends_with("/img/logo.svg"),
+        "{logo}"
+    );
+    let css = html
+        .split("href=\"")
+        .filter_map(|s| s.split('"').next())
+        .find(|h| h.ends_with("/css/custom.css"))
+        .expect("the college's stylesheet")
+        .to_owned();
+    let served = reqwest::get(app.url(&css))
+        .await
+        .expect("css")
+        .text()
+        .await
+        .expect("text");
+    assert!(served.contains("#00563f"));
+    let served = reqwest::get(app.url(&logo)).await.expect("logo");
+    assert_eq!(served.headers()["content-type"], "image/svg+xml");
+    // Without branding: the catalog's name and help line, and our mark.
+    let plain = crate::harness::start(crate::harness::Backend::Sqlite)
+        .await
+        .expect("app");
+    let html = page_in(
+        &reqwest::Client::new(),
+        &plain.url("/login"),
+        &[("accept-language", "es")],
+        "es",
+    )
+    .await;
+    assert!(html.contains("¿Necesita ayuda? Comuníquese con la mesa de ayuda de TI."));
+    assert!(!html.contains("logo-image") && html.contains("class=\"logo\""));
+}
+
 on_both_backends!(
     every_spanish_browser_gets_spanish_and_the_rest_english,
     the_switcher_sets_a_cookie_that_outranks_everything,
