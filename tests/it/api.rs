@@ -10,7 +10,7 @@ use crate::harness::{PASSWORD, TestApp, TestClient, browser, on_both_backends};
 use crate::token::decode_segment;
 
 /// Makes `username` an admin directly in the store (as the first-start admin would be).
-async fn make_admin(app: &TestApp, username: &str) -> uuid::Uuid {
+pub(crate) async fn make_admin(app: &TestApp, username: &str) -> uuid::Uuid {
     let before = app.create_user(username).await;
     let mut account = before.clone();
     account.roles.0 = vec!["admin".into(), "staff".into()];
@@ -22,7 +22,7 @@ async fn make_admin(app: &TestApp, username: &str) -> uuid::Uuid {
 }
 
 /// A confidential client that may use the password grant (a script's client).
-async fn script_client(app: &TestApp) -> TestClient {
+pub(crate) async fn script_client(app: &TestApp) -> TestClient {
     let client = app.create_client(false, true).await;
     app.edit_client(&client.client_id, |c| {
         c.grant_types = vec![GrantType::Password, GrantType::RefreshToken];
@@ -32,7 +32,7 @@ async fn script_client(app: &TestApp) -> TestClient {
     client
 }
 
-async fn password_token(app: &TestApp, client: &TestClient, username: &str) -> String {
+pub(crate) async fn password_token(app: &TestApp, client: &TestClient, username: &str) -> String {
     let (status, body) = token_request(
         app,
         client,
@@ -51,7 +51,7 @@ async fn password_token(app: &TestApp, client: &TestClient, username: &str) -> S
         .to_owned()
 }
 
-async fn call(
+pub(crate) async fn call(
     app: &TestApp,
     method: reqwest::Method,
     path: &str,

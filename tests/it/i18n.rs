@@ -682,6 +682,50 @@ async fn admins_the_api_and_the_import_set_the_locale(app: TestApp) {
             .reason()
             .starts_with("locale: must be one of en, es")
     );
+    // The API: an admin sets it, a person sets their own; a language we do not have is refused
+    // by name.
+    use crate::api::{call, make_admin, password_token, script_client};
+    use reqwest::Method;
+    make_admin(&app, "registrar").await;
+    let script = script_client(&app).await;
+    let admin = password_token(&app, &script, "registrar").await;
+    let body = serde_json::json!({"username": "ines", "email": "ines@students.hccc.edu", "locale": "es-419"});
+    let (status, created) = call(
+        &app,
+        Method::POST,
+        "/api/v1/users",
+        Some(&admin),
+        Some(body),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["locale"], "es");
+    let path = format!("/api/v1/users/{}", created["id"].as_str().expect("id"));
+    let french = serde_json::json!({"locale": "fr"});
+    let (status, problem) = call(&app, Method::PATCH, &path, Some(&admin), Some(french)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem["errors"][0]["field"], "locale", "{problem}");
+    assert_eq!(problem["errors"][0]["message"], "must be one of en, es");
+    let none = serde_json::json!({"locale": null});
+    let (status, changed) = call(&app, Method::PATCH, &path, Some(&admin), Some(none)).await;
+    assert_eq!(
+        (status, changed["locale"].clone()),
+        (StatusCode::OK, Value::Null)
+    );
+    let own = serde_json::json!({"locale": "es"});
+    let (status, me) = call(
+        &app,
+        Method::PATCH,
+        "/api/v1/users/me",
+        Some(&admin),
+        Some(own),
+    )
+    .await;
+    assert_eq!(
+        (status, me["locale"].clone()),
+        (StatusCode::OK, "es".into()),
+        "{me}"
+    );
 }
 
 /// Compressed where it pays: pages and JSON on the fly, static files precompressed, each with
