@@ -59,7 +59,9 @@ pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppStat
     let keys = KeyRing::load_or_init(&store, derived.key_encryption, clock.now()).await?;
     let metadata = discovery::provider_metadata(&config);
     let assets = crate::http::assets::Assets::load(config.branding_dir.as_deref());
+    let mail = crate::mail::Mail::new(&config.mail).map_err(anyhow::Error::msg)?;
     Ok(AppState::new(Inner {
+        mail,
         assets: std::sync::Arc::new(assets),
         branding: std::sync::Arc::new(config.branding.clone()),
         openid_configuration: axum::body::Bytes::from(metadata.to_string()),
@@ -119,6 +121,7 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let maintenance = tokio::spawn(maintain(self.state.clone()));
+        let mail = tokio::spawn(crate::mail::run(self.state.clone()));
         let store = self.state.store.clone();
         let invalidations = tokio::spawn(async move { store.follow_invalidations().await });
         let metrics_server = match self.state.config.metrics_bind {
@@ -140,6 +143,7 @@ impl App {
             .with_graceful_shutdown(shutdown)
             .await;
         maintenance.abort();
+        mail.abort();
         invalidations.abort();
         if let Some(server) = metrics_server {
             server.abort();

@@ -305,6 +305,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     bootstrap_admin(app.state()).await?;
     let addr = app.local_addr()?;
     tracing::info!(%addr, issuer = %app.state().config.issuer, backend = app.state().store.backend_name(), "serving");
+    if !app.state().mail.configured() {
+        tracing::warn!(
+            "no SMTP relay (HCCC_SSO_SMTP_URL): e-mails wait in the outbox; admins can copy a pending \
+             link from the user's admin page or with `hccc-sso user links`"
+        );
+    }
     app.serve(shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
@@ -333,6 +339,7 @@ pub async fn bootstrap_admin(app: &AppState) -> anyhow::Result<Option<String>> {
         // choose a new one.
         must_change_password: generated,
         locale: None,
+        recovery_email: None,
     };
     match accounts::create_account(&app.store, &app.hasher, new, &password, app.clock.now()).await {
         // Another replica starting at the same time created it first.
@@ -383,6 +390,7 @@ async fn create_user(config: Config, args: UserCreate, json_output: bool) -> any
             .map_err(|e| anyhow::anyhow!("--group: {e}"))?,
         must_change_password: false,
         locale: None,
+        recovery_email: None,
     };
     let account = accounts::create_account(&store, &hasher, new, password, Clock::system().now())
         .await

@@ -54,6 +54,8 @@ pub struct Config {
     /// A folder of files that replace or add to the built-in static files (`img/logo.svg`,
     /// `css/custom.css`).
     pub branding_dir: Option<PathBuf>,
+    /// Outgoing e-mail: the relay, the sender and the links' lifetimes.
+    pub mail: crate::mail::settings::MailSettings,
 }
 
 impl std::fmt::Debug for Config {
@@ -136,6 +138,29 @@ impl<const N: usize> Source for [(&str, &str); N] {
     }
 }
 
+/// A whole-number setting within bounds; a bad value is reported and the default used.
+pub fn number_setting(
+    source: &impl Source,
+    errors: &mut Vec<String>,
+    name: &str,
+    default: i64,
+    min: i64,
+    max: i64,
+) -> i64 {
+    match source.get(name) {
+        None => default,
+        Some(raw) => match raw.trim().parse::<i64>() {
+            Ok(v) if (min..=max).contains(&v) => v,
+            _ => {
+                errors.push(format!(
+                    "{name}: {raw:?} must be a whole number from {min} to {max}"
+                ));
+                default
+            }
+        },
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration:\n  {}", .0.join("\n  "))]
 pub struct ConfigError(pub Vec<String>);
@@ -189,18 +214,7 @@ impl Config {
                 .push("DATABASE_URL: must start with postgres://, postgresql:// or sqlite:".into());
         }
         let mut number = |name: &str, default: i64, min: i64, max: i64| -> i64 {
-            match source.get(name) {
-                None => default,
-                Some(raw) => match raw.trim().parse::<i64>() {
-                    Ok(v) if (min..=max).contains(&v) => v,
-                    _ => {
-                        errors.push(format!(
-                            "{name}: {raw:?} must be a whole number from {min} to {max}"
-                        ));
-                        default
-                    }
-                },
-            }
+            number_setting(source, &mut errors, name, default, min, max)
         };
         let access_token_ttl = number("HCCC_SSO_ACCESS_TOKEN_TTL_SECONDS", 600, 30, 86_400);
         let id_token_ttl = number("HCCC_SSO_ID_TOKEN_TTL_SECONDS", 3600, 30, 86_400);
@@ -306,6 +320,7 @@ impl Config {
                 ));
             }
         }
+        let mail = crate::mail::settings::load(source, &issuer, &mut errors);
         let branding_dir = source.get("HCCC_SSO_BRANDING_DIR").map(PathBuf::from);
         if let Some(dir) = &branding_dir
             && !dir.is_dir()
@@ -407,6 +422,7 @@ impl Config {
                     help_text,
                 },
                 branding_dir,
+                mail,
             },
             notes,
         ))

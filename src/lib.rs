@@ -27,6 +27,7 @@ pub mod http;
 pub mod i18n;
 pub mod keys;
 pub mod login;
+pub mod mail;
 pub mod oidc;
 pub mod outbound;
 pub mod sessions;

@@ -27,6 +27,8 @@ pub struct Inner {
     /// Static files (built in, and the college's branding folder), fingerprinted and compressed.
     pub assets: std::sync::Arc<crate::http::assets::Assets>,
     pub branding: std::sync::Arc<crate::http::ui::Branding>,
+    /// Outgoing e-mail: the relay (if any), the sender, the worker's bell.
+    pub mail: crate::mail::Mail,
     /// Discovery documents, serialized once at start-up.
     pub openid_configuration: axum::body::Bytes,
     pub oauth_metadata: axum::body::Bytes,

@@ -99,6 +99,11 @@ pub fn login(result: &'static str) {
     metrics::counter!("logins_total", "result" => result).increment(1);
 }
 
+/// An outgoing e-mail's attempt: `sent`, `retried`, `given_up`.
+pub fn mail(result: &'static str) {
+    metrics::counter!("mail_total", "result" => result).increment(1);
+}
+
 pub fn token_issued(grant: &str) {
     metrics::counter!("tokens_issued_total", "grant" => grant.to_owned()).increment(1);
 }

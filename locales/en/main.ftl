@@ -245,6 +245,7 @@ field-temporary_password = Temporary password
 field-current_password = Current password
 field-new_password = New password
 field-confirm_password = New password again
+field-recovery_email = Recovery e-mail
 field-locale = Language
 field-disabled = Disabled
 field-name = Name
@@ -323,6 +324,7 @@ admin-users-count = { $count ->
 admin-user-created = Created { $when }
 admin-user-must-change = must choose a new password at the next sign-in
 admin-user-email-verified = The e-mail address is verified
+admin-user-recovery-hint = (optional: invitations and password resets go here instead)
 admin-user-locale-none = Not chosen
 admin-user-own-roles = You cannot change your own roles.
 admin-user-password-hint = (optional; at least 12 characters)
@@ -451,3 +453,29 @@ audit-client-update = Changed an app
 audit-client-rotate-secret = Issued a new app secret
 audit-client-delete = Deleted an app
 audit-keys-rotate = Rotated the signing keys
+
+## E-mails
+
+mail-greeting = Hello { $name },
+mail-footer = { $college } · Sent by the college's sign-in service. You get this message because of your account; nothing in it is tracked.
+mail-link-fallback = If the button does not work, copy this address into your browser:
+mail-link-expires = The link works once and until { $when }.
+mail-not-you = If this was not you, reset your password from the sign-in page and contact the IT Help Desk.
+mail-invitation-subject = Set up your { $college } account
+mail-invitation-body = An account has been made for you at { $college } (username { $username }). Choose your password to start using the college's web apps.
+mail-invitation-button = Choose your password
+mail-reset-subject = Reset your { $college } password
+mail-reset-body = Someone, we hope you, asked to reset the password of your account { $username }.
+mail-reset-button = Choose a new password
+mail-reset-expires = { $minutes ->
+    [one] The link works once, for { $minutes } minute.
+   *[other] The link works once, for { $minutes } minutes.
+}
+mail-reset-ignore = If you did not ask for this, ignore this message: your password stays as it is.
+mail-confirm-subject = Confirm your e-mail address for { $college }
+mail-confirm-body = Confirm that { $address } is the address of your account { $username }.
+mail-confirm-button = Confirm my address
+mail-address-changing-subject = The e-mail address of your { $college } account is changing
+mail-address-changing-body = A new address, { $address }, was given for your account { $username }. This address stays in use until the new one is confirmed.
+mail-password-changed-subject = Your { $college } password was changed
+mail-password-changed-body = The password of your account { $username } was changed on { $when }. Your other sessions and app sign-ins have ended.

@@ -245,6 +245,7 @@ field-temporary_password = Contraseña temporal
 field-current_password = Contraseña actual
 field-new_password = Contraseña nueva
 field-confirm_password = Repetición de la contraseña nueva
+field-recovery_email = Correo de recuperación
 field-locale = Idioma
 field-disabled = Desactivada
 field-name = Nombre
@@ -323,6 +324,7 @@ admin-users-count = { $count ->
 admin-user-created = Creada el { $when }
 admin-user-must-change = debe elegir una contraseña nueva la próxima vez que inicie sesión
 admin-user-email-verified = El correo electrónico está verificado
+admin-user-recovery-hint = (opcional: las invitaciones y los restablecimientos de contraseña se envían aquí)
 admin-user-locale-none = Sin elegir
 admin-user-own-roles = No puede cambiar sus propias funciones.
 admin-user-password-hint = (opcional; al menos 12 caracteres)
@@ -451,3 +453,29 @@ audit-client-update = Cambió una aplicación
 audit-client-rotate-secret = Emitió un secreto de aplicación nuevo
 audit-client-delete = Eliminó una aplicación
 audit-keys-rotate = Renovó las claves de firma
+
+## Correos electrónicos
+
+mail-greeting = Hola, { $name }:
+mail-footer = { $college } · Enviado por el servicio de acceso de HCCC. Recibe este mensaje por su cuenta; no contiene ningún seguimiento.
+mail-link-fallback = Si el botón no funciona, copie esta dirección en su navegador:
+mail-link-expires = El enlace funciona una sola vez y hasta el { $when }.
+mail-not-you = Si no fue usted, restablezca su contraseña desde la página de inicio de sesión y comuníquese con la mesa de ayuda de TI.
+mail-invitation-subject = Configure su cuenta de { $college }
+mail-invitation-body = Se creó una cuenta para usted en { $college } (usuario { $username }). Elija su contraseña para empezar a usar las aplicaciones web de HCCC.
+mail-invitation-button = Elegir su contraseña
+mail-reset-subject = Restablezca su contraseña de { $college }
+mail-reset-body = Alguien, esperamos que usted, pidió restablecer la contraseña de su cuenta { $username }.
+mail-reset-button = Elegir una contraseña nueva
+mail-reset-expires = { $minutes ->
+    [one] El enlace funciona una sola vez, durante { $minutes } minuto.
+   *[other] El enlace funciona una sola vez, durante { $minutes } minutos.
+}
+mail-reset-ignore = Si no lo pidió, no haga caso de este mensaje: su contraseña no cambia.
+mail-confirm-subject = Confirme su correo electrónico para { $college }
+mail-confirm-body = Confirme que { $address } es la dirección de su cuenta { $username }.
+mail-confirm-button = Confirmar mi dirección
+mail-address-changing-subject = El correo electrónico de su cuenta de { $college } va a cambiar
+mail-address-changing-body = Se indicó una dirección nueva, { $address }, para su cuenta { $username }. Esta dirección se sigue usando hasta que se confirme la nueva.
+mail-password-changed-subject = Se cambió su contraseña de { $college }
+mail-password-changed-body = La contraseña de su cuenta { $username } se cambió el { $when }. Se cerraron sus demás sesiones y los accesos de sus aplicaciones.

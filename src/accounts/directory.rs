@@ -124,6 +124,8 @@ pub struct NewUser {
     pub must_change_password: bool,
     /// The person's language (`en`, `es`, or a regional form of one), if known.
     pub locale: Option<String>,
+    /// Another address for invitations and resets, if the college mailbox is behind this sign-on.
+    pub recovery_email: Option<String>,
 }
 
 /// A change to an account: `None` leaves a field as it is.
@@ -139,6 +141,16 @@ pub struct UserChange {
     pub disabled: Option<bool>,
     /// `Some(None)` clears the preference.
     pub locale: Option<Option<String>>,
+    /// `Some(None)` removes the recovery address.
+    pub recovery_email: Option<Option<String>>,
+}
+
+/// An optional e-mail address (blank is none).
+pub fn validate_optional_email(raw: Option<&str>) -> Result<Option<String>, Message> {
+    match raw.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(address) => domain::validate_email(address).map(Some),
+    }
 }
 
 /// A language we have a catalog for, as its tag (`es-US` is `es`); blank means none.
@@ -169,6 +181,10 @@ pub fn check_new_user(user: &NewUser) -> Result<NewAccount, Vec<FieldError>> {
     );
     let roles = checks.take("roles", domain::validate_roles(&user.roles));
     let locale = checks.take("locale", validate_locale(user.locale.as_deref()));
+    let recovery_email = checks.take(
+        "recovery_email",
+        validate_optional_email(user.recovery_email.as_deref()),
+    );
     let groups = checks.take("groups", domain::validate_groups(&user.groups));
     if let (Some(password), Some(name)) = (&user.password, &username) {
         checks.take("password", domain::validate_password(password, name));
@@ -187,6 +203,7 @@ pub fn check_new_user(user: &NewUser) -> Result<NewAccount, Vec<FieldError>> {
         groups: groups.unwrap_or_default(),
         must_change_password: user.must_change_password && user.password.is_some(),
         locale: locale.flatten(),
+        recovery_email: recovery_email.flatten(),
     })
 }
 
@@ -251,6 +268,12 @@ pub fn apply_change(account: &mut AccountRow, change: &UserChange) -> Result<(),
         && let Some(locale) = checks.take("locale", validate_locale(v.as_deref()))
     {
         account.locale = locale;
+    }
+    if let Some(v) = &change.recovery_email
+        && let Some(address) =
+            checks.take("recovery_email", validate_optional_email(v.as_deref()))
+    {
+        account.recovery_email = address;
     }
     checks.finish()
 }
@@ -366,5 +389,6 @@ pub fn audit_view(account: &AccountRow) -> serde_json::Value {
         "groups": account.groups.0,
         "disabled": account.disabled,
         "locale": account.locale,
+        "recovery_email": account.recovery_email,
     })
 }

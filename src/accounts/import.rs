@@ -11,7 +11,7 @@ use crate::store::{AccountRow, NewAccount, Store, StoreError, normalize_key};
 
 pub const MAX_IMPORT_BYTES: usize = 16 * 1024 * 1024;
 pub const MAX_IMPORT_ROWS: usize = 100_000;
-pub const COLUMNS: [&str; 7] = [
+pub const COLUMNS: [&str; 8] = [
     "username",
     "email",
     "given_name",
@@ -19,6 +19,7 @@ pub const COLUMNS: [&str; 7] = [
     "roles",
     "groups",
     "locale",
+    "recovery_email",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -209,6 +210,7 @@ pub async fn plan(store: &Store, data: &[u8]) -> Result<ImportPlan, ImportError>
             password: None,
             must_change_password: false,
             locale: row.fields.get("locale").cloned(),
+            recovery_email: row.fields.get("recovery_email").cloned(),
         };
         let new = match check_new_user(&user) {
             Ok(new) => new,
@@ -262,12 +264,16 @@ pub async fn plan(store: &Store, data: &[u8]) -> Result<ImportPlan, ImportError>
                 if new.locale.is_some() {
                     after.locale = new.locale;
                 }
+                if new.recovery_email.is_some() {
+                    after.recovery_email = new.recovery_email;
+                }
                 let changed = after.email != current.email
                     || after.given_name != current.given_name
                     || after.family_name != current.family_name
                     || after.roles != current.roles
                     || after.groups != current.groups
-                    || after.locale != current.locale;
+                    || after.locale != current.locale
+                    || after.recovery_email != current.recovery_email;
                 if changed {
                     plan.updates.push((planned, after));
                 } else {

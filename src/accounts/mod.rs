@@ -3,6 +3,7 @@
 
 pub mod directory;
 pub mod import;
+pub mod links;
 pub mod throttle;
 
 use std::sync::Arc;
@@ -223,6 +224,7 @@ pub async fn create_account(
         password: Some(password.to_owned()),
         must_change_password: new.must_change_password,
         locale: new.locale,
+        recovery_email: new.recovery_email,
     };
     directory::create_user(store, hasher, user, now)
         .await

@@ -217,14 +217,7 @@ pub fn query_params(raw: Option<String>) -> Result<Params, PageError> {
 
 pub use crate::http::page::{error_for, invalid};
 
-/// Seconds since the epoch as `YYYY-MM-DD HH:MM UTC`.
-pub fn when(epoch: i64) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    time::OffsetDateTime::from_unix_timestamp(epoch)
-        .ok()
-        .and_then(|t| t.format(&format).ok())
-        .unwrap_or_default()
-}
+pub use crate::clock::format_utc as when;
 
 /// Page numbers for a list: the current one, the last one, and the links' query without `page`.
 pub struct Pager {

@@ -53,6 +53,7 @@ struct UserPage {
     groups: String,
     /// The account's language tag, or empty for none chosen.
     locale: String,
+    recovery_email: String,
 }
 
 impl UserPage {
@@ -83,6 +84,7 @@ impl UserPage {
             roles: ROLES.iter().map(|r| (*r, *r == "student")).collect(),
             groups: String::new(),
             locale: String::new(),
+            recovery_email: String::new(),
         }
     }
 
@@ -104,6 +106,7 @@ impl UserPage {
                 .collect(),
             groups: a.groups.join("\n"),
             locale: a.locale.clone().unwrap_or_default(),
+            recovery_email: a.recovery_email.clone().unwrap_or_default(),
             ..UserPage::blank(admin)
         }
     }
@@ -122,6 +125,7 @@ impl UserPage {
             .collect();
         self.groups = field("groups");
         self.locale = field("locale");
+        self.recovery_email = field("recovery_email");
         let status = match &error {
             DirectoryError::Invalid(errors) => {
                 self.errors = errors.clone();
@@ -233,6 +237,7 @@ pub async fn create(
         password: field("password"),
         must_change_password: form.contains("must_change_password"),
         locale: field("locale"),
+        recovery_email: field("recovery_email"),
     };
     match directory::create_user(&app.store, &app.hasher, new, app.clock.now()).await {
         Ok(account) => {
@@ -297,6 +302,7 @@ pub async fn save(
         groups: Some(groups_from(&form)),
         disabled: None,
         locale: Some(field("locale")),
+        recovery_email: Some(field("recovery_email")),
     };
     apply(
         &app,

@@ -44,6 +44,8 @@ pub struct User {
     disabled: bool,
     /// The person's language (`en`, `es`), or null when not chosen.
     locale: Option<String>,
+    /// Where invitations and password resets go instead of `email`, when set.
+    recovery_email: Option<String>,
     /// RFC 3339.
     created_at: String,
     updated_at: String,
@@ -62,6 +64,7 @@ impl From<AccountRow> for User {
             groups: a.groups.0,
             disabled: a.disabled,
             locale: a.locale,
+            recovery_email: a.recovery_email,
             created_at: rfc3339(a.created_at),
             updated_at: rfc3339(a.updated_at),
         }
@@ -90,6 +93,8 @@ pub struct NewUserBody {
     must_change_password: bool,
     /// `en` or `es` (any regional form, e.g. `es-US`).
     locale: Option<String>,
+    /// Where invitations and password resets go instead of `email`.
+    recovery_email: Option<String>,
 }
 
 /// Every field of an account (PUT replaces them all).
@@ -109,6 +114,7 @@ pub struct UserBody {
     #[serde(default)]
     disabled: bool,
     locale: Option<String>,
+    recovery_email: Option<String>,
 }
 
 /// The fields to change; `null` clears a name.
@@ -130,6 +136,9 @@ pub struct UserPatch {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     locale: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    recovery_email: Option<Option<String>>,
 }
 
 /// What a person may change of their own profile.
@@ -310,6 +319,7 @@ pub async fn create_user(
         password: body.password,
         must_change_password: body.must_change_password,
         locale: body.locale,
+        recovery_email: body.recovery_email,
     };
     let account = directory::create_user(&app.store, &app.hasher, new, app.clock.now()).await?;
     audit::record(
@@ -370,6 +380,7 @@ pub async fn put_user(
         groups: Some(body.groups),
         disabled: Some(body.disabled),
         locale: Some(body.locale),
+        recovery_email: Some(body.recovery_email),
     };
     change_user(&app, &caller, &id, &change).await
 }
@@ -395,6 +406,7 @@ pub async fn patch_user(
         groups: body.groups,
         disabled: body.disabled,
         locale: body.locale,
+        recovery_email: body.recovery_email,
     };
     change_user(&app, &caller, &id, &change).await
 }

@@ -67,6 +67,9 @@ pub struct AccountRow {
     pub credential_version: i64,
     /// The language the person prefers (`en`, `es`), if they chose one.
     pub locale: Option<String>,
+    /// Where invitations and resets go when there is one (the college mailbox may itself be
+    /// behind this sign-on).
+    pub recovery_email: Option<String>,
 }
 
 impl std::fmt::Debug for AccountRow {
@@ -111,6 +114,7 @@ pub struct NewAccount {
     pub groups: Vec<String>,
     pub must_change_password: bool,
     pub locale: Option<String>,
+    pub recovery_email: Option<String>,
 }
 
 /// What a directory listing is narrowed to.
@@ -127,7 +131,7 @@ pub struct AccountFilter {
 
 pub(super) const ACCOUNT_COLUMNS: &str = "account_id, username, email, email_verified, given_name, family_name, \
     password_hash, disabled, created_at, updated_at, roles, groups, must_change_password, credential_version, \
-    locale";
+    locale, recovery_email";
 
 /// Case-insensitive uniqueness is kept in a normalized column (portable across backends).
 pub fn normalize_key(value: &str) -> String {
@@ -150,7 +154,7 @@ pub(super) fn like_pattern(value: &str) -> String {
 
 const INSERT_ACCOUNT: &str = "insert into account (account_id, username, username_key, email, email_key, \
     email_verified, given_name, family_name, password_hash, disabled, created_at, updated_at, roles, groups, \
-    must_change_password, locale) ";
+    must_change_password, locale, recovery_email) ";
 
 /// An account's active admins are counted under a row lock on PostgreSQL, so two concurrent
 /// demotions cannot both pass; SQLite serializes writers anyway.
@@ -161,7 +165,8 @@ const ACTIVE_ADMINS_SQLITE: &str =
 
 /// What the import changes of an existing account, and nothing else.
 const IMPORT_UPDATE: &str = "update account set email = $2, email_key = $3, given_name = $4, family_name = $5, \
-    roles = $6, groups = $7, updated_at = $8, locale = coalesce($9, locale) where account_id = $1";
+    roles = $6, groups = $7, updated_at = $8, locale = coalesce($9, locale), \
+    recovery_email = coalesce($10, recovery_email) where account_id = $1";
 
 const REVOKE_ACCOUNT_GRANTS: &str =
     "update oauth_grant set revoked_at = $2 where account_id = $1 and revoked_at is null";
@@ -174,7 +179,7 @@ impl Store {
     ) -> Result<AccountRow, StoreError> {
         let account_id = Uuid::new_v4();
         let sql = format!(
-            "{INSERT_ACCOUNT} values ($1, $2, $3, $4, $5, $6, $7, $8, $9, false, $10, $10, $11, $12, $13, $14)"
+            "{INSERT_ACCOUNT} values ($1, $2, $3, $4, $5, $6, $7, $8, $9, false, $10, $10, $11, $12, $13, $14, $15)"
         );
         on_pool!(self, pool => sqlx::query(&sql)
             .bind(account_id)
@@ -191,6 +196,7 @@ impl Store {
             .bind(encode_string_list(&new.groups))
             .bind(new.must_change_password)
             .bind(&new.locale)
+            .bind(&new.recovery_email)
             .execute(pool)
             .await
             .map(|r| r.rows_affected()))?;
@@ -305,6 +311,11 @@ impl Store {
             }
             if after.locale != before.locale {
                 update.push(", locale = ").push_bind(after.locale.clone());
+            }
+            if after.recovery_email != before.recovery_email {
+                update
+                    .push(", recovery_email = ")
+                    .push_bind(after.recovery_email.clone());
             }
             update.push(" where account_id = ").push_bind(after.account_id);
             let updated = update.build().execute(&mut *tx).await?.rows_affected();
@@ -457,7 +468,7 @@ impl Store {
         updates: &[&AccountRow],
         now: i64,
     ) -> Result<(), StoreError> {
-        // 16 values a row; 400 rows keep each statement under both backends' bind limits.
+        // 17 values a row; 400 rows keep each statement under both backends' bind limits.
         const ROWS_PER_INSERT: usize = 400;
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -479,7 +490,8 @@ impl Store {
                         .push_bind(encode_string_list(&new.roles))
                         .push_bind(encode_string_list(&new.groups))
                         .push_bind(new.must_change_password)
-                        .push_bind(new.locale.clone());
+                        .push_bind(new.locale.clone())
+                        .push_bind(new.recovery_email.clone());
                 });
                 builder.build().execute(&mut *tx).await?;
             }
@@ -494,6 +506,7 @@ impl Store {
                     .bind(encode_string_list(&account.groups))
                     .bind(now)
                     .bind(&account.locale)
+                    .bind(&account.recovery_email)
                     .execute(&mut *tx).await?;
             }
             tx.commit().await?;

@@ -1,5 +1,6 @@
 //! All SQL lives here. One SQL string per query, run on either backend through `on_pool!`.
 
+mod account_sessions;
 mod accounts;
 mod audit;
 mod authorization;
@@ -7,10 +8,15 @@ mod cache;
 mod clients;
 mod device;
 mod keys;
+mod links;
+mod mail;
 mod protocol;
 mod sessions;
 mod throttle;
 
+pub use account_sessions::{
+    BrowserSessionRow, ConnectedAppRow, NewBrowserSession, NewSignInEvent, SignInEventRow,
+};
 pub use accounts::{
     AccountFilter, AccountRow, KeepGrants, NewAccount, PasswordSet, StringList, normalize_key,
 };
@@ -22,6 +28,8 @@ pub use authorization::{
 pub use clients::{ClientRow, ClientSettings, NewClient};
 pub use device::{DeviceApproval, DevicePoll, DeviceRow, NewDevice};
 pub use keys::SigningKeyRow;
+pub use links::{LinkPurpose, LinkRow, NewLink};
+pub use mail::{MailRow, NewMail, PendingLinkRow};
 pub use protocol::{BackchannelDeliveryRow, NewBackchannelDelivery, RefreshTokenRow};
 pub use sessions::{LOGIN_KEY, SessionLifetime, SessionRows};
 pub use throttle::ThrottleRow;
@@ -215,7 +223,7 @@ impl Store {
 
     /// Deletes expired codes, requests, tokens, denylist entries and throttle rows.
     pub async fn delete_expired(&self, now: i64) -> Result<u64, StoreError> {
-        const STATEMENTS: [&str; 8] = [
+        const STATEMENTS: [&str; 12] = [
             "delete from auth_code where expires_at < $1",
             "delete from revoked_access_token where expires_at < $1",
             "delete from pushed_request where expires_at < $1",
@@ -224,6 +232,11 @@ impl Store {
             "delete from pending_authorization where expires_at < $1",
             "delete from refresh_token where expires_at < $1",
             "delete from login_throttle where window_started_at < $1 - 86400 and locked_until < $1",
+            "delete from browser_session where expires_at < $1",
+            "delete from account_link where expires_at < $1 - 86400",
+            "delete from mail_outbox where expires_at < $1",
+            // Sign-in activity is kept 90 days.
+            "delete from sign_in_event where at < $1 - 7776000",
         ];
         let mut deleted = 0;
         for sql in STATEMENTS {

@@ -299,6 +299,7 @@ impl TestApp {
             groups: vec!["Class of 2027".into()],
             must_change_password: false,
             locale: None,
+            recovery_email: None,
         };
         accounts::create_account(
             self.store(),

@@ -74,6 +74,7 @@ async fn seed(
         groups: vec![],
         must_change_password: false,
         locale: None,
+        recovery_email: None,
     };
     let hasher = PasswordHasher::new().expect("hasher");
     accounts::create_account(&store, &hasher, student, PASSWORD, now)

@@ -26,6 +26,7 @@ fn account(username: &str, email: &str) -> NewAccount {
         groups: vec!["Class of 2027".into(), "Nursing".into()],
         must_change_password: false,
         locale: None,
+        recovery_email: None,
     }
 }
 

@@ -1,0 +1,243 @@
+//! Outgoing e-mail: letters rendered in the person's language (`letters.rs`), queued in the
+//! outbox in the same transaction as the link they carry, and sent by a worker on every replica
+//! (`deliver_due`), each message claimed by one of them, retried with back-off while the relay is
+//! down. Without a relay (`HCCC_SSO_SMTP_URL` unset) messages wait and admins hand links over.
+
+pub mod letters;
+pub mod settings;
+
+use std::time::Duration;
+
+use lettre::address::Envelope;
+use lettre::message::Mailbox;
+use lettre::transport::smtp::PoolConfig;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+use crate::crypto;
+use crate::state::AppState;
+use crate::store::{MailRow, NewMail, StoreError};
+use settings::{MailSettings, Security};
+
+/// Seconds before attempt n+1 after n failures. A message with a link is retried until its link
+/// expires (then it is not worth sending); a notice is given up after the last.
+const BACKOFF: [i64; 12] = [15, 30, 60, 120, 300, 600, 900, 1800, 1800, 1800, 1800, 1800];
+/// Messages sent at once by one replica (the relay's connections are pooled).
+const PARALLEL_SENDS: usize = 16;
+/// Messages taken from the outbox per round.
+const BATCH: i64 = 256;
+
+/// The relay and sender, and the bell that wakes the worker when a message is queued.
+pub struct Mail {
+    transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
+    pub from: Mailbox,
+    wake: Notify,
+}
+
+impl Mail {
+    pub fn new(settings: &MailSettings) -> Result<Mail, String> {
+        let from: Mailbox = settings
+            .from
+            .parse()
+            .map_err(|e| format!("HCCC_SSO_MAIL_FROM: {e}"))?;
+        let transport = match &settings.smtp {
+            None => None,
+            Some(smtp) => {
+                let builder = match smtp.security {
+                    Security::Plain => {
+                        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
+                    }
+                    Security::StartTls => {
+                        AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host)
+                            .map_err(|e| format!("HCCC_SSO_SMTP_URL: {e}"))?
+                    }
+                    Security::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host)
+                        .map_err(|e| format!("HCCC_SSO_SMTP_URL: {e}"))?,
+                };
+                let mut builder = builder
+                    .port(smtp.port)
+                    .timeout(Some(Duration::from_secs(15)))
+                    .pool_config(PoolConfig::new().max_size(PARALLEL_SENDS as u32));
+                if let Some(user) = &smtp.user {
+                    builder = builder.credentials(Credentials::new(
+                        user.clone(),
+                        smtp.password.clone().unwrap_or_default(),
+                    ));
+                }
+                Some(builder.build())
+            }
+        };
+        Ok(Mail {
+            transport,
+            from,
+            wake: Notify::new(),
+        })
+    }
+
+    pub fn configured(&self) -> bool {
+        self.transport.is_some()
+    }
+
+    /// Rings the worker's bell: a message was queued.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+}
+
+/// A letter ready to queue: to whom, for which account and purpose, and its link if any.
+pub struct Outgoing {
+    pub account_id: Option<Uuid>,
+    pub purpose: &'static str,
+    pub to: Mailbox,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    pub link: Option<String>,
+    pub expires_at: Option<i64>,
+}
+
+/// The outbox row of a letter: the formatted message and its link sealed under the secret key,
+/// with the message's id as associated data (a sealed body cannot be moved to another row).
+pub fn seal(app: &AppState, letter: Outgoing) -> Result<NewMail, StoreError> {
+    let mail_id = Uuid::now_v7();
+    let message = lettre::Message::builder()
+        .from(app.mail.from.clone())
+        .to(letter.to.clone())
+        .subject(letter.subject)
+        .message_id(Some(format!("<{mail_id}@{}>", message_domain(app))))
+        .multipart(lettre::message::MultiPart::alternative_plain_html(
+            letter.text,
+            letter.html,
+        ))
+        .map_err(|e| StoreError::Corrupt(format!("an e-mail could not be built: {e}")))?;
+    let sealed = |bytes: &[u8]| {
+        crypto::seal(&app.key_encryption, mail_id.as_bytes(), bytes)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))
+    };
+    Ok(NewMail {
+        mail_id,
+        account_id: letter.account_id,
+        purpose: letter.purpose,
+        recipient: letter.to.email.to_string(),
+        sealed: sealed(&message.formatted())?,
+        link_sealed: letter.link.as_deref().map(|l| sealed(l.as_bytes())).transpose()?,
+        expires_at: letter.expires_at,
+    })
+}
+
+/// The domain of our Message-IDs: the sender's.
+fn message_domain(app: &AppState) -> String {
+    app.mail.from.email.domain().to_owned()
+}
+
+/// A pending link, opened for an admin to hand over.
+pub fn open_link(app: &AppState, mail_id: Uuid, sealed: &[u8]) -> Option<String> {
+    crypto::open(&app.key_encryption, mail_id.as_bytes(), sealed)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+}
+
+/// Queues letters (no link of their own) and wakes the worker.
+pub async fn queue(app: &AppState, letters: Vec<Outgoing>) -> Result<(), StoreError> {
+    let mails = letters
+        .into_iter()
+        .map(|l| seal(app, l))
+        .collect::<Result<Vec<_>, _>>()?;
+    app.store.issue_links(&[], &mails, app.clock.now()).await?;
+    app.mail.wake();
+    Ok(())
+}
+
+/// The worker of one replica: sends what is due whenever a message is queued, and every few
+/// seconds for retries.
+pub async fn run(app: AppState) {
+    if !app.mail.configured() {
+        return;
+    }
+    loop {
+        while deliver_due(&app).await > 0 {}
+        let _ = tokio::time::timeout(Duration::from_secs(5), app.mail.wake.notified()).await;
+    }
+}
+
+/// Sends one batch of due messages; returns how many were attempted. Safe on several replicas
+/// at once: each message is claimed by one of them before it is sent.
+pub async fn deliver_due(app: &AppState) -> usize {
+    let Some(transport) = &app.mail.transport else {
+        return 0;
+    };
+    let now = app.clock.now();
+    let due = match app.store.due_mail(now, BATCH).await {
+        Ok(due) => due,
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the outbox failed");
+            return 0;
+        }
+    };
+    let mut claimed = Vec::new();
+    for row in due {
+        let wait = BACKOFF
+            .get(row.attempts as usize)
+            .or(BACKOFF.last())
+            .copied()
+            .unwrap_or(1800);
+        match app.store.claim_mail(&row, now + wait).await {
+            Ok(true) => claimed.push(row),
+            Ok(false) => {} // another replica has it
+            Err(e) => tracing::warn!(error = %e, "claiming a message failed"),
+        }
+    }
+    let attempted = claimed.len();
+    for chunk in claimed.chunks(PARALLEL_SENDS) {
+        let sends = chunk.iter().map(|row| send(app, transport, row));
+        futures_util::future::join_all(sends).await;
+    }
+    attempted
+}
+
+async fn send(app: &AppState, transport: &AsyncSmtpTransport<Tokio1Executor>, row: &MailRow) {
+    let attempt = row.attempts + 1;
+    let outcome = match crypto::open(&app.key_encryption, row.mail_id.as_bytes(), &row.sealed) {
+        Err(e) => Err(format!("the sealed message does not open: {e}")),
+        Ok(bytes) => match envelope(&app.mail.from, &row.recipient) {
+            Err(e) => Err(e),
+            Ok(envelope) => transport
+                .send_raw(&envelope, &bytes)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+        },
+    };
+    let finished = match &outcome {
+        Ok(()) => {
+            tracing::info!(mail_id = %row.mail_id, attempt, "e-mail sent");
+            crate::telemetry_metrics::mail("sent");
+            true
+        }
+        Err(reason) if attempt as usize >= BACKOFF.len() && row.expires_at.is_none() => {
+            tracing::warn!(mail_id = %row.mail_id, attempt, reason = %reason, "e-mail given up");
+            crate::telemetry_metrics::mail("given_up");
+            true
+        }
+        Err(reason) => {
+            tracing::info!(mail_id = %row.mail_id, attempt, reason = %reason, "e-mail will be retried");
+            crate::telemetry_metrics::mail("retried");
+            if let Err(e) = app.store.note_mail_failure(row.mail_id, reason).await {
+                tracing::warn!(error = %e, "noting an e-mail failure failed");
+            }
+            false
+        }
+    };
+    if finished && let Err(e) = app.store.delete_mail(row.mail_id).await {
+        tracing::warn!(error = %e, "removing a sent e-mail failed");
+    }
+}
+
+fn envelope(from: &Mailbox, recipient: &str) -> Result<Envelope, String> {
+    let to = recipient
+        .parse()
+        .map_err(|e| format!("the recipient {recipient:?} is not an address: {e}"))?;
+    Envelope::new(Some(from.email.clone()), vec![to]).map_err(|e| e.to_string())
+}

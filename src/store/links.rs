@@ -1,0 +1,87 @@
+//! Single-use links sent by e-mail: only the SHA-256 of each link's secret is stored.
+
+use uuid::Uuid;
+
+use super::{Store, StoreError, on_pool};
+
+/// What a link is for. Each purpose has its own lifetime and page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkPurpose {
+    Invitation,
+    PasswordReset,
+    EmailVerification,
+    /// Verifies a new address; the link's `detail` is that address.
+    EmailChange,
+}
+
+impl LinkPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkPurpose::Invitation => "invitation",
+            LinkPurpose::PasswordReset => "reset",
+            LinkPurpose::EmailVerification => "verification",
+            LinkPurpose::EmailChange => "email_change",
+        }
+    }
+}
+
+/// A link that is still valid, as its page needs it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LinkRow {
+    pub account_id: Uuid,
+    pub detail: Option<String>,
+    pub expires_at: i64,
+}
+
+pub struct NewLink {
+    pub token_hash: [u8; 32],
+    pub purpose: LinkPurpose,
+    pub account_id: Uuid,
+    pub detail: Option<String>,
+    pub expires_at: i64,
+}
+
+const END_OLDER: &str = "update account_link set used_at = $3 \
+    where account_id = $1 and purpose = $2 and used_at is null";
+
+impl Store {
+    /// The link if it is valid now (unspent, unexpired, of this purpose), without spending it:
+    /// what a link's page shows before its form is posted.
+    pub async fn find_link(
+        &self,
+        token_hash: &[u8],
+        purpose: LinkPurpose,
+        now: i64,
+    ) -> Result<Option<LinkRow>, StoreError> {
+        const SQL: &str = "select account_id, detail, expires_at from account_link \
+            where token_hash = $1 and purpose = $2 and used_at is null and expires_at > $3";
+        Ok(on_pool!(self, pool => sqlx::query_as::<_, LinkRow>(SQL)
+            .bind(token_hash).bind(purpose.as_str()).bind(now).fetch_optional(pool).await)?)
+    }
+
+    /// Spends a valid link: exactly one caller gets it, however many post at once.
+    pub async fn spend_link(
+        &self,
+        token_hash: &[u8],
+        purpose: LinkPurpose,
+        now: i64,
+    ) -> Result<Option<LinkRow>, StoreError> {
+        const SQL: &str = "update account_link set used_at = $3 \
+            where token_hash = $1 and purpose = $2 and used_at is null and expires_at > $3 \
+            returning account_id, detail, expires_at";
+        Ok(on_pool!(self, pool => sqlx::query_as::<_, LinkRow>(SQL)
+            .bind(token_hash).bind(purpose.as_str()).bind(now).fetch_optional(pool).await)?)
+    }
+
+    /// Ends an account's unspent links of a purpose (a password set another way ends its resets).
+    pub async fn end_links(
+        &self,
+        account_id: Uuid,
+        purpose: LinkPurpose,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        on_pool!(self, pool => sqlx::query(END_OLDER).bind(account_id).bind(purpose.as_str()).bind(now)
+            .execute(pool).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+}
