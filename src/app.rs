@@ -287,6 +287,37 @@ fn routes<S: SessionStore + Clone>(state: AppState, session_store: S, cookie_key
             "/account/password",
             get(login::account::get_password).post(login::account::post_password),
         )
+        .route("/account", get(login::account_page::get_account))
+        .route("/account/profile", post(login::account_page::post_profile))
+        .route("/account/email", post(login::account_page::post_email))
+        .route(
+            "/account/email/verify",
+            post(login::account_page::post_send_verification),
+        )
+        .route(
+            "/account/sessions/end",
+            post(login::account_page::post_end_sessions),
+        )
+        .route(
+            "/account/apps/revoke",
+            post(login::account_page::post_revoke_app),
+        )
+        .route(
+            "/account/welcome",
+            get(login::links::get_welcome).post(login::links::post_welcome),
+        )
+        .route(
+            "/account/reset",
+            get(login::links::get_reset).post(login::links::post_reset),
+        )
+        .route(
+            "/account/forgot",
+            get(login::links::get_forgot).post(login::links::post_forgot),
+        )
+        .route(
+            "/account/confirm",
+            get(login::links::get_confirm).post(login::links::post_confirm),
+        )
         .route(paths::AUTHORIZE_CONTINUE, get(authorize::get_continue))
         .route(
             paths::DEVICE,

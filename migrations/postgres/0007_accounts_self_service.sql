@@ -61,3 +61,6 @@ create table sign_in_event (
     user_agent  text
 );
 create index sign_in_event_account on sign_in_event (account_id, at);
+
+-- A link opened from an e-mail continues the newest sign-in its browser started.
+create index pending_authorization_browser on pending_authorization (browser_hash, created_at);

@@ -270,8 +270,7 @@ pub fn apply_change(account: &mut AccountRow, change: &UserChange) -> Result<(),
         account.locale = locale;
     }
     if let Some(v) = &change.recovery_email
-        && let Some(address) =
-            checks.take("recovery_email", validate_optional_email(v.as_deref()))
+        && let Some(address) = checks.take("recovery_email", validate_optional_email(v.as_deref()))
     {
         account.recovery_email = address;
     }

@@ -56,10 +56,7 @@ fn make(
     now: i64,
 ) -> Result<(NewLink, crate::store::NewMail), LinkError> {
     let token = crypto::random_token();
-    let link = format!(
-        "{}?token={token}",
-        app.config.url(path_of(purpose))
-    );
+    let link = format!("{}?token={token}", app.config.url(path_of(purpose)));
     let expires_at = now + ttl_of(app, purpose);
     let letter = match purpose {
         LinkPurpose::Invitation => Letter::Invitation {
@@ -76,9 +73,11 @@ fn make(
             expires_at,
         },
     };
-    let outgoing = letters::compose(app, account, to, &letter, Some(expires_at))
-        .map_err(LinkError::Letter)?;
-    let mail = crate::mail::seal(app, outgoing)?;
+    let outgoing =
+        letters::compose(app, account, to, &letter, Some(expires_at)).map_err(LinkError::Letter)?;
+    let mut mail = crate::mail::seal(app, outgoing)?;
+    // Filed under the link's purpose, so a newer link of it drops this message if still unsent.
+    mail.purpose = purpose.as_str();
     // `detail`: the address the link was sent to (an invitation proves the address it reached),
     // or the new address of an e-mail change.
     Ok((
@@ -161,7 +160,11 @@ pub async fn spend(
     let Some(hash) = hash_of(token) else {
         return Ok(None);
     };
-    let Some(link) = app.store.spend_link(&hash, purpose, app.clock.now()).await? else {
+    let Some(link) = app
+        .store
+        .spend_link(&hash, purpose, app.clock.now())
+        .await?
+    else {
         return Ok(None);
     };
     Ok(app

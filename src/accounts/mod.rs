@@ -4,10 +4,12 @@
 pub mod directory;
 pub mod import;
 pub mod links;
+pub mod self_service;
 pub mod throttle;
 
 use std::sync::Arc;
 use std::time::Duration;
+use uuid::Uuid;
 
 use argon2_rust::params::Memory;
 use argon2_rust::{Algorithm, Argon2, Params, Version};
@@ -112,10 +114,14 @@ impl PasswordHasher {
 /// Why a sign-in did not succeed. The message shown never says whether the account exists.
 #[derive(Debug)]
 pub enum SignInError {
-    InvalidCredentials,
+    /// `account_id`: the account the name belongs to, when one does (never shown to the person).
+    InvalidCredentials {
+        account_id: Option<Uuid>,
+    },
     /// Too many failures for this account name or address; try again after `retry_after` seconds.
     Locked {
         retry_after: i64,
+        account_id: Option<Uuid>,
     },
     Store(StoreError),
 }
@@ -126,8 +132,46 @@ impl From<StoreError> for SignInError {
     }
 }
 
-/// Checks a username (or e-mail) and password, counting failures per account and per IP.
+/// Where a sign-in attempt came from, for the throttles and the account's activity list.
+pub struct SignInOrigin<'a> {
+    pub ip: &'a str,
+    pub user_agent: &'a str,
+    /// `password` (the sign-in page), `reauthentication`, `api`.
+    pub method: &'a str,
+}
+
+/// Checks a username (or e-mail) and password, counting failures per account and per IP. Every
+/// attempt on an account that exists goes into its recent activity.
 pub async fn sign_in(
+    store: &Store,
+    hasher: &PasswordHasher,
+    policy: &LoginPolicy,
+    login: &str,
+    password: &str,
+    origin: &SignInOrigin<'_>,
+    now: i64,
+) -> Result<AccountRow, SignInError> {
+    let outcome = check_password(store, hasher, policy, login, password, origin.ip, now).await;
+    let (account_id, result) = match &outcome {
+        Ok(account) => (Some(account.account_id), "succeeded"),
+        Err(SignInError::InvalidCredentials { account_id }) => (*account_id, "failed"),
+        Err(SignInError::Locked { account_id, .. }) => (*account_id, "locked"),
+        Err(SignInError::Store(_)) => (None, ""),
+    };
+    if let Some(account_id) = account_id {
+        let event = crate::store::NewSignInEvent {
+            account_id,
+            result,
+            method: origin.method,
+            ip: origin.ip,
+            user_agent: origin.user_agent,
+        };
+        store.record_sign_in(&event, now).await?;
+    }
+    outcome
+}
+
+async fn check_password(
     store: &Store,
     hasher: &PasswordHasher,
     policy: &LoginPolicy,
@@ -154,6 +198,7 @@ pub async fn sign_in(
     {
         return Err(SignInError::Locked {
             retry_after: locked_until - now,
+            account_id: account.map(|a| a.account_id),
         });
     }
 
@@ -171,6 +216,7 @@ pub async fn sign_in(
             Ok(account)
         }
         _ => {
+            let account_id = account.map(|a| a.account_id);
             let per_account = store
                 .record_login_failure(&account_key, now, policy.window)
                 .await?;
@@ -183,12 +229,14 @@ pub async fn sign_in(
                     .await?;
                 return Err(SignInError::Locked {
                     retry_after: policy.lockout,
+                    account_id,
                 });
             }
             if per_ip.failures >= policy.max_failures_per_ip {
                 store.lock_throttle(&ip_key, now + policy.lockout).await?;
                 return Err(SignInError::Locked {
                     retry_after: policy.lockout,
+                    account_id,
                 });
             }
             let excess = per_account.failures.max(per_ip.failures) - policy.slowdown_after;
@@ -199,7 +247,7 @@ pub async fn sign_in(
                     .min(5_000);
                 tokio::time::sleep(Duration::from_millis(delay)).await;
             }
-            Err(SignInError::InvalidCredentials)
+            Err(SignInError::InvalidCredentials { account_id })
         }
     }
 }

@@ -221,16 +221,20 @@ pub async fn change_my_password(
         &app.config.login,
         &me.username,
         &body.current_password,
-        &caller.client_ip,
+        &accounts::SignInOrigin {
+            ip: &caller.client_ip,
+            user_agent: "",
+            method: "api",
+        },
         now,
     )
     .await
     {
         Ok(_) => {}
-        Err(SignInError::InvalidCredentials) => {
+        Err(SignInError::InvalidCredentials { .. }) => {
             return Err(ApiError::forbidden("the current password is incorrect"));
         }
-        Err(SignInError::Locked { retry_after }) => {
+        Err(SignInError::Locked { retry_after, .. }) => {
             return Err(ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 format!("too many failed attempts; try again in {retry_after} seconds"),

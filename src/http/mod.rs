@@ -230,6 +230,48 @@ impl FromRequestParts<crate::state::AppState> for ClientIp {
     }
 }
 
+/// Where a request comes from, as a person's activity list shows it: the client's address and
+/// the browser's User-Agent (cut to 300 characters; it is the client's to say, and only shown).
+#[derive(Debug, Clone)]
+pub struct Device {
+    pub ip: String,
+    pub user_agent: String,
+}
+
+impl FromRequestParts<crate::state::AppState> for Device {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &crate::state::AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Ok(ClientIp(ip)) = ClientIp::from_request_parts(parts, app).await;
+        let user_agent = parts
+            .headers
+            .get(axum::http::header::USER_AGENT)
+            .map(|v| {
+                String::from_utf8_lossy(v.as_bytes())
+                    .chars()
+                    .take(300)
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Device { ip, user_agent })
+    }
+}
+
+/// "Chrome on Windows 10" for a User-Agent, or `None` when it names nothing known.
+pub fn describe_user_agent(user_agent: &str) -> Option<String> {
+    let parsed = woothee::parser::Parser::new().parse(user_agent)?;
+    let known = |s: &str| !s.is_empty() && s != woothee::woothee::VALUE_UNKNOWN;
+    match (known(parsed.name), known(parsed.os)) {
+        (true, true) => Some(format!("{} · {}", parsed.name, parsed.os)),
+        (true, false) => Some(parsed.name.to_owned()),
+        (false, true) => Some(parsed.os.to_owned()),
+        (false, false) => None,
+    }
+}
+
 /// Walks X-Forwarded-For from the right past trusted proxies; the first other hop is the client.
 /// Entries to its left were written by the client itself and are never believed, and a hop that
 /// does not parse ends the walk at the last trusted address: what lies beyond it is unknown.

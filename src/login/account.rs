@@ -12,7 +12,7 @@ use super::sign_in_first;
 use crate::accounts::directory::{self, Actor, DirectoryError};
 use crate::accounts::{self, SignInError};
 use crate::domain::FieldError;
-use crate::http::ClientIp;
+use crate::http::Device;
 use crate::http::page::{PageError, render};
 use crate::i18n::Message;
 use crate::sessions::browser::BrowserKey;
@@ -85,7 +85,7 @@ pub async fn get_password(
 
 pub async fn post_password(
     State(app): State<AppState>,
-    ClientIp(ip): ClientIp,
+    device: Device,
     csrf: CsrfForm,
 ) -> Result<Response, PageError> {
     let CsrfForm {
@@ -120,13 +120,28 @@ pub async fn post_password(
     let current = form.get("current_password").unwrap_or_default();
     let login = &app.config.login;
     let username = &account.username;
-    match accounts::sign_in(&app.store, &app.hasher, login, username, current, &ip, now).await {
+    let origin = accounts::SignInOrigin {
+        ip: &device.ip,
+        user_agent: &device.user_agent,
+        method: "reauthentication",
+    };
+    match accounts::sign_in(
+        &app.store,
+        &app.hasher,
+        login,
+        username,
+        current,
+        &origin,
+        now,
+    )
+    .await
+    {
         Ok(_) => {}
-        Err(SignInError::InvalidCredentials) => {
+        Err(SignInError::InvalidCredentials { .. }) => {
             let wrong = Message::new("password-current-incorrect");
             return problem(StatusCode::FORBIDDEN, "current_password", wrong).await;
         }
-        Err(SignInError::Locked { retry_after }) => {
+        Err(SignInError::Locked { retry_after, .. }) => {
             let locked = locked_message(retry_after);
             return problem(StatusCode::TOO_MANY_REQUESTS, "current_password", locked).await;
         }
@@ -168,7 +183,7 @@ pub async fn post_password(
     crate::audit::record(
         &app,
         &actor,
-        Some(&ip),
+        Some(&device.ip),
         "user.change_password",
         target,
         detail,

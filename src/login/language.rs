@@ -48,7 +48,12 @@ pub async fn post_account_language(
             .update_account(&account, &after, app.clock.now())
             .await?;
     }
-    let mut response = Redirect::to("/?done=language").into_response();
+    let back = if form.get("from") == Some("account") {
+        "/account?done=language"
+    } else {
+        "/?done=language"
+    };
+    let mut response = Redirect::to(back).into_response();
     if let Some(lang) = chosen.as_deref().and_then(Lang::from_tag) {
         remember(&app, &mut response, lang);
     }

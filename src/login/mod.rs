@@ -2,10 +2,12 @@
 //! the home page, the device and QR sign-in pages, and the account's own password.
 
 pub mod account;
+pub mod account_page;
 pub mod consent;
 pub mod device;
 pub mod home;
 pub mod language;
+pub mod links;
 pub mod qr;
 pub mod sign_in;
 
@@ -13,9 +15,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use tower_sessions::Session;
 use uuid::Uuid;
 
+use crate::http::Device;
 use crate::http::page::PageError;
 use crate::oidc::authorize::{self, PendingRequest, Visitor};
 use crate::sessions as session;
+use crate::sessions::browser::BrowserKey;
 use crate::state::AppState;
 use crate::store::{AccountRow, ClientRow};
 
@@ -34,13 +38,16 @@ pub struct SignedIn {
     pub account: AccountRow,
     pub remember: bool,
     pub now: i64,
+    /// How: `password`, `invitation`, `reset` (the account page lists it).
+    pub method: &'static str,
 }
 
 /// Establishes the SSO session and continues the app's authorization request (or goes home).
 pub async fn continue_after_sign_in(
     app: &AppState,
     session: &Session,
-    visitor: &Visitor<'_>,
+    browser: &BrowserKey,
+    device: &Device,
     signed_in: SignedIn,
     pending: Option<(Uuid, PendingRequest, ClientRow)>,
     return_to: Option<String>,
@@ -49,9 +56,18 @@ pub async fn continue_after_sign_in(
         account,
         remember,
         now,
+        method,
     } = signed_in;
-    let state =
-        session::establish(app, session, &account, vec!["pwd".into()], remember, now).await?;
+    let how = session::How {
+        amr: vec!["pwd".into()],
+        method,
+        remember,
+    };
+    let state = session::establish(app, session, &account, how, device, now).await?;
+    let visitor = &Visitor {
+        ip: &device.ip,
+        browser,
+    };
     match pending {
         Some((id, pending, client)) => {
             let login = (state, account);

@@ -117,6 +117,7 @@ pub async fn post_qr_poll(
     State(app): State<AppState>,
     session: Session,
     browser: BrowserKey,
+    device: crate::http::Device,
     PageForm(form): PageForm,
 ) -> Result<Response, PageError> {
     let status = |status: &str| Json(json!({ "status": status })).into_response();
@@ -151,7 +152,12 @@ pub async fn post_qr_poll(
         .await
         .map_err(session_error)?;
     // A shared computer: never a persistent cookie.
-    session::establish(&app, &session, &account, amr, false, now).await?;
+    let how = session::How {
+        amr,
+        method: "qr",
+        remember: false,
+    };
+    session::establish(&app, &session, &account, how, &device, now).await?;
     tracing::info!(account_id = %account.account_id, "signed in by QR code");
     let next = match wait.request {
         Some(id) => format!("{}?request={id}", paths::AUTHORIZE_CONTINUE),

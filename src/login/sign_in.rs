@@ -13,10 +13,10 @@ use super::{SignedIn, continue_after_sign_in, local_path};
 use crate::accounts::directory::{self, DirectoryError};
 use crate::accounts::{self, SignInError};
 use crate::domain::FieldError;
-use crate::http::ClientIp;
+use crate::http::Device;
 use crate::http::page::{PageError, PageForm, render};
 use crate::i18n::Message;
-use crate::oidc::authorize::{PendingRequest, Visitor, load_pending};
+use crate::oidc::authorize::{PendingRequest, load_pending};
 use crate::sessions::browser::BrowserKey;
 use crate::sessions::{self as session, CsrfForm};
 use crate::state::AppState;
@@ -109,7 +109,7 @@ pub async fn post_login(
     State(app): State<AppState>,
     session: Session,
     browser: BrowserKey,
-    ClientIp(ip): ClientIp,
+    device: Device,
     PageForm(form): PageForm,
 ) -> Result<Response, PageError> {
     let pending = match form.get("request") {
@@ -136,19 +136,15 @@ pub async fn post_login(
         .await;
     }
     let now = app.clock.now();
-    let account = match verify(&app, &attempt.username, password, &ip, now).await {
+    let account = match verify(&app, &attempt.username, password, &device, now).await {
         Ok(account) => account,
-        Err(SignInError::InvalidCredentials) => {
+        Err(SignInError::InvalidCredentials { .. }) => {
             return again(StatusCode::UNAUTHORIZED, Message::new("login-incorrect")).await;
         }
-        Err(SignInError::Locked { retry_after }) => {
+        Err(SignInError::Locked { retry_after, .. }) => {
             return again(StatusCode::TOO_MANY_REQUESTS, locked_message(retry_after)).await;
         }
         Err(SignInError::Store(e)) => return Err(e.into()),
-    };
-    let visitor = Visitor {
-        ip: &ip,
-        browser: &browser,
     };
     if account.must_change_password {
         // A temporary password only opens the page to choose a new one.
@@ -170,11 +166,15 @@ pub async fn post_login(
         account,
         remember: attempt.remember,
         now,
+        method: "password",
     };
     let Attempt {
         pending, return_to, ..
     } = attempt;
-    continue_after_sign_in(&app, &session, &visitor, signed_in, pending, return_to).await
+    continue_after_sign_in(
+        &app, &session, &browser, &device, signed_in, pending, return_to,
+    )
+    .await
 }
 
 /// Checks the password, counted like every sign-in (and in the metrics).
@@ -182,20 +182,33 @@ async fn verify(
     app: &AppState,
     username: &str,
     password: &str,
-    ip: &str,
+    device: &Device,
     now: i64,
 ) -> Result<crate::store::AccountRow, SignInError> {
     // Longer than any account name or password could be: refused without a lookup.
     if username.len() > crate::domain::MAX_EMAIL || password.len() > 4 * crate::domain::MAX_PASSWORD
     {
-        return Err(SignInError::InvalidCredentials);
+        return Err(SignInError::InvalidCredentials { account_id: None });
     }
     let login = &app.config.login;
-    let outcome =
-        accounts::sign_in(&app.store, &app.hasher, login, username, password, ip, now).await;
+    let origin = accounts::SignInOrigin {
+        ip: &device.ip,
+        user_agent: &device.user_agent,
+        method: "password",
+    };
+    let outcome = accounts::sign_in(
+        &app.store,
+        &app.hasher,
+        login,
+        username,
+        password,
+        &origin,
+        now,
+    )
+    .await;
     crate::telemetry_metrics::login(match &outcome {
         Ok(_) => "succeeded",
-        Err(SignInError::InvalidCredentials) => "failed",
+        Err(SignInError::InvalidCredentials { .. }) => "failed",
         Err(SignInError::Locked { .. }) => "locked",
         Err(SignInError::Store(_)) => "error",
     });
@@ -274,7 +287,7 @@ pub async fn get_password_change(
 /// Replaces a temporary password; the person is then signed in and continues where they were.
 pub async fn post_password_change(
     State(app): State<AppState>,
-    ClientIp(ip): ClientIp,
+    device: Device,
     csrf: CsrfForm,
 ) -> Result<Response, PageError> {
     let CsrfForm {
@@ -343,15 +356,13 @@ pub async fn post_password_change(
         account,
         remember: state.remember,
         now,
-    };
-    let visitor = Visitor {
-        ip: &ip,
-        browser: &browser,
+        method: "password",
     };
     continue_after_sign_in(
         &app,
         &session,
-        &visitor,
+        &browser,
+        &device,
         signed_in,
         pending,
         state.return_to,

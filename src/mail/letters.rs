@@ -12,12 +12,26 @@ use crate::store::AccountRow;
 
 /// What a letter says, before it is put into words.
 pub enum Letter<'a> {
-    Invitation { link: &'a str, expires_at: i64 },
-    PasswordReset { link: &'a str, minutes: i64 },
-    ConfirmAddress { link: &'a str, address: &'a str, expires_at: i64 },
+    Invitation {
+        link: &'a str,
+        expires_at: i64,
+    },
+    PasswordReset {
+        link: &'a str,
+        minutes: i64,
+    },
+    ConfirmAddress {
+        link: &'a str,
+        address: &'a str,
+        expires_at: i64,
+    },
     /// To the old address, when a new one was asked for.
-    AddressChanging { new_address: &'a str },
-    PasswordChanged { at: i64 },
+    AddressChanging {
+        new_address: &'a str,
+    },
+    PasswordChanged {
+        at: i64,
+    },
 }
 
 impl Letter<'_> {
@@ -48,8 +62,10 @@ impl Letter<'_> {
                 Message::new("mail-invitation-subject"),
                 vec![user("mail-invitation-body")],
                 Some(Message::new("mail-invitation-button")),
-                vec![Message::new("mail-link-expires")
-                    .with("when", crate::clock::format_utc(*expires_at))],
+                vec![
+                    Message::new("mail-link-expires")
+                        .with("when", crate::clock::format_utc(*expires_at)),
+                ],
             ),
             Letter::PasswordReset { minutes, .. } => (
                 Message::new("mail-reset-subject"),
@@ -68,8 +84,10 @@ impl Letter<'_> {
                 Message::new("mail-confirm-subject"),
                 vec![user("mail-confirm-body").with("address", *address)],
                 Some(Message::new("mail-confirm-button")),
-                vec![Message::new("mail-link-expires")
-                    .with("when", crate::clock::format_utc(*expires_at))],
+                vec![
+                    Message::new("mail-link-expires")
+                        .with("when", crate::clock::format_utc(*expires_at)),
+                ],
             ),
             Letter::AddressChanging { new_address } => (
                 Message::new("mail-address-changing-subject"),
@@ -146,7 +164,9 @@ pub fn compose(
     let body = Body {
         lang: lang.tag(),
         subject: subject.with("college", college.as_str()).in_lang(lang),
-        greeting: Message::new("mail-greeting").with("name", name).in_lang(lang),
+        greeting: Message::new("mail-greeting")
+            .with("name", name)
+            .in_lang(lang),
         before: before.iter().map(|m| m.in_lang(lang)).collect(),
         action: button
             .zip(letter.link())

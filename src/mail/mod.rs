@@ -122,7 +122,11 @@ pub fn seal(app: &AppState, letter: Outgoing) -> Result<NewMail, StoreError> {
         purpose: letter.purpose,
         recipient: letter.to.email.to_string(),
         sealed: sealed(&message.formatted())?,
-        link_sealed: letter.link.as_deref().map(|l| sealed(l.as_bytes())).transpose()?,
+        link_sealed: letter
+            .link
+            .as_deref()
+            .map(|l| sealed(l.as_bytes()))
+            .transpose()?,
         expires_at: letter.expires_at,
     })
 }

@@ -71,9 +71,8 @@ pub fn load(source: &impl Source, issuer: &str, errors: &mut Vec<String>) -> Mai
             "HCCC_SSO_MAIL_FROM: {from:?} is not an address such as \"HCCC sign-in <no-reply@hccc.edu>\""
         ));
     }
-    let mut number = |name: &str, default: i64| {
-        number_setting(source, errors, name, default, 300, 30 * 86_400)
-    };
+    let mut number =
+        |name: &str, default: i64| number_setting(source, errors, name, default, 300, 30 * 86_400);
     MailSettings {
         smtp,
         from,
@@ -85,7 +84,8 @@ pub fn load(source: &impl Source, issuer: &str, errors: &mut Vec<String>) -> Mai
 
 /// `smtp://[user[:password]@]host[:port][?tls=starttls]` or `smtps://…`.
 fn parse_smtp_url(raw: &str) -> Result<SmtpSettings, String> {
-    let url = Url::parse(raw).map_err(|_| "must be a URL such as smtp://relay.hccc.edu:25".to_owned())?;
+    let url =
+        Url::parse(raw).map_err(|_| "must be a URL such as smtp://relay.hccc.edu:25".to_owned())?;
     let tls = url
         .query_pairs()
         .find(|(k, _)| k == "tls")
@@ -119,7 +119,9 @@ fn parse_smtp_url(raw: &str) -> Result<SmtpSettings, String> {
     let user = Some(url.username()).filter(|u| !u.is_empty()).map(decode);
     let password = url.password().map(decode);
     if password.is_some() && security == Security::Plain && !is_local(&host) {
-        return Err("sends a password without TLS to another host; use ?tls=starttls or smtps://".into());
+        return Err(
+            "sends a password without TLS to another host; use ?tls=starttls or smtps://".into(),
+        );
     }
     Ok(SmtpSettings {
         host,
@@ -141,15 +143,24 @@ mod tests {
     #[test]
     fn smtp_urls_name_their_security_and_port() {
         let plain = parse_smtp_url("smtp://127.0.0.1:2525").expect("plain");
-        assert_eq!((plain.security, plain.port, plain.user), (Security::Plain, 2525, None));
+        assert_eq!(
+            (plain.security, plain.port, plain.user),
+            (Security::Plain, 2525, None)
+        );
         let m365 = parse_smtp_url("smtp://sso%40hccc.edu:p%40ss@smtp.office365.com?tls=starttls")
             .expect("starttls");
         assert_eq!(m365.security, Security::StartTls);
         assert_eq!(m365.port, 587);
         assert_eq!(m365.user.as_deref(), Some("sso@hccc.edu"));
         assert_eq!(m365.password.as_deref(), Some("p@ss"));
-        assert_eq!(parse_smtp_url("smtps://smtp.gmail.com").expect("tls").port, 465);
-        assert!(!format!("{m365:?}").contains("p@ss"), "no password in Debug");
+        assert_eq!(
+            parse_smtp_url("smtps://smtp.gmail.com").expect("tls").port,
+            465
+        );
+        assert!(
+            !format!("{m365:?}").contains("p@ss"),
+            "no password in Debug"
+        );
         for bad in [
             "http://relay",
             "smtp://",
@@ -159,6 +170,9 @@ mod tests {
         ] {
             assert!(parse_smtp_url(bad).is_err(), "{bad}");
         }
-        assert!(parse_smtp_url("smtp://u:p@127.0.0.1:25").is_ok(), "a local relay may take a password");
+        assert!(
+            parse_smtp_url("smtp://u:p@127.0.0.1:25").is_ok(),
+            "a local relay may take a password"
+        );
     }
 }

@@ -4,6 +4,7 @@
 use serde::Serialize;
 use serde_json::json;
 
+use super::scopes::{Scope, ScopeSet};
 use crate::crypto;
 use crate::keys::KeyError;
 use crate::state::AppState;
@@ -79,6 +80,22 @@ pub async fn notify_ended(app: &AppState, grants: &[GrantRow], now: i64) -> Resu
     let app = app.clone();
     tokio::spawn(async move { deliver_due(&app).await });
     Ok(())
+}
+
+/// Ends what a browser session signed in to: its grants are revoked (but offline_access ones,
+/// which outlive the session by design) and its apps are told over the back channel.
+pub async fn end_session_grants(
+    app: &AppState,
+    sid: uuid::Uuid,
+    now: i64,
+) -> Result<(), StoreError> {
+    let grants = app.store.live_grants_for_session(sid).await?;
+    for grant in &grants {
+        if !ScopeSet::parse(&grant.scope).contains(Scope::OfflineAccess) {
+            app.store.revoke_grant(grant.grant_id, now).await?;
+        }
+    }
+    notify_ended(app, &grants, now).await
 }
 
 fn logout_token(

@@ -11,7 +11,6 @@ use url::Url;
 use uuid::Uuid;
 
 use super::backchannel;
-use super::scopes::{Scope, ScopeSet};
 use crate::http::Params;
 use crate::http::page::{PageError, PageForm, page_query, render};
 use crate::sessions::browser::BrowserKey;
@@ -189,24 +188,9 @@ async fn perform_logout(
     session: &Session,
     login: &LoginState,
 ) -> Result<(), PageError> {
-    let now = app.clock.now();
-    let grants = app.store.live_grants_for_session(login.sid).await?;
-    let mut clients: Vec<ClientRow> = Vec::new();
-    for grant in &grants {
-        if !ScopeSet::parse(&grant.scope).contains(Scope::OfflineAccess) {
-            app.store.revoke_grant(grant.grant_id, now).await?;
-        }
-        if !clients.iter().any(|c| c.client_id == grant.client_id)
-            && let Some(client) = app.store.find_client(grant.client_id).await?
-        {
-            clients.push(client);
-        }
-    }
-    backchannel::enqueue_for_session(app, &grants, &clients, now).await?;
-    session::end(session).await?;
+    backchannel::end_session_grants(app, login.sid, app.clock.now()).await?;
+    session::end(app, session).await?;
     tracing::info!(account_id = %login.account_id, sid = %login.sid, "signed out");
-    let app = app.clone();
-    tokio::spawn(async move { backchannel::deliver_due(&app).await });
     Ok(())
 }
 

@@ -11,10 +11,10 @@ use tower_sessions::{Expiry, Session};
 use uuid::Uuid;
 
 use crate::crypto;
-use crate::http::Params;
 use crate::http::page::{PageError, PageForm};
+use crate::http::{Device, Params};
 use crate::state::AppState;
-use crate::store::AccountRow;
+use crate::store::{AccountRow, NewBrowserSession};
 use browser::BrowserKey;
 
 use crate::store::LOGIN_KEY;
@@ -78,8 +78,12 @@ pub async fn current_login(
     let (idle, max) = lifetimes(app, &state);
     let last_seen = state.last_seen.max(state.auth_time);
     let live = now - last_seen <= idle && now - state.auth_time <= max;
+    // The account through the session's row: a session ended from another browser has none.
     let account = if live {
-        app.store.find_account(state.account_id).await?
+        app.store
+            .find_session_account(state.sid)
+            .await?
+            .filter(|a| a.account_id == state.account_id)
     } else {
         None
     };
@@ -93,13 +97,17 @@ pub async fn current_login(
             if now - last_seen >= TOUCH_EVERY {
                 state.last_seen = now;
                 save(app, session, &state).await?;
+                let until = ends_at(app, &state, now);
+                app.store
+                    .touch_browser_session(state.sid, now, until)
+                    .await?;
             }
             // The page is shown in the account's language unless the person picked another.
             crate::i18n::prefer_account(account.locale.as_deref());
             Ok(Some((state, account)))
         }
         _ => {
-            end(session).await?;
+            end(app, session).await?;
             Ok(None)
         }
     }
@@ -117,27 +125,51 @@ async fn save(app: &AppState, session: &Session, state: &LoginState) -> Result<(
         .map_err(session_error)
 }
 
+/// How a person signed in.
+pub struct How {
+    pub amr: Vec<String>,
+    /// `password`, `qr`, `invitation`, `reset`: shown in the account's session list.
+    pub method: &'static str,
+    /// "Keep me signed in on this device".
+    pub remember: bool,
+}
+
+/// When a session ends unless it is used again: its idle timeout, within its absolute lifetime.
+fn ends_at(app: &AppState, state: &LoginState, now: i64) -> i64 {
+    let (idle, max) = lifetimes(app, state);
+    (now + idle).min(state.auth_time + max)
+}
+
 /// Starts a signed-in session under a new session id (no fixation), a new `sid` and a new CSRF
-/// token (the one of the sign-in form is not carried over).
+/// token (the one of the sign-in form is not carried over), and lists it under the account.
 pub async fn establish(
     app: &AppState,
     session: &Session,
     account: &AccountRow,
-    amr: Vec<String>,
-    remember: bool,
+    how: How,
+    device: &Device,
     now: i64,
 ) -> Result<LoginState, PageError> {
     session.cycle_id().await.map_err(session_error)?;
-    let remember = remember && app.config.remember_me > 0;
+    let remember = how.remember && app.config.remember_me > 0;
     let state = LoginState {
         account_id: account.account_id,
         sid: Uuid::new_v4(),
         auth_time: now,
-        amr,
+        amr: how.amr,
         remember,
         last_seen: now,
         credential_version: account.credential_version,
     };
+    let listed = NewBrowserSession {
+        sid: state.sid,
+        account_id: account.account_id,
+        method: how.method,
+        ip: &device.ip,
+        user_agent: &device.user_agent,
+        expires_at: ends_at(app, &state, now),
+    };
+    app.store.insert_browser_session(&listed, now).await?;
     session.set_expiry(expiry(app, remember));
     session
         .insert(CSRF_KEY, crypto::random_token())
@@ -162,8 +194,17 @@ pub async fn follow_credential_change(
     Ok(state)
 }
 
-/// Ends the session entirely, deleting it from the store.
-pub async fn end(session: &Session) -> Result<(), PageError> {
+/// Ends the session entirely, deleting it from the store and from the account's list.
+pub async fn end(app: &AppState, session: &Session) -> Result<(), PageError> {
+    if let Some(state) = session
+        .get::<LoginState>(LOGIN_KEY)
+        .await
+        .map_err(session_error)?
+    {
+        app.store
+            .end_browser_sessions(state.account_id, Some(state.sid), None)
+            .await?;
+    }
     session.flush().await.map_err(session_error)
 }
 

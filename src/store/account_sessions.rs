@@ -107,8 +107,10 @@ impl Store {
     ) -> Result<Vec<BrowserSessionRow>, StoreError> {
         const SQL: &str = "select sid, method, ip, user_agent, created_at, last_seen_at from browser_session \
             where account_id = $1 and expires_at > $2 order by last_seen_at desc limit 100";
-        Ok(on_pool!(self, pool => sqlx::query_as::<_, BrowserSessionRow>(SQL)
-            .bind(account_id).bind(now).fetch_all(pool).await)?)
+        Ok(
+            on_pool!(self, pool => sqlx::query_as::<_, BrowserSessionRow>(SQL)
+            .bind(account_id).bind(now).fetch_all(pool).await)?,
+        )
     }
 
     /// Ends sessions of an account: one (`only`), or all but `keep`. Returns the ended ones.
@@ -124,7 +126,11 @@ impl Store {
             .bind(account_id).bind(only).bind(keep).fetch_all(pool).await)?)
     }
 
-    pub async fn record_sign_in(&self, event: &NewSignInEvent<'_>, now: i64) -> Result<(), StoreError> {
+    pub async fn record_sign_in(
+        &self,
+        event: &NewSignInEvent<'_>,
+        now: i64,
+    ) -> Result<(), StoreError> {
         const SQL: &str = "insert into sign_in_event (event_id, account_id, at, result, method, ip, user_agent) \
             values ($1, $2, $3, $4, $5, $6, $7)";
         on_pool!(self, pool => sqlx::query(SQL).bind(Uuid::now_v7()).bind(event.account_id).bind(now)
@@ -140,12 +146,17 @@ impl Store {
     ) -> Result<Vec<SignInEventRow>, StoreError> {
         const SQL: &str = "select at, result, method, ip, user_agent from sign_in_event \
             where account_id = $1 order by at desc, event_id desc limit $2";
-        Ok(on_pool!(self, pool => sqlx::query_as::<_, SignInEventRow>(SQL)
-            .bind(account_id).bind(limit).fetch_all(pool).await)?)
+        Ok(
+            on_pool!(self, pool => sqlx::query_as::<_, SignInEventRow>(SQL)
+            .bind(account_id).bind(limit).fetch_all(pool).await)?,
+        )
     }
 
     /// The apps an account signed in to: those it consented to, and those with live grants.
-    pub async fn connected_apps(&self, account_id: Uuid) -> Result<Vec<ConnectedAppRow>, StoreError> {
+    pub async fn connected_apps(
+        &self,
+        account_id: Uuid,
+    ) -> Result<Vec<ConnectedAppRow>, StoreError> {
         const SQL: &str = "select c.client_id, c.name, \
               coalesce(cs.scope, (select g.scope from oauth_grant g where g.account_id = $1 \
                   and g.client_id = c.client_id and g.revoked_at is null order by g.created_at desc limit 1)) as scope, \
@@ -157,8 +168,10 @@ impl Store {
             where cs.account_id is not null or exists (select 1 from oauth_grant g where g.account_id = $1 \
                 and g.client_id = c.client_id and g.revoked_at is null) \
             order by c.name";
-        Ok(on_pool!(self, pool => sqlx::query_as::<_, ConnectedAppRow>(SQL)
-            .bind(account_id).fetch_all(pool).await)?)
+        Ok(
+            on_pool!(self, pool => sqlx::query_as::<_, ConnectedAppRow>(SQL)
+            .bind(account_id).fetch_all(pool).await)?,
+        )
     }
 
     /// Takes back what an app was allowed: its consent goes, and every grant (refresh tokens

@@ -354,7 +354,7 @@ impl Store {
     }
 
     /// Sets a new password hash and ends what was signed in with the old one: the credential
-    /// version moves on (so browser sessions signed in before end at their next request), and
+    /// version moves on and their browser sessions' rows go (so they end at their next request), and
     /// every live grant of the account but `keep` is revoked with its refresh tokens, in one
     /// transaction. Returns the new version and the grants ended, whose apps are told (logout).
     pub async fn set_password(
@@ -373,6 +373,8 @@ impl Store {
         );
         const DROP_TOKENS: &str = "delete from refresh_token where grant_id in \
             (select grant_id from oauth_grant where account_id = $1 and revoked_at is not null)";
+        const END_SESSIONS: &str =
+            "delete from browser_session where account_id = $1 and ($2 is null or sid <> $2)";
         let (keep_sid, keep_grant) = match keep {
             KeepGrants::None => (None, None),
             KeepGrants::OfSession(sid) => (Some(sid), None),
@@ -386,6 +388,7 @@ impl Store {
             let ended = sqlx::query_as::<_, GrantRecord>(&end_grants).bind(account_id).bind(now)
                 .bind(keep_sid).bind(keep_grant).fetch_all(&mut *tx).await?;
             sqlx::query(DROP_TOKENS).bind(account_id).execute(&mut *tx).await?;
+            sqlx::query(END_SESSIONS).bind(account_id).bind(keep_sid).execute(&mut *tx).await?;
             tx.commit().await?;
             (version, ended)
         });

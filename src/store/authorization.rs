@@ -223,6 +223,19 @@ impl Store {
         )
     }
 
+    /// The newest request this browser started that is still waiting (for a link opened from an
+    /// e-mail during an app's sign-in, which then continues to the app).
+    pub async fn latest_pending_of_browser(
+        &self,
+        browser_hash: &[u8],
+        now: i64,
+    ) -> Result<Option<Uuid>, StoreError> {
+        const SQL: &str = "select request_id from pending_authorization \
+            where browser_hash = $1 and expires_at > $2 order by created_at desc limit 1";
+        Ok(on_pool!(self, pool => sqlx::query_scalar::<_, Uuid>(SQL)
+            .bind(browser_hash).bind(now).fetch_optional(pool).await)?)
+    }
+
     /// Removes a pending request once it is answered; false if another request got there first.
     pub async fn delete_pending_authorization(&self, request_id: Uuid) -> Result<bool, StoreError> {
         const SQL: &str = "delete from pending_authorization where request_id = $1";

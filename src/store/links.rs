@@ -84,4 +84,21 @@ impl Store {
             .execute(pool).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
+
+    /// What a live link of `purpose` carries (the new address of an e-mail change waiting to be
+    /// confirmed), for the account page.
+    pub async fn live_link_detail(
+        &self,
+        account_id: Uuid,
+        purpose: LinkPurpose,
+        now: i64,
+    ) -> Result<Option<String>, StoreError> {
+        const SQL: &str = "select detail from account_link where account_id = $1 and purpose = $2 \
+            and used_at is null and expires_at > $3 order by created_at desc limit 1";
+        Ok(
+            on_pool!(self, pool => sqlx::query_scalar::<_, Option<String>>(SQL)
+            .bind(account_id).bind(purpose.as_str()).bind(now).fetch_optional(pool).await)?
+            .flatten(),
+        )
+    }
 }

@@ -3,7 +3,7 @@
 
 use uuid::Uuid;
 
-use super::links::NewLink;
+use super::links::{LinkPurpose, NewLink};
 use super::{Store, StoreError, on_pool};
 
 /// A message to queue. `sealed` is its recipient-facing content and `link_sealed` the link it
@@ -44,9 +44,11 @@ pub struct PendingLinkRow {
 const ROWS_PER_INSERT: usize = 400;
 const INSERT_MAIL: &str = "insert into mail_outbox (mail_id, account_id, purpose, recipient, sealed, \
     link_sealed, attempts, next_attempt_at, created_at, expires_at) ";
-const END_OLDER_LINKS: &str = "update account_link set used_at = $3 \
-    where account_id = $1 and purpose = $2 and used_at is null";
-const INSERT_LINK: &str = "insert into account_link (token_hash, purpose, account_id, detail, created_at, expires_at) ";
+const END_OLDER_LINKS: &str = "update account_link set used_at = ";
+/// A superseded link's message is not sent: its link would not work.
+const DROP_OLDER_MAIL: &str = "delete from mail_outbox where purpose = ";
+const INSERT_LINK: &str =
+    "insert into account_link (token_hash, purpose, account_id, detail, created_at, expires_at) ";
 
 impl Store {
     /// Stores links and the messages that carry them in one transaction: a link is never made
@@ -60,9 +62,30 @@ impl Store {
     ) -> Result<(), StoreError> {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            for link in links {
-                sqlx::query(END_OLDER_LINKS).bind(link.account_id).bind(link.purpose.as_str()).bind(now)
-                    .execute(&mut *tx).await?;
+            for chunk in links.chunks(ROWS_PER_INSERT) {
+                for purpose in [LinkPurpose::Invitation, LinkPurpose::PasswordReset,
+                    LinkPurpose::EmailVerification, LinkPurpose::EmailChange] {
+                    let ids: Vec<Uuid> = chunk.iter().filter(|l| l.purpose == purpose)
+                        .map(|l| l.account_id).collect();
+                    if ids.is_empty() {
+                        continue;
+                    }
+                    let mut end = sqlx::QueryBuilder::new(END_OLDER_LINKS);
+                    end.push_bind(now).push(" where used_at is null and purpose = ")
+                        .push_bind(purpose.as_str()).push(" and account_id in (");
+                    let mut list = end.separated(", ");
+                    for id in &ids {
+                        list.push_bind(*id);
+                    }
+                    end.push(")").build().execute(&mut *tx).await?;
+                    let mut drop = sqlx::QueryBuilder::new(DROP_OLDER_MAIL);
+                    drop.push_bind(purpose.as_str()).push(" and account_id in (");
+                    let mut list = drop.separated(", ");
+                    for id in &ids {
+                        list.push_bind(*id);
+                    }
+                    drop.push(")").build().execute(&mut *tx).await?;
+                }
             }
             for chunk in links.chunks(ROWS_PER_INSERT) {
                 let mut builder = sqlx::QueryBuilder::new(INSERT_LINK);
@@ -132,12 +155,18 @@ impl Store {
     }
 
     /// The links of an account still waiting to be sent, newest first.
-    pub async fn pending_links(&self, account_id: Uuid, now: i64) -> Result<Vec<PendingLinkRow>, StoreError> {
+    pub async fn pending_links(
+        &self,
+        account_id: Uuid,
+        now: i64,
+    ) -> Result<Vec<PendingLinkRow>, StoreError> {
         const SQL: &str = "select mail_id, purpose, recipient, link_sealed, created_at, expires_at from mail_outbox \
             where account_id = $1 and link_sealed is not null and (expires_at is null or expires_at > $2) \
             order by created_at desc";
-        Ok(on_pool!(self, pool => sqlx::query_as::<_, PendingLinkRow>(SQL)
-            .bind(account_id).bind(now).fetch_all(pool).await)?)
+        Ok(
+            on_pool!(self, pool => sqlx::query_as::<_, PendingLinkRow>(SQL)
+            .bind(account_id).bind(now).fetch_all(pool).await)?,
+        )
     }
 
     /// How many messages wait (for the metrics and the start-up notice).

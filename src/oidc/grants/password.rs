@@ -36,13 +36,17 @@ pub async fn sign_in(
         &app.config.login,
         &request.username,
         &request.password,
-        client_ip,
+        &accounts::SignInOrigin {
+            ip: client_ip,
+            user_agent: "",
+            method: "password_grant",
+        },
         now,
     )
     .await;
     let account = match outcome {
         Ok(account) => account,
-        Err(SignInError::InvalidCredentials) => {
+        Err(SignInError::InvalidCredentials { .. }) => {
             crate::telemetry_metrics::login("failed");
             return Err(OAuthError::invalid_grant(
                 "the username or password is incorrect",

@@ -1,0 +1,392 @@
+//! What people do with their own accounts, without an admin: set a first password from an
+//! invitation, reset a forgotten one, confirm an address, change it, end their sessions and take
+//! back what an app was allowed. Pages and the API call these; they never see axum types.
+
+use uuid::Uuid;
+
+use super::directory::{self, Actor, DirectoryError};
+use super::links::{self, LinkError};
+use super::throttle;
+use crate::domain::{self, FieldError};
+use crate::i18n::Message;
+use crate::mail::letters::{self, Letter};
+use crate::state::AppState;
+use crate::store::{AccountRow, KeepGrants, LinkPurpose, StoreError};
+
+/// Reset requests one address may make per hour, and links one account may be sent per hour.
+pub const RESETS_PER_IP: i64 = 20;
+pub const RESETS_PER_ACCOUNT: i64 = 3;
+const RESET_WINDOW: i64 = 3600;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SelfServiceError {
+    /// The link is unknown, expired, spent, superseded or of another purpose: all look alike.
+    #[error("the link is not valid")]
+    LinkInvalid,
+    #[error("the form has problems")]
+    Invalid(Vec<FieldError>),
+    /// The new address belongs to another account by now.
+    #[error("the address is in use")]
+    AddressTaken,
+    #[error("too many requests")]
+    Throttled,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    #[error("{0}")]
+    Directory(String),
+}
+
+impl From<DirectoryError> for SelfServiceError {
+    fn from(e: DirectoryError) -> Self {
+        match e {
+            DirectoryError::Invalid(errors) => SelfServiceError::Invalid(errors),
+            DirectoryError::Duplicate => SelfServiceError::AddressTaken,
+            DirectoryError::Store(e) => SelfServiceError::Store(e),
+            other => SelfServiceError::Directory(other.to_string()),
+        }
+    }
+}
+
+fn actor_of(account: &AccountRow) -> Actor {
+    Actor::User {
+        id: account.account_id,
+        username: account.username.clone(),
+    }
+}
+
+async fn audit(
+    app: &AppState,
+    account: &AccountRow,
+    ip: Option<&str>,
+    action: &str,
+    detail: serde_json::Value,
+) {
+    let target = Some(format!("user:{}", account.account_id));
+    crate::audit::record(app, &actor_of(account), ip, action, target, detail).await;
+}
+
+/// The new password of a link's form: the rules, and the confirmation matching (field errors
+/// under `new_password` and `confirm_password`).
+pub fn check_new_password(
+    account: &AccountRow,
+    password: &str,
+    confirm: &str,
+) -> Result<(), SelfServiceError> {
+    if let Err(message) = domain::validate_password(password, &account.username) {
+        return Err(SelfServiceError::Invalid(vec![FieldError::new(
+            "new_password",
+            message,
+        )]));
+    }
+    if confirm != password {
+        let mismatch = Message::new("password-mismatch");
+        return Err(SelfServiceError::Invalid(vec![FieldError::new(
+            "confirm_password",
+            mismatch,
+        )]));
+    }
+    Ok(())
+}
+
+/// Sets the password an invitation or reset link's form chose, spending the link. Every
+/// session and refresh token of the account ends (its apps are told); an invitation that
+/// reached the account's own address verifies it; a reset sends a "password changed" notice.
+pub async fn set_password_from_link(
+    app: &AppState,
+    purpose: LinkPurpose,
+    token: &str,
+    password: &str,
+    confirm: &str,
+    ip: &str,
+) -> Result<AccountRow, SelfServiceError> {
+    // Checked before the link is spent, so a rejected password leaves it usable.
+    let (_, account) = links::peek(app, purpose, token)
+        .await?
+        .ok_or(SelfServiceError::LinkInvalid)?;
+    check_new_password(&account, password, confirm)?;
+    let (link, account) = links::spend(app, purpose, token)
+        .await?
+        .ok_or(SelfServiceError::LinkInvalid)?;
+    let now = app.clock.now();
+    let set = directory::set_password(
+        &app.store,
+        &app.hasher,
+        &account,
+        password,
+        false,
+        KeepGrants::None,
+        now,
+    )
+    .await?;
+    crate::oidc::backchannel::notify_ended(app, &set.ended, now).await?;
+    let mut account = account;
+    account.must_change_password = false;
+    account.credential_version = set.credential_version;
+    let reached_own_address = link.detail.as_deref() == Some(account.email.as_str());
+    if purpose == LinkPurpose::Invitation && reached_own_address && !account.email_verified {
+        let mut verified = account.clone();
+        verified.email_verified = true;
+        account = app.store.update_account(&account, &verified, now).await?;
+    }
+    let action = match purpose {
+        LinkPurpose::Invitation => "user.accept_invitation",
+        _ => "user.reset_password",
+    };
+    let detail = serde_json::json!({"grants_ended": set.ended.len(), "email_verified": account.email_verified});
+    audit(app, &account, Some(ip), action, detail).await;
+    if purpose == LinkPurpose::PasswordReset {
+        notify(
+            app,
+            &account,
+            links::recovery_address(&account),
+            &Letter::PasswordChanged { at: now },
+        )
+        .await?;
+    }
+    tracing::info!(account_id = %account.account_id, purpose = purpose.as_str(), "password set from a link");
+    Ok(account)
+}
+
+/// A notice without a link (password changed, address changing).
+async fn notify(
+    app: &AppState,
+    account: &AccountRow,
+    to: &str,
+    letter: &Letter<'_>,
+) -> Result<(), SelfServiceError> {
+    let outgoing = letters::compose(app, account, to, letter, None).map_err(LinkError::Letter)?;
+    crate::mail::queue(app, vec![outgoing]).await?;
+    Ok(())
+}
+
+/// "Forgot your password?": counts the request against the address (refused past the limit),
+/// then looks up the account and sends the link in the background, so the answer and its
+/// timing are the same whether an account matched or not.
+pub async fn request_reset(app: &AppState, login: &str, ip: &str) -> Result<(), SelfServiceError> {
+    let now = app.clock.now();
+    let per_ip = app
+        .store
+        .record_login_failure(&format!("reset-ip:{ip}"), now, RESET_WINDOW)
+        .await?;
+    if per_ip.failures > RESETS_PER_IP {
+        return Err(SelfServiceError::Throttled);
+    }
+    let app = app.clone();
+    let login = login.to_owned();
+    let ip = ip.to_owned();
+    tokio::spawn(async move {
+        if let Err(e) = send_reset(&app, &login, &ip).await {
+            tracing::error!(error = %e, "sending a reset link failed");
+        }
+    });
+    Ok(())
+}
+
+async fn send_reset(app: &AppState, login: &str, ip: &str) -> Result<(), SelfServiceError> {
+    let Some(account) = app
+        .store
+        .find_account_by_login(login)
+        .await?
+        .filter(|a| !a.disabled)
+    else {
+        return Ok(());
+    };
+    let now = app.clock.now();
+    let key = format!("reset-{}", throttle::account_key(account.account_id));
+    let per_account = app
+        .store
+        .record_login_failure(&key, now, RESET_WINDOW)
+        .await?;
+    if per_account.failures > RESETS_PER_ACCOUNT {
+        tracing::warn!(account_id = %account.account_id, "reset links to this account are paused for an hour");
+        return Ok(());
+    }
+    links::send(app, &account, LinkPurpose::PasswordReset, None).await?;
+    audit(
+        app,
+        &account,
+        Some(ip),
+        "user.request_reset",
+        serde_json::json!({}),
+    )
+    .await;
+    Ok(())
+}
+
+/// Which confirmation a link is: of the account's address, or of a new one it asked for.
+pub async fn peek_confirmation(
+    app: &AppState,
+    token: &str,
+) -> Result<(LinkPurpose, String), SelfServiceError> {
+    for purpose in [LinkPurpose::EmailVerification, LinkPurpose::EmailChange] {
+        if let Some((link, account)) = links::peek(app, purpose, token).await? {
+            return Ok((purpose, link.detail.unwrap_or(account.email)));
+        }
+    }
+    Err(SelfServiceError::LinkInvalid)
+}
+
+/// Confirms an address by its link's form: the account's address becomes verified, or the new
+/// address it asked for replaces the old one, verified.
+pub async fn confirm_address(
+    app: &AppState,
+    token: &str,
+    ip: &str,
+) -> Result<AccountRow, SelfServiceError> {
+    let (purpose, _) = peek_confirmation(app, token).await?;
+    let (link, account) = links::spend(app, purpose, token)
+        .await?
+        .ok_or(SelfServiceError::LinkInvalid)?;
+    let address = link.detail.unwrap_or_else(|| account.email.clone());
+    let mut after = account.clone();
+    match purpose {
+        LinkPurpose::EmailChange => after.email = address.clone(),
+        // The address changed since the link was sent: it proves nothing about the new one.
+        _ if address != account.email => return Err(SelfServiceError::LinkInvalid),
+        _ => {}
+    }
+    after.email_verified = true;
+    let now = app.clock.now();
+    let after = match app.store.update_account(&account, &after, now).await {
+        Err(StoreError::Conflict) => return Err(SelfServiceError::AddressTaken),
+        other => other?,
+    };
+    let action = match purpose {
+        LinkPurpose::EmailChange => "user.change_email",
+        _ => "user.verify_email",
+    };
+    audit(
+        app,
+        &after,
+        Some(ip),
+        action,
+        serde_json::json!({"from": account.email, "to": after.email}),
+    )
+    .await;
+    Ok(after)
+}
+
+/// Starts a change of the account's address: a confirmation goes to the new address and a
+/// notice to the old one; the old one stays in use until the new one is confirmed. Whether the
+/// new address belongs to another account is not said here (it is at confirmation).
+pub async fn start_email_change(
+    app: &AppState,
+    account: &AccountRow,
+    raw: &str,
+    ip: &str,
+) -> Result<String, SelfServiceError> {
+    let address = domain::validate_email(raw)
+        .map_err(|m| SelfServiceError::Invalid(vec![FieldError::new("email", m)]))?;
+    if crate::store::normalize_key(&address) == crate::store::normalize_key(&account.email) {
+        let same = Message::new("account-email-same");
+        return Err(SelfServiceError::Invalid(vec![FieldError::new(
+            "email", same,
+        )]));
+    }
+    links::send(app, account, LinkPurpose::EmailChange, Some(&address)).await?;
+    notify(
+        app,
+        account,
+        &account.email,
+        &Letter::AddressChanging {
+            new_address: &address,
+        },
+    )
+    .await?;
+    audit(
+        app,
+        account,
+        Some(ip),
+        "user.request_email_change",
+        serde_json::json!({"to": address}),
+    )
+    .await;
+    Ok(address)
+}
+
+/// Sends a confirmation of the account's current address.
+pub async fn send_verification(
+    app: &AppState,
+    account: &AccountRow,
+    actor: &Actor,
+    ip: Option<&str>,
+) -> Result<(), SelfServiceError> {
+    links::send(app, account, LinkPurpose::EmailVerification, None).await?;
+    let target = Some(format!("user:{}", account.account_id));
+    crate::audit::record(
+        app,
+        actor,
+        ip,
+        "user.send_verification",
+        target,
+        serde_json::json!({"to": account.email}),
+    )
+    .await;
+    Ok(())
+}
+
+/// Which of an account's sessions to end.
+#[derive(Debug, Clone, Copy)]
+pub enum Sessions {
+    One(Uuid),
+    AllBut(Uuid),
+}
+
+/// Ends sessions of an account: each one's browser is signed out at its next request, and the
+/// apps it signed in to get a logout token. Returns how many ended.
+pub async fn end_sessions(
+    app: &AppState,
+    account: &AccountRow,
+    which: Sessions,
+    ip: Option<&str>,
+) -> Result<usize, SelfServiceError> {
+    let (only, keep) = match which {
+        Sessions::One(sid) => (Some(sid), None),
+        Sessions::AllBut(sid) => (None, Some(sid)),
+    };
+    let ended = app
+        .store
+        .end_browser_sessions(account.account_id, only, keep)
+        .await?;
+    let now = app.clock.now();
+    for sid in &ended {
+        crate::oidc::backchannel::end_session_grants(app, *sid, now).await?;
+    }
+    if !ended.is_empty() {
+        let sids: Vec<String> = ended.iter().map(Uuid::to_string).collect();
+        audit(
+            app,
+            account,
+            ip,
+            "user.end_sessions",
+            serde_json::json!({"sessions": sids}),
+        )
+        .await;
+    }
+    Ok(ended.len())
+}
+
+/// Takes back what an app was allowed: consent and every grant with its refresh tokens; the app
+/// is told over the back channel. False when the account had nothing with that app.
+pub async fn revoke_app(
+    app: &AppState,
+    account: &AccountRow,
+    client_id: Uuid,
+    ip: Option<&str>,
+) -> Result<bool, SelfServiceError> {
+    let connected = app.store.connected_apps(account.account_id).await?;
+    let Some(client) = connected.iter().find(|c| c.client_id == client_id) else {
+        return Ok(false);
+    };
+    let now = app.clock.now();
+    let grants = app
+        .store
+        .revoke_app(account.account_id, client_id, now)
+        .await?;
+    crate::oidc::backchannel::notify_ended(app, &grants, now).await?;
+    let detail = serde_json::json!({"client_id": client_id, "client": client.name, "grants_ended": grants.len()});
+    audit(app, account, ip, "user.revoke_app", detail).await;
+    Ok(true)
+}

@@ -1,0 +1,424 @@
+//! `/account`: the signed-in person's own account. Name and language, the address (changed by
+//! confirming the new one), active sessions (end one or all others), connected apps (revoke)
+//! and recent sign-in activity. Changing the address needs a sign-in within the last ten
+//! minutes, or the current password.
+
+use askama::Template;
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use uuid::Uuid;
+
+use super::sign_in_first;
+use crate::accounts::directory::{self, Actor, DirectoryError, UserChange};
+use crate::accounts::self_service::{self, SelfServiceError, Sessions};
+use crate::accounts::{self, SignInError};
+use crate::domain::FieldError;
+use crate::domain::scopes::ScopeSet;
+use crate::http::page::{PageError, page_query, render};
+use crate::http::{Device, Params, describe_user_agent};
+use crate::i18n::Message;
+use crate::sessions::browser::BrowserKey;
+use crate::sessions::{self as session, CsrfForm, LoginState};
+use crate::state::AppState;
+use crate::store::{AccountRow, LinkPurpose};
+
+const PATH: &str = "/account";
+/// A sign-in this recent lets the address change without the password again.
+pub const RECENT_SIGN_IN: i64 = 600;
+
+pub struct SessionView {
+    pub sid: String,
+    pub current: bool,
+    pub device: String,
+    pub ip: String,
+    pub method: String,
+    pub signed_in: String,
+    pub last_seen: String,
+}
+
+pub struct AppView {
+    pub client_id: String,
+    pub name: String,
+    pub scopes: Vec<&'static str>,
+    pub since: String,
+}
+
+pub struct EventView {
+    pub at: String,
+    pub succeeded: bool,
+    pub result: String,
+    pub method: String,
+    pub ip: String,
+    pub device: String,
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct AccountPage {
+    csrf_token: String,
+    user_name: String,
+    username: String,
+    email: String,
+    email_verified: bool,
+    /// A new address waiting for its confirmation.
+    pending_email: Option<String>,
+    given_name: String,
+    family_name: String,
+    locale: String,
+    needs_password: bool,
+    sessions: Vec<SessionView>,
+    apps: Vec<AppView>,
+    activity: Vec<EventView>,
+    notice: Option<Message>,
+    errors: Vec<FieldError>,
+}
+
+impl AccountPage {
+    fn error_for(&self, field: &str) -> Option<&Message> {
+        crate::http::page::error_for(&self.errors, field)
+    }
+
+    fn invalid(&self, field: &str) -> String {
+        crate::http::page::invalid(&self.errors, field)
+    }
+}
+
+fn device_of(user_agent: Option<&str>, lang: crate::i18n::Lang) -> String {
+    user_agent
+        .and_then(describe_user_agent)
+        .unwrap_or_else(|| lang.text("account-device-unknown"))
+}
+
+/// Everything the page shows of the account, for this browser's session.
+async fn page(
+    app: &AppState,
+    csrf_token: String,
+    login: &LoginState,
+    account: &AccountRow,
+    notice: Option<Message>,
+    errors: Vec<FieldError>,
+) -> Result<AccountPage, PageError> {
+    let lang = crate::i18n::current();
+    let now = app.clock.now();
+    let when = crate::clock::format_utc;
+    let method = |m: &str| lang.text(&format!("account-method-{}", m.replace('_', "-")));
+    let sessions = app
+        .store
+        .list_browser_sessions(account.account_id, now)
+        .await?;
+    let apps = app.store.connected_apps(account.account_id).await?;
+    let events = app.store.recent_sign_ins(account.account_id, 20).await?;
+    let pending_email = app
+        .store
+        .live_link_detail(account.account_id, LinkPurpose::EmailChange, now)
+        .await?;
+    Ok(AccountPage {
+        csrf_token,
+        user_name: account.display_name(),
+        username: account.username.clone(),
+        email: account.email.clone(),
+        email_verified: account.email_verified,
+        pending_email,
+        given_name: account.given_name.clone().unwrap_or_default(),
+        family_name: account.family_name.clone().unwrap_or_default(),
+        locale: account.locale.clone().unwrap_or_default(),
+        needs_password: now - login.auth_time > RECENT_SIGN_IN,
+        sessions: sessions
+            .into_iter()
+            .map(|s| SessionView {
+                sid: s.sid.to_string(),
+                current: s.sid == login.sid,
+                device: device_of(s.user_agent.as_deref(), lang),
+                ip: s.ip.unwrap_or_default(),
+                method: method(&s.method),
+                signed_in: when(s.created_at),
+                last_seen: when(s.last_seen_at),
+            })
+            .collect(),
+        apps: apps
+            .into_iter()
+            .map(|a| AppView {
+                client_id: a.client_id.to_string(),
+                name: a.name,
+                scopes: ScopeSet::parse(&a.scope).iter().map(|s| s.key()).collect(),
+                since: when(a.since),
+            })
+            .collect(),
+        activity: events
+            .into_iter()
+            .map(|e| EventView {
+                at: when(e.at),
+                succeeded: e.result == "succeeded",
+                result: lang.text(&format!("account-result-{}", e.result)),
+                method: method(&e.method),
+                ip: e.ip.unwrap_or_default(),
+                device: device_of(e.user_agent.as_deref(), lang),
+            })
+            .collect(),
+        notice,
+        errors,
+    })
+}
+
+/// The notices a redirect after a change names (`?done=`).
+fn notice_of(done: Option<&str>) -> Option<Message> {
+    let key = match done? {
+        "profile" => "account-saved",
+        "language" => "home-language-saved",
+        "email" => "account-email-sent",
+        "verification" => "account-verification-sent",
+        "session" => "account-session-ended",
+        "sessions" => "account-sessions-ended",
+        "app" => "account-app-revoked",
+        _ => return None,
+    };
+    Some(Message::new(key))
+}
+
+pub async fn get_account(
+    State(app): State<AppState>,
+    session: tower_sessions::Session,
+    browser: BrowserKey,
+    RawQuery(query): RawQuery,
+) -> Result<Response, PageError> {
+    let query = page_query(query, "error-invalid-address-title")?;
+    let Some((login, account)) = session::current_login(&app, &session).await? else {
+        return Ok(sign_in_first(PATH));
+    };
+    let csrf_token = session::csrf_token(&app, &session, &browser).await?;
+    let notice = notice_of(query.get("done"));
+    let page = page(&app, csrf_token, &login, &account, notice, Vec::new()).await?;
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// A form of the account page that was refused: the page again, with the problem by its field.
+async fn refused(
+    app: &AppState,
+    csrf: &CsrfForm,
+    login: &LoginState,
+    account: &AccountRow,
+    status: StatusCode,
+    errors: Vec<FieldError>,
+) -> Result<Response, PageError> {
+    let csrf_token = session::csrf_token(app, &csrf.session, &csrf.browser).await?;
+    let page = page(app, csrf_token, login, account, None, errors).await?;
+    Ok(render(status, &page))
+}
+
+fn done(what: &str) -> Response {
+    Redirect::to(&format!("{PATH}?done={what}")).into_response()
+}
+
+/// The signed-in person of an account form, or the sign-in page first.
+async fn signed_in(
+    app: &AppState,
+    csrf: &CsrfForm,
+) -> Result<Option<(LoginState, AccountRow)>, PageError> {
+    session::current_login(app, &csrf.session).await
+}
+
+pub async fn post_profile(
+    State(app): State<AppState>,
+    device: Device,
+    csrf: CsrfForm,
+) -> Result<Response, PageError> {
+    let Some((login, account)) = signed_in(&app, &csrf).await? else {
+        return Ok(sign_in_first(PATH));
+    };
+    let name = |field: &str| {
+        Some(
+            csrf.form
+                .get(field)
+                .map(str::to_owned)
+                .filter(|s| !s.trim().is_empty()),
+        )
+    };
+    let change = UserChange {
+        given_name: name("given_name"),
+        family_name: name("family_name"),
+        ..UserChange::default()
+    };
+    let actor = Actor::User {
+        id: account.account_id,
+        username: account.username.clone(),
+    };
+    let now = app.clock.now();
+    match directory::update_user(&app.store, &actor, account.account_id, &change, now).await {
+        Ok((before, after)) => {
+            let detail = serde_json::json!({"before": directory::audit_view(&before), "after": directory::audit_view(&after)});
+            let target = Some(format!("user:{}", account.account_id));
+            crate::audit::record(
+                &app,
+                &actor,
+                Some(&device.ip),
+                "user.update_profile",
+                target,
+                detail,
+            )
+            .await;
+            Ok(done("profile"))
+        }
+        Err(DirectoryError::Invalid(errors)) => {
+            refused(
+                &app,
+                &csrf,
+                &login,
+                &account,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                errors,
+            )
+            .await
+        }
+        Err(e) => Err(PageError::server_error(e)),
+    }
+}
+
+/// Whether the person proved themselves recently enough for a sensitive change: a sign-in in
+/// the last ten minutes, or the current password now (checked and throttled like a sign-in).
+async fn reauthenticated(
+    app: &AppState,
+    form: &Params,
+    login: &LoginState,
+    account: &AccountRow,
+    device: &Device,
+) -> Result<Result<(), (StatusCode, FieldError)>, PageError> {
+    let now = app.clock.now();
+    if now - login.auth_time <= RECENT_SIGN_IN {
+        return Ok(Ok(()));
+    }
+    let origin = accounts::SignInOrigin {
+        ip: &device.ip,
+        user_agent: &device.user_agent,
+        method: "reauthentication",
+    };
+    let current = form.get("current_password").unwrap_or_default();
+    let login_policy = &app.config.login;
+    let checked = accounts::sign_in(
+        &app.store,
+        &app.hasher,
+        login_policy,
+        &account.username,
+        current,
+        &origin,
+        now,
+    )
+    .await;
+    Ok(match checked {
+        Ok(_) => Ok(()),
+        Err(SignInError::InvalidCredentials { .. }) => Err((
+            StatusCode::FORBIDDEN,
+            FieldError::new(
+                "current_password",
+                Message::new("password-current-incorrect"),
+            ),
+        )),
+        Err(SignInError::Locked { retry_after, .. }) => Err((
+            StatusCode::TOO_MANY_REQUESTS,
+            FieldError::new(
+                "current_password",
+                super::sign_in::locked_message(retry_after),
+            ),
+        )),
+        Err(SignInError::Store(e)) => return Err(e.into()),
+    })
+}
+
+pub async fn post_email(
+    State(app): State<AppState>,
+    device: Device,
+    csrf: CsrfForm,
+) -> Result<Response, PageError> {
+    let Some((login, account)) = signed_in(&app, &csrf).await? else {
+        return Ok(sign_in_first(PATH));
+    };
+    if let Err((status, error)) =
+        reauthenticated(&app, &csrf.form, &login, &account, &device).await?
+    {
+        return refused(&app, &csrf, &login, &account, status, vec![error]).await;
+    }
+    let raw = csrf.form.get("email").unwrap_or_default();
+    match self_service::start_email_change(&app, &account, raw, &device.ip).await {
+        Ok(_) => Ok(done("email")),
+        Err(SelfServiceError::Invalid(errors)) => {
+            refused(
+                &app,
+                &csrf,
+                &login,
+                &account,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                errors,
+            )
+            .await
+        }
+        Err(e) => Err(PageError::server_error(e)),
+    }
+}
+
+pub async fn post_send_verification(
+    State(app): State<AppState>,
+    device: Device,
+    csrf: CsrfForm,
+) -> Result<Response, PageError> {
+    let Some((_, account)) = signed_in(&app, &csrf).await? else {
+        return Ok(sign_in_first(PATH));
+    };
+    if account.email_verified {
+        return Ok(done("verification"));
+    }
+    let actor = Actor::User {
+        id: account.account_id,
+        username: account.username.clone(),
+    };
+    self_service::send_verification(&app, &account, &actor, Some(&device.ip))
+        .await
+        .map_err(PageError::server_error)?;
+    Ok(done("verification"))
+}
+
+fn id_field(form: &Params, name: &str) -> Result<Uuid, PageError> {
+    form.get(name)
+        .and_then(|raw| Uuid::parse_str(raw).ok())
+        .ok_or_else(|| PageError::invalid_form(Message::new("account-unknown-item")))
+}
+
+/// Ends one of the account's other sessions (`sid`), or all others (`sid=others`).
+pub async fn post_end_sessions(
+    State(app): State<AppState>,
+    device: Device,
+    csrf: CsrfForm,
+) -> Result<Response, PageError> {
+    let Some((login, account)) = signed_in(&app, &csrf).await? else {
+        return Ok(sign_in_first(PATH));
+    };
+    let which = match csrf.form.get("sid") {
+        Some("others") => Sessions::AllBut(login.sid),
+        _ => Sessions::One(id_field(&csrf.form, "sid")?),
+    };
+    // This browser's own session ends by signing out.
+    if matches!(which, Sessions::One(sid) if sid == login.sid) {
+        return Ok(Redirect::to("/logout").into_response());
+    }
+    self_service::end_sessions(&app, &account, which, Some(&device.ip))
+        .await
+        .map_err(PageError::server_error)?;
+    Ok(done(match which {
+        Sessions::One(_) => "session",
+        Sessions::AllBut(_) => "sessions",
+    }))
+}
+
+pub async fn post_revoke_app(
+    State(app): State<AppState>,
+    device: Device,
+    csrf: CsrfForm,
+) -> Result<Response, PageError> {
+    let Some((_, account)) = signed_in(&app, &csrf).await? else {
+        return Ok(sign_in_first(PATH));
+    };
+    let client_id = id_field(&csrf.form, "client_id")?;
+    self_service::revoke_app(&app, &account, client_id, Some(&device.ip))
+        .await
+        .map_err(PageError::server_error)?;
+    Ok(done("app"))
+}
