@@ -55,6 +55,33 @@ pub enum UserCommand {
     /// Import accounts from a CSV file (username, email, given_name, family_name, roles, groups;
     /// roles and groups `;`-separated): matched by username, all rows or none.
     Import(UserImport),
+    /// E-mail invitations (a link to choose a password) to accounts that have none yet.
+    Invite(UserInvite),
+    /// Print an account's links that have not gone out by e-mail (no SMTP relay, or it is down).
+    Links(UserLinks),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("who").required(true).args(["username", "group", "role", "all_without_password"])))]
+pub struct UserInvite {
+    /// One account.
+    #[arg(long)]
+    pub username: Option<String>,
+    /// Every account of a group.
+    #[arg(long)]
+    pub group: Option<String>,
+    /// Every account with a role (admin, staff, faculty, student).
+    #[arg(long)]
+    pub role: Option<String>,
+    /// Every account that has no password yet.
+    #[arg(long)]
+    pub all_without_password: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UserLinks {
+    #[arg(long)]
+    pub username: String,
 }
 
 #[derive(Debug, Args)]
@@ -226,6 +253,8 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         }
         Command::User(UserCommand::Create(args)) => create_user(config, args, json_output).await,
         Command::User(UserCommand::Import(args)) => import_users(config, args, json_output).await,
+        Command::User(UserCommand::Invite(args)) => invite_users(config, args, json_output).await,
+        Command::User(UserCommand::Links(args)) => print_links(config, args, json_output).await,
         Command::Client(ClientCommand::Create(flags)) => {
             if flags.name.is_none() {
                 anyhow::bail!("--name is required");
@@ -407,6 +436,118 @@ async fn create_user(config: Config, args: UserCreate, json_output: bool) -> any
 }
 
 /// `user import`: prints the plan (dry run) or applies it; exits non-zero when rows are rejected.
+async fn invite_users(config: Config, args: UserInvite, json_output: bool) -> anyhow::Result<()> {
+    let app = crate::app::build_state(config, Clock::system()).await?;
+    let filter = crate::store::AccountFilter {
+        search: None,
+        role: args.role.clone(),
+        disabled: None,
+        limit: 0,
+        offset: 0,
+    };
+    let accounts = match &args.username {
+        Some(username) => {
+            let account = app
+                .store
+                .find_account_by_login(username)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no account {username:?}"))?;
+            if account.password_hash.is_some() {
+                anyhow::bail!(
+                    "{username} already has a password: send a reset link from the admin page instead"
+                );
+            }
+            vec![account]
+        }
+        None => {
+            app.store
+                .accounts_to_invite(&filter, args.group.as_deref(), None)
+                .await?
+        }
+    };
+    let started = std::time::Instant::now();
+    let scope = json!({"username": args.username, "group": args.group, "role": args.role,
+        "all_without_password": args.all_without_password});
+    let invited = crate::accounts::self_service::invite(
+        &app,
+        accounts,
+        &crate::accounts::directory::Actor::Cli,
+        None,
+        scope,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let next = if app.mail.configured() {
+        "the server sends them"
+    } else {
+        "no SMTP relay is set (HCCC_SSO_SMTP_URL): hand the links over with `user links --username …`"
+    };
+    emit(
+        json_output,
+        json!({"invited": invited, "ms": started.elapsed().as_millis() as u64, "smtp": app.mail.configured()}),
+        &format!(
+            "queued {invited} invitations in {} ms; {next}",
+            started.elapsed().as_millis()
+        ),
+    );
+    Ok(())
+}
+
+async fn print_links(config: Config, args: UserLinks, json_output: bool) -> anyhow::Result<()> {
+    let app = crate::app::build_state(config, Clock::system()).await?;
+    let account = app
+        .store
+        .find_account_by_login(&args.username)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no account {:?}", args.username))?;
+    let rows = app
+        .store
+        .pending_links(account.account_id, app.clock.now())
+        .await?;
+    let links: Vec<serde_json::Value> = rows
+        .iter()
+        .filter_map(|row| {
+            let link = crate::mail::open_link(&app, row.mail_id, &row.link_sealed)?;
+            Some(
+                json!({"purpose": row.purpose, "to": row.recipient, "link": link,
+                "expires_at": row.expires_at.map(crate::clock::format_utc)}),
+            )
+        })
+        .collect();
+    crate::audit::record_cli(
+        &app.store,
+        "user.show_links",
+        json!({"username": account.username, "count": links.len()}),
+    )
+    .await;
+    let text = if links.is_empty() {
+        format!(
+            "{}: no link waiting (sent already, spent or expired)",
+            account.username
+        )
+    } else {
+        links
+            .iter()
+            .map(|l| {
+                format!(
+                    "{} to {} (until {}):\n  {}",
+                    l["purpose"].as_str().unwrap_or_default(),
+                    l["to"].as_str().unwrap_or_default(),
+                    l["expires_at"].as_str().unwrap_or_default(),
+                    l["link"].as_str().unwrap_or_default()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    emit(
+        json_output,
+        json!({"username": account.username, "links": links}),
+        &text,
+    );
+    Ok(())
+}
+
 async fn import_users(config: Config, args: UserImport, json_output: bool) -> anyhow::Result<()> {
     use crate::accounts::import;
     let data =

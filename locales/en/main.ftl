@@ -558,3 +558,52 @@ account-sessions-ended = Every other session is signed out, and their apps were 
 account-app-revoked = The app's access is removed: it can no longer act for you.
 account-email-same = This is already your address.
 account-unknown-item = This item is not in your account any more. Reload the page.
+
+## Admin: invitations, links and mail
+admin-select = Select
+admin-select-user = Select { $username }
+admin-no-password = no password yet
+admin-invite-selected = Invite the selected accounts
+admin-invite-heading = Invitations
+admin-invite-hint = An invitation e-mails a link to choose a password (to the recovery address when there is one). Accounts that already have a password are skipped; a new invitation ends the older one.
+admin-invite-filtered = Invite the accounts this filter matches
+admin-invite-all = Invite every account without a password
+notice-invited = { $count ->
+    [0] No account needed an invitation: each already has a password.
+    [one] One invitation is on its way.
+   *[other] { $count } invitations are on their way.
+}
+notice-invited-one = The invitation is on its way.
+notice-reset-sent = A password reset link is on its way.
+notice-verification-sent = A confirmation link is on its way.
+admin-user-mail = E-mail and links
+admin-mail-not-configured = No mail relay is set up (HCCC_SSO_SMTP_URL): links wait below for you to hand over.
+admin-send-invitation = Send an invitation
+admin-send-reset = Send a password reset link
+admin-send-verification = Send an address confirmation link
+admin-pending-links = Links not sent yet
+admin-pending-links-hint = Give a link only to the account's owner: it signs them in. Each works once.
+admin-pending-link = { $purpose } to { $to }
+admin-pending-link-expires = Works until { $when }.
+admin-link-invitation = Invitation
+admin-link-reset = Password reset
+admin-link-verification = Address confirmation
+admin-link-email-change = New address confirmation
+admin-send-disabled = This account is disabled: enable it first.
+admin-invite-has-password = This account already has a password: send a reset link instead.
+admin-send-choice = Choose what to send.
+admin-invite-none-selected = Select at least one account, or invite by the filter.
+audit-user-invite = Sent invitations
+audit-user-accept-invitation = Chose a password from an invitation
+audit-user-send-reset = Sent a password reset link
+audit-user-request-reset = Asked for a password reset link
+audit-user-reset-password = Reset their password from a link
+audit-user-send-verification = Sent an address confirmation link
+audit-user-verify-email = Confirmed their address
+audit-user-request-email-change = Asked to change their address
+audit-user-change-email = Changed their address by confirming it
+audit-user-end-sessions = Signed out their other sessions
+audit-user-revoke-app = Removed an app's access
+audit-user-mark-email-verified = Marked an address confirmed
+api-email-by-confirmation = The address changes only once the new one is confirmed: POST /api/v1/users/me/email with the new address and your current password.
+audit-user-show-links = Printed pending links (command line)

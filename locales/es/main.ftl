@@ -558,3 +558,52 @@ account-sessions-ended = Se cerraron todas las demás sesiones y se avisó a sus
 account-app-revoked = Se quitó el acceso de la aplicación: ya no puede actuar en su nombre.
 account-email-same = Esta ya es su dirección.
 account-unknown-item = Este elemento ya no está en su cuenta. Vuelva a cargar la página.
+
+## Administración: invitaciones, enlaces y correo
+admin-select = Seleccionar
+admin-select-user = Seleccionar a { $username }
+admin-no-password = aún sin contraseña
+admin-invite-selected = Invitar a las cuentas seleccionadas
+admin-invite-heading = Invitaciones
+admin-invite-hint = Una invitación envía por correo un enlace para elegir una contraseña (a la dirección de recuperación, si la hay). Se omiten las cuentas que ya tienen contraseña; una invitación nueva anula la anterior.
+admin-invite-filtered = Invitar a las cuentas que coinciden con este filtro
+admin-invite-all = Invitar a todas las cuentas sin contraseña
+notice-invited = { $count ->
+    [0] Ninguna cuenta necesitaba invitación: todas tienen ya contraseña.
+    [one] Se está enviando una invitación.
+   *[other] Se están enviando { $count } invitaciones.
+}
+notice-invited-one = Se está enviando la invitación.
+notice-reset-sent = Se está enviando un enlace para restablecer la contraseña.
+notice-verification-sent = Se está enviando un enlace de confirmación.
+admin-user-mail = Correo y enlaces
+admin-mail-not-configured = No hay un servidor de correo configurado (HCCC_SSO_SMTP_URL): los enlaces esperan aquí abajo para que usted los entregue.
+admin-send-invitation = Enviar una invitación
+admin-send-reset = Enviar un enlace para restablecer la contraseña
+admin-send-verification = Enviar un enlace para confirmar la dirección
+admin-pending-links = Enlaces aún no enviados
+admin-pending-links-hint = Entregue un enlace solo a la persona dueña de la cuenta: le da acceso. Cada uno funciona una sola vez.
+admin-pending-link = { $purpose } para { $to }
+admin-pending-link-expires = Funciona hasta el { $when }.
+admin-link-invitation = Invitación
+admin-link-reset = Restablecimiento de contraseña
+admin-link-verification = Confirmación de dirección
+admin-link-email-change = Confirmación de la dirección nueva
+admin-send-disabled = Esta cuenta está desactivada: actívela primero.
+admin-invite-has-password = Esta cuenta ya tiene contraseña: envíe un enlace de restablecimiento.
+admin-send-choice = Elija qué enviar.
+admin-invite-none-selected = Seleccione al menos una cuenta, o invite según el filtro.
+audit-user-invite = Envió invitaciones
+audit-user-accept-invitation = Eligió una contraseña desde una invitación
+audit-user-send-reset = Envió un enlace para restablecer la contraseña
+audit-user-request-reset = Pidió un enlace para restablecer la contraseña
+audit-user-reset-password = Restableció su contraseña desde un enlace
+audit-user-send-verification = Envió un enlace para confirmar la dirección
+audit-user-verify-email = Confirmó su dirección
+audit-user-request-email-change = Pidió cambiar su dirección
+audit-user-change-email = Cambió su dirección al confirmarla
+audit-user-end-sessions = Cerró sus demás sesiones
+audit-user-revoke-app = Quitó el acceso de una aplicación
+audit-user-mark-email-verified = Marcó una dirección como confirmada
+api-email-by-confirmation = La dirección cambia solo cuando se confirma la nueva: POST /api/v1/users/me/email con la dirección nueva y su contraseña actual.
+audit-user-show-links = Mostró enlaces pendientes (línea de comandos)

@@ -177,14 +177,18 @@ pub async fn request_reset(app: &AppState, login: &str, ip: &str) -> Result<(), 
     let login = login.to_owned();
     let ip = ip.to_owned();
     tokio::spawn(async move {
-        if let Err(e) = send_reset(&app, &login, &ip).await {
+        if let Err(e) = send_requested_reset(&app, &login, &ip).await {
             tracing::error!(error = %e, "sending a reset link failed");
         }
     });
     Ok(())
 }
 
-async fn send_reset(app: &AppState, login: &str, ip: &str) -> Result<(), SelfServiceError> {
+async fn send_requested_reset(
+    app: &AppState,
+    login: &str,
+    ip: &str,
+) -> Result<(), SelfServiceError> {
     let Some(account) = app
         .store
         .find_account_by_login(login)
@@ -389,4 +393,52 @@ pub async fn revoke_app(
     let detail = serde_json::json!({"client_id": client_id, "client": client.name, "grants_ended": grants.len()});
     audit(app, account, ip, "user.revoke_app", detail).await;
     Ok(true)
+}
+
+/// Invitations sent by one request at most (the whole of a large import fits).
+pub const MAX_INVITATIONS: usize = 100_000;
+/// Letters composed and stored per transaction.
+const INVITATION_BATCH: usize = 5_000;
+
+/// Invites accounts that have no password yet (others are skipped): each gets a new link, and
+/// its older invitations end. `scope` says in the audit log how they were chosen. Returns how
+/// many were invited.
+pub async fn invite(
+    app: &AppState,
+    accounts: Vec<AccountRow>,
+    actor: &Actor,
+    ip: Option<&str>,
+    scope: serde_json::Value,
+) -> Result<usize, SelfServiceError> {
+    let accounts: Vec<AccountRow> = accounts
+        .into_iter()
+        .filter(|a| a.password_hash.is_none() && !a.disabled)
+        .take(MAX_INVITATIONS)
+        .collect();
+    for chunk in accounts.chunks(INVITATION_BATCH) {
+        links::send_many(app, chunk, LinkPurpose::Invitation).await?;
+    }
+    if let [one] = accounts.as_slice() {
+        let target = Some(format!("user:{}", one.account_id));
+        let detail = serde_json::json!({"to": links::recovery_address(one), "scope": scope});
+        crate::audit::record(app, actor, ip, "user.invite", target, detail).await;
+    } else if !accounts.is_empty() {
+        let detail = serde_json::json!({"count": accounts.len(), "scope": scope});
+        crate::audit::record(app, actor, ip, "user.invite", None, detail).await;
+    }
+    Ok(accounts.len())
+}
+
+/// A reset link sent for an account by an admin (the person asked the help desk).
+pub async fn send_reset(
+    app: &AppState,
+    account: &AccountRow,
+    actor: &Actor,
+    ip: Option<&str>,
+) -> Result<(), SelfServiceError> {
+    links::send(app, account, LinkPurpose::PasswordReset, None).await?;
+    let target = Some(format!("user:{}", account.account_id));
+    let detail = serde_json::json!({"to": links::recovery_address(account)});
+    crate::audit::record(app, actor, ip, "user.send_reset", target, detail).await;
+    Ok(())
 }

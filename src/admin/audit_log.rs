@@ -18,7 +18,7 @@ const PER_PAGE: i64 = 50;
 const MAX_FILTER: usize = 200;
 
 /// Every action written to the log, with the catalog key of its description.
-pub const ACTIONS: [(&str, &str); 14] = [
+pub const ACTIONS: [(&str, &str); 27] = [
     ("user.create", "audit-user-create"),
     ("user.update", "audit-user-update"),
     ("user.update_profile", "audit-user-update-profile"),
@@ -31,6 +31,22 @@ pub const ACTIONS: [(&str, &str); 14] = [
     ("user.change_password", "audit-user-change-password"),
     ("user.delete", "audit-user-delete"),
     ("user.import", "audit-user-import"),
+    ("user.invite", "audit-user-invite"),
+    ("user.accept_invitation", "audit-user-accept-invitation"),
+    ("user.send_reset", "audit-user-send-reset"),
+    ("user.request_reset", "audit-user-request-reset"),
+    ("user.reset_password", "audit-user-reset-password"),
+    ("user.send_verification", "audit-user-send-verification"),
+    ("user.verify_email", "audit-user-verify-email"),
+    (
+        "user.request_email_change",
+        "audit-user-request-email-change",
+    ),
+    ("user.change_email", "audit-user-change-email"),
+    ("user.end_sessions", "audit-user-end-sessions"),
+    ("user.revoke_app", "audit-user-revoke-app"),
+    ("user.mark_email_verified", "audit-user-mark-email-verified"),
+    ("user.show_links", "audit-user-show-links"),
     ("client.create", "audit-client-create"),
     ("client.update", "audit-client-update"),
     ("client.rotate_secret", "audit-client-rotate-secret"),
@@ -49,7 +65,7 @@ struct AuditPage {
     action: String,
     from: String,
     to: String,
-    actions: [(&'static str, &'static str); 14],
+    actions: [(&'static str, &'static str); 27],
     filtered: bool,
 }
 

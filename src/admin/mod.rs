@@ -5,6 +5,7 @@
 mod audit_log;
 mod clients;
 mod import;
+mod links;
 mod users;
 
 use askama::Template;
@@ -36,6 +37,8 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/users/{id}/status", post(users::set_status))
         .route("/admin/users/{id}/password", post(users::set_password))
         .route("/admin/users/{id}/delete", post(users::delete))
+        .route("/admin/users/{id}/send", post(links::send))
+        .route("/admin/users/invite", post(links::invite_many))
         .route("/admin/clients", get(clients::list))
         .route(
             "/admin/clients/new",
@@ -207,6 +210,9 @@ pub fn notice(query: &Params) -> Option<&'static str> {
         "deleted" => "notice-deleted",
         "rotated" => "notice-rotated",
         "imported" => "notice-imported",
+        "invited" => "notice-invited-one",
+        "reset-sent" => "notice-reset-sent",
+        "verification-sent" => "notice-verification-sent",
         _ => return None,
     })
 }

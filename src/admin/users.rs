@@ -22,7 +22,10 @@ const PER_PAGE: i64 = 25;
 #[derive(Template)]
 #[template(path = "admin/users.html")]
 struct ListPage {
+    csrf_token: String,
     notice: Option<&'static str>,
+    /// How many were invited, after an invitation.
+    invited: Option<i64>,
     users: Vec<AccountRow>,
     search: String,
     role: String,
@@ -54,6 +57,10 @@ struct UserPage {
     /// The account's language tag, or empty for none chosen.
     locale: String,
     recovery_email: String,
+    has_password: bool,
+    /// Links that have not gone out by e-mail yet, for the admin to hand over.
+    pending_links: Vec<super::links::PendingLink>,
+    mail_configured: bool,
 }
 
 impl UserPage {
@@ -85,6 +92,9 @@ impl UserPage {
             groups: String::new(),
             locale: String::new(),
             recovery_email: String::new(),
+            has_password: false,
+            pending_links: Vec::new(),
+            mail_configured: false,
         }
     }
 
@@ -107,6 +117,7 @@ impl UserPage {
             groups: a.groups.join("\n"),
             locale: a.locale.clone().unwrap_or_default(),
             recovery_email: a.recovery_email.clone().unwrap_or_default(),
+            has_password: a.password_hash.is_some(),
             ..UserPage::blank(admin)
         }
     }
@@ -178,7 +189,7 @@ fn parse_id(raw: &str) -> Result<Uuid, PageError> {
 
 pub async fn list(
     State(app): State<AppState>,
-    _admin: Admin,
+    admin: Admin,
     RawQuery(query): RawQuery,
 ) -> Result<Response, Denied> {
     let query = query_params(query)?;
@@ -206,7 +217,11 @@ pub async fn list(
     Ok(render(
         StatusCode::OK,
         &ListPage {
+            csrf_token: admin.csrf_token.clone(),
             notice: notice(&query),
+            invited: (query.get("done") == Some("invited"))
+                .then(|| query.get("count").and_then(|c| c.parse().ok()))
+                .flatten(),
             users,
             search,
             role,
@@ -274,6 +289,8 @@ pub async fn edit_form(
         .ok_or_else(PageError::not_found)?;
     let mut page = UserPage::of(&admin, &account);
     page.notice = notice(&query);
+    page.pending_links = super::links::pending(&app, &account).await?;
+    page.mail_configured = app.mail.configured();
     Ok(render(StatusCode::OK, &page))
 }
 
@@ -343,6 +360,14 @@ async fn apply(
                     serde_json::json!({"before": audit_view(&before), "after": audit_view(&after)}),
                 )
                 .await;
+            // An address an admin vouches for, rather than one proven by its link: its own entry.
+            if after.email_verified && !(before.email_verified && before.email == after.email) {
+                let detail = serde_json::json!({"email": after.email});
+                let target = Some(format!("user:{}", after.account_id));
+                admin
+                    .audit(app, "user.mark_email_verified", target, detail)
+                    .await;
+            }
             Ok(
                 Redirect::to(&format!("/admin/users/{}?done={done}", after.account_id))
                     .into_response(),

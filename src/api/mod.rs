@@ -2,6 +2,7 @@
 //! Every error is RFC 9457 problem+json. The OpenAPI document is generated from these handlers.
 
 mod clients;
+mod me;
 mod users;
 
 use axum::Router;
@@ -30,6 +31,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/health", get(health))
         .merge(users::routes())
+        .merge(me::routes())
         .merge(clients::routes())
         .merge(docs())
 }
@@ -109,11 +111,13 @@ async fn docs_page(State(app): State<AppState>) -> Response {
         users::get_me, users::patch_me, users::change_my_password,
         users::list_users, users::create_user, users::get_user, users::put_user, users::patch_user,
         users::delete_user,
+        me::list_sessions, me::end_session, me::list_apps, me::revoke_app, me::activity,
+        me::change_email, me::invite,
         clients::list_clients, clients::create_client, clients::get_client, clients::put_client,
         clients::patch_client, clients::delete_client, clients::rotate_secret,
     ),
     modifiers(&BearerAuth),
-    tags((name = "users"), (name = "clients"), (name = "health"))
+    tags((name = "users"), (name = "me"), (name = "clients"), (name = "health"))
 )]
 pub struct ApiDoc;
 

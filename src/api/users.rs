@@ -181,11 +181,11 @@ pub async fn patch_me(
     JsonBody(body): JsonBody<ProfilePatch>,
 ) -> Result<axum::Json<User>, ApiError> {
     let me = caller.require_person()?;
-    let email_changes = body.email.as_deref().is_some_and(|e| e.trim() != me.email);
+    // A new address is taken only once its link is followed: POST /api/v1/users/me/email.
+    if body.email.as_deref().is_some_and(|e| e.trim() != me.email) {
+        return Err(super::me::email_changes_by_confirmation());
+    }
     let change = UserChange {
-        email: body.email,
-        // A new address is unverified until proven otherwise.
-        email_verified: email_changes.then_some(false),
         given_name: body.given_name,
         family_name: body.family_name,
         locale: body.locale,

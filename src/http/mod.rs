@@ -145,6 +145,11 @@ impl Params {
     pub fn remove(&mut self, name: &str) {
         self.0.remove(name);
     }
+
+    /// The names that start with `prefix`, without it (a list's checkboxes: `select-<id>`).
+    pub fn suffixes<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0.keys().filter_map(move |k| k.strip_prefix(prefix))
+    }
 }
 
 fn truncate(name: &str) -> String {

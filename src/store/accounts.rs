@@ -229,6 +229,46 @@ impl Store {
         Ok(on_pool!(self, pool => sqlx::query_scalar::<_, i64>(SQL).fetch_one(pool).await)?)
     }
 
+    /// Enabled accounts without a password that match: by the list's filter, a group, or ids (any
+    /// left out matches all), for invitations.
+    pub async fn accounts_to_invite(
+        &self,
+        filter: &AccountFilter,
+        group: Option<&str>,
+        ids: Option<&[Uuid]>,
+    ) -> Result<Vec<AccountRow>, StoreError> {
+        let search = filter.search.as_deref().map(like_pattern);
+        let role = filter.role.as_deref().map(|r| format!("%\"{r}\"%"));
+        let group = group.map(|g| format!("%{}%", serde_json::Value::from(g)));
+        Ok(on_pool!(self, pool => {
+            let mut query = sqlx::QueryBuilder::new(format!("select {ACCOUNT_COLUMNS} from account where password_hash is null and disabled = "));
+            query.push_bind(false);
+            if let Some(search) = search.clone() {
+                query.push(" and (username_key like ").push_bind(search.clone()).push(" escape '\\' or email_key like ")
+                    .push_bind(search).push(" escape '\\')");
+            }
+            if let Some(role) = role.clone() {
+                query.push(" and roles like ").push_bind(role);
+            }
+            if let Some(group) = group.clone() {
+                query.push(" and groups like ").push_bind(group);
+            }
+            if let Some(ids) = ids {
+                query.push(" and account_id in (");
+                let mut list = query.separated(", ");
+                for id in ids.iter().take(1000) {
+                    list.push_bind(*id);
+                }
+                if ids.is_empty() {
+                    list.push("null");
+                }
+                query.push(")");
+            }
+            query.push(" order by username_key");
+            query.build_query_as::<AccountRow>().fetch_all(pool).await
+        })?)
+    }
+
     /// One page of accounts, ordered by username, and how many match in all.
     pub async fn list_accounts(
         &self,

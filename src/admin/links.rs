@@ -1,0 +1,157 @@
+//! Links admins send for people: invitations (one account, the list's selection or filter, or
+//! every account without a password), password resets and address confirmations; and the
+//! pending links an admin can hand over when there is no SMTP relay.
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use uuid::Uuid;
+
+use super::{AdminForm, Denied};
+use crate::accounts::directory;
+use crate::accounts::self_service::{self, SelfServiceError};
+use crate::http::page::PageError;
+use crate::i18n::Message;
+use crate::state::AppState;
+use crate::store::{AccountFilter, AccountRow};
+
+/// A link waiting in the outbox, as the user page shows it.
+pub struct PendingLink {
+    pub purpose: String,
+    pub recipient: String,
+    pub link: String,
+    pub expires: String,
+}
+
+/// The account's links that have not gone out yet (no relay, or it is down).
+pub async fn pending(app: &AppState, account: &AccountRow) -> Result<Vec<PendingLink>, PageError> {
+    let rows = app
+        .store
+        .pending_links(account.account_id, app.clock.now())
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| {
+            let link = crate::mail::open_link(app, row.mail_id, &row.link_sealed)?;
+            Some(PendingLink {
+                purpose: format!("admin-link-{}", row.purpose.replace('_', "-")),
+                recipient: row.recipient,
+                link,
+                expires: row.expires_at.map(super::when).unwrap_or_default(),
+            })
+        })
+        .collect())
+}
+
+fn failed(e: SelfServiceError) -> Denied {
+    match e {
+        SelfServiceError::Store(e) => PageError::from(e).into(),
+        other => PageError::server_error(other).into(),
+    }
+}
+
+/// `POST /admin/users/{id}/send`: `what` is `invitation`, `reset` or `verification`.
+pub async fn send(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    AdminForm { admin, form }: AdminForm,
+) -> Result<Response, Denied> {
+    let id = Uuid::parse_str(&id).map_err(|_| PageError::not_found())?;
+    let account = app
+        .store
+        .find_account(id)
+        .await
+        .map_err(PageError::from)?
+        .ok_or_else(PageError::not_found)?;
+    let actor = admin.actor();
+    let ip = Some(admin.client_ip.as_str());
+    let refuse = |key: &'static str| -> Result<Response, Denied> {
+        Err(PageError::invalid_form(Message::new(key)).into())
+    };
+    if account.disabled {
+        return refuse("admin-send-disabled");
+    }
+    let done = match form.get("what") {
+        Some("invitation") if account.password_hash.is_some() => {
+            return refuse("admin-invite-has-password");
+        }
+        Some("invitation") => {
+            let scope = serde_json::json!("one");
+            self_service::invite(&app, vec![account.clone()], &actor, ip, scope)
+                .await
+                .map_err(failed)?;
+            "invited"
+        }
+        Some("reset") => {
+            self_service::send_reset(&app, &account, &actor, ip)
+                .await
+                .map_err(failed)?;
+            "reset-sent"
+        }
+        Some("verification") => {
+            self_service::send_verification(&app, &account, &actor, ip)
+                .await
+                .map_err(failed)?;
+            "verification-sent"
+        }
+        _ => return refuse("admin-send-choice"),
+    };
+    Ok(Redirect::to(&format!("/admin/users/{}?done={done}", account.account_id)).into_response())
+}
+
+/// `POST /admin/users/invite`: the selected accounts (`select-<id>`), or those the list's filter
+/// matches (`scope=filtered`, with its `search`, `role` and `status`), or every account without
+/// a password (`scope=all`). Accounts with a password are skipped.
+pub async fn invite_many(
+    State(app): State<AppState>,
+    AdminForm { admin, form }: AdminForm,
+) -> Result<Response, Denied> {
+    let everyone = AccountFilter {
+        search: None,
+        role: None,
+        disabled: None,
+        limit: 0,
+        offset: 0,
+    };
+    let (accounts, scope) = match form.get("scope") {
+        Some("all") => (
+            app.store.accounts_to_invite(&everyone, None, None).await,
+            serde_json::json!("all without a password"),
+        ),
+        Some("filtered") => {
+            let filter = directory::account_filter(&form).map_err(PageError::invalid_form)?;
+            let scope = serde_json::json!({"search": filter.search, "role": filter.role});
+            (
+                app.store.accounts_to_invite(&filter, None, None).await,
+                scope,
+            )
+        }
+        _ => {
+            let ids: Vec<Uuid> = form
+                .suffixes("select-")
+                .filter_map(|raw| Uuid::parse_str(raw).ok())
+                .collect();
+            if ids.is_empty() {
+                return Err(
+                    PageError::invalid_form(Message::new("admin-invite-none-selected")).into(),
+                );
+            }
+            (
+                app.store
+                    .accounts_to_invite(&everyone, None, Some(&ids))
+                    .await,
+                serde_json::json!("selected"),
+            )
+        }
+    };
+    let accounts = accounts.map_err(PageError::from)?;
+    let invited = self_service::invite(
+        &app,
+        accounts,
+        &admin.actor(),
+        Some(&admin.client_ip),
+        scope,
+    )
+    .await
+    .map_err(failed)?;
+    Ok(Redirect::to(&format!("/admin/users?done=invited&count={invited}")).into_response())
+}
