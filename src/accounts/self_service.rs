@@ -13,8 +13,7 @@ use crate::mail::letters::{self, Letter};
 use crate::state::AppState;
 use crate::store::{AccountRow, KeepGrants, LinkPurpose, StoreError};
 
-/// Reset requests one address may make per hour, and links one account may be sent per hour.
-pub const RESETS_PER_IP: i64 = 20;
+/// Reset links one account may be sent per hour (the requests per address are configured).
 pub const RESETS_PER_ACCOUNT: i64 = 3;
 const RESET_WINDOW: i64 = 3600;
 
@@ -170,7 +169,7 @@ pub async fn request_reset(app: &AppState, login: &str, ip: &str) -> Result<(), 
         .store
         .record_login_failure(&format!("reset-ip:{ip}"), now, RESET_WINDOW)
         .await?;
-    if per_ip.failures > RESETS_PER_IP {
+    if per_ip.failures > app.config.mail.reset_requests_per_ip {
         return Err(SelfServiceError::Throttled);
     }
     let app = app.clone();

@@ -167,7 +167,11 @@ pub fn compose(
         greeting: Message::new("mail-greeting")
             .with("name", name)
             .in_lang(lang),
-        before: before.iter().map(|m| m.in_lang(lang)).collect(),
+        // Every paragraph may name the college.
+        before: before
+            .iter()
+            .map(|m| m.clone().with("college", college.as_str()).in_lang(lang))
+            .collect(),
         action: button
             .zip(letter.link())
             .map(|(label, link)| (label.in_lang(lang), link.to_owned())),
@@ -195,5 +199,6 @@ pub fn compose(
         html,
         link: letter.link().map(str::to_owned),
         expires_at,
+        language: lang.tag(),
     })
 }

@@ -96,7 +96,30 @@ pub struct Outgoing {
     pub html: String,
     pub link: Option<String>,
     pub expires_at: Option<i64>,
+    /// The letter's language tag (`en`, `es`), for its Content-Language.
+    pub language: String,
 }
+
+macro_rules! plain_header {
+    ($type:ident, $name:literal) => {
+        #[derive(Clone)]
+        struct $type(String);
+        impl lettre::message::header::Header for $type {
+            fn name() -> lettre::message::header::HeaderName {
+                lettre::message::header::HeaderName::new_from_ascii_str($name)
+            }
+            fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+                Ok($type(s.to_owned()))
+            }
+            fn display(&self) -> lettre::message::header::HeaderValue {
+                lettre::message::header::HeaderValue::new(Self::name(), self.0.clone())
+            }
+        }
+    };
+}
+plain_header!(ContentLanguage, "Content-Language");
+// RFC 3834: out-of-office and other auto-responders do not answer our letters.
+plain_header!(AutoSubmitted, "Auto-Submitted");
 
 /// The outbox row of a letter: the formatted message and its link sealed under the secret key,
 /// with the message's id as associated data (a sealed body cannot be moved to another row).
@@ -107,6 +130,8 @@ pub fn seal(app: &AppState, letter: Outgoing) -> Result<NewMail, StoreError> {
         .to(letter.to.clone())
         .subject(letter.subject)
         .message_id(Some(format!("<{mail_id}@{}>", message_domain(app))))
+        .header(ContentLanguage(letter.language.clone()))
+        .header(AutoSubmitted("auto-generated".to_owned()))
         .multipart(lettre::message::MultiPart::alternative_plain_html(
             letter.text,
             letter.html,

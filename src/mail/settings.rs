@@ -46,6 +46,8 @@ pub struct MailSettings {
     pub invitation_ttl: i64,
     pub reset_ttl: i64,
     pub verification_ttl: i64,
+    /// "Forgot your password?" requests one address may make per hour.
+    pub reset_requests_per_ip: i64,
 }
 
 /// Reads the e-mail settings, adding each problem to `errors`.
@@ -79,6 +81,14 @@ pub fn load(source: &impl Source, issuer: &str, errors: &mut Vec<String>) -> Mai
         invitation_ttl: number("HCCC_SSO_INVITATION_TTL_SECONDS", 7 * 86_400),
         reset_ttl: number("HCCC_SSO_RESET_TTL_SECONDS", 1800),
         verification_ttl: number("HCCC_SSO_VERIFICATION_TTL_SECONDS", 86_400),
+        reset_requests_per_ip: number_setting(
+            source,
+            errors,
+            "HCCC_SSO_RESET_REQUESTS_PER_IP",
+            20,
+            1,
+            100_000,
+        ),
     }
 }
 

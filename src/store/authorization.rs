@@ -127,7 +127,7 @@ macro_rules! joined_account_columns {
     () => {
         "a.account_id, a.username, a.email, a.email_verified, a.given_name, a.family_name, \
         a.password_hash, a.disabled, a.created_at, a.updated_at, a.roles, a.groups, \
-        a.must_change_password, a.credential_version, a.locale"
+        a.must_change_password, a.credential_version, a.locale, a.recovery_email"
     };
 }
 

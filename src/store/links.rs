@@ -101,4 +101,20 @@ impl Store {
             .flatten(),
         )
     }
+
+    /// How many links carry this hash (tests: only the hash is stored).
+    pub async fn count_links_with_hash(&self, token_hash: &[u8]) -> Result<i64, StoreError> {
+        const SQL: &str = "select count(*) from account_link where token_hash = $1";
+        Ok(
+            on_pool!(self, pool => sqlx::query_scalar::<_, i64>(SQL).bind(token_hash).fetch_one(pool).await)?,
+        )
+    }
+
+    /// How many links of a purpose were ever made (spent and ended ones included).
+    pub async fn count_links_of_purpose(&self, purpose: &str) -> Result<i64, StoreError> {
+        const SQL: &str = "select count(*) from account_link where purpose = $1";
+        Ok(
+            on_pool!(self, pool => sqlx::query_scalar::<_, i64>(SQL).bind(purpose).fetch_one(pool).await)?,
+        )
+    }
 }

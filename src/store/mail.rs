@@ -174,4 +174,10 @@ impl Store {
         const SQL: &str = "select count(*) from mail_outbox";
         Ok(on_pool!(self, pool => sqlx::query_scalar::<_, i64>(SQL).fetch_one(pool).await)?)
     }
+
+    /// The attempts made so far on each queued message (for the metrics and tests).
+    pub async fn mail_attempts(&self) -> Result<Vec<i32>, StoreError> {
+        const SQL: &str = "select attempts from mail_outbox order by created_at";
+        Ok(on_pool!(self, pool => sqlx::query_scalar::<_, i32>(SQL).fetch_all(pool).await)?)
+    }
 }

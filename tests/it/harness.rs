@@ -185,6 +185,14 @@ pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> O
 
 /// A second server (another replica) on the same database as `first`, sharing its clock.
 pub async fn start_replica(first: &TestApp) -> (String, AppState, oneshot::Sender<()>) {
+    start_replica_with(first, |_| {}).await
+}
+
+/// A replica whose configuration `adjust` changes first.
+pub async fn start_replica_with(
+    first: &TestApp,
+    adjust: impl FnOnce(&mut Config),
+) -> (String, AppState, oneshot::Sender<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let mut config = test_config(
@@ -193,6 +201,7 @@ pub async fn start_replica(first: &TestApp) -> (String, AppState, oneshot::Sende
         &first.db.dir().display().to_string(),
     );
     config.login = first.state.config.login.clone();
+    adjust(&mut config);
     let app = App::bind(config, listener, first.clock.clone())
         .await
         .expect("replica starts");

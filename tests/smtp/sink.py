@@ -1,5 +1,5 @@
 """A real SMTP server for the tests (aiosmtpd): every message it accepts is written to DIR as
-<n>.eml, with <n>.json holding the envelope, so tests read what was delivered.
+<pid>-<n>.eml, with <pid>-<n>.json holding the envelope, so tests read what was delivered.
 
     python3 sink.py PORT DIR
 """
@@ -21,11 +21,12 @@ class Store:
     async def handle_DATA(self, server, session, envelope):
         n = next(counter)
         base = os.path.join(self.folder, f"{os.getpid()}-{n:06d}")
-        with open(base + ".eml.part", "wb") as f:
-            f.write(envelope.original_content)
-        os.rename(base + ".eml.part", base + ".eml")
         with open(base + ".json", "w") as f:
             json.dump({"from": envelope.mail_from, "to": envelope.rcpt_tos}, f)
+        with open(base + ".eml.part", "wb") as f:
+            f.write(envelope.original_content)
+        # Renamed last: a reader sees a message whole or not at all.
+        os.rename(base + ".eml.part", base + ".eml")
         return "250 Message accepted for delivery"
 
 
