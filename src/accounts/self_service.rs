@@ -225,6 +225,7 @@ pub async fn peek_confirmation(
 ) -> Result<(LinkPurpose, String), SelfServiceError> {
     for purpose in [LinkPurpose::EmailVerification, LinkPurpose::EmailChange] {
         if let Some((link, account)) = links::peek(app, purpose, token).await? {
+            crate::i18n::prefer_account(account.locale.as_deref());
             return Ok((purpose, link.detail.unwrap_or(account.email)));
         }
     }

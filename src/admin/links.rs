@@ -85,20 +85,20 @@ pub async fn send(
             self_service::send_reset(&app, &account, &actor, ip)
                 .await
                 .map_err(failed)?;
-            "reset-sent"
+            "reset"
         }
         Some("verification") => {
             self_service::send_verification(&app, &account, &actor, ip)
                 .await
                 .map_err(failed)?;
-            "verification-sent"
+            "verification"
         }
         _ => return refuse("admin-send-choice"),
     };
     Ok(Redirect::to(&format!("/admin/users/{}?done={done}", account.account_id)).into_response())
 }
 
-/// `POST /admin/users/invite`: the selected accounts (`select-<id>`), or those the list's filter
+/// `POST /admin/users/invite`: the selected accounts (`select_<id>`), or those the list's filter
 /// matches (`scope=filtered`, with its `search`, `role` and `status`), or every account without
 /// a password (`scope=all`). Accounts with a password are skipped.
 pub async fn invite_many(
@@ -127,7 +127,7 @@ pub async fn invite_many(
         }
         _ => {
             let ids: Vec<Uuid> = form
-                .suffixes("select-")
+                .suffixes("select_")
                 .filter_map(|raw| Uuid::parse_str(raw).ok())
                 .collect();
             if ids.is_empty() {

@@ -211,8 +211,8 @@ pub fn notice(query: &Params) -> Option<&'static str> {
         "rotated" => "notice-rotated",
         "imported" => "notice-imported",
         "invited" => "notice-invited-one",
-        "reset-sent" => "notice-reset-sent",
-        "verification-sent" => "notice-verification-sent",
+        "reset" => "notice-reset-sent",
+        "verification" => "notice-verification-sent",
         _ => return None,
     })
 }

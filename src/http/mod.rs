@@ -146,7 +146,7 @@ impl Params {
         self.0.remove(name);
     }
 
-    /// The names that start with `prefix`, without it (a list's checkboxes: `select-<id>`).
+    /// The names that start with `prefix`, without it (a list's checkboxes: `select_<id>`).
     pub fn suffixes<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.0.keys().filter_map(move |k| k.strip_prefix(prefix))
     }

@@ -83,6 +83,8 @@ async fn password_form(
     let (_, account) = links::peek(app, purpose, token)
         .await?
         .ok_or_else(link_invalid)?;
+    // The letter was in the account's language: so is the page it opens.
+    crate::i18n::prefer_account(account.locale.as_deref());
     let page = LinkPasswordPage {
         csrf_token: session::csrf_token(app, session, browser).await?,
         kind: kind_of(purpose),
@@ -152,6 +154,7 @@ async fn set_password(
             let (_, account) = links::peek(app, purpose, token)
                 .await?
                 .ok_or_else(link_invalid)?;
+            crate::i18n::prefer_account(account.locale.as_deref());
             let page = LinkPasswordPage {
                 csrf_token: session::csrf_token(app, &session, &browser).await?,
                 kind: kind_of(purpose),

@@ -117,6 +117,30 @@ try {
       await page.goto(at('/login?request=00000000-0000-0000-0000-000000000000'));
       await check(page, 'error: sign-in expired', lang, size);
 
+      // Forgot password, and the pages e-mailed links open (opening them spends nothing).
+      await page.goto(at('/account/forgot'));
+      await check(page, 'forgot password', lang, size);
+      await page.locator('form[action="/account/forgot"] button').click();
+      await page.waitForLoadState('load');
+      await check(page, 'forgot password: nothing typed', lang, size);
+      await page.locator('#login').fill(`nobody-${combo}`);
+      await page.locator('form[action="/account/forgot"] button').click();
+      await page.waitForLoadState('load');
+      await check(page, 'forgot password: sent', lang, size);
+      await page.goto(env.WELCOME_URL);
+      await check(page, 'invitation: choose a password', lang, size);
+      await page.locator('#new_password').fill('short');
+      await page.locator('#confirm_password').fill('short');
+      await page.locator('form[action="/account/welcome"] button').click();
+      await page.waitForLoadState('load');
+      await check(page, 'invitation: errors', lang, size);
+      await page.goto(env.RESET_URL);
+      await check(page, 'reset: choose a new password', lang, size);
+      await page.goto(env.CONFIRM_URL);
+      await check(page, 'confirm address', lang, size);
+      await page.goto(at('/account/welcome?token=not-a-link'));
+      await check(page, 'error: link does not work', lang, size);
+
       // A temporary password: the page to choose a new one, and its errors.
       await page.goto(at('/login'));
       await signIn(page, lang, env.TEMP_USER, env.TEMP_PASSWORD);
@@ -171,6 +195,15 @@ try {
       await check(page, 'consent', lang, size);
       await page.goto(at('/'));
       await check(page, 'home (signed in)', lang, size);
+      await page.goto(at('/account'));
+      await check(page, 'account', lang, size);
+      await page.locator('#email').fill('not-an-address');
+      await page.locator('form[action="/account/email"] button').click();
+      await page.waitForLoadState('load');
+      await check(page, 'account: errors', lang, size);
+      await page.locator('form[action="/account/profile"] button').click();
+      await page.waitForLoadState('load');
+      await check(page, 'account: saved', lang, size);
       await page.goto(at('/account/password'));
       await check(page, 'account password', lang, size);
       await page.locator('#current_password').fill(env.PASSWORD);
@@ -208,6 +241,8 @@ try {
       await page.locator('form[action^="/admin/users/"] button.primary').click();
       await page.waitForLoadState('load');
       await check(page, 'admin: user, errors', lang, size);
+      await page.goto(at(`/admin/users/${env.INVITEE_ID}`));
+      await check(page, 'admin: user with links not sent', lang, size);
       await page.goto(at('/admin/clients'));
       await check(page, 'admin: apps', lang, size);
       await page.goto(at('/admin/clients/new'));

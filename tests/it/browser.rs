@@ -163,7 +163,71 @@ async fn people_and_an_app(app: &TestApp) -> Vec<(&'static str, String)> {
     .expect("temporary password");
     let client = app.create_client(false, false).await;
     let pkce = crate::flows::pkce();
+    // Links for the pages e-mail opens (no relay here: they wait in the outbox, shown on the
+    // invited account's admin page). Opening them spends nothing, so every run reuses them.
+    let invited = app
+        .store()
+        .insert_account(
+            hccc_sso::store::NewAccount {
+                username: "invitee".into(),
+                email: "invitee@students.hccc.edu".into(),
+                email_verified: false,
+                given_name: None,
+                family_name: None,
+                password_hash: None,
+                roles: vec!["student".into()],
+                groups: Vec::new(),
+                must_change_password: false,
+                locale: None,
+                recovery_email: None,
+            },
+            app.clock.now(),
+        )
+        .await
+        .expect("invitee");
+    let pupil = app
+        .store()
+        .find_account_by_login("pupil")
+        .await
+        .expect("find")
+        .expect("pupil");
+    use hccc_sso::accounts::links::send;
+    use hccc_sso::store::LinkPurpose;
+    send(&app.state, &invited, LinkPurpose::Invitation, None)
+        .await
+        .expect("invitation");
+    send(&app.state, &pupil, LinkPurpose::PasswordReset, None)
+        .await
+        .expect("reset");
+    send(
+        &app.state,
+        &pupil,
+        LinkPurpose::EmailChange,
+        Some("pupil@new.example"),
+    )
+    .await
+    .expect("confirmation");
+    let link = |account: uuid::Uuid, purpose: &'static str| {
+        let app = app.state.clone();
+        async move {
+            app.store
+                .pending_links(account, app.clock.now())
+                .await
+                .expect("pending")
+                .into_iter()
+                .find(|l| l.purpose == purpose)
+                .and_then(|l| hccc_sso::mail::open_link(&app, l.mail_id, &l.link_sealed))
+                .expect("a pending link")
+        }
+    };
+    let welcome = link(invited.account_id, "invitation").await;
+    let reset = link(pupil.account_id, "reset").await;
+    let confirm = link(pupil.account_id, "email_change").await;
     vec![
+        ("WELCOME_URL", welcome),
+        ("RESET_URL", reset),
+        ("CONFIRM_URL", confirm),
+        ("INVITEE_ID", invited.account_id.to_string()),
         ("APP_URL", app.base.clone()),
         ("ADMIN", "chief".into()),
         ("STUDENT", "pupil".into()),
@@ -229,6 +293,75 @@ async fn sign_in_consent_qr_and_admin_work_by_keyboard_alone() {
             "{step}:\n{stdout}"
         );
     }
+}
+
+/// The story end to end in Chromium, with a real SMTP server and a relying party built
+/// on the `openidconnect` crate: import, invite, first password into the app, reset past a mail
+/// scanner, address change, a session ended elsewhere (back-channel logout), an app revoked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_student_runs_their_own_account_from_invitation_to_revoking_an_app() {
+    if !browser_available() {
+        crate::harness::skip("chromium or tests/browser npm packages missing");
+        return;
+    }
+    let sink = std::sync::Arc::new(crate::mail::SmtpSink::start().await);
+    let relay = hccc_sso::mail::settings::SmtpSettings {
+        host: "127.0.0.1".into(),
+        port: sink.port,
+        security: hccc_sso::mail::settings::Security::Plain,
+        user: None,
+        password: None,
+    };
+    let app = crate::harness::start_with(crate::harness::Backend::Sqlite, |config| {
+        config.mail.smtp = Some(relay);
+    })
+    .await
+    .expect("app");
+    let before = app.create_user("registrar").await;
+    let mut registrar = before.clone();
+    registrar.roles.0 = vec!["admin".into()];
+    app.store()
+        .update_account(&before, &registrar, app.clock.now())
+        .await
+        .expect("promote");
+    let library = crate::rp::start(&app, sink.clone()).await;
+    let stdout = run_with(
+        "self_service.mjs",
+        &[
+            ("APP_URL", app.base.clone()),
+            ("RP_URL", library.url.clone()),
+            ("ADMIN", "registrar".into()),
+            ("PASSWORD", PASSWORD.into()),
+        ],
+    )
+    .await;
+    for step in [
+        "import-invite",
+        "invitation-to-app",
+        "reset-after-scanner",
+        "email-change",
+        "end-session",
+        "revoke-app",
+    ] {
+        assert!(
+            stdout.contains(&format!("PASS  {step} ")),
+            "{step}:\n{stdout}"
+        );
+    }
+    assert!(
+        library.logout_tokens() >= 2,
+        "the library heard of the reset and the ended session"
+    );
+    let julia = app
+        .store()
+        .find_account_by_login("jdiaz")
+        .await
+        .expect("find")
+        .expect("account");
+    assert_eq!(
+        (julia.email.as_str(), julia.email_verified),
+        ("julia@new-mail.example", true)
+    );
 }
 
 on_both_backends!(

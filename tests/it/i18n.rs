@@ -101,7 +101,7 @@ fn looks_like_key(s: &str) -> bool {
 }
 
 /// Hyphenated literals of the code that are not messages: HTML ids and classes, headers, tags.
-const NOT_KEYS: [&str; 22] = [
+const NOT_KEYS: [&str; 23] = [
     "api-role",
     "grant-type",
     "no-store",
@@ -124,6 +124,7 @@ const NOT_KEYS: [&str; 22] = [
     "one-time-code",
     "redirect-uri",
     "post-logout-redirect-uri",
+    "auto-generated",
 ];
 
 #[test]

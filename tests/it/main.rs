@@ -24,6 +24,7 @@ mod outage;
 mod par;
 mod replicas;
 mod robustness;
+mod rp;
 mod self_service;
 mod store_suite;
 mod token;
