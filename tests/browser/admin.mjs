@@ -77,7 +77,7 @@ try {
   await page.getByRole('button', { name: 'Import now' }).click();
   await expectText(page, 'Import complete.');
   await page.getByLabel('Search').fill('imp.');
-  await page.getByRole('button', { name: 'Filter' }).click();
+  await page.getByRole('button', { name: 'Filter', exact: true }).click();
   await expectText(page, '2 users');
   console.log('PASS  import  the corrected file imported two students');
 

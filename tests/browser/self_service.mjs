@@ -123,7 +123,7 @@ try {
   await lab.waitForURL(`${env.RP_URL}/`);
   await expectText(lab, 'Signed in to the library as jdiaz');
   await laptop.goto(`${env.APP_URL}/account`);
-  await laptop.getByRole('button', { name: /Cerrar la sesión de/ }).first().click();
+  await laptop.getByRole('button', { name: /^Cerrar esa sesión \(/ }).first().click();
   await laptop.getByRole('status').waitFor();
   await lab.goto(env.RP_URL);
   await expectText(lab, 'Not signed in');
@@ -140,7 +140,7 @@ try {
   await laptopLibrary.goto(`${env.RP_URL}/refresh`);
   await expectText(laptopLibrary, 'refresh worked');
   await laptop.goto(`${env.APP_URL}/account`);
-  await laptop.getByRole('button', { name: 'Quitar el acceso de Library' }).click();
+  await laptop.getByRole('button', { name: 'Quitar el acceso (Library)' }).click();
   await laptop.getByRole('status').waitFor();
   await laptopLibrary.goto(`${env.RP_URL}/refresh`);
   await expectText(laptopLibrary, 'refresh refused');
