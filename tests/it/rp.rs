@@ -163,7 +163,7 @@ async fn login(State(rp): State<Rp>, headers: HeaderMap) -> Response {
         .add_extra_param("prompt", "consent")
         .set_pkce_challenge(challenge)
         .url();
-    let session = browser_session(&headers).unwrap_or_else(|| hccc_sso::crypto::random_token());
+    let session = browser_session(&headers).unwrap_or_else(hccc_sso::crypto::random_token);
     rp.sessions.lock().expect("lock").waiting.insert(
         state.secret().clone(),
         (
