@@ -45,8 +45,19 @@ run() { # label, database url, count query
   while [ "$(find "$work/sink-$1" -name '*.eml' | wc -l)" -lt "$rows" ]; do sleep 0.2; done
   end=$(date +%s%N)
   ms=$(((end - start) / 1000000))
-  printf '%-9s deliver  %6d ms for %d messages: %d messages/s (from server start)\n' "$1" "$ms" "$rows" $((rows * 1000 / ms))
-  kill "${pids[-1]}" "${pids[-2]}"; wait "${pids[-1]}" "${pids[-2]}" 2>/dev/null || true
+  rate=$((rows * 1000 / ms))
+  # CPU seconds each side spent (utime + stime, clock ticks): where the time went.
+  cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.1f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+  printf '%-9s cpu      server %s s, sink %s s\n' "$1" "$(cpu "${pids[-1]}")" "$(cpu "${pids[-2]}")"
+  printf '%-9s deliver  %6d ms for %d messages: %d messages/s (from server start)\n' "$1" "$ms" "$rows" "$rate"
+  kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+  # The same sink fed by plain smtplib, right after: the relay's ceiling on this machine now.
+  size=$(stat -c %s "$(find "$work/sink-$1" -name '*.eml' | head -1)")
+  find "$work/sink-$1" -type f -delete
+  ceiling=$("$python" bench/smtp_ceiling.py "$port" 4000 "$size")
+  printf '%-9s ceiling  %d messages/s of %d bytes into the same sink (smtplib, 16 connections): ours is %s of it\n' \
+    "$1" "$ceiling" "$size" "$(awk -v a="$rate" -v b="$ceiling" 'BEGIN { printf "%.2f", a / b }')"
+  kill "${pids[-2]}"; wait "${pids[-2]}" 2>/dev/null || true
 }
 run sqlite "sqlite://$work/mail.db"
 psql -h 127.0.0.1 -U postgres -qc "drop database if exists hccc_mail_bench" -c "create database hccc_mail_bench" postgres
