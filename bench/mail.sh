@@ -38,11 +38,17 @@ run() { # label, database url, count query
   printf '%-9s queue    %6d ms (process)  %s\n' "$1" $(((end - start) / 1000000)) "$out"
   "$python" tests/smtp/sink.py "$port" "$work/sink-$1" > "$work/sink-$1.log" 2>&1 &
   pids+=($!)
-  until grep -q ready "$work/sink-$1.log" 2>/dev/null; do sleep 0.1; done
+  until grep -q ready "$work/sink-$1.log" 2>/dev/null; do
+    kill -0 "${pids[-1]}" 2>/dev/null || { cat "$work/sink-$1.log"; exit 1; } # no aiosmtpd?
+    sleep 0.1
+  done
   start=$(date +%s%N)
   HCCC_SSO_SMTP_URL=smtp://127.0.0.1:$port HCCC_SSO_BIND=127.0.0.1:$http_port RUST_LOG=warn "$bin" serve > "$work/serve-$1.log" 2>&1 &
   pids+=($!)
-  while [ "$(find "$work/sink-$1" -name '*.eml' | wc -l)" -lt "$rows" ]; do sleep 0.2; done
+  while [ "$(find "$work/sink-$1" -name '*.eml' | wc -l)" -lt "$rows" ]; do
+    kill -0 "${pids[-1]}" 2>/dev/null || { tail "$work/serve-$1.log"; exit 1; }
+    sleep 0.2
+  done
   end=$(date +%s%N)
   ms=$(((end - start) / 1000000))
   rate=$((rows * 1000 / ms))

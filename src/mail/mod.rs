@@ -8,6 +8,7 @@ pub mod settings;
 
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use lettre::address::Envelope;
 use lettre::message::Mailbox;
 use lettre::transport::smtp::PoolConfig;
@@ -205,25 +206,30 @@ pub async fn deliver_due(app: &AppState) -> usize {
             return 0;
         }
     };
-    let mut claimed = Vec::new();
-    for row in due {
+    // Claim and send overlap, PARALLEL_SENDS at a time: a slow message holds one slot, not a
+    // whole chunk.
+    let attempts = due.into_iter().map(|row| async move {
         let wait = BACKOFF
             .get(row.attempts as usize)
             .or(BACKOFF.last())
             .copied()
             .unwrap_or(1800);
         match app.store.claim_mail(&row, now + wait).await {
-            Ok(true) => claimed.push(row),
-            Ok(false) => {} // another replica has it
-            Err(e) => tracing::warn!(error = %e, "claiming a message failed"),
+            Ok(true) => {
+                send(app, transport, &row).await;
+                1
+            }
+            Ok(false) => 0, // another replica has it
+            Err(e) => {
+                tracing::warn!(error = %e, "claiming a message failed");
+                0
+            }
         }
-    }
-    let attempted = claimed.len();
-    for chunk in claimed.chunks(PARALLEL_SENDS) {
-        let sends = chunk.iter().map(|row| send(app, transport, row));
-        futures_util::future::join_all(sends).await;
-    }
-    attempted
+    });
+    futures_util::stream::iter(attempts)
+        .buffer_unordered(PARALLEL_SENDS)
+        .fold(0, |sum, sent| async move { sum + sent })
+        .await
 }
 
 async fn send(app: &AppState, transport: &AsyncSmtpTransport<Tokio1Executor>, row: &MailRow) {
