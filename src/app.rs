@@ -280,6 +280,32 @@ fn routes<S: SessionStore + Clone>(state: AppState, session_store: S, cookie_key
             get(login::sign_in::get_password_change).post(login::sign_in::post_password_change),
         )
         .route(
+            login::second_factor::PATH,
+            get(login::second_factor::get_second_factor)
+                .post(login::second_factor::post_second_factor),
+        )
+        .route(
+            "/login/second-factor/enrol",
+            post(login::second_factor::post_enrol),
+        )
+        .route(
+            "/login/second-factor/continue",
+            post(login::second_factor::post_continue),
+        )
+        .route("/account/totp", post(login::account_page::post_totp_start))
+        .route(
+            "/account/totp/confirm",
+            post(login::account_page::post_totp_confirm),
+        )
+        .route(
+            "/account/totp/remove",
+            post(login::account_page::post_totp_remove),
+        )
+        .route(
+            "/account/recovery-codes",
+            post(login::account_page::post_recovery_codes),
+        )
+        .route(
             "/account/language",
             post(login::language::post_account_language),
         )

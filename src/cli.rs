@@ -155,6 +155,9 @@ pub struct ClientFlags {
     /// Require Pushed Authorization Requests (`--require-par=false` to lift).
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
     pub require_par: Option<bool>,
+    /// Require a second factor of everyone who signs in to the app (`--require-mfa=false` to lift).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub require_mfa: Option<bool>,
     /// Skip the consent page, for the college's own applications (`--skip-consent=false` to ask again).
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
     pub skip_consent: Option<bool>,
@@ -211,6 +214,7 @@ impl ClientFlags {
             token_endpoint_auth_method: method,
             skip_consent: self.skip_consent,
             require_par: self.require_par,
+            require_mfa: self.require_mfa,
             backchannel_logout_uri: optional(self.backchannel_logout_uri),
             jwks,
             jwks_uri: optional(self.jwks_uri),
@@ -652,6 +656,7 @@ async fn save_client(
             "public": client.is_public(),
             "skip_consent": client.skip_consent,
             "require_par": s.require_par,
+            "require_mfa": s.require_mfa,
             "backchannel_logout_uri": s.backchannel_logout_uri,
             "jwks_uri": s.jwks_uri,
             "jwks": s.jwks.as_deref().and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok()),

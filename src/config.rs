@@ -56,6 +56,17 @@ pub struct Config {
     pub branding_dir: Option<PathBuf>,
     /// Outgoing e-mail: the relay, the sender and the links' lifetimes.
     pub mail: crate::mail::settings::MailSettings,
+    /// Who must use a second factor, and how long they may put off enrolling.
+    pub mfa: MfaPolicy,
+}
+
+/// `HCCC_SSO_MFA_REQUIRED_ROLES` and `HCCC_SSO_MFA_GRACE_DAYS`.
+#[derive(Debug, Clone)]
+pub struct MfaPolicy {
+    /// Accounts holding any of these roles must use a second factor (default `admin`).
+    pub required_roles: Vec<String>,
+    /// Seconds from the first sign-in without one until enrolment is enforced (default 0).
+    pub grace: i64,
 }
 
 impl std::fmt::Debug for Config {
@@ -321,6 +332,28 @@ impl Config {
             }
         }
         let mail = crate::mail::settings::load(source, &issuer, &mut errors);
+        let mut required_roles = Vec::new();
+        for role in source
+            .get("HCCC_SSO_MFA_REQUIRED_ROLES")
+            .unwrap_or_else(|| "admin".into())
+            .split(',')
+            .map(|r| r.trim().to_ascii_lowercase())
+            .filter(|r| !r.is_empty())
+        {
+            if crate::domain::ROLES.contains(&role.as_str()) {
+                required_roles.push(role);
+            } else {
+                errors.push(format!(
+                    "HCCC_SSO_MFA_REQUIRED_ROLES: {role:?} is not a role ({})",
+                    crate::domain::ROLES.join(", ")
+                ));
+            }
+        }
+        let mfa = MfaPolicy {
+            required_roles,
+            grace: number_setting(source, &mut errors, "HCCC_SSO_MFA_GRACE_DAYS", 0, 0, 90)
+                * 86_400,
+        };
         let branding_dir = source.get("HCCC_SSO_BRANDING_DIR").map(PathBuf::from);
         if let Some(dir) = &branding_dir
             && !dir.is_dir()
@@ -423,6 +456,7 @@ impl Config {
                 },
                 branding_dir,
                 mail,
+                mfa,
             },
             notes,
         ))

@@ -2,6 +2,7 @@
 //! the bulk import in submodules.
 
 pub mod directory;
+pub mod factors;
 pub mod import;
 pub mod links;
 pub mod self_service;

@@ -18,7 +18,7 @@ const PER_PAGE: i64 = 50;
 const MAX_FILTER: usize = 200;
 
 /// Every action written to the log, with the catalog key of its description.
-pub const ACTIONS: [(&str, &str); 27] = [
+pub const ACTIONS: [(&str, &str); 34] = [
     ("user.create", "audit-user-create"),
     ("user.update", "audit-user-update"),
     ("user.update_profile", "audit-user-update-profile"),
@@ -47,6 +47,16 @@ pub const ACTIONS: [(&str, &str); 27] = [
     ("user.revoke_app", "audit-user-revoke-app"),
     ("user.mark_email_verified", "audit-user-mark-email-verified"),
     ("user.show_links", "audit-user-show-links"),
+    ("user.enrol_totp", "audit-user-enrol-totp"),
+    ("user.remove_totp", "audit-user-remove-totp"),
+    (
+        "user.renew_recovery_codes",
+        "audit-user-renew-recovery-codes",
+    ),
+    ("user.use_recovery_code", "audit-user-use-recovery-code"),
+    ("user.reset_factors", "audit-user-reset-factors"),
+    ("user.require_mfa", "audit-user-require-mfa"),
+    ("user.unrequire_mfa", "audit-user-unrequire-mfa"),
     ("client.create", "audit-client-create"),
     ("client.update", "audit-client-update"),
     ("client.rotate_secret", "audit-client-rotate-secret"),
@@ -65,7 +75,7 @@ struct AuditPage {
     action: String,
     from: String,
     to: String,
-    actions: [(&'static str, &'static str); 27],
+    actions: [(&'static str, &'static str); 34],
     filtered: bool,
 }
 

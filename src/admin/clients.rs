@@ -43,6 +43,7 @@ struct ClientPage {
     methods: Vec<(&'static str, bool)>,
     skip_consent: bool,
     require_par: bool,
+    require_mfa: bool,
     api_roles: Vec<(&'static str, bool)>,
     scopes: Vec<(&'static str, bool)>,
 }
@@ -106,6 +107,7 @@ impl ClientPage {
                 .collect(),
             skip_consent: c.is_some_and(|c| c.skip_consent),
             require_par: c.is_some_and(|c| c.settings.require_par),
+            require_mfa: c.is_some_and(|c| c.settings.require_mfa),
             api_roles: ROLES
                 .iter()
                 .map(|r| {
@@ -141,6 +143,7 @@ impl ClientPage {
         }
         self.skip_consent = form.contains("skip_consent");
         self.require_par = form.contains("require_par");
+        self.require_mfa = form.contains("require_mfa");
         for role in &mut self.api_roles {
             role.1 = form.contains(&format!("api_role_{}", role.0));
         }
@@ -182,6 +185,7 @@ fn change_from(form: &Params) -> ClientChange {
         token_endpoint_auth_method: form.get("token_endpoint_auth_method").map(str::to_owned),
         skip_consent: Some(form.contains("skip_consent")),
         require_par: Some(form.contains("require_par")),
+        require_mfa: Some(form.contains("require_mfa")),
         backchannel_logout_uri: Some(backchannel),
         api_roles: Some(
             ROLES

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::{AdminForm, Denied};
 use crate::accounts::directory;
+use crate::accounts::factors;
 use crate::accounts::self_service::{self, SelfServiceError};
 use crate::http::page::PageError;
 use crate::i18n::Message;
@@ -154,4 +155,66 @@ pub async fn invite_many(
     .await
     .map_err(failed)?;
     Ok(Redirect::to(&format!("/admin/users?done=invited&count={invited}")).into_response())
+}
+
+/// What the user page shows of an account's second factors (never a secret).
+#[derive(Default)]
+pub struct FactorsView {
+    pub totp_since: Option<String>,
+    pub totp_last_used: Option<String>,
+    pub recovery_left: i64,
+    /// An admin required a second factor of this account.
+    pub required: bool,
+    /// One of its roles requires one (HCCC_SSO_MFA_REQUIRED_ROLES).
+    pub by_role: bool,
+}
+
+pub async fn factors_of(app: &AppState, account: &AccountRow) -> Result<FactorsView, PageError> {
+    let mfa = app.store.find_mfa(account.account_id).await?;
+    let by_role = factors::required_of(&app.config, account, &crate::store::MfaRow::default());
+    Ok(FactorsView {
+        totp_since: mfa
+            .totp_enrolled_at
+            .filter(|_| mfa.has_totp())
+            .map(super::when),
+        totp_last_used: mfa
+            .totp_last_used_at
+            .filter(|_| mfa.has_totp())
+            .map(super::when),
+        recovery_left: mfa.recovery_codes_left,
+        required: mfa.required,
+        by_role,
+    })
+}
+
+/// `POST /admin/users/{id}/factors`: `what` is `reset` (remove every factor; the person is
+/// told by e-mail), `require` or `unrequire` (an admin's demand beyond the role policy).
+pub async fn factors(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    AdminForm { admin, form }: AdminForm,
+) -> Result<Response, Denied> {
+    let id = Uuid::parse_str(&id).map_err(|_| PageError::not_found())?;
+    let account = app
+        .store
+        .find_account(id)
+        .await
+        .map_err(PageError::from)?
+        .ok_or_else(PageError::not_found)?;
+    let actor = admin.actor();
+    let ip = Some(admin.client_ip.as_str());
+    let outcome = match form.get("what") {
+        Some("reset") => factors::reset(&app, &actor, &account, ip, app.clock.now())
+            .await
+            .map(|()| "factors_reset"),
+        Some("require") => factors::set_required(&app, &actor, &account, true, ip)
+            .await
+            .map(|()| "mfa_required"),
+        Some("unrequire") => factors::set_required(&app, &actor, &account, false, ip)
+            .await
+            .map(|()| "mfa_unrequired"),
+        _ => return Err(PageError::invalid_form(Message::new("admin-send-choice")).into()),
+    };
+    let done = outcome.map_err(PageError::server_error)?;
+    Ok(Redirect::to(&format!("/admin/users/{}?done={done}", account.account_id)).into_response())
 }

@@ -38,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/users/{id}/password", post(users::set_password))
         .route("/admin/users/{id}/delete", post(users::delete))
         .route("/admin/users/{id}/send", post(links::send))
+        .route("/admin/users/{id}/factors", post(links::factors))
         .route("/admin/users/invite", post(links::invite_many))
         .route("/admin/clients", get(clients::list))
         .route(
@@ -144,13 +145,13 @@ impl FromRequestParts<AppState> for Admin {
             .map_err(|(_, why)| PageError::server_error(format!("session layer: {why}")))?;
         let Ok(browser) = BrowserKey::from_request_parts(parts, app).await;
         let Ok(ClientIp(client_ip)) = ClientIp::from_request_parts(parts, app).await;
-        let Some((_, account)) = session::current_login(app, &session).await? else {
-            let back = parts
-                .uri
-                .path_and_query()
-                .map(|p| p.as_str())
-                .unwrap_or("/admin");
-            let target: String = url::form_urlencoded::byte_serialize(back.as_bytes()).collect();
+        let back = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/admin");
+        let target: String = url::form_urlencoded::byte_serialize(back.as_bytes()).collect();
+        let Some((login, account)) = session::current_login(app, &session).await? else {
             return Err(Denied::SignIn(format!("/login?return_to={target}")));
         };
         if !account.is_active_admin() {
@@ -158,6 +159,16 @@ impl FromRequestParts<AppState> for Admin {
                 "error-admins-only-title",
                 "error-admins-only",
             )));
+        }
+        // An admin the policy makes use a second factor proves one first (enrolling if need be).
+        if !login.amr.iter().any(|m| m == "mfa") {
+            let mfa = app.store.find_mfa(account.account_id).await?;
+            if crate::accounts::factors::required_of(&app.config, &account, &mfa) {
+                return Err(Denied::SignIn(format!(
+                    "{}?return_to={target}",
+                    crate::login::second_factor::PATH
+                )));
+            }
         }
         let csrf_token = session::csrf_token(app, &session, &browser).await?;
         crate::http::ui::set_admin_bar(crate::http::ui::AdminBar {
@@ -213,6 +224,9 @@ pub fn notice(query: &Params) -> Option<&'static str> {
         "invited" => "notice-invited-one",
         "reset" => "notice-reset-sent",
         "verification" => "notice-verification-sent",
+        "factors_reset" => "notice-factors-reset",
+        "mfa_required" => "notice-mfa-required",
+        "mfa_unrequired" => "notice-mfa-unrequired",
         _ => return None,
     })
 }

@@ -61,6 +61,7 @@ struct UserPage {
     /// Links that have not gone out by e-mail yet, for the admin to hand over.
     pending_links: Vec<super::links::PendingLink>,
     mail_configured: bool,
+    factors: super::links::FactorsView,
 }
 
 impl UserPage {
@@ -95,6 +96,7 @@ impl UserPage {
             has_password: false,
             pending_links: Vec::new(),
             mail_configured: false,
+            factors: super::links::FactorsView::default(),
         }
     }
 
@@ -291,6 +293,7 @@ pub async fn edit_form(
     page.notice = notice(&query);
     page.pending_links = super::links::pending(&app, &account).await?;
     page.mail_configured = app.mail.configured();
+    page.factors = super::links::factors_of(&app, &account).await?;
     Ok(render(StatusCode::OK, &page))
 }
 

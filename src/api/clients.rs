@@ -40,6 +40,8 @@ pub struct Client {
     token_endpoint_auth_method: String,
     skip_consent: bool,
     require_par: bool,
+    /// Everyone signing in to this app uses a second factor.
+    require_mfa: bool,
     backchannel_logout_uri: Option<String>,
     jwks_uri: Option<String>,
     id_token_alg: String,
@@ -68,6 +70,7 @@ impl Client {
             token_endpoint_auth_method: c.token_endpoint_auth_method.as_str().to_owned(),
             skip_consent: c.skip_consent,
             require_par: c.settings.require_par,
+            require_mfa: c.settings.require_mfa,
             backchannel_logout_uri: c.settings.backchannel_logout_uri,
             jwks_uri: c.settings.jwks_uri,
             id_token_alg: c.settings.id_token_alg,
@@ -93,6 +96,8 @@ pub struct ClientBody {
     token_endpoint_auth_method: Option<String>,
     skip_consent: Option<bool>,
     require_par: Option<bool>,
+    /// Everyone signing in to this app must use a second factor.
+    require_mfa: Option<bool>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     backchannel_logout_uri: Option<Option<String>>,
@@ -121,6 +126,7 @@ impl ClientBody {
             token_endpoint_auth_method: self.token_endpoint_auth_method,
             skip_consent: self.skip_consent,
             require_par: self.require_par,
+            require_mfa: self.require_mfa,
             backchannel_logout_uri: self.backchannel_logout_uri,
             jwks: self.jwks.map(|j| j.map(|v| v.to_string())),
             jwks_uri: self.jwks_uri,
@@ -148,6 +154,7 @@ impl ClientBody {
             .get_or_insert_with(|| AuthMethod::ClientSecretBasic.as_str().to_owned());
         change.skip_consent.get_or_insert(false);
         change.require_par.get_or_insert(false);
+        change.require_mfa.get_or_insert(false);
         change.backchannel_logout_uri.get_or_insert(None);
         change.jwks.get_or_insert(None);
         change.jwks_uri.get_or_insert(None);

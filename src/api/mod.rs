@@ -5,6 +5,7 @@ mod clients;
 mod me;
 mod users;
 
+use crate::accounts::factors;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request, State};
@@ -379,12 +380,20 @@ impl FromRequestParts<AppState> for Caller {
                     ));
                 }
                 let account = user.account;
+                // An account the policy makes use a second factor is an admin here only with a
+                // token from a sign-in that used one.
+                let mfa_ok = live.claims.acr.as_deref() == Some(factors::REFEDS_MFA)
+                    || !factors::required_of(
+                        &app.config,
+                        &account,
+                        &app.store.find_mfa(account.account_id).await?,
+                    );
                 Ok(Caller {
                     actor: Actor::User {
                         id: account.account_id,
                         username: account.username.clone(),
                     },
-                    is_admin: account.is_active_admin(),
+                    is_admin: account.is_active_admin() && mfa_ok,
                     account: Some(account),
                     client_ip,
                     grant_id: live.claims.gid,

@@ -20,6 +20,7 @@ pub struct ClientChange {
     pub token_endpoint_auth_method: Option<String>,
     pub skip_consent: Option<bool>,
     pub require_par: Option<bool>,
+    pub require_mfa: Option<bool>,
     /// `Some(None)` removes the setting.
     pub backchannel_logout_uri: Option<Option<String>>,
     pub jwks: Option<Option<String>>,
@@ -212,6 +213,9 @@ fn apply(client: &mut ClientRow, change: &ClientChange, problems: &mut Problems)
     let s = &mut client.settings;
     if let Some(par) = change.require_par {
         s.require_par = par;
+    }
+    if let Some(mfa) = change.require_mfa {
+        s.require_mfa = mfa;
     }
     let mut setting =
         |field: &str, value: &Option<String>, check: fn(&str) -> Result<String, Message>| {

@@ -9,8 +9,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use uuid::Uuid;
 
+use super::second_factor::{EnrolPage, RecoveryCodesPage};
 use super::sign_in_first;
 use crate::accounts::directory::{self, Actor, DirectoryError, UserChange};
+use crate::accounts::factors::{self, FactorError};
 use crate::accounts::self_service::{self, SelfServiceError, Sessions};
 use crate::accounts::{self, SignInError};
 use crate::domain::FieldError;
@@ -70,6 +72,12 @@ struct AccountPage {
     sessions: Vec<SessionView>,
     apps: Vec<AppView>,
     activity: Vec<EventView>,
+    /// When the authenticator app was added, and last used.
+    totp_since: Option<String>,
+    totp_last_used: Option<String>,
+    recovery_left: i64,
+    /// The policy or an admin requires a second factor of this account.
+    mfa_required: bool,
     notice: Option<Message>,
     errors: Vec<FieldError>,
 }
@@ -113,6 +121,7 @@ async fn page(
         .store
         .live_link_detail(account.account_id, LinkPurpose::EmailChange, now)
         .await?;
+    let mfa = app.store.find_mfa(account.account_id).await?;
     Ok(AccountPage {
         csrf_token,
         user_name: account.display_name(),
@@ -156,6 +165,10 @@ async fn page(
                 device: device_of(e.user_agent.as_deref(), lang),
             })
             .collect(),
+        totp_since: mfa.totp_enrolled_at.filter(|_| mfa.has_totp()).map(when),
+        totp_last_used: mfa.totp_last_used_at.filter(|_| mfa.has_totp()).map(when),
+        recovery_left: mfa.recovery_codes_left,
+        mfa_required: factors::required_of(&app.config, account, &mfa),
         notice,
         errors,
     })
@@ -171,6 +184,8 @@ fn notice_of(done: Option<&str>) -> Option<Message> {
         "session" => "account-session-ended",
         "sessions" => "account-sessions-ended",
         "app" => "account-app-revoked",
+        "totp" => "account-totp-added",
+        "totp_removed" => "account-totp-removed",
         _ => return None,
     };
     Some(Message::new(key))
@@ -421,4 +436,198 @@ pub async fn post_revoke_app(
         .await
         .map_err(PageError::server_error)?;
     Ok(done("app"))
+}
+
+/// An account form that changes second factors: the current password, always (a session left
+/// open on a shared computer must not be enough to add or remove a factor).
+async fn password_again(
+    app: &AppState,
+    csrf: &CsrfForm,
+    login: &LoginState,
+    account: &AccountRow,
+    device: &Device,
+) -> Result<Option<Response>, PageError> {
+    let forced = LoginState {
+        auth_time: 0,
+        ..login.clone()
+    };
+    match reauthenticated(app, &csrf.form, &forced, account, device).await? {
+        Ok(()) => Ok(None),
+        Err((status, error)) => {
+            let error = FieldError::new("factor_password", error.message);
+            Ok(Some(
+                refused(app, csrf, login, account, status, vec![error]).await?,
+            ))
+        }
+    }
+}
+
+const ENROLMENT_KEY: &str = "totp_enrolment";
+/// How long a key shown for enrolment waits for its first code.
+const ENROLMENT_TTL: i64 = 600;
+
+/// A new key shown on the account page, waiting for its first code (sealed).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Enrolment {
+    sealed: Vec<u8>,
+    started_at: i64,
+}
+
+fn session_error(e: tower_sessions::session::Error) -> PageError {
+    PageError::server_error(format!("session store: {e}"))
+}
+
+/// Adds (or replaces) the authenticator app: shows a new key to scan.
+pub async fn post_totp_start(
+    State(app): State<AppState>,
+    device: Device,
+    csrf: CsrfForm,
+) -> Result<Response, PageError> {
+    let Some((login, account)) = signed_in(&app, &csrf).await? else {
+        return Ok(sign_in_first(PATH));
+    };
+    if let Some(refusal) = password_again(&app, &csrf, &login, &account, &device).await? {
+        return Ok(refusal);
+    }
+    let sealed = factors::seal_key(&app, account.account_id, &factors::new_totp_key())
+        .map_err(PageError::server_error)?;
+    let enrolment = Enrolment {
+        sealed,
+        started_at: app.clock.now(),
+    };
+    csrf.session
+        .insert(ENROLMENT_KEY, &enrolment)
+        .await
+        .map_err(session_error)?;
+    enrol_page(
+        &app,
+        &csrf,
+        &account,
+        &enrolment,
+        StatusCode::OK,
+        Vec::new(),
+    )
+    .await
+}
+
+async fn enrol_page(
+    app: &AppState,
+    csrf: &CsrfForm,
+    account: &AccountRow,
+    enrolment: &Enrolment,
+    status: StatusCode,
+    errors: Vec<FieldError>,
+) -> Result<Response, PageError> {
+    let csrf_token = session::csrf_token(app, &csrf.session, &csrf.browser).await?;
+    let page = EnrolPage::build(
+        app,
+        account,
+        &enrolment.sealed,
+        csrf_token,
+        "/account/totp/confirm",
+        errors,
+    )?;
+    Ok(render(status, &page))
+}
+
+/// The first code of the new authenticator app: stored, and the recovery codes shown if the
+/// account had none. This session counts as multi-factor from now on.
+pub async fn post_totp_confirm(
+    State(app): State<AppState>,
+    device: Device,
+    csrf: CsrfForm,
+) -> Result<Response, PageError> {
+    let Some((login, account)) = signed_in(&app, &csrf).await? else {
+        return Ok(sign_in_first(PATH));
+    };
+    let now = app.clock.now();
+    let enrolment = csrf
+        .session
+        .get::<Enrolment>(ENROLMENT_KEY)
+        .await
+        .map_err(session_error)?
+        .filter(|e| now - e.started_at <= ENROLMENT_TTL)
+        .ok_or_else(|| PageError::bad_request("error-page-expired-title", "error-page-expired"))?;
+    let key = crate::crypto::open(
+        &app.key_encryption,
+        account.account_id.as_bytes(),
+        &enrolment.sealed,
+    )
+    .map_err(PageError::server_error)?;
+    let code = csrf.form.get("code").unwrap_or_default();
+    let codes = match factors::enrol_totp(&app, &account, &key, code, Some(&device.ip), now).await {
+        Ok(codes) => codes,
+        Err(FactorError::Wrong) => {
+            let error = FieldError::new("code", Message::new("mfa-code-wrong"));
+            let status = StatusCode::UNAUTHORIZED;
+            return enrol_page(&app, &csrf, &account, &enrolment, status, vec![error]).await;
+        }
+        Err(FactorError::Locked { retry_after }) => {
+            let error = FieldError::new("code", super::sign_in::locked_message(retry_after));
+            let status = StatusCode::TOO_MANY_REQUESTS;
+            return enrol_page(&app, &csrf, &account, &enrolment, status, vec![error]).await;
+        }
+        Err(e) => return Err(PageError::server_error(e)),
+    };
+    csrf.session
+        .remove::<Enrolment>(ENROLMENT_KEY)
+        .await
+        .map_err(session_error)?;
+    session::add_second_factor(&app, &csrf.session, &login, &["otp", "mfa"]).await?;
+    match codes {
+        Some(codes) => recovery_codes_page(&app, &csrf, codes).await,
+        None => Ok(done("totp")),
+    }
+}
+
+async fn recovery_codes_page(
+    app: &AppState,
+    csrf: &CsrfForm,
+    codes: Vec<String>,
+) -> Result<Response, PageError> {
+    let page = RecoveryCodesPage {
+        csrf_token: session::csrf_token(app, &csrf.session, &csrf.browser).await?,
+        codes,
+        continue_action: None,
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+pub async fn post_totp_remove(
+    State(app): State<AppState>,
+    device: Device,
+    csrf: CsrfForm,
+) -> Result<Response, PageError> {
+    let Some((login, account)) = signed_in(&app, &csrf).await? else {
+        return Ok(sign_in_first(PATH));
+    };
+    if let Some(refusal) = password_again(&app, &csrf, &login, &account, &device).await? {
+        return Ok(refusal);
+    }
+    factors::remove_totp(&app, &account, Some(&device.ip), app.clock.now())
+        .await
+        .map_err(PageError::server_error)?;
+    Ok(done("totp_removed"))
+}
+
+/// A new set of recovery codes (the old set ends), shown once.
+pub async fn post_recovery_codes(
+    State(app): State<AppState>,
+    device: Device,
+    csrf: CsrfForm,
+) -> Result<Response, PageError> {
+    let Some((login, account)) = signed_in(&app, &csrf).await? else {
+        return Ok(sign_in_first(PATH));
+    };
+    if let Some(refusal) = password_again(&app, &csrf, &login, &account, &device).await? {
+        return Ok(refusal);
+    }
+    let has_totp = app.store.find_mfa(account.account_id).await?.has_totp();
+    if !has_totp {
+        return Ok(done("totp_removed"));
+    }
+    let codes = factors::renew_recovery_codes(&app, &account, Some(&device.ip), app.clock.now())
+        .await
+        .map_err(PageError::server_error)?;
+    recovery_codes_page(&app, &csrf, codes).await
 }

@@ -9,12 +9,14 @@ pub mod home;
 pub mod language;
 pub mod links;
 pub mod qr;
+pub mod second_factor;
 pub mod sign_in;
 
 use axum::response::{IntoResponse, Redirect, Response};
 use tower_sessions::Session;
 use uuid::Uuid;
 
+use crate::accounts::factors;
 use crate::http::Device;
 use crate::http::page::PageError;
 use crate::oidc::authorize::{self, PendingRequest, Visitor};
@@ -42,13 +44,49 @@ pub struct SignedIn {
     pub method: &'static str,
 }
 
-/// Establishes the SSO session and continues the app's authorization request (or goes home).
+/// After the password: the second factor when the account has one or must enrol one (the
+/// session is established only after it); otherwise establishes the SSO session and continues
+/// the app's authorization request (or goes home).
 pub async fn continue_after_sign_in(
     app: &AppState,
     session: &Session,
     browser: &BrowserKey,
     device: &Device,
     signed_in: SignedIn,
+    pending: Option<(Uuid, PendingRequest, ClientRow)>,
+    return_to: Option<String>,
+) -> Result<Response, PageError> {
+    let demanded = pending
+        .as_ref()
+        .is_some_and(|(_, p, client)| p.request.wants_mfa || client.settings.require_mfa);
+    let next = factors::after_password(app, &signed_in.account, demanded, signed_in.now).await?;
+    if next != factors::Next::Done {
+        let request = pending.as_ref().map(|(id, _, _)| *id);
+        return second_factor::ask(app, session, &signed_in, request, return_to, next).await;
+    }
+    finish_sign_in(
+        app,
+        session,
+        browser,
+        device,
+        signed_in,
+        vec!["pwd".into()],
+        pending,
+        return_to,
+    )
+    .await
+}
+
+/// Establishes the SSO session, signed in by `amr`, and continues the app's authorization
+/// request (or goes home).
+#[allow(clippy::too_many_arguments)]
+pub async fn finish_sign_in(
+    app: &AppState,
+    session: &Session,
+    browser: &BrowserKey,
+    device: &Device,
+    signed_in: SignedIn,
+    amr: Vec<String>,
     pending: Option<(Uuid, PendingRequest, ClientRow)>,
     return_to: Option<String>,
 ) -> Result<Response, PageError> {
@@ -59,7 +97,7 @@ pub async fn continue_after_sign_in(
         method,
     } = signed_in;
     let how = session::How {
-        amr: vec!["pwd".into()],
+        amr,
         method,
         remember,
     };

@@ -86,14 +86,7 @@ pub async fn get_qr_login(
     let user_code = display_user_code(&started.user_code);
     let verification_uri = app.config.url(paths::DEVICE);
     let complete = format!("{verification_uri}?user_code={user_code}");
-    let qr_svg = qrcode::QrCode::new(complete.as_bytes())
-        .map_err(PageError::server_error)?
-        .render::<qrcode::render::svg::Color<'_>>()
-        .min_dimensions(232, 232)
-        .quiet_zone(true)
-        .dark_color(qrcode::render::svg::Color("#072a66"))
-        .light_color(qrcode::render::svg::Color("#ffffff"))
-        .build();
+    let qr_svg = qr_svg(&complete)?;
     let page = QrLoginPage {
         csrf_token: session::csrf_token(&app, &session, &browser).await?,
         qr_svg,
@@ -164,4 +157,16 @@ pub async fn post_qr_poll(
         None => "/".to_owned(),
     };
     Ok(Json(json!({"status": "approved", "next": next})).into_response())
+}
+
+/// A QR code of `data` as inline SVG, in the college's dark blue on white.
+pub fn qr_svg(data: &str) -> Result<String, PageError> {
+    Ok(qrcode::QrCode::new(data.as_bytes())
+        .map_err(PageError::server_error)?
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(232, 232)
+        .quiet_zone(true)
+        .dark_color(qrcode::render::svg::Color("#072a66"))
+        .light_color(qrcode::render::svg::Color("#ffffff"))
+        .build())
 }

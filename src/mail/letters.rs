@@ -32,6 +32,43 @@ pub enum Letter<'a> {
     PasswordChanged {
         at: i64,
     },
+    /// A change to the account's second factors.
+    SecurityNotice {
+        change: SecurityChange,
+        at: i64,
+    },
+}
+
+/// What changed in an account's second factors, for the notice to its owner.
+#[derive(Debug, Clone, Copy)]
+pub enum SecurityChange {
+    TotpAdded,
+    TotpRemoved,
+    RecoveryCodeUsed,
+    RecoveryCodesRenewed,
+    /// By an admin.
+    FactorsReset,
+}
+
+impl SecurityChange {
+    /// The catalog keys of the notice's subject and body.
+    fn keys(self) -> (&'static str, &'static str) {
+        match self {
+            SecurityChange::TotpAdded => ("mail-totp-added-subject", "mail-totp-added-body"),
+            SecurityChange::TotpRemoved => ("mail-totp-removed-subject", "mail-totp-removed-body"),
+            SecurityChange::RecoveryCodeUsed => (
+                "mail-recovery-code-used-subject",
+                "mail-recovery-code-used-body",
+            ),
+            SecurityChange::RecoveryCodesRenewed => (
+                "mail-recovery-codes-renewed-subject",
+                "mail-recovery-codes-renewed-body",
+            ),
+            SecurityChange::FactorsReset => {
+                ("mail-factors-reset-subject", "mail-factors-reset-body")
+            }
+        }
+    }
 }
 
 impl Letter<'_> {
@@ -42,6 +79,7 @@ impl Letter<'_> {
             Letter::ConfirmAddress { .. } => "verification",
             Letter::AddressChanging { .. } => "email_change_notice",
             Letter::PasswordChanged { .. } => "password_changed",
+            Letter::SecurityNotice { .. } => "security_notice",
         }
     }
 
@@ -93,6 +131,15 @@ impl Letter<'_> {
                 Message::new("mail-address-changing-subject"),
                 vec![
                     user("mail-address-changing-body").with("address", *new_address),
+                    Message::new("mail-not-you"),
+                ],
+                None,
+                Vec::new(),
+            ),
+            Letter::SecurityNotice { change, at } => (
+                Message::new(change.keys().0),
+                vec![
+                    user(change.keys().1).with("when", crate::clock::format_utc(*at)),
                     Message::new("mail-not-you"),
                 ],
                 None,

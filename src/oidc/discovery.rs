@@ -6,8 +6,8 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::jwt::ACR_PASSWORD;
 use super::scopes::Scope;
+use crate::accounts::factors::{ACR_PASSWORD, REFEDS_MFA};
 use crate::config::Config;
 use crate::domain::protocol::{ASSERTION_ALGS, ID_TOKEN_CLAIMS, USER_CLAIMS, paths};
 use crate::domain::{AuthMethod, GrantType};
@@ -57,7 +57,7 @@ pub fn provider_metadata(config: &Config) -> Value {
         "claims_supported": claims,
         "claim_types_supported": ["normal"],
         "claims_parameter_supported": true,
-        "acr_values_supported": [ACR_PASSWORD],
+        "acr_values_supported": [ACR_PASSWORD, REFEDS_MFA],
         "request_parameter_supported": false,
         // request_uri is accepted only for pushed requests (RFC 9126), not fetched from URLs.
         "request_uri_parameter_supported": false,

@@ -31,6 +31,9 @@ pub struct AccessTokenClaims {
     pub roles: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub groups: Option<Vec<String>>,
+    /// How the person signed in (RFC 9068 §2.2.3): the API's admin operations need MFA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
 }
 
 /// The claims a person's scopes release, shared by the ID token and userinfo.
@@ -89,9 +92,6 @@ impl ProfileClaims {
         }
     }
 }
-
-/// The authentication context of a password sign-in (the only method so far).
-pub const ACR_PASSWORD: &str = "urn:hccc:sso:acr:password";
 
 #[derive(Debug, Serialize)]
 pub struct IdTokenClaims<'a> {
@@ -155,6 +155,7 @@ pub fn mint_user_tokens(keys: &KeyRing, input: MintInput<'_>) -> Result<IssuedTo
         gid: Some(input.grant.grant_id),
         roles: wants_roles.then(|| input.account.roles.0.clone()),
         groups: wants_roles.then(|| input.account.groups.0.clone()),
+        acr: Some(crate::accounts::factors::acr_of(&input.grant.amr).to_owned()),
     };
     let access_token = keys.sign("at+jwt", &access)?;
     let id = IdTokenClaims {
@@ -168,7 +169,7 @@ pub fn mint_user_tokens(keys: &KeyRing, input: MintInput<'_>) -> Result<IssuedTo
         azp: client_id,
         at_hash: at_hash(&access_token),
         sid: input.grant.sid.to_string(),
-        acr: ACR_PASSWORD,
+        acr: crate::accounts::factors::acr_of(&input.grant.amr),
         amr: &input.grant.amr,
         profile: ProfileClaims::release(
             input.account,
@@ -206,6 +207,7 @@ pub fn mint_client_token(
         gid: None,
         roles: None,
         groups: None,
+        acr: None,
     };
     keys.sign("at+jwt", &claims)
 }

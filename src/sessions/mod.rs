@@ -179,6 +179,27 @@ pub async fn establish(
     Ok(state)
 }
 
+/// A second factor proved in a signed-in session (step-up): its sign-in counts as
+/// multi-factor from now on. `auth_time` stays that of the sign-in, so stepping up never
+/// stretches the session's absolute lifetime.
+pub async fn add_second_factor(
+    app: &AppState,
+    session: &Session,
+    state: &LoginState,
+    amr: &[&str],
+) -> Result<LoginState, PageError> {
+    let mut state = state.clone();
+    for method in amr {
+        if !state.amr.iter().any(|m| m == method) {
+            state.amr.push((*method).to_owned());
+        }
+    }
+    // A new session id for the new privilege, as at sign-in.
+    session.cycle_id().await.map_err(session_error)?;
+    save(app, session, &state).await?;
+    Ok(state)
+}
+
 /// Keeps the current session signed in across a change of the account's credentials.
 pub async fn follow_credential_change(
     app: &AppState,

@@ -25,6 +25,7 @@ struct ClientRecord {
     secret_encrypted: Option<Vec<u8>>,
     api_roles: String,
     allowed_scopes: String,
+    require_mfa: bool,
 }
 
 /// A registered relying party. `secret_hash` is SHA-256 of a 256-bit random secret.
@@ -60,6 +61,8 @@ pub struct ClientSettings {
     pub api_roles: Vec<String>,
     /// The scopes the client may obtain for a person; anything else it asks for is dropped.
     pub allowed_scopes: ScopeSet,
+    /// Everyone signing in to this app uses a second factor.
+    pub require_mfa: bool,
 }
 
 impl Default for ClientSettings {
@@ -73,6 +76,7 @@ impl Default for ClientSettings {
             id_token_alg: "RS256".into(),
             secret_encrypted: None,
             api_roles: Vec::new(),
+            require_mfa: false,
             allowed_scopes: ScopeSet::CLIENT_DEFAULT,
         }
     }
@@ -156,6 +160,7 @@ impl TryFrom<ClientRecord> for ClientRow {
                 allowed_scopes: ScopeSet::parse(
                     &decode_string_list("client.allowed_scopes", &r.allowed_scopes)?.join(" "),
                 ),
+                require_mfa: r.require_mfa,
             },
         })
     }
@@ -174,12 +179,12 @@ pub struct NewClient {
 
 const CLIENT_COLUMNS: &str = "client_id, name, secret_hash, redirect_uris, post_logout_redirect_uris, \
     grant_types, token_endpoint_auth_method, skip_consent, created_at, updated_at, backchannel_logout_uri, \
-    frontchannel_logout_uri, jwks, jwks_uri, require_par, id_token_alg, secret_encrypted, api_roles, allowed_scopes";
+    frontchannel_logout_uri, jwks, jwks_uri, require_par, id_token_alg, secret_encrypted, api_roles, allowed_scopes, require_mfa";
 
 impl Store {
     pub async fn insert_client(&self, new: NewClient, now: i64) -> Result<ClientRow, StoreError> {
         let sql = format!(
-            "insert into client ({CLIENT_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+            "insert into client ({CLIENT_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
         );
         let client_id = Uuid::new_v4();
         let s = &new.settings;
@@ -202,6 +207,7 @@ impl Store {
             .bind(&s.secret_encrypted)
             .bind(encode_string_list(&s.api_roles))
             .bind(encode_string_list(&s.allowed_scopes.names()))
+            .bind(s.require_mfa)
             .execute(pool).await.map(|r| r.rows_affected()))?;
         self.find_client(client_id)
             .await?
@@ -218,7 +224,7 @@ impl Store {
             grant_types = $5, token_endpoint_auth_method = $6, skip_consent = $7, updated_at = $8, \
             backchannel_logout_uri = $9, frontchannel_logout_uri = $10, jwks = $11, jwks_uri = $12, \
             require_par = $13, id_token_alg = $14, secret_hash = $15, secret_encrypted = $16, api_roles = $17, \
-            allowed_scopes = $18 where client_id = $1";
+            allowed_scopes = $18, require_mfa = $19 where client_id = $1";
         let s = &client.settings;
         let updated = on_pool!(self, pool => sqlx::query(SQL)
             .bind(client.client_id)
@@ -239,6 +245,7 @@ impl Store {
             .bind(&s.secret_encrypted)
             .bind(encode_string_list(&s.api_roles))
             .bind(encode_string_list(&s.allowed_scopes.names()))
+            .bind(s.require_mfa)
             .execute(pool).await.map(|r| r.rows_affected()))?;
         self.cache.invalidate();
         if updated == 0 {

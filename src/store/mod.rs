@@ -7,6 +7,7 @@ mod authorization;
 mod cache;
 mod clients;
 mod device;
+mod factors;
 mod keys;
 mod links;
 mod mail;
@@ -27,6 +28,7 @@ pub use authorization::{
 };
 pub use clients::{ClientRow, ClientSettings, NewClient};
 pub use device::{DeviceApproval, DevicePoll, DeviceRow, NewDevice};
+pub use factors::MfaRow;
 pub use keys::SigningKeyRow;
 pub use links::{LinkPurpose, LinkRow, NewLink};
 pub use mail::{MailRow, NewMail, PendingLinkRow};

@@ -146,6 +146,9 @@ pub fn test_config(db_url: &str, issuer: &str, data_dir: &str) -> Config {
         ("HCCC_SSO_DATA_DIR", data_dir),
         ("HCCC_SSO_DB_MAX_CONNECTIONS", "5"),
         ("HCCC_SSO_METRICS_TOKEN", METRICS_TOKEN),
+        // The admin pages' tests sign in with a password alone; the second-factor tests turn
+        // the default policy (admins need one) back on.
+        ("HCCC_SSO_MFA_REQUIRED_ROLES", ""),
     ])
     .expect("test configuration is valid");
     // Keep failure slow-downs short so throttling tests run fast; they still measure the delay.

@@ -30,7 +30,7 @@ fn relay(sink: &SmtpSink) -> SmtpSettings {
 }
 
 /// An app whose mail goes to `sink`.
-async fn app_with_mail(
+pub(crate) async fn app_with_mail(
     backend: Backend,
     sink: &SmtpSink,
     adjust: impl FnOnce(&mut hccc_sso::config::Config),
@@ -301,7 +301,7 @@ async fn an_invitation_reaches_the_recovery_address_and_sets_a_password_once(
     }
 }
 
-async fn audit_actions(app: &TestApp) -> Vec<String> {
+pub(crate) async fn audit_actions(app: &TestApp) -> Vec<String> {
     let filter = hccc_sso::store::AuditFilter {
         limit: 200,
         ..Default::default()

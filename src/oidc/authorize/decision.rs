@@ -9,6 +9,8 @@ use crate::oidc::error::ErrorCode;
 #[derive(Debug, PartialEq, Eq)]
 pub enum Decision {
     SignIn,
+    /// Signed in, but without the second factor this request or app needs.
+    StepUp,
     Consent,
     IssueCode,
     Refuse(ErrorCode, &'static str),
@@ -18,6 +20,10 @@ pub enum Decision {
 pub struct Situation<'a> {
     /// Who is signed in in this browser, and since when (`auth_time`).
     pub login: Option<(uuid::Uuid, i64)>,
+    /// The session's sign-in used a second factor.
+    pub login_mfa: bool,
+    /// The app is registered as requiring a second factor.
+    pub client_requires_mfa: bool,
     /// The parked request this continues, if any.
     pub parked: Option<&'a PendingRequest>,
     pub skip_consent: bool,
@@ -32,6 +38,16 @@ pub fn decide(request: &AuthorizationRequest, situation: &Situation<'_>) -> Deci
             Decision::Refuse(ErrorCode::LoginRequired, "the user is not signed in")
         } else {
             Decision::SignIn
+        };
+    }
+    if (request.wants_mfa || situation.client_requires_mfa) && !situation.login_mfa {
+        return if request.prompt_none {
+            Decision::Refuse(
+                ErrorCode::InteractionRequired,
+                "the sign-in needs a second factor",
+            )
+        } else {
+            Decision::StepUp
         };
     }
     if needs_consent(request, situation) {
@@ -104,12 +120,15 @@ mod tests {
             ui_locales: None,
             claims: Default::default(),
             hint_subject: None,
+            wants_mfa: false,
         }
     }
 
     fn situation(login: Option<(Uuid, i64)>) -> Situation<'static> {
         Situation {
             login,
+            login_mfa: false,
+            client_requires_mfa: false,
             parked: None,
             skip_consent: false,
             consented: Some(ScopeSet::parse("openid email")),

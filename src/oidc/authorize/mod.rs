@@ -229,6 +229,8 @@ pub async fn proceed(
     };
     let situation = Situation {
         login: login.map(|(state, _)| (state.account_id, state.auth_time)),
+        login_mfa: login.is_some_and(|(state, _)| state.amr.iter().any(|m| m == "mfa")),
+        client_requires_mfa: client.settings.require_mfa,
         parked: parked.map(|(_, p)| p),
         skip_consent: client.skip_consent,
         consented,
@@ -245,6 +247,14 @@ pub async fn proceed(
             };
             let id = park(app, client, &waiting, parked_id, visitor, now).await?;
             Redirect::to(&format!("/login?request={id}")).into_response()
+        }
+        (Decision::StepUp, _) => {
+            let waiting = PendingRequest {
+                request: request.clone(),
+                require_login_after: None,
+            };
+            let id = park(app, client, &waiting, parked_id, visitor, now).await?;
+            Redirect::to(&format!("/login/second-factor?request={id}")).into_response()
         }
         (Decision::Consent, _) => {
             let waiting = PendingRequest {

@@ -49,6 +49,9 @@ pub struct AuthorizationRequest {
     /// The subject of a valid id_token_hint: the session must be this user's.
     #[serde(default)]
     pub hint_subject: Option<String>,
+    /// `acr_values` asked for the REFEDS MFA profile (a second factor for this sign-in).
+    #[serde(default)]
+    pub wants_mfa: bool,
 }
 
 impl AuthorizationRequest {
@@ -154,6 +157,7 @@ impl AuthorizationRequest {
                 .map(|l| l.trim().chars().take(200).collect()),
             claims,
             hint_subject,
+            wants_mfa: crate::accounts::factors::asks_for_mfa(params.get("acr_values")),
         })
     }
 }

@@ -66,6 +66,13 @@ pub async fn sign_in(
             "the password is temporary: sign in on the web page to choose a new one",
         ));
     }
+    // The password grant cannot ask for a second factor: an account that has one, or an app
+    // that requires one, signs in on the web page.
+    if client.settings.require_mfa || app.store.find_mfa(account.account_id).await?.has_totp() {
+        return Err(OAuthError::invalid_grant(
+            "this sign-in needs a second factor: use the web sign-in (authorization code flow)",
+        ));
+    }
     let new = NewGrant {
         account_id: account.account_id,
         client_id: client.client_id,

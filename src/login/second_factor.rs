@@ -1,0 +1,446 @@
+//! The second step of a sign-in: a TOTP code (or a recovery code) after the password, enrolling
+//! an authenticator app first when the account must use one, and the step-up of a signed-in
+//! session that an app or `/admin` needs multi-factor. The session is established only after the
+//! second factor: until then the browser holds a short-lived `Waiting` and nothing else.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+use uuid::Uuid;
+
+use super::{SignedIn, finish_sign_in, local_path};
+use crate::accounts::factors::{self, FactorError, Next};
+use crate::domain::FieldError;
+use crate::http::Device;
+use crate::http::page::{PageError, render};
+use crate::i18n::Message;
+use crate::oidc::authorize::{self, Visitor, load_pending};
+use crate::sessions::browser::BrowserKey;
+use crate::sessions::{self as session, CsrfForm};
+use crate::state::AppState;
+use crate::store::AccountRow;
+
+const KEY: &str = "second_factor";
+/// How long the second step waits after the password.
+const TTL: i64 = 600;
+pub const PATH: &str = "/login/second-factor";
+/// What a sign-in with a second factor is made of (RFC 8176).
+const MFA_AMR: [&str; 3] = ["pwd", "otp", "mfa"];
+
+/// Kept in the session between the password and the second factor.
+#[derive(Serialize, Deserialize)]
+struct Waiting {
+    account_id: Uuid,
+    /// The parked authorization request this sign-in continues.
+    request: Option<Uuid>,
+    return_to: Option<String>,
+    started_at: i64,
+    remember: bool,
+    method: String,
+    /// The account is signed in in this session already (a step-up).
+    step_up: bool,
+    /// A new TOTP key (sealed) waiting for its first code, while enrolling.
+    new_key: Option<Vec<u8>>,
+    /// The factor is proved; only the recovery codes were left to show.
+    proved: bool,
+}
+
+/// The sign-in methods a `Waiting` may name, as the session list spells them.
+fn method_name(method: &str) -> &'static str {
+    match method {
+        "invitation" => "invitation",
+        "reset" => "reset",
+        _ => "password",
+    }
+}
+
+fn session_error(e: tower_sessions::session::Error) -> PageError {
+    PageError::server_error(format!("session store: {e}"))
+}
+
+/// Parks the sign-in after a right password and sends the browser to its second step.
+pub async fn ask(
+    app: &AppState,
+    session: &Session,
+    signed_in: &SignedIn,
+    request: Option<Uuid>,
+    return_to: Option<String>,
+    next: Next,
+) -> Result<Response, PageError> {
+    let account_id = signed_in.account.account_id;
+    let waiting = Waiting {
+        account_id,
+        request,
+        return_to,
+        started_at: signed_in.now,
+        remember: signed_in.remember,
+        method: signed_in.method.to_owned(),
+        step_up: false,
+        new_key: new_key_if(app, account_id, &next)?,
+        proved: false,
+    };
+    session.insert(KEY, &waiting).await.map_err(session_error)?;
+    Ok(Redirect::to(PATH).into_response())
+}
+
+fn new_key_if(app: &AppState, account_id: Uuid, next: &Next) -> Result<Option<Vec<u8>>, PageError> {
+    if *next != Next::Enrol {
+        return Ok(None);
+    }
+    factors::seal_key(app, account_id, &factors::new_totp_key())
+        .map(Some)
+        .map_err(PageError::server_error)
+}
+
+async fn waiting(app: &AppState, session: &Session) -> Result<Option<Waiting>, PageError> {
+    let now = app.clock.now();
+    Ok(session
+        .get::<Waiting>(KEY)
+        .await
+        .map_err(session_error)?
+        .filter(|w| now - w.started_at <= TTL))
+}
+
+fn expired() -> PageError {
+    PageError::bad_request("error-page-expired-title", "error-page-expired")
+}
+
+#[derive(Template)]
+#[template(path = "second_factor.html")]
+struct VerifyPage {
+    csrf_token: String,
+    errors: Vec<FieldError>,
+}
+
+impl VerifyPage {
+    fn error_for(&self, field: &str) -> Option<&Message> {
+        crate::http::page::error_for(&self.errors, field)
+    }
+
+    fn invalid(&self, field: &str) -> String {
+        crate::http::page::invalid(&self.errors, field)
+    }
+}
+
+/// The page to enrol an authenticator app: here during a sign-in, and on the account page.
+#[derive(Template)]
+#[template(path = "enrol_totp.html")]
+pub struct EnrolPage {
+    pub csrf_token: String,
+    pub action: &'static str,
+    /// The account must use a second factor (said at sign-in).
+    pub required: bool,
+    pub qr_svg: String,
+    pub otpauth_uri: String,
+    pub key_text: String,
+    pub errors: Vec<FieldError>,
+}
+
+impl EnrolPage {
+    fn error_for(&self, field: &str) -> Option<&Message> {
+        crate::http::page::error_for(&self.errors, field)
+    }
+
+    fn invalid(&self, field: &str) -> String {
+        crate::http::page::invalid(&self.errors, field)
+    }
+
+    /// The page for a (sealed) new key of `account`.
+    pub fn build(
+        app: &AppState,
+        account: &AccountRow,
+        sealed_key: &[u8],
+        csrf_token: String,
+        action: &'static str,
+        errors: Vec<FieldError>,
+    ) -> Result<EnrolPage, PageError> {
+        let key = crate::crypto::open(
+            &app.key_encryption,
+            account.account_id.as_bytes(),
+            sealed_key,
+        )
+        .map_err(PageError::server_error)?;
+        let issuer = app
+            .branding
+            .college_name
+            .clone()
+            .unwrap_or_else(|| crate::i18n::current().text("college-name"));
+        let enrolment = factors::enrolment(&key, &issuer, &account.username)
+            .map_err(PageError::server_error)?;
+        Ok(EnrolPage {
+            csrf_token,
+            action,
+            required: action == ENROL_PATH,
+            qr_svg: super::qr::qr_svg(&enrolment.uri)?,
+            otpauth_uri: enrolment.uri,
+            key_text: enrolment.key_text,
+            errors,
+        })
+    }
+}
+
+const ENROL_PATH: &str = "/login/second-factor/enrol";
+
+/// The recovery codes, shown once, and how to go on.
+#[derive(Template)]
+#[template(path = "recovery_codes.html")]
+pub struct RecoveryCodesPage {
+    pub csrf_token: String,
+    pub codes: Vec<String>,
+    /// Where the "Continue" form posts during a sign-in; None on the account page.
+    pub continue_action: Option<&'static str>,
+}
+
+#[derive(Deserialize)]
+pub struct StepUpQuery {
+    request: Option<String>,
+    return_to: Option<String>,
+}
+
+/// The second step's page. Opened by a signed-in person (an app or `/admin` asked for a second
+/// factor), it starts a step-up.
+pub async fn get_second_factor(
+    State(app): State<AppState>,
+    session: Session,
+    browser: BrowserKey,
+    Query(q): Query<StepUpQuery>,
+) -> Result<Response, PageError> {
+    let mut current = waiting(&app, &session).await?;
+    if q.request.is_some() || q.return_to.is_some() || current.is_none() {
+        let Some((_, account)) = session::current_login(&app, &session).await? else {
+            return Ok(match current {
+                Some(_) => Redirect::to(PATH).into_response(),
+                None => Redirect::to("/login").into_response(),
+            });
+        };
+        let request = match q.request.as_deref() {
+            Some(raw) => Some(load_pending(&app, raw, &browser).await?.0),
+            None => None,
+        };
+        let now = app.clock.now();
+        let mfa = app.store.find_mfa(account.account_id).await?;
+        let next = if mfa.has_totp() {
+            Next::Verify
+        } else {
+            Next::Enrol
+        };
+        let step_up = Waiting {
+            account_id: account.account_id,
+            request,
+            return_to: local_path(q.return_to.as_deref()),
+            started_at: now,
+            remember: false,
+            method: "password".into(),
+            step_up: true,
+            new_key: new_key_if(&app, account.account_id, &next)?,
+            proved: false,
+        };
+        session.insert(KEY, &step_up).await.map_err(session_error)?;
+        current = Some(step_up);
+    }
+    let Some(current) = current else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    let csrf_token = session::csrf_token(&app, &session, &browser).await?;
+    show(&app, &current, csrf_token, StatusCode::OK, Vec::new()).await
+}
+
+async fn show(
+    app: &AppState,
+    waiting: &Waiting,
+    csrf_token: String,
+    status: StatusCode,
+    errors: Vec<FieldError>,
+) -> Result<Response, PageError> {
+    match &waiting.new_key {
+        Some(sealed) => {
+            let account = account_of(app, waiting).await?;
+            let page = EnrolPage::build(app, &account, sealed, csrf_token, ENROL_PATH, errors)?;
+            Ok(render(status, &page))
+        }
+        None => Ok(render(status, &VerifyPage { csrf_token, errors })),
+    }
+}
+
+async fn account_of(app: &AppState, waiting: &Waiting) -> Result<AccountRow, PageError> {
+    app.store
+        .find_account(waiting.account_id)
+        .await?
+        .filter(|a| !a.disabled)
+        .ok_or_else(expired)
+}
+
+/// A refused code: the form again with the problem under the field it came from.
+fn problem(field: &'static str, e: FactorError) -> Result<(StatusCode, FieldError), PageError> {
+    match e {
+        FactorError::Wrong => Ok((
+            StatusCode::UNAUTHORIZED,
+            FieldError::new(field, Message::new("mfa-code-wrong")),
+        )),
+        FactorError::Locked { retry_after } => Ok((
+            StatusCode::TOO_MANY_REQUESTS,
+            FieldError::new(field, super::sign_in::locked_message(retry_after)),
+        )),
+        e => Err(PageError::server_error(e)),
+    }
+}
+
+/// A TOTP code or a recovery code.
+pub async fn post_second_factor(
+    State(app): State<AppState>,
+    device: Device,
+    csrf: CsrfForm,
+) -> Result<Response, PageError> {
+    let current = waiting(&app, &csrf.session).await?.ok_or_else(expired)?;
+    if current.new_key.is_some() || current.proved {
+        return Err(expired());
+    }
+    let account = account_of(&app, &current).await?;
+    let now = app.clock.now();
+    let (field, checked) = match csrf.form.get("recovery_code") {
+        Some(code) => (
+            "recovery_code",
+            factors::use_recovery_code(&app, &account, code, Some(&device.ip), now).await,
+        ),
+        None => {
+            let code = csrf.form.get("code").unwrap_or_default();
+            (
+                "code",
+                factors::verify_totp(&app, &account, code, now).await,
+            )
+        }
+    };
+    if let Err(e) = checked {
+        let (status, error) = problem(field, e)?;
+        let csrf_token = session::csrf_token(&app, &csrf.session, &csrf.browser).await?;
+        return show(&app, &current, csrf_token, status, vec![error]).await;
+    }
+    finish(&app, &csrf, &device, current, account).await
+}
+
+/// The first code from a newly added authenticator app.
+pub async fn post_enrol(
+    State(app): State<AppState>,
+    device: Device,
+    csrf: CsrfForm,
+) -> Result<Response, PageError> {
+    let mut current = waiting(&app, &csrf.session).await?.ok_or_else(expired)?;
+    let sealed = current.new_key.clone().ok_or_else(expired)?;
+    let account = account_of(&app, &current).await?;
+    let key = crate::crypto::open(&app.key_encryption, account.account_id.as_bytes(), &sealed)
+        .map_err(PageError::server_error)?;
+    let now = app.clock.now();
+    let code = csrf.form.get("code").unwrap_or_default();
+    match factors::enrol_totp(&app, &account, &key, code, Some(&device.ip), now).await {
+        Ok(None) => finish(&app, &csrf, &device, current, account).await,
+        Ok(Some(codes)) => {
+            current.new_key = None;
+            current.proved = true;
+            csrf.session
+                .insert(KEY, &current)
+                .await
+                .map_err(session_error)?;
+            let page = RecoveryCodesPage {
+                csrf_token: session::csrf_token(&app, &csrf.session, &csrf.browser).await?,
+                codes,
+                continue_action: Some(CONTINUE_PATH),
+            };
+            Ok(render(StatusCode::OK, &page))
+        }
+        Err(e) => {
+            let (status, error) = problem("code", e)?;
+            let csrf_token = session::csrf_token(&app, &csrf.session, &csrf.browser).await?;
+            show(&app, &current, csrf_token, status, vec![error]).await
+        }
+    }
+}
+
+const CONTINUE_PATH: &str = "/login/second-factor/continue";
+
+/// After the recovery codes were shown: on with the sign-in.
+pub async fn post_continue(
+    State(app): State<AppState>,
+    device: Device,
+    csrf: CsrfForm,
+) -> Result<Response, PageError> {
+    let current = waiting(&app, &csrf.session).await?.ok_or_else(expired)?;
+    if !current.proved {
+        return Err(expired());
+    }
+    let account = account_of(&app, &current).await?;
+    finish(&app, &csrf, &device, current, account).await
+}
+
+/// The second factor is proved: sign in (or step up) and continue where the person was going.
+async fn finish(
+    app: &AppState,
+    csrf: &CsrfForm,
+    device: &Device,
+    waiting: Waiting,
+    account: AccountRow,
+) -> Result<Response, PageError> {
+    let CsrfForm {
+        session, browser, ..
+    } = csrf;
+    session
+        .remove::<Waiting>(KEY)
+        .await
+        .map_err(session_error)?;
+    let pending = match waiting.request {
+        Some(id) => Some(load_pending(app, &id.to_string(), browser).await?),
+        None => None,
+    };
+    let now = app.clock.now();
+    tracing::info!(account_id = %account.account_id, step_up = waiting.step_up, "second factor proved");
+    if !waiting.step_up {
+        let signed_in = SignedIn {
+            account,
+            remember: waiting.remember,
+            now,
+            method: method_name(&waiting.method),
+        };
+        let amr = MFA_AMR.iter().map(|m| (*m).to_owned()).collect();
+        return finish_sign_in(
+            app,
+            session,
+            browser,
+            device,
+            signed_in,
+            amr,
+            pending,
+            waiting.return_to,
+        )
+        .await;
+    }
+    // A step-up: the session must still be this account's.
+    let Some((state, current)) = session::current_login(app, session).await? else {
+        return Err(expired());
+    };
+    if current.account_id != account.account_id {
+        return Err(expired());
+    }
+    let state = session::add_second_factor(app, session, &state, &["otp", "mfa"]).await?;
+    match pending {
+        Some((id, pending, client)) => {
+            let visitor = &Visitor {
+                ip: &device.ip,
+                browser,
+            };
+            let login = (state, current);
+            authorize::proceed(
+                app,
+                &client,
+                Some(&login),
+                Some((id, &pending)),
+                &pending.request,
+                visitor,
+                now,
+            )
+            .await
+        }
+        None => Ok(Redirect::to(&waiting.return_to.unwrap_or_else(|| "/".into())).into_response()),
+    }
+}
