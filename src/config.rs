@@ -130,7 +130,13 @@ impl Default for LoginPolicy {
 
 /// Where the configuration is read from: the process environment, or a map in tests.
 pub trait Source {
+    /// A setting, with blank values treated as unset.
     fn get(&self, name: &str) -> Option<String>;
+
+    /// A setting whose empty value means something ("" roles: nobody needs MFA).
+    fn get_even_empty(&self, name: &str) -> Option<String> {
+        self.get(name)
+    }
 }
 
 pub struct ProcessEnv;
@@ -138,6 +144,10 @@ pub struct ProcessEnv;
 impl Source for ProcessEnv {
     fn get(&self, name: &str) -> Option<String> {
         std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+    }
+
+    fn get_even_empty(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
     }
 }
 
@@ -334,11 +344,11 @@ impl Config {
         let mail = crate::mail::settings::load(source, &issuer, &mut errors);
         let mut required_roles = Vec::new();
         for role in source
-            .get("HCCC_SSO_MFA_REQUIRED_ROLES")
+            .get_even_empty("HCCC_SSO_MFA_REQUIRED_ROLES")
             .unwrap_or_else(|| "admin".into())
             .split(',')
             .map(|r| r.trim().to_ascii_lowercase())
-            .filter(|r| !r.is_empty())
+            .filter(|r| !r.is_empty() && r != "none")
         {
             if crate::domain::ROLES.contains(&role.as_str()) {
                 required_roles.push(role);
@@ -598,6 +608,40 @@ mod tests {
             !message.contains("ok.example"),
             "a valid origin was reported: {message}"
         );
+    }
+
+    #[test]
+    fn admins_need_a_second_factor_unless_the_operator_says_otherwise() {
+        let secret = "ab".repeat(32);
+        let issuer = ("HCCC_SSO_ISSUER", "http://127.0.0.1:8080");
+        let key = ("HCCC_SSO_SECRET_KEY", secret.as_str());
+        let (config, _) = Config::load(&[issuer, key]).expect("valid");
+        assert_eq!(config.mfa.required_roles, vec!["admin".to_owned()]);
+        assert_eq!(config.mfa.grace, 0);
+        let (config, _) = Config::load(&[
+            issuer,
+            key,
+            ("HCCC_SSO_MFA_REQUIRED_ROLES", " Admin, staff ,"),
+            ("HCCC_SSO_MFA_GRACE_DAYS", "7"),
+        ])
+        .expect("valid");
+        assert_eq!(config.mfa.required_roles, vec!["admin", "staff"]);
+        assert_eq!(config.mfa.grace, 7 * 86_400);
+        for nobody in ["", "none"] {
+            let roles = ("HCCC_SSO_MFA_REQUIRED_ROLES", nobody);
+            let (config, _) = Config::load(&[issuer, key, roles]).expect("valid");
+            assert!(config.mfa.required_roles.is_empty(), "{nobody:?}");
+        }
+        let message = Config::load(&[
+            issuer,
+            key,
+            ("HCCC_SSO_MFA_REQUIRED_ROLES", "admin,dean"),
+            ("HCCC_SSO_MFA_GRACE_DAYS", "400"),
+        ])
+        .expect_err("invalid")
+        .to_string();
+        assert!(message.contains("\"dean\" is not a role"), "{message}");
+        assert!(message.contains("HCCC_SSO_MFA_GRACE_DAYS"), "{message}");
     }
 
     #[test]

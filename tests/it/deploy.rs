@@ -29,7 +29,12 @@ fn labels(service: &Yaml) -> Vec<String> {
 
 /// Every environment variable the app reads, taken from its configuration code.
 fn variables_the_app_reads() -> BTreeSet<String> {
-    let code = std::fs::read_to_string(root().join("src/config.rs")).expect("config.rs");
+    // Settings are read in config.rs and, for e-mail, in mail/settings.rs.
+    let code = ["src/config.rs", "src/mail/settings.rs"]
+        .iter()
+        .map(|f| std::fs::read_to_string(root().join(f)).expect("settings source"))
+        .collect::<Vec<_>>()
+        .join("\n");
     let mut names: BTreeSet<String> = code
         .split('"')
         .filter(|s| {

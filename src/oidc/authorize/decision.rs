@@ -205,4 +205,39 @@ mod tests {
         r.prompt_consent = true;
         assert_eq!(decide(&r, &situation(me)), Decision::Consent);
     }
+
+    #[test]
+    fn a_request_for_mfa_steps_a_password_session_up_or_is_refused_silently() {
+        let me = Some((ME, 900));
+        let mut r = request("openid email");
+        r.wants_mfa = true;
+        assert_eq!(decide(&r, &situation(me)), Decision::StepUp);
+        r.prompt_none = true;
+        assert_eq!(
+            decide(&r, &situation(me)),
+            Decision::Refuse(
+                ErrorCode::InteractionRequired,
+                "the sign-in needs a second factor"
+            )
+        );
+        // Signed out, the sign-in comes first (and asks for the factor itself).
+        assert_eq!(
+            decide(&r, &situation(None)),
+            Decision::Refuse(ErrorCode::LoginRequired, "the user is not signed in")
+        );
+        // A session that used a second factor goes straight on.
+        let mut with_mfa = situation(me);
+        with_mfa.login_mfa = true;
+        assert_eq!(decide(&r, &with_mfa), Decision::IssueCode);
+        // An app registered as requiring MFA asks without acr_values.
+        let mut plain = request("openid email");
+        let mut strict = situation(me);
+        strict.client_requires_mfa = true;
+        assert_eq!(decide(&plain, &strict), Decision::StepUp);
+        plain.prompt_none = true;
+        assert!(matches!(
+            decide(&plain, &strict),
+            Decision::Refuse(ErrorCode::InteractionRequired, _)
+        ));
+    }
 }
