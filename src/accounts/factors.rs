@@ -256,6 +256,9 @@ pub async fn enrol_totp(
     app.store
         .set_totp(account.account_id, &sealed, step, now)
         .await?;
+    app.store
+        .clear_throttle(&throttle_key(account.account_id))
+        .await?;
     let mfa = app.store.find_mfa(account.account_id).await?;
     let codes = if mfa.recovery_codes_left == 0 {
         Some(issue_recovery_codes(app, account, now).await?)

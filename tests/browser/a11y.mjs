@@ -4,10 +4,12 @@
 // language and show no raw catalog key. Prints a table of pages × languages × sizes.
 // Driven by tests/it/browser.rs. Environment: APP_URL, ADMIN, STUDENT, TEMP_USER (a temporary
 // password's account), PASSWORD, TEMP_PASSWORD, AUTHORIZE_URL (an app that asks for consent),
-// REDIRECT_URI (that app's), LOCALES (the catalogs' folder).
+// REDIRECT_URI (that app's), LOCALES (the catalogs' folder), TOTP_KEY (the base32 key of the
+// accounts guard-1…4), CLOCK_NOW (the server's frozen clock, for their codes).
 import { chromium } from 'playwright-core';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { execFileSync } from 'node:child_process';
 
 const env = process.env;
 const require = createRequire(import.meta.url);
@@ -82,6 +84,9 @@ async function newPage(lang, size) {
     extraHTTPHeaders: { 'Accept-Language': lang === 'es' ? 'es-US,es;q=0.9' : 'en-US,en;q=0.9' } });
   return { context, page: await context.newPage() };
 }
+
+// The code an authenticator app shows for `key` at the server's time, by oathtool.
+const codeFor = (key) => execFileSync('oathtool', ['--totp', '-b', '-N', `@${env.CLOCK_NOW}`, key]).toString().trim();
 
 async function signIn(page, lang, username, password) {
   await page.locator('#username').fill(username);
@@ -212,11 +217,55 @@ try {
       await page.locator('form[action="/account/password"] button').click();
       await page.waitForLoadState('load');
       await check(page, 'account password: errors', lang, size);
+      // Two-step verification from the account page: the password, the key, the first code.
+      await page.goto(at('/account#factors'));
+      await page.locator('#factor_password').fill('not my password');
+      await page.locator('form[action="/account/totp"] button[type=submit]').click();
+      await page.waitForLoadState('load');
+      await check(page, 'account: two-step, wrong password', lang, size);
+      await page.locator('#factor_password').fill(env.PASSWORD);
+      await page.locator('form[action="/account/totp"] button[type=submit]').click();
+      await page.waitForLoadState('load');
+      await check(page, 'authenticator app: scan the code', lang, size);
+      const key = (await page.locator('#totp-key').innerText()).replace(/\s/g, '');
+      await page.locator('#code').fill(codeFor(key) === '000000' ? '111111' : '000000');
+      await page.locator('form[action="/account/totp/confirm"] button').click();
+      await page.waitForLoadState('load');
+      await check(page, 'authenticator app: wrong code', lang, size);
+      await page.locator('#code').fill(codeFor(key));
+      await page.locator('form[action="/account/totp/confirm"] button').click();
+      await page.waitForLoadState('load');
+      await check(page, 'recovery codes', lang, size);
+      await page.goto(at('/account#factors'));
+      await check(page, 'account: two-step on', lang, size);
+      // Off again, so the next language and size start from the same account.
+      await page.locator('#factor_password').fill(env.PASSWORD);
+      await page.locator('button[formaction="/account/totp/remove"]').click();
+      await page.waitForLoadState('load');
       await page.goto(at('/logout'));
       await check(page, 'sign out: confirm', lang, size);
       await page.locator('form[action="/logout"] button[type=submit]').click();
       await page.waitForLoadState('load');
       await check(page, 'signed out', lang, size);
+
+      // The second step of a sign-in: a code (wrong, then right), and enrolling when required.
+      await page.goto(at('/login'));
+      await signIn(page, lang, `guard-${combo}`, env.PASSWORD);
+      await check(page, 'sign-in: second factor', lang, size);
+      await page.locator('#code').fill(codeFor(env.TOTP_KEY) === '000000' ? '111111' : '000000');
+      await page.locator('form[action="/login/second-factor"] button.primary').click();
+      await page.waitForLoadState('load');
+      await check(page, 'sign-in: wrong code', lang, size);
+      await page.locator('#code').fill(codeFor(env.TOTP_KEY));
+      await page.locator('form[action="/login/second-factor"] button.primary').click();
+      await page.waitForLoadState('load');
+      if (new URL(page.url()).pathname !== '/') throw new Error(`the right code did not sign in: ${page.url()}`);
+      await page.goto(at('/logout'));
+      await page.locator('form[action="/logout"] button[type=submit]').click();
+      await page.waitForLoadState('load');
+      await page.goto(at('/login'));
+      await signIn(page, lang, 'staffer', env.PASSWORD);
+      await check(page, 'sign-in: must set up two-step', lang, size);
 
       // An admin's pages, with and without form errors.
       await page.goto(at('/admin'));

@@ -220,6 +220,23 @@ async fn people_and_an_app(app: &TestApp) -> Vec<(&'static str, String)> {
                 .expect("a pending link")
         }
     };
+    // Accounts with an authenticator app (one per language and size: each run spends a code of
+    // the frozen clock's step), and one that must enrol at sign-in.
+    let key = b"12345678901234567890";
+    for n in 1..=4 {
+        let guard = app.create_user(&format!("guard-{n}")).await;
+        let sealed =
+            hccc_sso::accounts::factors::seal_key(&app.state, guard.account_id, key).expect("seal");
+        app.store()
+            .set_totp(guard.account_id, &sealed, 0, app.clock.now())
+            .await
+            .expect("totp");
+    }
+    let staffer = app.create_user("staffer").await;
+    app.store()
+        .set_mfa_required(staffer.account_id, true)
+        .await
+        .expect("require");
     let welcome = link(invited.account_id, "invitation").await;
     let reset = link(pupil.account_id, "reset").await;
     let confirm = link(pupil.account_id, "email_change").await;
@@ -240,6 +257,8 @@ async fn people_and_an_app(app: &TestApp) -> Vec<(&'static str, String)> {
         ),
         ("REDIRECT_URI", crate::harness::REDIRECT_URI.into()),
         ("LOCALES", format!("{}/locales", env!("CARGO_MANIFEST_DIR"))),
+        ("TOTP_KEY", "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ".into()),
+        ("CLOCK_NOW", app.clock.now().to_string()),
     ]
 }
 
