@@ -231,6 +231,37 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
     Ok(router)
 }
 
+/// The second step of a sign-in, and the account page's own two-step forms.
+fn second_factor_routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            login::second_factor::PATH,
+            get(login::second_factor::get_second_factor)
+                .post(login::second_factor::post_second_factor),
+        )
+        .route(
+            "/login/second-factor/enrol",
+            post(login::second_factor::post_enrol),
+        )
+        .route(
+            "/login/second-factor/continue",
+            post(login::second_factor::post_continue),
+        )
+        .route("/account/totp", post(login::account_page::post_totp_start))
+        .route(
+            "/account/totp/confirm",
+            post(login::account_page::post_totp_confirm),
+        )
+        .route(
+            "/account/totp/remove",
+            post(login::account_page::post_totp_remove),
+        )
+        .route(
+            "/account/recovery-codes",
+            post(login::account_page::post_recovery_codes),
+        )
+}
+
 fn routes<S: SessionStore + Clone>(state: AppState, session_store: S, cookie_key: Key) -> Router {
     let config = &state.config;
     let https = config.is_https();
@@ -266,6 +297,7 @@ fn routes<S: SessionStore + Clone>(state: AppState, session_store: S, cookie_key
         .layer(cors(&config.cors_origins));
 
     let pages = Router::new()
+        .merge(second_factor_routes())
         .route("/", get(login::home::get_home))
         .route(
             paths::AUTHORIZE,
@@ -278,32 +310,6 @@ fn routes<S: SessionStore + Clone>(state: AppState, session_store: S, cookie_key
         .route(
             "/login/password",
             get(login::sign_in::get_password_change).post(login::sign_in::post_password_change),
-        )
-        .route(
-            login::second_factor::PATH,
-            get(login::second_factor::get_second_factor)
-                .post(login::second_factor::post_second_factor),
-        )
-        .route(
-            "/login/second-factor/enrol",
-            post(login::second_factor::post_enrol),
-        )
-        .route(
-            "/login/second-factor/continue",
-            post(login::second_factor::post_continue),
-        )
-        .route("/account/totp", post(login::account_page::post_totp_start))
-        .route(
-            "/account/totp/confirm",
-            post(login::account_page::post_totp_confirm),
-        )
-        .route(
-            "/account/totp/remove",
-            post(login::account_page::post_totp_remove),
-        )
-        .route(
-            "/account/recovery-codes",
-            post(login::account_page::post_recovery_codes),
         )
         .route(
             "/account/language",

@@ -342,12 +342,19 @@ pub async fn issue_recovery_codes(
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789"; // no 0/o, 1/l/i
     let codes: Vec<String> = (0..RECOVERY_CODES)
         .map(|_| {
-            let raw: String = crypto::random_bytes::<RECOVERY_CODE_CHARS>()
+            let mut code = String::with_capacity(RECOVERY_CODE_CHARS + 1);
+            for (i, b) in crypto::random_bytes::<RECOVERY_CODE_CHARS>()
                 .iter()
+                .enumerate()
+            {
+                if i == RECOVERY_CODE_CHARS / 2 {
+                    code.push('-');
+                }
                 // 31 letters: the modulo bias (256 = 8·31 + 8) is far below what matters here.
-                .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
-                .collect();
-            format!("{}-{}", &raw[..5], &raw[5..])
+                let letter = ALPHABET.get(*b as usize % ALPHABET.len()).copied();
+                code.push(char::from(letter.unwrap_or(b'a')));
+            }
+            code
         })
         .collect();
     let hashes: Vec<[u8; 32]> = codes
