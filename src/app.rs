@@ -60,8 +60,23 @@ pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppStat
     let metadata = discovery::provider_metadata(&config);
     let assets = crate::http::assets::Assets::load(config.branding_dir.as_deref());
     let mail = crate::mail::Mail::new(&config.mail).map_err(anyhow::Error::msg)?;
+    let rp_name = config
+        .branding
+        .college_name
+        .clone()
+        .unwrap_or_else(|| "Hudson County Community College".into());
+    let webauthn = crate::accounts::passkeys::relying_party(&config, &rp_name)
+        .map_err(anyhow::Error::msg)?;
+    if webauthn.is_none() {
+        tracing::warn!(
+            issuer = %config.issuer,
+            "passkeys and security keys are off: the issuer's host is an IP address, which \
+             browsers refuse as a WebAuthn relying party (set HCCC_SSO_ISSUER to a host name)"
+        );
+    }
     Ok(AppState::new(Inner {
         mail,
+        webauthn: webauthn.map(std::sync::Arc::new),
         assets: std::sync::Arc::new(assets),
         branding: std::sync::Arc::new(config.branding.clone()),
         openid_configuration: axum::body::Bytes::from(metadata.to_string()),
@@ -259,6 +274,29 @@ fn second_factor_routes() -> Router<AppState> {
         .route(
             "/account/recovery-codes",
             post(login::account_page::post_recovery_codes),
+        )
+        .merge(passkey_routes())
+}
+
+/// Passkeys and security keys: sign-in, the second step, and the account page's list.
+fn passkey_routes() -> Router<AppState> {
+    use login::{account_page, passkeys, second_factor};
+    Router::new()
+        .route("/login/passkey/options", post(passkeys::post_options))
+        .route("/login/passkey", post(passkeys::post_sign_in))
+        .route(
+            "/login/second-factor/key/options",
+            post(second_factor::post_key_options),
+        )
+        .route("/login/second-factor/key", post(second_factor::post_key))
+        .route("/account/passkeys", post(account_page::post_passkey_start))
+        .route(
+            "/account/passkeys/finish",
+            post(account_page::post_passkey_finish),
+        )
+        .route(
+            "/account/passkeys/remove",
+            post(account_page::post_passkey_remove),
         )
 }
 

@@ -67,6 +67,9 @@ pub struct MfaPolicy {
     pub required_roles: Vec<String>,
     /// Seconds from the first sign-in without one until enrolment is enforced (default 0).
     pub grace: i64,
+    /// The WebAuthn relying-party id (`HCCC_SSO_WEBAUTHN_RP_ID`); the issuer's host when unset.
+    /// Changing it makes every registered passkey unusable.
+    pub webauthn_rp_id: Option<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -363,6 +366,9 @@ impl Config {
             required_roles,
             grace: number_setting(source, &mut errors, "HCCC_SSO_MFA_GRACE_DAYS", 0, 0, 90)
                 * 86_400,
+            webauthn_rp_id: source
+                .get("HCCC_SSO_WEBAUTHN_RP_ID")
+                .map(|id| id.trim().to_ascii_lowercase()),
         };
         let branding_dir = source.get("HCCC_SSO_BRANDING_DIR").map(PathBuf::from);
         if let Some(dir) = &branding_dir

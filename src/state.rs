@@ -29,6 +29,9 @@ pub struct Inner {
     pub branding: std::sync::Arc<crate::http::ui::Branding>,
     /// Outgoing e-mail: the relay (if any), the sender, the worker's bell.
     pub mail: crate::mail::Mail,
+    /// The WebAuthn relying party (passkeys and security keys); None when the issuer's host is
+    /// an IP address and no `HCCC_SSO_WEBAUTHN_RP_ID` is set.
+    pub webauthn: Option<std::sync::Arc<webauthn_rs::Webauthn>>,
     /// Discovery documents, serialized once at start-up.
     pub openid_configuration: axum::body::Bytes,
     pub oauth_metadata: axum::body::Bytes,

@@ -90,7 +90,7 @@ pub async fn after_password(
     now: i64,
 ) -> Result<Next, StoreError> {
     let mfa = app.store.find_mfa(account.account_id).await?;
-    if mfa.has_totp() {
+    if mfa.has_factor() {
         return Ok(Next::Verify);
     }
     if demanded {
@@ -178,12 +178,12 @@ fn open_key(app: &AppState, account_id: Uuid, sealed: &[u8]) -> Result<Vec<u8>, 
         .map_err(|e| FactorError::Crypto(e.to_string()))
 }
 
-fn throttle_key(account_id: Uuid) -> String {
+pub(super) fn throttle_key(account_id: Uuid) -> String {
     format!("factor:{}", account_id)
 }
 
 /// Refuses while the account's second-factor attempts are locked out.
-async fn not_locked(app: &AppState, account_id: Uuid, now: i64) -> Result<(), FactorError> {
+pub(super) async fn not_locked(app: &AppState, account_id: Uuid, now: i64) -> Result<(), FactorError> {
     match throttle::locked(&app.store, &throttle_key(account_id), now).await? {
         Some(retry_after) => Err(FactorError::Locked { retry_after }),
         None => Ok(()),
@@ -191,7 +191,7 @@ async fn not_locked(app: &AppState, account_id: Uuid, now: i64) -> Result<(), Fa
 }
 
 /// Counts a wrong code; the lockout when it is one too many.
-async fn wrong(app: &AppState, account_id: Uuid, now: i64) -> FactorError {
+pub(super) async fn wrong(app: &AppState, account_id: Uuid, now: i64) -> FactorError {
     let policy = &app.config.login;
     match throttle::count_failure(
         &app.store,
@@ -270,14 +270,15 @@ pub async fn enrol_totp(
     Ok(codes)
 }
 
-/// The person removes their own authenticator app (and with it their recovery codes).
+/// The person removes their own authenticator app (and with it their recovery codes, unless a
+/// passkey or security key is left).
 pub async fn remove_totp(
     app: &AppState,
     account: &AccountRow,
     ip: Option<&str>,
     now: i64,
 ) -> Result<(), FactorError> {
-    app.store.remove_factors(account.account_id).await?;
+    app.store.remove_totp(account.account_id).await?;
     audit(app, &actor_of(account), account, ip, "user.remove_totp").await;
     notify(app, account, SecurityChange::TotpRemoved, now).await;
     Ok(())
@@ -421,14 +422,14 @@ pub async fn use_recovery_code(
     Ok(())
 }
 
-fn actor_of(account: &AccountRow) -> Actor {
+pub(super) fn actor_of(account: &AccountRow) -> Actor {
     Actor::User {
         id: account.account_id,
         username: account.username.clone(),
     }
 }
 
-async fn audit(
+pub(super) async fn audit(
     app: &AppState,
     actor: &Actor,
     account: &AccountRow,
@@ -441,7 +442,7 @@ async fn audit(
 
 /// Tells the person of a change to their factors. A notice that cannot be queued is logged,
 /// not a reason to undo the change.
-async fn notify(app: &AppState, account: &AccountRow, change: SecurityChange, now: i64) {
+pub(super) async fn notify(app: &AppState, account: &AccountRow, change: SecurityChange, now: i64) {
     let to = super::links::recovery_address(account);
     let letter = Letter::SecurityNotice { change, at: now };
     let queued = match letters::compose(app, account, to, &letter, None) {

@@ -5,6 +5,7 @@ pub mod directory;
 pub mod factors;
 pub mod import;
 pub mod links;
+pub mod passkeys;
 pub mod self_service;
 pub mod throttle;
 

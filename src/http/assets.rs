@@ -18,7 +18,7 @@ use crate::crypto;
 use crate::state::AppState;
 
 /// The files we ship: path, content, content type.
-const BUILT_IN: [(&str, &[u8], &str); 5] = [
+const BUILT_IN: [(&str, &[u8], &str); 6] = [
     (
         "css/app.css",
         include_bytes!("../../static/css/app.css"),
@@ -32,6 +32,11 @@ const BUILT_IN: [(&str, &[u8], &str); 5] = [
     (
         "js/qr_login.js",
         include_bytes!("../../static/js/qr_login.js"),
+        "text/javascript; charset=utf-8",
+    ),
+    (
+        "js/webauthn.js",
+        include_bytes!("../../static/js/webauthn.js"),
         "text/javascript; charset=utf-8",
     ),
     (

@@ -13,6 +13,7 @@ use super::second_factor::{EnrolPage, RecoveryCodesPage};
 use super::sign_in_first;
 use crate::accounts::directory::{self, Actor, DirectoryError, UserChange};
 use crate::accounts::factors::{self, FactorError};
+use crate::accounts::passkeys::{self, Kind, PasskeyError};
 use crate::accounts::self_service::{self, SelfServiceError, Sessions};
 use crate::accounts::{self, SignInError};
 use crate::domain::FieldError;
@@ -55,6 +56,15 @@ pub struct EventView {
     pub device: String,
 }
 
+/// A passkey or security key as the account page lists it (never its key).
+struct PasskeyView {
+    id: String,
+    name: String,
+    kind: String,
+    added: String,
+    last_used: Option<String>,
+}
+
 #[derive(Template)]
 #[template(path = "account.html")]
 struct AccountPage {
@@ -78,6 +88,11 @@ struct AccountPage {
     recovery_left: i64,
     /// The policy or an admin requires a second factor of this account.
     mfa_required: bool,
+    /// Any second factor (recovery codes can be renewed).
+    has_factor: bool,
+    /// This server can use passkeys (the issuer's host is a domain name).
+    passkeys_on: bool,
+    passkeys: Vec<PasskeyView>,
     notice: Option<Message>,
     errors: Vec<FieldError>,
 }
@@ -122,6 +137,7 @@ async fn page(
         .live_link_detail(account.account_id, LinkPurpose::EmailChange, now)
         .await?;
     let mfa = app.store.find_mfa(account.account_id).await?;
+    let passkeys = app.store.list_webauthn(account.account_id).await?;
     Ok(AccountPage {
         csrf_token,
         user_name: account.display_name(),
@@ -169,6 +185,18 @@ async fn page(
         totp_last_used: mfa.totp_last_used_at.filter(|_| mfa.has_totp()).map(when),
         recovery_left: mfa.recovery_codes_left,
         mfa_required: factors::required_of(&app.config, account, &mfa),
+        has_factor: mfa.has_factor(),
+        passkeys_on: app.webauthn.is_some(),
+        passkeys: passkeys
+            .into_iter()
+            .map(|p| PasskeyView {
+                kind: lang.text(&format!("account-kind-{}", p.kind.replace('_', "-"))),
+                id: p.credential_id,
+                name: p.name,
+                added: when(p.created_at),
+                last_used: p.last_used_at.map(when),
+            })
+            .collect(),
         notice,
         errors,
     })
@@ -186,6 +214,8 @@ fn notice_of(done: Option<&str>) -> Option<Message> {
         "app" => "account-app-revoked",
         "totp" => "account-totp-added",
         "totp_removed" => "account-totp-removed",
+        "passkey" => "account-passkey-added",
+        "passkey_removed" => "account-passkey-removed",
         _ => return None,
     };
     Some(Message::new(key))
@@ -622,12 +652,115 @@ pub async fn post_recovery_codes(
     if let Some(refusal) = password_again(&app, &csrf, &login, &account, &device).await? {
         return Ok(refusal);
     }
-    let has_totp = app.store.find_mfa(account.account_id).await?.has_totp();
-    if !has_totp {
+    let has_factor = app.store.find_mfa(account.account_id).await?.has_factor();
+    if !has_factor {
         return Ok(done("totp_removed"));
     }
     let codes = factors::renew_recovery_codes(&app, &account, Some(&device.ip), app.clock.now())
         .await
         .map_err(PageError::server_error)?;
     recovery_codes_page(&app, &csrf, codes).await
+}
+
+/// The page that runs the registration ceremony in the browser.
+#[derive(Template)]
+#[template(path = "register_passkey.html")]
+struct RegisterPasskeyPage {
+    csrf_token: String,
+    security_key: bool,
+    name: String,
+    /// The options for `navigator.credentials.create` (JSON).
+    options: String,
+}
+
+/// Starts adding a passkey or a security key (after the password): the page that asks the
+/// browser to make one.
+pub async fn post_passkey_start(
+    State(app): State<AppState>,
+    device: Device,
+    csrf: CsrfForm,
+) -> Result<Response, PageError> {
+    let Some((login, account)) = signed_in(&app, &csrf).await? else {
+        return Ok(sign_in_first(PATH));
+    };
+    let kind = csrf
+        .form
+        .get("kind")
+        .and_then(Kind::parse)
+        .ok_or_else(|| PageError::invalid_form(Message::new("passkey-kind-missing")))?;
+    if let Some(refusal) = password_again(&app, &csrf, &login, &account, &device).await? {
+        return Ok(refusal);
+    }
+    // Unnamed, it is called after the browser and system it was added on ("Chrome on Android").
+    let typed = csrf.form.get("passkey_name").unwrap_or_default().trim();
+    let lang = crate::i18n::current();
+    let name = match typed {
+        "" => device_of(Some(&device.user_agent), lang),
+        typed => typed.to_owned(),
+    };
+    let started = match passkeys::start_registration(&app, &account, kind, &name, app.clock.now()).await {
+        Ok(started) => started,
+        Err(PasskeyError::BadName) => {
+            let error = FieldError::new("passkey_name", Message::new("passkey-name-too-long"));
+            return refused(&app, &csrf, &login, &account, StatusCode::UNPROCESSABLE_ENTITY, vec![error]).await;
+        }
+        Err(e) => return Err(super::passkeys::start_error(e)),
+    };
+    let name = passkeys::clean_name(&name).unwrap_or_default();
+    let options = super::passkeys::keep(&csrf.session, started).await?;
+    let page = RegisterPasskeyPage {
+        csrf_token: session::csrf_token(&app, &csrf.session, &csrf.browser).await?,
+        security_key: kind == Kind::SecurityKey,
+        name,
+        options,
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// The browser made the credential: kept, and the recovery codes shown if it is the account's
+/// first second factor.
+pub async fn post_passkey_finish(
+    State(app): State<AppState>,
+    device: Device,
+    csrf: CsrfForm,
+) -> Result<Response, PageError> {
+    let Some((login, account)) = signed_in(&app, &csrf).await? else {
+        return Ok(sign_in_first(PATH));
+    };
+    let now = app.clock.now();
+    let Some(ceremony) = super::passkeys::take(&csrf.session).await? else {
+        return Err(PageError::bad_request("error-page-expired-title", "error-page-expired"));
+    };
+    let answer = csrf.form.get("credential").unwrap_or_default();
+    let problem = match passkeys::finish_registration(&app, &account, ceremony, answer, Some(&device.ip), now).await {
+        Ok(Some(codes)) => return recovery_codes_page(&app, &csrf, codes).await,
+        Ok(None) => return Ok(done("passkey")),
+        Err(PasskeyError::Refused(why)) => {
+            tracing::info!(account_id = %account.account_id, reason = %why, "a passkey registration was refused");
+            "passkey-register-refused"
+        }
+        Err(PasskeyError::Duplicate) => "passkey-register-duplicate",
+        Err(e) => return Err(PageError::server_error(e)),
+    };
+    let error = FieldError::new("passkey_name", Message::new(problem));
+    refused(&app, &csrf, &login, &account, StatusCode::UNPROCESSABLE_ENTITY, vec![error]).await
+}
+
+/// Removes one of the person's passkeys or security keys (after the password).
+pub async fn post_passkey_remove(
+    State(app): State<AppState>,
+    device: Device,
+    csrf: CsrfForm,
+) -> Result<Response, PageError> {
+    let Some((login, account)) = signed_in(&app, &csrf).await? else {
+        return Ok(sign_in_first(PATH));
+    };
+    if let Some(refusal) = password_again(&app, &csrf, &login, &account, &device).await? {
+        return Ok(refusal);
+    }
+    let id = csrf.form.get("credential_id").unwrap_or_default();
+    passkeys::remove(&app, &account, id, Some(&device.ip), app.clock.now())
+        .await
+        .map_err(PageError::server_error)?;
+    Ok(done("passkey_removed"))
 }

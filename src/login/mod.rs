@@ -8,6 +8,7 @@ pub mod device;
 pub mod home;
 pub mod language;
 pub mod links;
+pub mod passkeys;
 pub mod qr;
 pub mod second_factor;
 pub mod sign_in;

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::{SignedIn, finish_sign_in, local_path};
 use crate::accounts::factors::{self, FactorError, Next};
+use crate::accounts::passkeys::{self, PasskeyError};
 use crate::domain::FieldError;
 use crate::http::Device;
 use crate::http::page::{PageError, render};
@@ -27,8 +28,8 @@ const KEY: &str = "second_factor";
 /// How long the second step waits after the password.
 const TTL: i64 = 600;
 pub const PATH: &str = "/login/second-factor";
-/// What a sign-in with a second factor is made of (RFC 8176).
-const MFA_AMR: [&str; 3] = ["pwd", "otp", "mfa"];
+/// What a TOTP or recovery code adds to a sign-in (RFC 8176).
+const OTP_AMR: [&str; 2] = ["otp", "mfa"];
 
 /// Kept in the session between the password and the second factor.
 #[derive(Serialize, Deserialize)]
@@ -112,6 +113,10 @@ fn expired() -> PageError {
 #[template(path = "second_factor.html")]
 struct VerifyPage {
     csrf_token: String,
+    /// The account has an authenticator app (its code is asked for).
+    totp: bool,
+    /// The account has passkeys or security keys (and this server can use them).
+    keys: bool,
     errors: Vec<FieldError>,
 }
 
@@ -222,7 +227,7 @@ pub async fn get_second_factor(
         };
         let now = app.clock.now();
         let mfa = app.store.find_mfa(account.account_id).await?;
-        let next = if mfa.has_totp() {
+        let next = if mfa.has_factor() {
             Next::Verify
         } else {
             Next::Enrol
@@ -261,7 +266,16 @@ async fn show(
             let page = EnrolPage::build(app, &account, sealed, csrf_token, ENROL_PATH, errors)?;
             Ok(render(status, &page))
         }
-        None => Ok(render(status, &VerifyPage { csrf_token, errors })),
+        None => {
+            let mfa = app.store.find_mfa(waiting.account_id).await?;
+            let page = VerifyPage {
+                csrf_token,
+                totp: mfa.has_totp(),
+                keys: mfa.webauthn_credentials > 0 && app.webauthn.is_some(),
+                errors,
+            };
+            Ok(render(status, &page))
+        }
     }
 }
 
@@ -318,7 +332,58 @@ pub async fn post_second_factor(
         let csrf_token = session::csrf_token(&app, &csrf.session, &csrf.browser).await?;
         return show(&app, &current, csrf_token, status, vec![error]).await;
     }
-    finish(&app, &csrf, &device, current, account).await
+    finish(&app, &csrf, &device, current, account, &OTP_AMR).await
+}
+
+/// Options for the second step with a passkey or security key (fetched by the page's script).
+pub async fn post_key_options(
+    State(app): State<AppState>,
+    csrf: CsrfForm,
+) -> Result<Response, PageError> {
+    let current = waiting(&app, &csrf.session).await?.ok_or_else(expired)?;
+    let account = account_of(&app, &current).await?;
+    let started = passkeys::start_second_factor(&app, &account, app.clock.now())
+        .await
+        .map_err(super::passkeys::start_error)?
+        .ok_or_else(PageError::not_found)?;
+    let options = super::passkeys::keep(&csrf.session, started).await?;
+    Ok(super::passkeys::options_response(options))
+}
+
+/// The passkey's or security key's answer in the second step.
+pub async fn post_key(
+    State(app): State<AppState>,
+    device: Device,
+    csrf: CsrfForm,
+) -> Result<Response, PageError> {
+    let current = waiting(&app, &csrf.session).await?.ok_or_else(expired)?;
+    if current.new_key.is_some() || current.proved {
+        return Err(expired());
+    }
+    let account = account_of(&app, &current).await?;
+    let now = app.clock.now();
+    let answer = csrf.form.get("credential").unwrap_or_default();
+    let checked = match super::passkeys::take(&csrf.session).await? {
+        Some(ceremony) => passkeys::finish_second_factor(&app, &account, ceremony, answer, now).await,
+        None => Err(PasskeyError::Refused("no ceremony under way".into())),
+    };
+    let error = match checked {
+        Ok(methods) => {
+            let methods: Vec<&str> = methods.iter().map(String::as_str).collect();
+            return finish(&app, &csrf, &device, current, account, &methods).await;
+        }
+        Err(PasskeyError::Refused(why)) => {
+            tracing::info!(account_id = %account.account_id, reason = %why, "a security key was refused");
+            (StatusCode::UNAUTHORIZED, FieldError::new("webauthn", Message::new("passkey-refused")))
+        }
+        Err(PasskeyError::Locked { retry_after }) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            FieldError::new("webauthn", super::sign_in::locked_message(retry_after)),
+        ),
+        Err(e) => return Err(PageError::server_error(e)),
+    };
+    let csrf_token = session::csrf_token(&app, &csrf.session, &csrf.browser).await?;
+    show(&app, &current, csrf_token, error.0, vec![error.1]).await
 }
 
 /// The first code from a newly added authenticator app.
@@ -335,7 +400,7 @@ pub async fn post_enrol(
     let now = app.clock.now();
     let code = csrf.form.get("code").unwrap_or_default();
     match factors::enrol_totp(&app, &account, &key, code, Some(&device.ip), now).await {
-        Ok(None) => finish(&app, &csrf, &device, current, account).await,
+        Ok(None) => finish(&app, &csrf, &device, current, account, &OTP_AMR).await,
         Ok(Some(codes)) => {
             current.new_key = None;
             current.proved = true;
@@ -371,16 +436,18 @@ pub async fn post_continue(
         return Err(expired());
     }
     let account = account_of(&app, &current).await?;
-    finish(&app, &csrf, &device, current, account).await
+    finish(&app, &csrf, &device, current, account, &OTP_AMR).await
 }
 
-/// The second factor is proved: sign in (or step up) and continue where the person was going.
+/// The second factor (`methods`, RFC 8176) is proved: sign in (or step up) and continue where
+/// the person was going.
 async fn finish(
     app: &AppState,
     csrf: &CsrfForm,
     device: &Device,
     waiting: Waiting,
     account: AccountRow,
+    methods: &[&str],
 ) -> Result<Response, PageError> {
     let CsrfForm {
         session, browser, ..
@@ -402,7 +469,10 @@ async fn finish(
             now,
             method: method_name(&waiting.method),
         };
-        let amr = MFA_AMR.iter().map(|m| (*m).to_owned()).collect();
+        let amr = std::iter::once("pwd")
+            .chain(methods.iter().copied())
+            .map(str::to_owned)
+            .collect();
         return finish_sign_in(
             app,
             session,
@@ -422,7 +492,7 @@ async fn finish(
     if current.account_id != account.account_id {
         return Err(expired());
     }
-    let state = session::add_second_factor(app, session, &state, &["otp", "mfa"]).await?;
+    let state = session::add_second_factor(app, session, &state, methods).await?;
     match pending {
         Some((id, pending, client)) => {
             let visitor = &Visitor {

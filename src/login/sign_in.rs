@@ -34,6 +34,8 @@ struct LoginPage {
     /// "Keep me signed in on this device" is offered (HCCC_SSO_REMEMBER_ME_SECONDS > 0).
     offer_remember: bool,
     remember: bool,
+    /// Passkeys are on (the issuer's host can be a WebAuthn relying party).
+    passkeys: bool,
 }
 
 #[derive(Deserialize)]
@@ -64,20 +66,21 @@ pub async fn get_login(
         return_to: local_path(q.return_to.as_deref()),
         offer_remember: app.config.remember_me > 0,
         remember: false,
+        passkeys: app.webauthn.is_some(),
     };
     Ok(render(StatusCode::OK, &page))
 }
 
 /// What a sign-in form carried, for answering it again with a problem.
-struct Attempt {
-    username: String,
-    pending: Option<(Uuid, PendingRequest, ClientRow)>,
-    return_to: Option<String>,
-    remember: bool,
+pub(super) struct Attempt {
+    pub(super) username: String,
+    pub(super) pending: Option<(Uuid, PendingRequest, ClientRow)>,
+    pub(super) return_to: Option<String>,
+    pub(super) remember: bool,
 }
 
 impl Attempt {
-    async fn again(
+    pub(super) async fn again(
         &self,
         app: &AppState,
         session: &Session,
@@ -100,6 +103,7 @@ impl Attempt {
             return_to: self.return_to.clone(),
             offer_remember: app.config.remember_me > 0,
             remember: self.remember,
+            passkeys: app.webauthn.is_some(),
         };
         Ok(render(status, &page))
     }

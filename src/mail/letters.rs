@@ -44,6 +44,8 @@ pub enum Letter<'a> {
 pub enum SecurityChange {
     TotpAdded,
     TotpRemoved,
+    PasskeyAdded,
+    PasskeyRemoved,
     RecoveryCodeUsed,
     RecoveryCodesRenewed,
     /// By an admin.
@@ -56,6 +58,12 @@ impl SecurityChange {
         match self {
             SecurityChange::TotpAdded => ("mail-totp-added-subject", "mail-totp-added-body"),
             SecurityChange::TotpRemoved => ("mail-totp-removed-subject", "mail-totp-removed-body"),
+            SecurityChange::PasskeyAdded => {
+                ("mail-passkey-added-subject", "mail-passkey-added-body")
+            }
+            SecurityChange::PasskeyRemoved => {
+                ("mail-passkey-removed-subject", "mail-passkey-removed-body")
+            }
             SecurityChange::RecoveryCodeUsed => (
                 "mail-recovery-code-used-subject",
                 "mail-recovery-code-used-body",

@@ -17,18 +17,30 @@ pub struct MfaRow {
     pub grace_from: Option<i64>,
     /// Recovery codes not used yet.
     pub recovery_codes_left: i64,
+    /// Passkeys and security keys registered.
+    pub webauthn_credentials: i64,
 }
 
 impl MfaRow {
     pub fn has_totp(&self) -> bool {
         self.totp_sealed.is_some()
     }
+
+    /// Whether the account has any second factor: an authenticator app or a WebAuthn key.
+    pub fn has_factor(&self) -> bool {
+        self.has_totp() || self.webauthn_credentials > 0
+    }
 }
 
 const FIND: &str = "select m.totp_sealed, m.totp_enrolled_at, m.totp_last_used_at, \
     coalesce(m.required, false) as required, m.grace_from, \
-    (select count(*) from recovery_code r where r.account_id = $1 and r.used_at is null) as recovery_codes_left \
+    (select count(*) from recovery_code r where r.account_id = $1 and r.used_at is null) as recovery_codes_left, \
+    (select count(*) from webauthn_credential w where w.account_id = $1) as webauthn_credentials \
     from (select $1 as id) k left join account_mfa m on m.account_id = k.id";
+
+const CLEAR_TOTP: &str = "update account_mfa set totp_sealed = null, totp_enrolled_at = null, \
+    totp_last_used_at = null where account_id = $1";
+const CLEAR_CODES: &str = "delete from recovery_code where account_id = $1";
 
 /// Makes the account's row if it has none, so each change below is one UPDATE.
 const ENSURE: &str =
@@ -77,18 +89,42 @@ impl Store {
         Ok(changed == 1)
     }
 
-    /// Removes the TOTP key and every recovery code (the person's own removal, or an admin's
+    /// Removes the TOTP key and every recovery code, passkey and security key (an admin's
     /// reset). An admin's demand stays.
     pub async fn remove_factors(&self, account_id: Uuid) -> Result<(), StoreError> {
-        const CLEAR: &str = "update account_mfa set totp_sealed = null, totp_enrolled_at = null, \
-            totp_last_used_at = null where account_id = $1";
-        const CODES: &str = "delete from recovery_code where account_id = $1";
+        const KEYS: &str = "delete from webauthn_credential where account_id = $1";
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            sqlx::query(CLEAR).bind(account_id).execute(&mut *tx).await?;
-            sqlx::query(CODES).bind(account_id).execute(&mut *tx).await?;
+            sqlx::query(CLEAR_TOTP).bind(account_id).execute(&mut *tx).await?;
+            sqlx::query(CLEAR_CODES).bind(account_id).execute(&mut *tx).await?;
+            sqlx::query(KEYS).bind(account_id).execute(&mut *tx).await?;
             tx.commit().await?;
         });
+        Ok(())
+    }
+
+    /// Removes the TOTP key (the person's own removal), and the recovery codes with it when no
+    /// passkey or security key is left that they back up.
+    pub async fn remove_totp(&self, account_id: Uuid) -> Result<(), StoreError> {
+        const CODES_IF_ALONE: &str = "delete from recovery_code where account_id = $1 and not \
+            exists (select 1 from webauthn_credential w where w.account_id = $1)";
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(CLEAR_TOTP).bind(account_id).execute(&mut *tx).await?;
+            sqlx::query(CODES_IF_ALONE).bind(account_id).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Drops the recovery codes once the account has no second factor left for them to stand
+    /// in for.
+    pub async fn drop_orphan_recovery_codes(&self, account_id: Uuid) -> Result<(), StoreError> {
+        const SQL: &str = "delete from recovery_code where account_id = $1 \
+            and not exists (select 1 from webauthn_credential w where w.account_id = $1) \
+            and not exists (select 1 from account_mfa m where m.account_id = $1 \
+                            and m.totp_sealed is not null)";
+        on_pool!(self, pool => sqlx::query(SQL).bind(account_id).execute(pool).await.map(|_| ()))?;
         Ok(())
     }
 

@@ -14,6 +14,7 @@ mod mail;
 mod protocol;
 mod sessions;
 mod throttle;
+mod webauthn;
 
 pub use account_sessions::{
     BrowserSessionRow, ConnectedAppRow, NewBrowserSession, NewSignInEvent, SignInEventRow,
@@ -35,6 +36,7 @@ pub use mail::{MailRow, NewMail, PendingLinkRow};
 pub use protocol::{BackchannelDeliveryRow, NewBackchannelDelivery, RefreshTokenRow};
 pub use sessions::{LOGIN_KEY, SessionLifetime, SessionRows};
 pub use throttle::ThrottleRow;
+pub use webauthn::WebauthnRow;
 
 use std::str::FromStr;
 use std::sync::Arc;

@@ -68,7 +68,7 @@ pub async fn sign_in(
     }
     // The password grant cannot ask for a second factor: an account that has one, or an app
     // that requires one, signs in on the web page.
-    if client.settings.require_mfa || app.store.find_mfa(account.account_id).await?.has_totp() {
+    if client.settings.require_mfa || app.store.find_mfa(account.account_id).await?.has_factor() {
         return Err(OAuthError::invalid_grant(
             "this sign-in needs a second factor: use the web sign-in (authorization code flow)",
         ));

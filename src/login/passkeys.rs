@@ -1,0 +1,127 @@
+//! Signing in with a passkey alone, from the sign-in page, without a username; and the
+//! session-side keeping of every WebAuthn ceremony (registration, sign-in, second step).
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use tower_sessions::Session;
+
+use super::sign_in::Attempt;
+use super::{SignedIn, finish_sign_in, local_path};
+use crate::accounts::passkeys::{self, Ceremony, PasskeyError, Started};
+use crate::http::Device;
+use crate::http::page::PageError;
+use crate::i18n::Message;
+use crate::oidc::authorize::load_pending;
+use crate::sessions::CsrfForm;
+use crate::state::AppState;
+
+/// The one ceremony under way in this browser; a new one replaces it.
+const KEY: &str = "webauthn";
+
+fn session_error(e: tower_sessions::session::Error) -> PageError {
+    PageError::server_error(format!("session store: {e}"))
+}
+
+/// Keeps a started ceremony and answers its options, for `navigator.credentials`.
+pub(super) async fn keep(session: &Session, started: Started) -> Result<String, PageError> {
+    session
+        .insert(KEY, &started.ceremony)
+        .await
+        .map_err(session_error)?;
+    Ok(started.options)
+}
+
+/// Takes the ceremony out of the session: whatever its answer, it is spent.
+pub(super) async fn take(session: &Session) -> Result<Option<Ceremony>, PageError> {
+    session.remove::<Ceremony>(KEY).await.map_err(session_error)
+}
+
+/// Ceremony options as JSON, never cached.
+pub(super) fn options_response(options: String) -> Response {
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        options,
+    )
+        .into_response()
+}
+
+/// A ceremony that could not start: the script shows its message; nothing else to say.
+pub(super) fn start_error(e: PasskeyError) -> PageError {
+    match e {
+        PasskeyError::Off => PageError::not_found(),
+        e => PageError::server_error(e),
+    }
+}
+
+/// Options for a passkey sign-in (fetched by the sign-in page's script).
+pub async fn post_options(State(app): State<AppState>, csrf: CsrfForm) -> Result<Response, PageError> {
+    let started = passkeys::start_sign_in(&app, app.clock.now()).map_err(start_error)?;
+    Ok(options_response(keep(&csrf.session, started).await?))
+}
+
+/// The passkey's answer: signs in and continues to the app (or home); a refused answer shows
+/// the sign-in page again with the problem.
+pub async fn post_sign_in(
+    State(app): State<AppState>,
+    device: Device,
+    csrf: CsrfForm,
+) -> Result<Response, PageError> {
+    let CsrfForm {
+        form,
+        session,
+        browser,
+    } = &csrf;
+    let pending = match form.get("request") {
+        Some(raw) => Some(load_pending(&app, raw, browser).await?),
+        None => None,
+    };
+    let attempt = Attempt {
+        username: String::new(),
+        pending,
+        return_to: local_path(form.get("return_to")),
+        remember: false,
+    };
+    let now = app.clock.now();
+    let Some(ceremony) = take(session).await? else {
+        let error = Message::new("passkey-expired");
+        return attempt.again(&app, session, browser, StatusCode::BAD_REQUEST, error).await;
+    };
+    let response = form.get("credential").unwrap_or_default();
+    let (account, amr) = match passkeys::finish_sign_in(&app, ceremony, response, now).await {
+        Ok(signed) => signed,
+        Err(PasskeyError::Refused(why)) => {
+            tracing::info!(reason = %why, "a passkey sign-in was refused");
+            let error = Message::new("passkey-refused");
+            return attempt.again(&app, session, browser, StatusCode::UNAUTHORIZED, error).await;
+        }
+        Err(PasskeyError::Off) => return Err(PageError::not_found()),
+        Err(e) => return Err(PageError::server_error(e)),
+    };
+    let event = crate::store::NewSignInEvent {
+        account_id: account.account_id,
+        result: "succeeded",
+        method: "passkey",
+        ip: &device.ip,
+        user_agent: &device.user_agent,
+    };
+    app.store.record_sign_in(&event, now).await?;
+    tracing::info!(account_id = %account.account_id, "signed in with a passkey");
+    let signed_in = SignedIn {
+        account,
+        remember: attempt.remember,
+        now,
+        method: "passkey",
+    };
+    let Attempt {
+        pending, return_to, ..
+    } = attempt;
+    finish_sign_in(
+        &app, session, browser, &device, signed_in, amr, pending, return_to,
+    )
+    .await
+}
