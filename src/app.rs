@@ -65,8 +65,8 @@ pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppStat
         .college_name
         .clone()
         .unwrap_or_else(|| "Hudson County Community College".into());
-    let webauthn = crate::accounts::passkeys::relying_party(&config, &rp_name)
-        .map_err(anyhow::Error::msg)?;
+    let webauthn =
+        crate::accounts::passkeys::relying_party(&config, &rp_name).map_err(anyhow::Error::msg)?;
     if webauthn.is_none() {
         tracing::warn!(
             issuer = %config.issuer,

@@ -183,7 +183,11 @@ pub(super) fn throttle_key(account_id: Uuid) -> String {
 }
 
 /// Refuses while the account's second-factor attempts are locked out.
-pub(super) async fn not_locked(app: &AppState, account_id: Uuid, now: i64) -> Result<(), FactorError> {
+pub(super) async fn not_locked(
+    app: &AppState,
+    account_id: Uuid,
+    now: i64,
+) -> Result<(), FactorError> {
     match throttle::locked(&app.store, &throttle_key(account_id), now).await? {
         Some(retry_after) => Err(FactorError::Locked { retry_after }),
         None => Ok(()),

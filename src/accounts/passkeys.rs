@@ -12,12 +12,12 @@
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-use webauthn_rs_proto::ResidentKeyRequirement;
 use webauthn_rs::prelude::{
-    AuthenticationResult, AuthenticatorAttachment, Credential, DiscoverableAuthentication,
-    Passkey, PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential, SecurityKey,
+    AuthenticationResult, AuthenticatorAttachment, Credential, DiscoverableAuthentication, Passkey,
+    PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential, SecurityKey,
     SecurityKeyAuthentication, SecurityKeyRegistration, Url, Webauthn, WebauthnBuilder,
 };
+use webauthn_rs_proto::ResidentKeyRequirement;
 
 use super::factors::{self, FactorError};
 use crate::config::Config;
@@ -108,6 +108,10 @@ pub fn relying_party(config: &Config, name: &str) -> Result<Option<Webauthn>, St
             format!("HCCC_SSO_WEBAUTHN_RP_ID: {rp_id:?} is not the issuer's host or a parent domain of it")
         })?
         .rp_name(name)
+        // A security key after the password proves possession; asking for its PIN as well
+        // would refuse keys that have none (and Chromium refuses credProtect's "user
+        // verification required" for a key that cannot verify). Passkeys still verify.
+        .danger_set_user_presence_only_security_keys(true)
         .timeout(std::time::Duration::from_secs(CEREMONY_TTL as u64))
         .build()
         .map_err(|e| format!("WebAuthn: {e}"))?;
@@ -319,7 +323,14 @@ pub async fn finish_registration(
     } else {
         None
     };
-    factors::audit(app, &factors::actor_of(account), account, ip, "user.add_passkey").await;
+    factors::audit(
+        app,
+        &factors::actor_of(account),
+        account,
+        ip,
+        "user.add_passkey",
+    )
+    .await;
     factors::notify(app, account, SecurityChange::PasskeyAdded, now).await;
     Ok(codes)
 }
@@ -531,11 +542,17 @@ mod tests {
 
     #[test]
     fn names_are_trimmed_cleaned_and_bounded() {
-        assert_eq!(clean_name("  Work laptop ").ok().as_deref(), Some("Work laptop"));
+        assert_eq!(
+            clean_name("  Work laptop ").ok().as_deref(),
+            Some("Work laptop")
+        );
         assert_eq!(clean_name("Key\u{0}\n1").ok().as_deref(), Some("Key1"));
         assert!(matches!(clean_name("   "), Err(PasskeyError::BadName)));
         assert!(clean_name(&"é".repeat(64)).is_ok());
-        assert!(matches!(clean_name(&"é".repeat(65)), Err(PasskeyError::BadName)));
+        assert!(matches!(
+            clean_name(&"é".repeat(65)),
+            Err(PasskeyError::BadName)
+        ));
     }
 
     #[test]

@@ -698,14 +698,23 @@ pub async fn post_passkey_start(
         "" => device_of(Some(&device.user_agent), lang),
         typed => typed.to_owned(),
     };
-    let started = match passkeys::start_registration(&app, &account, kind, &name, app.clock.now()).await {
-        Ok(started) => started,
-        Err(PasskeyError::BadName) => {
-            let error = FieldError::new("passkey_name", Message::new("passkey-name-too-long"));
-            return refused(&app, &csrf, &login, &account, StatusCode::UNPROCESSABLE_ENTITY, vec![error]).await;
-        }
-        Err(e) => return Err(super::passkeys::start_error(e)),
-    };
+    let started =
+        match passkeys::start_registration(&app, &account, kind, &name, app.clock.now()).await {
+            Ok(started) => started,
+            Err(PasskeyError::BadName) => {
+                let error = FieldError::new("passkey_name", Message::new("passkey-name-too-long"));
+                return refused(
+                    &app,
+                    &csrf,
+                    &login,
+                    &account,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    vec![error],
+                )
+                .await;
+            }
+            Err(e) => return Err(super::passkeys::start_error(e)),
+        };
     let name = passkeys::clean_name(&name).unwrap_or_default();
     let options = super::passkeys::keep(&csrf.session, started).await?;
     let page = RegisterPasskeyPage {
@@ -729,10 +738,22 @@ pub async fn post_passkey_finish(
     };
     let now = app.clock.now();
     let Some(ceremony) = super::passkeys::take(&csrf.session).await? else {
-        return Err(PageError::bad_request("error-page-expired-title", "error-page-expired"));
+        return Err(PageError::bad_request(
+            "error-page-expired-title",
+            "error-page-expired",
+        ));
     };
     let answer = csrf.form.get("credential").unwrap_or_default();
-    let problem = match passkeys::finish_registration(&app, &account, ceremony, answer, Some(&device.ip), now).await {
+    let problem = match passkeys::finish_registration(
+        &app,
+        &account,
+        ceremony,
+        answer,
+        Some(&device.ip),
+        now,
+    )
+    .await
+    {
         Ok(Some(codes)) => return recovery_codes_page(&app, &csrf, codes).await,
         Ok(None) => return Ok(done("passkey")),
         Err(PasskeyError::Refused(why)) => {
@@ -743,7 +764,15 @@ pub async fn post_passkey_finish(
         Err(e) => return Err(PageError::server_error(e)),
     };
     let error = FieldError::new("passkey_name", Message::new(problem));
-    refused(&app, &csrf, &login, &account, StatusCode::UNPROCESSABLE_ENTITY, vec![error]).await
+    refused(
+        &app,
+        &csrf,
+        &login,
+        &account,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        vec![error],
+    )
+    .await
 }
 
 /// Removes one of the person's passkeys or security keys (after the password).

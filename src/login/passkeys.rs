@@ -59,7 +59,10 @@ pub(super) fn start_error(e: PasskeyError) -> PageError {
 }
 
 /// Options for a passkey sign-in (fetched by the sign-in page's script).
-pub async fn post_options(State(app): State<AppState>, csrf: CsrfForm) -> Result<Response, PageError> {
+pub async fn post_options(
+    State(app): State<AppState>,
+    csrf: CsrfForm,
+) -> Result<Response, PageError> {
     let started = passkeys::start_sign_in(&app, app.clock.now()).map_err(start_error)?;
     Ok(options_response(keep(&csrf.session, started).await?))
 }
@@ -89,7 +92,9 @@ pub async fn post_sign_in(
     let now = app.clock.now();
     let Some(ceremony) = take(session).await? else {
         let error = Message::new("passkey-expired");
-        return attempt.again(&app, session, browser, StatusCode::BAD_REQUEST, error).await;
+        return attempt
+            .again(&app, session, browser, StatusCode::BAD_REQUEST, error)
+            .await;
     };
     let response = form.get("credential").unwrap_or_default();
     let (account, amr) = match passkeys::finish_sign_in(&app, ceremony, response, now).await {
@@ -97,7 +102,9 @@ pub async fn post_sign_in(
         Err(PasskeyError::Refused(why)) => {
             tracing::info!(reason = %why, "a passkey sign-in was refused");
             let error = Message::new("passkey-refused");
-            return attempt.again(&app, session, browser, StatusCode::UNAUTHORIZED, error).await;
+            return attempt
+                .again(&app, session, browser, StatusCode::UNAUTHORIZED, error)
+                .await;
         }
         Err(PasskeyError::Off) => return Err(PageError::not_found()),
         Err(e) => return Err(PageError::server_error(e)),

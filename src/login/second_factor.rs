@@ -364,7 +364,9 @@ pub async fn post_key(
     let now = app.clock.now();
     let answer = csrf.form.get("credential").unwrap_or_default();
     let checked = match super::passkeys::take(&csrf.session).await? {
-        Some(ceremony) => passkeys::finish_second_factor(&app, &account, ceremony, answer, now).await,
+        Some(ceremony) => {
+            passkeys::finish_second_factor(&app, &account, ceremony, answer, now).await
+        }
         None => Err(PasskeyError::Refused("no ceremony under way".into())),
     };
     let error = match checked {
@@ -374,7 +376,10 @@ pub async fn post_key(
         }
         Err(PasskeyError::Refused(why)) => {
             tracing::info!(account_id = %account.account_id, reason = %why, "a security key was refused");
-            (StatusCode::UNAUTHORIZED, FieldError::new("webauthn", Message::new("passkey-refused")))
+            (
+                StatusCode::UNAUTHORIZED,
+                FieldError::new("webauthn", Message::new("passkey-refused")),
+            )
         }
         Err(PasskeyError::Locked { retry_after }) => (
             StatusCode::TOO_MANY_REQUESTS,

@@ -20,8 +20,7 @@ pub struct WebauthnRow {
     pub last_used_at: Option<i64>,
 }
 
-const COLUMNS: &str =
-    "credential_id, account_id, kind, name, credential, created_at, last_used_at";
+const COLUMNS: &str = "credential_id, account_id, kind, name, credential, created_at, last_used_at";
 
 /// Makes the account's row if it has none.
 const ENSURE: &str =

@@ -113,6 +113,7 @@
       }
       ceremony.catch(function (e) {
         if (e && e.name === "AbortError") return;
+        if (window.console) console.warn("WebAuthn: " + (e && e.name) + ": " + (e && e.message));
         say(button, "failed");
       });
     });

@@ -383,6 +383,77 @@ async fn a_student_runs_their_own_account_from_invitation_to_revoking_an_app() {
     );
 }
 
+/// Issue 14's admin story in Chromium with virtual authenticators (tests/browser/passkeys.mjs),
+/// on an issuer at `http://localhost:PORT` (an IP address cannot be a WebAuthn relying party).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_enrols_uses_a_recovery_code_and_signs_in_with_a_passkey_alone() {
+    if !browser_available() {
+        crate::harness::skip("chromium or tests/browser npm packages missing");
+        return;
+    }
+    let app = crate::harness::start_as(crate::harness::Backend::Sqlite, "localhost", |config| {
+        config.mfa.required_roles = vec!["admin".into()];
+    })
+    .await
+    .expect("app");
+    let before = app.create_user("dean").await;
+    let mut dean = before.clone();
+    dean.roles.0 = vec!["admin".into()];
+    app.store()
+        .update_account(&before, &dean, app.clock.now())
+        .await
+        .expect("promote");
+    let stdout = run_with(
+        "passkeys.mjs",
+        &[
+            ("APP_URL", app.base.clone()),
+            ("USERNAME", "dean".into()),
+            ("PASSWORD", PASSWORD.into()),
+            ("CLOCK_NOW", app.clock.now().to_string()),
+        ],
+    )
+    .await;
+    for step in [
+        "enrol-at-sign-in",
+        "recovery-code",
+        "register-passkey",
+        "replayed-registration",
+        "passkey-autofill",
+        "passkey-alone",
+        "forged-answers",
+        "security-key",
+        "remove-passkey",
+    ] {
+        assert!(
+            stdout.contains(&format!("PASS  {step} ")),
+            "{step}:\n{stdout}"
+        );
+    }
+    // What is left: the security key alone, used once, with its counter kept.
+    let keys = app
+        .store()
+        .list_webauthn(dean.account_id)
+        .await
+        .expect("keys");
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert_eq!(
+        (keys[0].kind.as_str(), keys[0].name.as_str()),
+        ("security_key", "Blue key")
+    );
+    assert!(keys[0].last_used_at.is_some());
+    let (audit, _) = app.store().list_audit(100, 0).await.expect("audit");
+    let count = |action: &str| audit.iter().filter(|e| e.action == action).count();
+    assert_eq!(
+        (
+            count("user.enrol_totp"),
+            count("user.use_recovery_code"),
+            count("user.add_passkey"),
+            count("user.remove_passkey")
+        ),
+        (1, 3, 2, 1)
+    );
+}
+
 on_both_backends!(
     the_qr_page_signs_a_shared_computer_in_once_a_phone_approves,
     an_admin_creates_a_student_gives_a_role_disables_and_imports,

@@ -162,10 +162,21 @@ pub async fn start(backend: Backend) -> Option<TestApp> {
 }
 
 pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
+    start_as(backend, "127.0.0.1", adjust).await
+}
+
+/// The app with its issuer at `http://{host}:PORT` (listening on 127.0.0.1): `localhost` for
+/// WebAuthn, whose relying-party id cannot be an IP address.
+pub async fn start_as(
+    backend: Backend,
+    host: &str,
+    adjust: impl FnOnce(&mut Config),
+) -> Option<TestApp> {
     init_logging();
     let db = TestDb::fresh(backend).await?;
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let port = listener.local_addr().expect("addr").port();
+    let base = format!("http://{host}:{port}");
     let mut config = test_config(&db.url, &base, &db._dir.path().display().to_string());
     adjust(&mut config);
     let clock = Clock::manual();
