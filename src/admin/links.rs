@@ -167,12 +167,34 @@ pub struct FactorsView {
     pub required: bool,
     /// One of its roles requires one (HCCC_SSO_MFA_REQUIRED_ROLES).
     pub by_role: bool,
+    /// Its passkeys and security keys: name, kind, added, last used.
+    pub keys: Vec<String>,
 }
 
 pub async fn factors_of(app: &AppState, account: &AccountRow) -> Result<FactorsView, PageError> {
     let mfa = app.store.find_mfa(account.account_id).await?;
     let by_role = factors::required_of(&app.config, account, &crate::store::MfaRow::default());
+    let lang = crate::i18n::current();
+    let keys = app
+        .store
+        .list_webauthn(account.account_id)
+        .await?
+        .into_iter()
+        .map(|key| {
+            let kind = lang.text(&format!("account-kind-{}", key.kind.replace('_', "-")));
+            let used = match key.last_used_at {
+                Some(at) => super::when(at),
+                None => lang.text("account-passkey-unused"),
+            };
+            format!(
+                "{} · {kind} · {} · {used}",
+                key.name,
+                super::when(key.created_at)
+            )
+        })
+        .collect();
     Ok(FactorsView {
+        keys,
         totp_since: mfa
             .totp_enrolled_at
             .filter(|_| mfa.has_totp())

@@ -44,7 +44,9 @@ async function check(page, name, lang, size, { loaded = true, pageLang = lang } 
       .filter((el) => !['current-password', 'new-password'].includes(el.getAttribute('autocomplete')))
       .map((el) => el.id);
     const login = document.querySelector('form[action="/login"] #username');
-    if (login && login.getAttribute('autocomplete') !== 'username') unfillable.push('username');
+    // `username`, with `webauthn` after it where passkeys are offered in the autofill.
+    const tokens = (login?.getAttribute('autocomplete') || '').split(/\s+/);
+    if (login && (tokens[0] !== 'username' || tokens.some((t) => !['username', 'webauthn'].includes(t)))) unfillable.push('username');
     return {
       lang: document.documentElement.lang,
       rawKeys,
@@ -220,11 +222,11 @@ try {
       // Two-step verification from the account page: the password, the key, the first code.
       await page.goto(at('/account#factors'));
       await page.locator('#factor_password').fill('not my password');
-      await page.locator('form[action="/account/totp"] button[type=submit]').click();
+      await page.locator('form[action="/account/totp"] button.primary').click();
       await page.waitForLoadState('load');
       await check(page, 'account: two-step, wrong password', lang, size);
       await page.locator('#factor_password').fill(env.PASSWORD);
-      await page.locator('form[action="/account/totp"] button[type=submit]').click();
+      await page.locator('form[action="/account/totp"] button.primary').click();
       await page.waitForLoadState('load');
       await check(page, 'authenticator app: scan the code', lang, size);
       const key = (await page.locator('#totp-key').innerText()).replace(/\s/g, '');
@@ -253,13 +255,27 @@ try {
       await signIn(page, lang, `guard-${combo}`, env.PASSWORD);
       await check(page, 'sign-in: second factor', lang, size);
       await page.locator('#code').fill(codeFor(env.TOTP_KEY) === '000000' ? '111111' : '000000');
-      await page.locator('form[action="/login/second-factor"] button.primary').click();
+      await page.locator('form:has(#code) button[type=submit]').click();
       await page.waitForLoadState('load');
       await check(page, 'sign-in: wrong code', lang, size);
       await page.locator('#code').fill(codeFor(env.TOTP_KEY));
-      await page.locator('form[action="/login/second-factor"] button.primary').click();
+      await page.locator('form:has(#code) button[type=submit]').click();
       await page.waitForLoadState('load');
       if (new URL(page.url()).pathname !== '/') throw new Error(`the right code did not sign in: ${page.url()}`);
+      // Passkeys and security keys on the account page, a name too long, the registration page.
+      await page.goto(at('/account#passkeys'));
+      await check(page, 'account: passkeys and security keys', lang, size);
+      await page.locator('#factor_password').fill(env.PASSWORD);
+      // Past the field's maxlength, as a script could send it.
+      await page.locator('#passkey_name').evaluate((field) => field.removeAttribute('maxlength'));
+      await page.locator('#passkey_name').fill('x'.repeat(65));
+      await page.locator('button[formaction="/account/passkeys"][value=passkey]').click();
+      await page.waitForLoadState('load');
+      await check(page, 'account: passkey name too long', lang, size);
+      await page.locator('#factor_password').fill(env.PASSWORD);
+      await page.locator('button[formaction="/account/passkeys"][value=security_key]').click();
+      await page.waitForLoadState('load');
+      await check(page, 'passkey: register a security key', lang, size);
       await page.goto(at('/logout'));
       await page.locator('form[action="/logout"] button[type=submit]').click();
       await page.waitForLoadState('load');

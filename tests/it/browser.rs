@@ -231,6 +231,18 @@ async fn people_and_an_app(app: &TestApp) -> Vec<(&'static str, String)> {
             .set_totp(guard.account_id, &sealed, 0, app.clock.now())
             .await
             .expect("totp");
+        // A security key listed (never used here: the record is not a real credential), so the
+        // second step and the account page show theirs.
+        let listed = hccc_sso::store::WebauthnRow {
+            credential_id: format!("key-of-guard-{n}"),
+            account_id: guard.account_id,
+            kind: "security_key".into(),
+            name: "Blue key".into(),
+            credential: "{}".into(),
+            created_at: app.clock.now(),
+            last_used_at: None,
+        };
+        assert!(app.store().insert_webauthn(&listed).await.expect("key"));
     }
     let staffer = app.create_user("staffer").await;
     app.store()
@@ -270,7 +282,8 @@ async fn every_page_passes_axe_in_both_languages_at_both_sizes() {
         crate::harness::skip("chromium or tests/browser npm packages missing");
         return;
     }
-    let app = crate::harness::start_with(crate::harness::Backend::Sqlite, |config| {
+    // On localhost, so that the passkey parts of the pages are there too.
+    let app = crate::harness::start_as(crate::harness::Backend::Sqlite, "localhost", |config| {
         // A lockout reached in a few tries, for its page.
         config.login.max_failures_per_account = 3;
     })
