@@ -368,7 +368,8 @@ impl Config {
                 * 86_400,
             webauthn_rp_id: source
                 .get("HCCC_SSO_WEBAUTHN_RP_ID")
-                .map(|id| id.trim().to_ascii_lowercase()),
+                .map(|id| id.trim().to_ascii_lowercase())
+                .filter(|id| !id.is_empty()),
         };
         let branding_dir = source.get("HCCC_SSO_BRANDING_DIR").map(PathBuf::from);
         if let Some(dir) = &branding_dir

@@ -540,6 +540,35 @@ pub async fn remove(
 mod tests {
     use super::*;
 
+    fn config(issuer: &str, rp_id: Option<&str>) -> Config {
+        let secret = "ab".repeat(32);
+        let vars = [
+            ("HCCC_SSO_ISSUER", issuer),
+            ("HCCC_SSO_SECRET_KEY", secret.as_str()),
+            ("HCCC_SSO_WEBAUTHN_RP_ID", rp_id.unwrap_or("")),
+        ];
+        Config::load(&vars).expect("valid").0
+    }
+
+    #[test]
+    fn the_relying_party_is_the_issuers_host_or_a_parent_and_never_an_ip_address() {
+        let on = |issuer, id| relying_party(&config(issuer, id), "HCCC");
+        assert!(on("https://sso.hccc.edu", None).expect("ok").is_some());
+        assert!(
+            on("https://sso.hccc.edu", Some("hccc.edu"))
+                .expect("ok")
+                .is_some()
+        );
+        assert!(on("http://localhost:8080", None).expect("ok").is_some());
+        // An IP address cannot be a relying party: off, not an error.
+        assert!(on("http://127.0.0.1:8080", None).expect("ok").is_none());
+        // Another domain, or a suffix that is not a parent, stops start-up with the setting named.
+        for wrong in ["other.edu", "cc.edu", "sso.hccc.edu.evil.example"] {
+            let e = on("https://sso.hccc.edu", Some(wrong)).expect_err(wrong);
+            assert!(e.contains("HCCC_SSO_WEBAUTHN_RP_ID"), "{e}");
+        }
+    }
+
     #[test]
     fn names_are_trimmed_cleaned_and_bounded() {
         assert_eq!(

@@ -597,3 +597,80 @@ with_mfa_on_both_backends!(
     an_app_asking_for_mfa_steps_a_password_session_up,
     password_only_tokens_are_refused_for_admin_operations,
 );
+
+/// On an issuer whose host is an IP address passkeys are off: no button, their endpoints answer
+/// 404. On a host name each ceremony has a fresh challenge, is never cached, and is spent by the
+/// first answer, good or bad.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passkeys_are_off_on_an_ip_address_and_each_ceremony_is_fresh_and_single_use() {
+    let off = crate::harness::start(Backend::Sqlite).await.expect("app");
+    let b = browser();
+    let (status, html) = page(&off.base, &b, "/login").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!html.contains("Sign in with a passkey"), "{html}");
+    let r = post(&off.base, &b, "/login", "/login/passkey/options", &[]).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+    let on = crate::harness::start_as(Backend::Sqlite, "localhost", |_| {})
+        .await
+        .expect("app");
+    let b = browser();
+    let (_, html) = page(&on.base, &b, "/login").await;
+    assert!(html.contains("Sign in with a passkey"), "{html}");
+    assert!(html.contains(r#"autocomplete="username webauthn""#));
+    let mut challenges = Vec::new();
+    for _ in 0..2 {
+        let r = post(&on.base, &b, "/login", "/login/passkey/options", &[]).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()["cache-control"], "no-store");
+        let options: serde_json::Value = r.json().await.expect("json");
+        let key = &options["publicKey"];
+        assert_eq!(key["rpId"], "localhost");
+        assert_eq!(key["userVerification"], "required");
+        challenges.push(key["challenge"].as_str().expect("challenge").to_owned());
+    }
+    assert_ne!(challenges[0], challenges[1]);
+    // Malformed, oversized and wrong-shaped answers are refused with the sign-in page (401); the
+    // ceremony is spent by the first, so the next finds none (400).
+    let huge = format!("{{\"id\":\"{}\"}}", "a".repeat(70 * 1024));
+    for (answer, status) in [
+        ("{\"id\":", StatusCode::UNAUTHORIZED),
+        ("{}", StatusCode::BAD_REQUEST),
+    ] {
+        let r = post(
+            &on.base,
+            &b,
+            "/login",
+            "/login/passkey",
+            &[("credential", answer)],
+        )
+        .await;
+        assert_eq!(r.status(), status, "{answer}");
+        let text = r.text().await.expect("html");
+        assert!(text.contains("Sign in"), "{text}");
+    }
+    let _ = post(&on.base, &b, "/login", "/login/passkey/options", &[]).await;
+    let r = post(
+        &on.base,
+        &b,
+        "/login",
+        "/login/passkey",
+        &[("credential", &huge)],
+    )
+    .await;
+    assert!(
+        [StatusCode::UNAUTHORIZED, StatusCode::PAYLOAD_TOO_LARGE].contains(&r.status()),
+        "{}",
+        r.status()
+    );
+    // The second step's options need a sign-in waiting for it.
+    let r = post(
+        &on.base,
+        &b,
+        "/login",
+        "/login/second-factor/key/options",
+        &[],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+}
