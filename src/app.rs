@@ -298,6 +298,10 @@ fn passkey_routes() -> Router<AppState> {
             "/account/passkeys/remove",
             post(account_page::post_passkey_remove),
         )
+        .route(
+            "/account/remembered/forget",
+            post(account_page::post_forget_browsers),
+        )
 }
 
 fn routes<S: SessionStore + Clone>(state: AppState, session_store: S, cookie_key: Key) -> Router {

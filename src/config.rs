@@ -70,6 +70,33 @@ pub struct MfaPolicy {
     /// The WebAuthn relying-party id (`HCCC_SSO_WEBAUTHN_RP_ID`); the issuer's host when unset.
     /// Changing it makes every registered passkey unusable.
     pub webauthn_rp_id: Option<String>,
+    /// Seconds a browser may skip the second step once the person asks (HCCC_SSO_MFA_REMEMBER_DAYS,
+    /// default 30, at most 30; 0 turns the offer off).
+    pub remember: i64,
+    /// Networks of shared computers (HCCC_SSO_SHARED_NETWORKS, CIDRs): no browser there is
+    /// remembered, nor skips the second step.
+    pub shared_networks: Vec<ipnet::IpNet>,
+}
+
+/// A comma-separated list of IP addresses and CIDR ranges; one error per entry that is neither.
+fn networks(source: &impl Source, errors: &mut Vec<String>, name: &str) -> Vec<ipnet::IpNet> {
+    let mut nets = Vec::new();
+    for entry in source.get(name).unwrap_or_default().split(',') {
+        let entry = entry.trim();
+        if entry.is_empty() {
+            continue;
+        }
+        let parsed = entry
+            .parse::<ipnet::IpNet>()
+            .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
+        match parsed {
+            Ok(net) => nets.push(net),
+            Err(_) => errors.push(format!(
+                "{name}: {entry:?} is not an IP address or CIDR range such as 172.18.0.0/16"
+            )),
+        }
+    }
+    nets
 }
 
 impl std::fmt::Debug for Config {
@@ -281,26 +308,7 @@ impl Config {
             ..defaults
         };
 
-        let mut trusted_proxies = Vec::new();
-        for entry in source
-            .get("HCCC_SSO_TRUSTED_PROXIES")
-            .unwrap_or_default()
-            .split(',')
-        {
-            let entry = entry.trim();
-            if entry.is_empty() {
-                continue;
-            }
-            let parsed = entry
-                .parse::<ipnet::IpNet>()
-                .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
-            match parsed {
-                Ok(net) => trusted_proxies.push(net),
-                Err(_) => errors.push(format!(
-                    "HCCC_SSO_TRUSTED_PROXIES: {entry:?} is not an IP address or CIDR range such as 172.18.0.0/16"
-                )),
-            }
-        }
+        let trusted_proxies = networks(source, &mut errors, "HCCC_SSO_TRUSTED_PROXIES");
         let metrics_bind = match source.get("HCCC_SSO_METRICS_BIND") {
             None => None,
             Some(raw) => {
@@ -370,6 +378,9 @@ impl Config {
                 .get("HCCC_SSO_WEBAUTHN_RP_ID")
                 .map(|id| id.trim().to_ascii_lowercase())
                 .filter(|id| !id.is_empty()),
+            remember: number_setting(source, &mut errors, "HCCC_SSO_MFA_REMEMBER_DAYS", 30, 0, 30)
+                * 86_400,
+            shared_networks: networks(source, &mut errors, "HCCC_SSO_SHARED_NETWORKS"),
         };
         let branding_dir = source.get("HCCC_SSO_BRANDING_DIR").map(PathBuf::from);
         if let Some(dir) = &branding_dir

@@ -722,3 +722,17 @@ mail-passkey-added-subject = A passkey was added to your { $college } account
 mail-passkey-added-body = A passkey or security key was added to your account { $username } on { $when }.
 mail-passkey-removed-subject = A passkey was removed from your { $college } account
 mail-passkey-removed-body = A passkey or security key was removed from your account { $username } on { $when }.
+
+## Remember this browser (issue 14)
+mfa-remember = { $days ->
+    [one] Don't ask for the second step on this browser for a day
+   *[other] Don't ask for the second step on this browser for { $days } days
+}
+mfa-remember-hint = Only on a computer or phone that is yours. Never on a lab or library computer. You can undo it on your account page.
+account-remembered = Browsers that skip the second step
+account-remembered-lead = These browsers ask only for your password until the date shown.
+account-remembered-until = until { $when }
+account-remembered-forget = Forget { $device }
+account-remembered-forget-all = Forget every browser
+account-remembered-forgotten = Those browsers will ask for the second step again.
+audit-user-forget-browsers = Forgot browsers remembered for two-step verification

@@ -722,3 +722,17 @@ mail-passkey-added-subject = Se agregó una llave de acceso a su cuenta de { $co
 mail-passkey-added-body = Se agregó una llave de acceso o llave de seguridad a su cuenta { $username } el { $when }.
 mail-passkey-removed-subject = Se quitó una llave de acceso de su cuenta de { $college }
 mail-passkey-removed-body = Se quitó una llave de acceso o llave de seguridad de su cuenta { $username } el { $when }.
+
+## Remember this browser (issue 14)
+mfa-remember = { $days ->
+    [one] No pedir el segundo paso en este navegador durante un día
+   *[other] No pedir el segundo paso en este navegador durante { $days } días
+}
+mfa-remember-hint = Solo en una computadora o teléfono que sea suyo. Nunca en una computadora de un laboratorio o de la biblioteca. Puede cambiar esto en la página de su cuenta.
+account-remembered = Navegadores que omiten el segundo paso
+account-remembered-lead = Estos navegadores solo piden su contraseña hasta la fecha indicada.
+account-remembered-until = hasta el { $when }
+account-remembered-forget = Olvidar { $device }
+account-remembered-forget-all = Olvidar todos los navegadores
+account-remembered-forgotten = Esos navegadores volverán a pedir el segundo paso.
+audit-user-forget-browsers = Olvidó navegadores recordados para la verificación en dos pasos

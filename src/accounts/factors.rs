@@ -109,6 +109,66 @@ pub async fn after_password(
     Ok(Next::Enrol)
 }
 
+/// Whether a browser at `ip` may be remembered for the second factor: the offer is on and the
+/// address is not in a network of shared computers.
+pub fn may_remember(config: &Config, ip: &str) -> bool {
+    config.mfa.remember > 0
+        && ip.parse::<std::net::IpAddr>().is_ok_and(|ip| {
+            !config
+                .mfa
+                .shared_networks
+                .iter()
+                .any(|net| net.contains(&ip))
+        })
+}
+
+/// Remembers this browser for the account's second factor (`methods`, the amr values it
+/// proved): the cookie's token, to set, and its lifetime in seconds.
+pub async fn remember_browser(
+    app: &AppState,
+    account: &AccountRow,
+    methods: &[&str],
+    device: &crate::http::Device,
+    now: i64,
+) -> Result<(String, i64), StoreError> {
+    let token = crypto::b64url(&crypto::random_bytes::<32>());
+    let row = crate::store::RememberedRow {
+        remembered_id: Uuid::new_v4(),
+        account_id: account.account_id,
+        methods: methods.join(" "),
+        user_agent: Some(device.user_agent.clone()),
+        ip: Some(device.ip.clone()),
+        created_at: now,
+        expires_at: now + app.config.mfa.remember,
+        last_used_at: None,
+    };
+    app.store
+        .insert_remembered(&row, &crypto::sha256(token.as_bytes()))
+        .await?;
+    Ok((token, app.config.mfa.remember))
+}
+
+/// The second factor a remembered browser stands in for (its amr values), when the browser's
+/// token is live for this account and the browser is not on a shared network.
+pub async fn remembered(
+    app: &AppState,
+    account: &AccountRow,
+    device: &crate::http::Device,
+    now: i64,
+) -> Result<Option<Vec<String>>, StoreError> {
+    let Some(token) = device.remembered.as_deref() else {
+        return Ok(None);
+    };
+    if !may_remember(&app.config, &device.ip) {
+        return Ok(None);
+    }
+    let row = app
+        .store
+        .use_remembered(account.account_id, &crypto::sha256(token.as_bytes()), now)
+        .await?;
+    Ok(row.map(|r| r.methods.split(' ').map(str::to_owned).collect()))
+}
+
 /// A new TOTP key, to show once for enrolment.
 pub fn new_totp_key() -> Vec<u8> {
     crypto::random_bytes::<KEY_BYTES>().to_vec()
@@ -298,6 +358,9 @@ pub async fn reset(
     now: i64,
 ) -> Result<(), FactorError> {
     app.store.remove_factors(account.account_id).await?;
+    app.store
+        .forget_remembered(account.account_id, None)
+        .await?;
     audit(app, admin, account, ip, "user.reset_factors").await;
     notify(app, account, SecurityChange::FactorsReset, now).await;
     Ok(())

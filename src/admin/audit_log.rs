@@ -18,7 +18,7 @@ const PER_PAGE: i64 = 50;
 const MAX_FILTER: usize = 200;
 
 /// Every action written to the log, with the catalog key of its description.
-pub const ACTIONS: [(&str, &str); 36] = [
+pub const ACTIONS: [(&str, &str); 37] = [
     ("user.create", "audit-user-create"),
     ("user.update", "audit-user-update"),
     ("user.update_profile", "audit-user-update-profile"),
@@ -59,6 +59,7 @@ pub const ACTIONS: [(&str, &str); 36] = [
     ("user.unrequire_mfa", "audit-user-unrequire-mfa"),
     ("user.add_passkey", "audit-user-add-passkey"),
     ("user.remove_passkey", "audit-user-remove-passkey"),
+    ("user.forget_browsers", "audit-user-forget-browsers"),
     ("client.create", "audit-client-create"),
     ("client.update", "audit-client-update"),
     ("client.rotate_secret", "audit-client-rotate-secret"),
@@ -77,7 +78,7 @@ struct AuditPage {
     action: String,
     from: String,
     to: String,
-    actions: [(&'static str, &'static str); 36],
+    actions: [(&'static str, &'static str); 37],
     filtered: bool,
 }
 

@@ -241,6 +241,17 @@ impl FromRequestParts<crate::state::AppState> for ClientIp {
 pub struct Device {
     pub ip: String,
     pub user_agent: String,
+    /// The "remember this browser" token of the second factor, if the browser holds one.
+    pub remembered: Option<String>,
+}
+
+/// The cookie that remembers a browser for the second factor (`__Host-` under https).
+pub fn remembered_cookie_name(https: bool) -> &'static str {
+    if https {
+        "__Host-hccc_sso_mfa"
+    } else {
+        "hccc_sso_mfa"
+    }
 }
 
 impl FromRequestParts<crate::state::AppState> for Device {
@@ -261,7 +272,23 @@ impl FromRequestParts<crate::state::AppState> for Device {
                     .collect()
             })
             .unwrap_or_default();
-        Ok(Device { ip, user_agent })
+        let name = remembered_cookie_name(app.config.is_https());
+        let remembered = parts
+            .headers
+            .get_all(axum::http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(n, _)| *n == name)
+            .map(|(_, value)| value.to_owned())
+            // Only tokens we could have made (32 bytes, base64url).
+            .filter(|v| v.len() == 43);
+        Ok(Device {
+            ip,
+            user_agent,
+            remembered,
+        })
     }
 }
 

@@ -65,6 +65,13 @@ struct PasskeyView {
     last_used: Option<String>,
 }
 
+struct RememberedView {
+    id: String,
+    device: String,
+    since: String,
+    until: String,
+}
+
 #[derive(Template)]
 #[template(path = "account.html")]
 struct AccountPage {
@@ -93,6 +100,8 @@ struct AccountPage {
     /// This server can use passkeys (the issuer's host is a domain name).
     passkeys_on: bool,
     passkeys: Vec<PasskeyView>,
+    /// Browsers that skip the second step (until when).
+    remembered: Vec<RememberedView>,
     notice: Option<Message>,
     errors: Vec<FieldError>,
 }
@@ -138,6 +147,7 @@ async fn page(
         .await?;
     let mfa = app.store.find_mfa(account.account_id).await?;
     let passkeys = app.store.list_webauthn(account.account_id).await?;
+    let remembered = app.store.list_remembered(account.account_id, now).await?;
     Ok(AccountPage {
         csrf_token,
         user_name: account.display_name(),
@@ -197,6 +207,15 @@ async fn page(
                 last_used: p.last_used_at.map(when),
             })
             .collect(),
+        remembered: remembered
+            .into_iter()
+            .map(|r| RememberedView {
+                id: r.remembered_id.to_string(),
+                device: device_of(r.user_agent.as_deref(), lang),
+                since: when(r.created_at),
+                until: when(r.expires_at),
+            })
+            .collect(),
         notice,
         errors,
     })
@@ -216,6 +235,7 @@ fn notice_of(done: Option<&str>) -> Option<Message> {
         "totp_removed" => "account-totp-removed",
         "passkey" => "account-passkey-added",
         "passkey_removed" => "account-passkey-removed",
+        "forgotten" => "account-remembered-forgotten",
         _ => return None,
     };
     Some(Message::new(key))
@@ -792,4 +812,38 @@ pub async fn post_passkey_remove(
         .await
         .map_err(PageError::server_error)?;
     Ok(done("passkey_removed"))
+}
+
+/// Forgets one remembered browser (`remembered_id`), or all of them (`all`): each asks for the
+/// second factor again at its next sign-in.
+pub async fn post_forget_browsers(
+    State(app): State<AppState>,
+    device: Device,
+    csrf: CsrfForm,
+) -> Result<Response, PageError> {
+    let Some((_, account)) = signed_in(&app, &csrf).await? else {
+        return Ok(sign_in_first(PATH));
+    };
+    let which = match csrf.form.get("remembered_id") {
+        Some("all") => None,
+        _ => Some(id_field(&csrf.form, "remembered_id")?),
+    };
+    app.store
+        .forget_remembered(account.account_id, which)
+        .await?;
+    let target = Some(format!("user:{}", account.account_id));
+    let actor = Actor::User {
+        id: account.account_id,
+        username: account.username.clone(),
+    };
+    crate::audit::record(
+        &app,
+        &actor,
+        Some(&device.ip),
+        "user.forget_browsers",
+        target,
+        serde_json::json!({}),
+    )
+    .await;
+    Ok(done("forgotten"))
 }

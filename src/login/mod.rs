@@ -61,6 +61,20 @@ pub async fn continue_after_sign_in(
         .as_ref()
         .is_some_and(|(_, p, client)| p.request.wants_mfa || client.settings.require_mfa);
     let next = factors::after_password(app, &signed_in.account, demanded, signed_in.now).await?;
+    // A browser the person asked to remember stands in for the factor it proved.
+    let remembered = match next {
+        factors::Next::Verify => {
+            factors::remembered(app, &signed_in.account, device, signed_in.now).await?
+        }
+        _ => None,
+    };
+    if let Some(methods) = remembered {
+        let amr = std::iter::once("pwd".to_owned()).chain(methods).collect();
+        return finish_sign_in(
+            app, session, browser, device, signed_in, amr, pending, return_to,
+        )
+        .await;
+    }
     if next != factors::Next::Done {
         let request = pending.as_ref().map(|(id, _, _)| *id);
         return second_factor::ask(app, session, &signed_in, request, return_to, next).await;

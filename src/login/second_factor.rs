@@ -117,6 +117,9 @@ struct VerifyPage {
     totp: bool,
     /// The account has passkeys or security keys (and this server can use them).
     keys: bool,
+    /// "Don't ask again on this browser" is offered (not on a shared computer's network).
+    offer_remember: bool,
+    remember_days: i64,
     errors: Vec<FieldError>,
 }
 
@@ -211,6 +214,7 @@ pub async fn get_second_factor(
     State(app): State<AppState>,
     session: Session,
     browser: BrowserKey,
+    device: Device,
     Query(q): Query<StepUpQuery>,
 ) -> Result<Response, PageError> {
     let mut current = waiting(&app, &session).await?;
@@ -250,12 +254,21 @@ pub async fn get_second_factor(
         return Ok(Redirect::to("/login").into_response());
     };
     let csrf_token = session::csrf_token(&app, &session, &browser).await?;
-    show(&app, &current, csrf_token, StatusCode::OK, Vec::new()).await
+    show(
+        &app,
+        &current,
+        &device,
+        csrf_token,
+        StatusCode::OK,
+        Vec::new(),
+    )
+    .await
 }
 
 async fn show(
     app: &AppState,
     waiting: &Waiting,
+    device: &Device,
     csrf_token: String,
     status: StatusCode,
     errors: Vec<FieldError>,
@@ -272,6 +285,8 @@ async fn show(
                 csrf_token,
                 totp: mfa.has_totp(),
                 keys: mfa.webauthn_credentials > 0 && app.webauthn.is_some(),
+                offer_remember: factors::may_remember(&app.config, &device.ip),
+                remember_days: app.config.mfa.remember / 86_400,
                 errors,
             };
             Ok(render(status, &page))
@@ -330,7 +345,7 @@ pub async fn post_second_factor(
     if let Err(e) = checked {
         let (status, error) = problem(field, e)?;
         let csrf_token = session::csrf_token(&app, &csrf.session, &csrf.browser).await?;
-        return show(&app, &current, csrf_token, status, vec![error]).await;
+        return show(&app, &current, &device, csrf_token, status, vec![error]).await;
     }
     finish(&app, &csrf, &device, current, account, &OTP_AMR).await
 }
@@ -388,7 +403,7 @@ pub async fn post_key(
         Err(e) => return Err(PageError::server_error(e)),
     };
     let csrf_token = session::csrf_token(&app, &csrf.session, &csrf.browser).await?;
-    show(&app, &current, csrf_token, error.0, vec![error.1]).await
+    show(&app, &current, &device, csrf_token, error.0, vec![error.1]).await
 }
 
 /// The first code from a newly added authenticator app.
@@ -423,7 +438,7 @@ pub async fn post_enrol(
         Err(e) => {
             let (status, error) = problem("code", e)?;
             let csrf_token = session::csrf_token(&app, &csrf.session, &csrf.browser).await?;
-            show(&app, &current, csrf_token, status, vec![error]).await
+            show(&app, &current, &device, csrf_token, status, vec![error]).await
         }
     }
 }
@@ -444,9 +459,43 @@ pub async fn post_continue(
     finish(&app, &csrf, &device, current, account, &OTP_AMR).await
 }
 
-/// The second factor (`methods`, RFC 8176) is proved: sign in (or step up) and continue where
-/// the person was going.
+/// The second factor (`methods`, RFC 8176) is proved: sign in (or step up), remember this
+/// browser if the person asked (and may), and continue where the person was going.
 async fn finish(
+    app: &AppState,
+    csrf: &CsrfForm,
+    device: &Device,
+    waiting: Waiting,
+    account: AccountRow,
+    methods: &[&str],
+) -> Result<Response, PageError> {
+    // A recovery code stands in for a lost phone: it never remembers a browser.
+    let remember = csrf.form.get("remember_browser") == Some("yes")
+        && csrf.form.get("recovery_code").is_none()
+        && factors::may_remember(&app.config, &device.ip);
+    let cookie = if remember {
+        let now = app.clock.now();
+        let (token, max_age) =
+            factors::remember_browser(app, &account, methods, device, now).await?;
+        let https = app.config.is_https();
+        let name = crate::http::remembered_cookie_name(https);
+        let secure = if https { "; Secure" } else { "" };
+        let cookie =
+            format!("{name}={token}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}");
+        axum::http::HeaderValue::from_str(&cookie).ok()
+    } else {
+        None
+    };
+    let mut response = proceed(app, csrf, device, waiting, account, methods).await?;
+    if let Some(cookie) = cookie {
+        response
+            .headers_mut()
+            .append(axum::http::header::SET_COOKIE, cookie);
+    }
+    Ok(response)
+}
+
+async fn proceed(
     app: &AppState,
     csrf: &CsrfForm,
     device: &Device,

@@ -62,6 +62,11 @@
   }
   function post(form, credential) {
     form.querySelector("input[name=credential]").value = answer(credential);
+    // A checkbox that lives in another form of the page ("don't ask again on this browser").
+    form.querySelectorAll("input[data-copy-of]").forEach(function (copy) {
+      var box = document.getElementById(copy.getAttribute("data-copy-of"));
+      copy.value = box && box.checked ? box.value : "";
+    });
     form.submit();
   }
   function say(button, name) {

@@ -259,9 +259,15 @@ try {
       await page.waitForLoadState('load');
       await check(page, 'sign-in: wrong code', lang, size);
       await page.locator('#code').fill(codeFor(env.TOTP_KEY));
+      await page.locator('#remember_browser').check();
       await page.locator('form:has(#code) button[type=submit]').click();
       await page.waitForLoadState('load');
       if (new URL(page.url()).pathname !== '/') throw new Error(`the right code did not sign in: ${page.url()}`);
+      await page.goto(at('/account#remembered'));
+      await check(page, 'account: remembered browsers', lang, size);
+      await page.locator('button[name=remembered_id][value=all]').click();
+      await page.waitForLoadState('load');
+      await check(page, 'account: browsers forgotten', lang, size);
       // Passkeys and security keys on the account page, a name too long, the registration page.
       await page.goto(at('/account#passkeys'));
       await check(page, 'account: passkeys and security keys', lang, size);

@@ -562,6 +562,154 @@ async fn password_only_tokens_are_refused_for_admin_operations(app: TestApp, sin
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 }
 
+/// A browser holding the remember cookie `token` for `app`'s host.
+fn holding(app: &TestApp, token: &str) -> reqwest::Client {
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let url = app.base.parse::<reqwest::Url>().expect("url");
+    jar.add_cookie_str(&format!("hccc_sso_mfa={token}; Path=/"), &url);
+    reqwest::Client::builder()
+        .cookie_provider(jar)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// Signs the browser out (the home page's form).
+async fn sign_out(app: &TestApp, b: &reqwest::Client) {
+    let r = post(&app.base, b, "/", "/logout", &[("confirm", "yes")]).await;
+    assert!(
+        r.status().is_redirection() || r.status().is_success(),
+        "{}",
+        r.status()
+    );
+}
+
+/// Password, then where the sign-in went: the second step, or straight on.
+async fn after_password(app: &TestApp, b: &reqwest::Client, username: &str) -> String {
+    let r = submit_login(app, b, "/login", username, PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    location(&r).to_owned()
+}
+
+async fn a_remembered_browser_skips_the_second_step_until_forgotten_never_on_shared_networks(
+    app: TestApp,
+    _sink: SmtpSink,
+) {
+    let dean = make_admin(&app, "dean").await;
+    let sealed = hccc_sso::accounts::factors::seal_key(&app.state, dean, b"12345678901234567890")
+        .expect("seal");
+    app.store()
+        .set_totp(dean, &sealed, 0, app.clock.now())
+        .await
+        .expect("totp");
+    let key = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+    let b = browser();
+    let html = password_step(&app, &b, "dean", "/").await;
+    assert!(
+        html.contains(r#"name="remember_browser""#),
+        "offered: {html}"
+    );
+    let r = post(
+        &app.base,
+        &b,
+        "/login/second-factor",
+        "/login/second-factor",
+        &[
+            ("code", &code_at(key, app.clock.now())),
+            ("remember_browser", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("hccc_sso_mfa="))
+        .expect("the remember cookie")
+        .to_owned();
+    assert!(
+        cookie.contains("Max-Age=2592000") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+    let token = cookie["hccc_sso_mfa=".len()..]
+        .split(';')
+        .next()
+        .expect("token");
+    assert_eq!(token.len(), 43);
+    // Only its hash is kept.
+    let (_, account_page) = page(&app.base, &b, "/account").await;
+    assert!(!account_page.contains(token));
+    assert!(account_page.contains("Forget every browser"), "listed");
+
+    // Signed out and in again: the password alone, and the session counts as two-step.
+    sign_out(&app, &b).await;
+    assert_eq!(after_password(&app, &b, "dean").await, "/");
+    let r = b.get(app.url("/admin/users")).send().await.expect("admin");
+    assert_eq!(r.status(), StatusCode::OK, "{}", location(&r));
+
+    // Another replica whose network is a lab's: the cookie counts for nothing there, nor is
+    // the offer made.
+    let (lab_base, lab_state, _stop) = crate::harness::start_replica_with(&app, |config| {
+        config.mfa.shared_networks = vec!["127.0.0.0/8".parse().expect("cidr")];
+    })
+    .await;
+    let lab = TestApp::adopt(lab_base, lab_state, app.clock.clone());
+    let lab_browser = holding(&lab, token);
+    let html = password_step(&lab, &lab_browser, "dean", "/").await;
+    assert!(
+        !html.contains("remember_browser"),
+        "not offered on a shared network"
+    );
+
+    // A made-up token, or this one for another account: the second step again.
+    sign_out(&app, &b).await;
+    let made_up = "A".repeat(43);
+    let _ = password_step(&app, &holding(&app, &made_up), "dean", "/").await;
+    let guest = make_admin(&app, "guest").await;
+    app.store()
+        .set_totp(guest, &sealed, 0, app.clock.now())
+        .await
+        .expect("totp");
+    let _ = password_step(&app, &holding(&app, token), "guest", "/").await;
+    // Expired after 30 days.
+    app.clock.advance(31 * 86_400);
+    assert_eq!(
+        after_password(&app, &b, "dean").await,
+        "/login/second-factor"
+    );
+    // That sign-in is left half-way; a fresh one is remembered again.
+    let b = browser();
+    let html = password_step(&app, &b, "dean", "/").await;
+    let step = app.clock.now();
+    let r = post(
+        &app.base,
+        &b,
+        "/login/second-factor",
+        "/login/second-factor",
+        &[("code", &code_at(key, step)), ("remember_browser", "yes")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{html}");
+    // Forgotten from the account page: asked again.
+    let r = post(
+        &app.base,
+        &b,
+        "/account",
+        "/account/remembered/forget",
+        &[("remembered_id", "all")],
+    )
+    .await;
+    assert_eq!(location(&r), "/account?done=forgotten");
+    sign_out(&app, &b).await;
+    assert_eq!(
+        after_password(&app, &b, "dean").await,
+        "/login/second-factor"
+    );
+    assert_eq!(audited(&app, "user.forget_browsers").await, 1);
+}
+
 async fn mfa_app(backend: Backend, sink: &SmtpSink) -> Option<TestApp> {
     crate::self_service::app_with_mail(backend, sink, |config| {
         config.mfa.required_roles = vec!["admin".into()];
@@ -596,6 +744,7 @@ with_mfa_on_both_backends!(
     an_admin_enrols_at_sign_in_and_each_code_works_once_on_any_replica,
     an_app_asking_for_mfa_steps_a_password_session_up,
     password_only_tokens_are_refused_for_admin_operations,
+    a_remembered_browser_skips_the_second_step_until_forgotten_never_on_shared_networks,
 );
 
 /// On an issuer whose host is an IP address passkeys are off: no button, their endpoints answer
