@@ -23,6 +23,7 @@ mod openid_client;
 mod operations;
 mod outage;
 mod par;
+mod properties;
 mod replicas;
 mod robustness;
 mod rp;
