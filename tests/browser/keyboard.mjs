@@ -148,6 +148,11 @@ try {
     await labPage.evaluate(() => document.body.focus());
     await tabTo(labPage, '#qr-renew a', 'QR new code');
     await labPage.keyboard.press('Enter');
+    // Enter starts a navigation; 'load' of the page still showing would come first.
+    await labPage.waitForFunction((old) => {
+      const shown = document.querySelector('.user-code');
+      return shown && shown.textContent.trim() !== old;
+    }, code, { timeout: 15000 }).catch(() => {});
     await labPage.waitForLoadState('load');
     const code2 = (await labPage.locator('.user-code').textContent()).trim();
     if (code2 === code) fail('QR: the new code is the old one');
@@ -177,6 +182,9 @@ try {
     await page.keyboard.press('Space');
     await tabTo(page, 'form[action="/admin/users/new"] button.primary', 'admin new user');
     await page.keyboard.press('Enter');
+    // The answer is the same address with the problems: wait for them, not for 'load' of the
+    // page still showing.
+    await page.locator('#form-errors').waitFor({ timeout: 15000 }).catch(() => {});
     await page.waitForLoadState('load');
     // The problem is announced and tied to its field; the summary links to it.
     const invalid = await page.locator('#email').getAttribute('aria-invalid');
