@@ -245,6 +245,27 @@ pub struct Device {
     pub remembered: Option<String>,
 }
 
+/// The value of the request's cookie `name`.
+pub fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, value)| value.to_owned())
+}
+
+/// Whether a cookie value is one of our random tokens (32 bytes, base64url): anything else a
+/// browser sends is ignored.
+pub fn is_token(value: &str) -> bool {
+    value.len() == 43
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// The cookie that remembers a browser for the second factor (`__Host-` under https).
 pub fn remembered_cookie_name(https: bool) -> &'static str {
     if https {
@@ -273,17 +294,7 @@ impl FromRequestParts<crate::state::AppState> for Device {
             })
             .unwrap_or_default();
         let name = remembered_cookie_name(app.config.is_https());
-        let remembered = parts
-            .headers
-            .get_all(axum::http::header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(n, _)| *n == name)
-            .map(|(_, value)| value.to_owned())
-            // Only tokens we could have made (32 bytes, base64url).
-            .filter(|v| v.len() == 43);
+        let remembered = cookie(&parts.headers, name).filter(|v| is_token(v));
         Ok(Device {
             ip,
             user_agent,

@@ -68,18 +68,6 @@ struct PageRequest {
     assets: Arc<Assets>,
 }
 
-fn cookie(request: &Request<Body>, name: &str) -> Option<String> {
-    request
-        .headers()
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v.to_owned())
-}
-
 /// Sets up the language choice and page context of every page request.
 pub async fn page_context(
     State(app): State<AppState>,
@@ -87,7 +75,7 @@ pub async fn page_context(
     next: Next,
 ) -> Response {
     let choice = Choice {
-        cookie: cookie(&request, LANG_COOKIE).and_then(|tag| Lang::from_tag(&tag)),
+        cookie: super::cookie(request.headers(), LANG_COOKIE).and_then(|tag| Lang::from_tag(&tag)),
         browser: request
             .headers()
             .get(header::ACCEPT_LANGUAGE)

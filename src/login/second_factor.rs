@@ -469,11 +469,13 @@ async fn finish(
     account: AccountRow,
     methods: &[&str],
 ) -> Result<Response, PageError> {
-    // A recovery code stands in for a lost phone: it never remembers a browser.
+    let mut response = proceed(app, csrf, device, waiting, account.clone(), methods).await?;
+    // A recovery code stands in for a lost phone: it never remembers a browser. Remembered
+    // only once the sign-in went through.
     let remember = csrf.form.get("remember_browser") == Some("yes")
         && csrf.form.get("recovery_code").is_none()
         && factors::may_remember(&app.config, &device.ip);
-    let cookie = if remember {
+    if remember {
         let now = app.clock.now();
         let (token, max_age) =
             factors::remember_browser(app, &account, methods, device, now).await?;
@@ -482,15 +484,11 @@ async fn finish(
         let secure = if https { "; Secure" } else { "" };
         let cookie =
             format!("{name}={token}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}");
-        axum::http::HeaderValue::from_str(&cookie).ok()
-    } else {
-        None
-    };
-    let mut response = proceed(app, csrf, device, waiting, account, methods).await?;
-    if let Some(cookie) = cookie {
-        response
-            .headers_mut()
-            .append(axum::http::header::SET_COOKIE, cookie);
+        if let Ok(cookie) = axum::http::HeaderValue::from_str(&cookie) {
+            response
+                .headers_mut()
+                .append(axum::http::header::SET_COOKIE, cookie);
+        }
     }
     Ok(response)
 }

@@ -61,32 +61,16 @@ pub fn cookie_name(https: bool) -> &'static str {
     }
 }
 
-fn read_cookie(request: &Request<Body>, name: &str) -> Option<String> {
-    request
-        .headers()
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, value)| value.to_owned())
-        // Only keys we could have made: anything else is replaced.
-        .filter(|v| {
-            v.len() == 43
-                && v.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
-}
-
 /// Gives every page request a `BrowserKey`, setting the cookie when the browser had none. The
 /// cookie lasts as long as the browser session (no Max-Age) and is HttpOnly and SameSite=Lax.
 pub async fn bind_browser(https: bool, mut request: Request<Body>, next: Next) -> Response {
     let name = cookie_name(https);
-    let key = match read_cookie(&request, name) {
-        Some(key) => BrowserKey { key, fresh: false },
-        None => BrowserKey::new(),
-    };
+    // Only keys we could have made: anything else is replaced.
+    let key =
+        match crate::http::cookie(request.headers(), name).filter(|v| crate::http::is_token(v)) {
+            Some(key) => BrowserKey { key, fresh: false },
+            None => BrowserKey::new(),
+        };
     request.extensions_mut().insert(key.clone());
     let mut response = next.run(request).await;
     if key.fresh {
