@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Benchmark hccc-sso (release build, PostgreSQL) against the certified peer in ../shared/peers
 # (node-oidc-provider with ACCESS_TOKEN_FORMAT=jwt), phase by phase, alternating the two servers.
+# Ours runs twice on the same database: as operators run it (the default logging: one JSON
+# access line per request at info, written to a file as Docker's log driver would) and quiet
+# (RUST_LOG=warn); each is compared with the peer.
 # Workloads: discovery, JWKS, userinfo, the token endpoint (client_credentials and refresh_token,
 # RS256 JWT access tokens on both sides) with wrk, and a full browser sign-in (authorize -> login ->
 # code -> token, bench/signin.mjs). Reports requests/s and requests per server CPU-second (ours
@@ -23,11 +26,11 @@ mkdir -p "$PEERS" && cp -r "$PEERS_SRC"/. "$PEERS"/ && chmod -R u+w "$PEERS"
 DURATION="${DURATION:-10}" CONNECTIONS="${CONNECTIONS:-16}" THREADS="${THREADS:-2}"
 SIGNIN_CONCURRENCY="${SIGNIN_CONCURRENCY:-8}"
 PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432}"
-OURS_PORT=8090 PEER_PORT=3100
+OURS_PORT=8090 QUIET_PORT=8091 PEER_PORT=3100
 export LUA_DIR="$HERE/lua" LC_ALL=C
 WORK="$(mktemp -d)"
 log() { printf '[bench] %s\n' "$*" >&2; }
-cleanup() { kill "${OURS_PID:-}" "${PEER_PID:-}" 2>/dev/null || true; rm -rf "$WORK"; }
+cleanup() { kill "${OURS_PID:-}" "${QUIET_PID:-}" "${PEER_PID:-}" 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 
 command -v wrk >/dev/null || { log "wrk missing: apt-get install wrk"; exit 1; }
@@ -69,13 +72,16 @@ OURS_ID="$(node -e 'console.log(JSON.parse(process.argv[1]).client_id)' "$CLIENT
 OURS_SECRET="$(node -e 'console.log(JSON.parse(process.argv[1]).client_secret)' "$CLIENT_JSON")"
 echo 'correct horse battery staple' | "$BIN" user create --username alice --email alice@example.edu \
   --given-name Alice --family-name Example --password-stdin >/dev/null
-"$BIN" serve >"$WORK/ours.log" 2>&1 &
+# The default configuration: RUST_LOG and HCCC_SSO_LOG_FORMAT unset (info, JSON lines).
+env -u RUST_LOG -u HCCC_SSO_LOG_FORMAT "$BIN" serve >"$WORK/ours.log" 2>&1 &
 OURS_PID=$!
+HCCC_SSO_BIND="127.0.0.1:$QUIET_PORT" "$BIN" serve >"$WORK/quiet.log" 2>&1 &
+QUIET_PID=$!
 
 log "starting the peer (node-oidc-provider, JWT access tokens)"
 (cd "$PEERS/node-oidc-provider" && ACCESS_TOKEN_FORMAT=jwt PORT=$PEER_PORT ./run.sh >"$WORK/peer.log" 2>&1) &
 for _ in $(seq 1 200); do
-  curl -sf "http://127.0.0.1:$OURS_PORT/health/ready" >/dev/null && curl -sf "http://127.0.0.1:$PEER_PORT/.well-known/openid-configuration" >/dev/null && break
+  curl -sf "http://127.0.0.1:$OURS_PORT/health/ready" >/dev/null && curl -sf "http://127.0.0.1:$QUIET_PORT/health/ready" >/dev/null && curl -sf "http://127.0.0.1:$PEER_PORT/.well-known/openid-configuration" >/dev/null && break
   sleep 0.2
 done
 PEER_PID="$(ss -ltnpH "sport = :$PEER_PORT" | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -1)"
@@ -95,8 +101,10 @@ PEER_AT="$(token_for "http://127.0.0.1:$PEER_PORT" bench-userinfo bench-secret)"
 
 # Per server: the port, client credentials and user access token each workload needs.
 server_env() {
-  if [ "$1" = ours ]; then
+  if [ "$1" = ours ] || [ "$1" = quiet ]; then
+    # Both of ours share the issuer (the tokens' iss) and differ in the port they are reached on.
     PID=$OURS_PID PORT=$OURS_PORT ISSUER_URL="http://127.0.0.1:$OURS_PORT" CID=$OURS_ID CSECRET=$OURS_SECRET BEARER=$OURS_AT
+    [ "$1" = quiet ] && PID=$QUIET_PID PORT=$QUIET_PORT
   else
     PID=$PEER_PID PORT=$PEER_PORT ISSUER_URL="http://127.0.0.1:$PEER_PORT" CID=bench-client CSECRET=bench-secret BEARER=$PEER_AT
   fi
@@ -105,8 +113,8 @@ server_env() {
 path_of() { # WHO WORKLOAD -> URL path
   case "$2" in
     discovery) echo /.well-known/openid-configuration ;;
-    jwks) [ "$1" = ours ] && echo /jwks.json || echo /jwks ;;
-    userinfo) [ "$1" = ours ] && echo /userinfo || echo /me ;;
+    jwks) [ "$1" = peer ] && echo /jwks || echo /jwks.json ;;
+    userinfo) [ "$1" = peer ] && echo /me || echo /userinfo ;;
     *) echo /token ;;
   esac
 }
@@ -145,7 +153,7 @@ phase() {
   before=$(cpu_ticks "$PID") pg_before=$(pg_ticks)
   out=$(load "$who" "$workload" "$DURATION" "$connections" "$THREADS")
   cpu=$(( $(cpu_ticks "$PID") - before ))
-  [ "$who" = ours ] && cpu=$(( cpu + $(pg_ticks) - pg_before ))
+  [ "$who" != peer ] && cpu=$(( cpu + $(pg_ticks) - pg_before ))
   local requests rps p50 p99 errors
   requests=$(sed -n 's/.*requests=\([0-9]*\).*/\1/p' <<<"$out"); rps=$(sed -n 's/.*rps=\([0-9.]*\).*/\1/p' <<<"$out")
   p50=$(sed -n 's/.*p50_ms=\([0-9.]*\).*/\1/p' <<<"$out"); p99=$(sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p' <<<"$out")
@@ -157,18 +165,23 @@ phase() {
 echo "| workload | ours req/s | peer req/s | ratio | ours req/CPU-s | peer req/CPU-s | ratio | ours p50/p99 ms | peer p50/p99 ms | errors ours/peer |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
 declare -A PER_CPU
-# The peer keeps everything in a 1000-entry LRU: userinfo runs before the token workloads, and the
-# sign-ins (which fill it) run last.
-for workload in discovery jwks userinfo token_client_credentials token_refresh_token sign_in; do
-  log "phase $workload"
-  read -r o_rps o_cpu o_p50 o_p99 o_err <<<"$(phase ours "$workload")"
-  read -r p_rps p_cpu p_p50 p_p99 p_err <<<"$(phase peer "$workload")"
-  PER_CPU[$workload]="$o_cpu $p_cpu"
-  awk -v n="$workload" -v a="$o_rps" -v b="$p_rps" -v c="$o_cpu" -v d="$p_cpu" -v o50="$o_p50" -v o99="$o_p99" \
-      -v p50="$p_p50" -v p99="$p_p99" -v oe="$o_err" -v pe="$p_err" \
+row() { # NAME OURS... PEER...: one line of the table
+  awk -v n="$1" -v a="$2" -v c="$3" -v o50="$4" -v o99="$5" -v oe="$6" -v b="$7" -v d="$8" -v p50="$9" -v p99="${10}" -v pe="${11}" \
     'BEGIN { flag = (oe + pe > 0) ? " (errors: not comparable)" : "";
              printf "| %s%s | %.0f | %.0f | %.2f | %.0f | %.0f | %.2f | %s / %s | %s / %s | %s / %s |\n",
              n, flag, a, b, (b > 0 ? a / b : 0), c, d, (d > 0 ? c / d : 0), o50, o99, p50, p99, oe, pe }'
+}
+# The peer keeps everything in a 1000-entry LRU: userinfo runs before the token workloads, and the
+# sign-ins (which fill it) run last. The sign-in's pages link to the issuer's port, so it has no
+# quiet row (argon2id is most of its cost either way).
+for workload in discovery jwks userinfo token_client_credentials token_refresh_token sign_in; do
+  log "phase $workload"
+  read -r o_rps o_cpu o_p50 o_p99 o_err <<<"$(phase ours "$workload")"
+  [ "$workload" = sign_in ] || read -r q_rps q_cpu q_p50 q_p99 q_err <<<"$(phase quiet "$workload")"
+  read -r p_rps p_cpu p_p50 p_p99 p_err <<<"$(phase peer "$workload")"
+  PER_CPU[$workload]="$o_cpu $p_cpu"
+  row "$workload" "$o_rps" "$o_cpu" "$o_p50" "$o_p99" "$o_err" "$p_rps" "$p_cpu" "$p_p50" "$p_p99" "$p_err"
+  [ "$workload" = sign_in ] || row "$workload, RUST_LOG=warn" "$q_rps" "$q_cpu" "$q_p50" "$q_p99" "$q_err" "$p_rps" "$p_cpu" "$p_p50" "$p_p99" "$p_err"
 done
 if [ -n "${RSA_SIGN:-}" ]; then
   echo

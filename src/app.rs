@@ -14,7 +14,6 @@ use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_sessions::cookie::Key;
 use tower_sessions::cookie::SameSite;
-use tower_sessions::session_store::ExpiredDeletion;
 use tower_sessions::{Expiry, SessionManagerLayer, SessionStore};
 use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
@@ -94,20 +93,19 @@ pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppStat
 
 /// The session table's own migration (create if not exists) can collide when replicas start
 /// together; a second attempt finds the table.
-async fn migrate_session_store(store: &Store) -> Result<(), sqlx::Error> {
+pub async fn migrate_session_store(store: &Store) -> anyhow::Result<()> {
     let attempt = || async {
         match store.db() {
             Db::Postgres(pool) => PostgresStore::new(pool.clone()).migrate().await,
             Db::Sqlite(pool) => SqliteStore::new(pool.clone()).migrate().await,
         }
     };
-    match attempt().await {
-        Ok(()) => Ok(()),
-        Err(_) => {
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            attempt().await
-        }
+    if attempt().await.is_err() {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        attempt().await?;
     }
+    store.index_session_expiry().await?;
+    Ok(())
 }
 
 impl App {
@@ -179,15 +177,17 @@ async fn maintain(app: AppState) {
         }
         backchannel::deliver_due(&app).await;
         telemetry_metrics::upkeep();
-        if let Err(e) = app.store.delete_expired(now).await {
-            tracing::warn!(error = %e, "deleting expired rows failed");
-        }
-        let sessions = match app.store.db() {
-            Db::Postgres(pool) => PostgresStore::new(pool.clone()).delete_expired().await,
-            Db::Sqlite(pool) => SqliteStore::new(pool.clone()).delete_expired().await,
-        };
-        if let Err(e) = sessions {
-            tracing::warn!(error = %e, "deleting expired sessions failed");
+        // Up to 1,000 batches a table a run: a backlog of millions is worked off over a few runs.
+        match app
+            .store
+            .delete_expired(now, app.config.audit_retention_days, 1_000)
+            .await
+        {
+            Ok(deleted) if deleted >= crate::store::SWEEP_BATCH => {
+                tracing::info!(deleted, "deleted expired rows");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "deleting expired rows failed"),
         }
     }
 }

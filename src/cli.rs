@@ -318,6 +318,7 @@ async fn connect(config: &Config) -> anyhow::Result<Store> {
     config.ensure_data_dir()?;
     let store = Store::connect(&config.database_url, 2).await?;
     store.migrate().await?;
+    crate::app::migrate_session_store(&store).await?;
     let derived = DerivedKeys::derive(&config.secret_key)?;
     crate::keys::confirm_secret_key(
         config,

@@ -39,6 +39,9 @@ pub struct Config {
     pub key_publish_lead: i64,
     /// Signing keys older than this are rotated automatically (0 turns it off).
     pub key_rotation_days: i64,
+    /// Audit entries older than this many days are deleted (HCCC_SSO_AUDIT_RETENTION_DAYS,
+    /// default 400; 0 keeps them all).
+    pub audit_retention_days: i64,
     pub admin_password: Option<String>,
     pub log_format: LogFormat,
     pub login: LoginPolicy,
@@ -282,6 +285,7 @@ impl Config {
             number("HCCC_SSO_ANONYMOUS_STARTS_PER_IP", 10_000, 1, 1_000_000);
         let key_publish_lead = number("HCCC_SSO_KEY_PUBLISH_LEAD_SECONDS", 900, 0, 7 * 86_400);
         let key_rotation_days = number("HCCC_SSO_KEY_ROTATION_DAYS", 90, 0, 3650);
+        let audit_retention_days = number("HCCC_SSO_AUDIT_RETENTION_DAYS", 400, 0, 36_500);
         let db_max_connections = number("HCCC_SSO_DB_MAX_CONNECTIONS", 10, 1, 1000) as u32;
         let db_acquire_timeout_ms =
             number("HCCC_SSO_DB_ACQUIRE_TIMEOUT_MS", 1000, 50, 60_000) as u64;
@@ -471,6 +475,7 @@ impl Config {
                 anonymous_starts_per_ip,
                 key_publish_lead,
                 key_rotation_days,
+                audit_retention_days,
                 admin_password: source.get("HCCC_SSO_ADMIN_PASSWORD"),
                 log_format,
                 login,

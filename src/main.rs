@@ -25,7 +25,8 @@ async fn main() -> std::process::ExitCode {
         None | Some(cli::Command::Serve) => hccc_sso::telemetry::LogTarget::Stdout,
         Some(_) => hccc_sso::telemetry::LogTarget::Stderr,
     };
-    hccc_sso::telemetry::init_to(config.log_format, target);
+    // Held to the end of main: dropping it writes the lines still buffered.
+    let _log_writer = hccc_sso::telemetry::init_to(config.log_format, target);
     if let Some(path) = notes.generated_secret_at {
         tracing::warn!(
             path = %path.display(),

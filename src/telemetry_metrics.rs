@@ -163,6 +163,7 @@ pub async fn get_metrics(State(app): State<AppState>, headers: axum::http::Heade
             .into_response();
     };
     record_pool(&app.store);
+    metrics::counter!("log_lines_dropped_total").absolute(crate::telemetry::dropped_lines());
     (
         [(
             header::CONTENT_TYPE,

@@ -317,6 +317,7 @@ notice-imported = Import complete.
 admin-users-title = Users
 admin-users-new = New user
 admin-users-search-hint = Username, e-mail or name
+admin-users-count-more = More than { $count } users match: narrow the search to see them all
 admin-users-count = { $count ->
     [one] { $count } user
    *[other] { $count } users
@@ -421,6 +422,7 @@ admin-audit-from = From
 admin-audit-to = To
 admin-audit-dates = Dates
 admin-audit-clear = Show every entry
+admin-audit-count-more = More than { $count } entries, newest first: narrow the search to see them all
 admin-audit-count = { $count ->
     [one] { $count } entry, newest first
    *[other] { $count } entries, newest first

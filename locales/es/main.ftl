@@ -317,6 +317,7 @@ notice-imported = Importación terminada.
 admin-users-title = Usuarios
 admin-users-new = Nuevo usuario
 admin-users-search-hint = Usuario, correo o nombre
+admin-users-count-more = Coinciden más de { $count } usuarios: precise la búsqueda para verlos todos
 admin-users-count = { $count ->
     [one] { $count } usuario
    *[other] { $count } usuarios
@@ -421,6 +422,7 @@ admin-audit-from = Desde
 admin-audit-to = Hasta
 admin-audit-dates = Fechas
 admin-audit-clear = Mostrar todas las entradas
+admin-audit-count-more = Más de { $count } entradas, de la más reciente a la más antigua: precise la búsqueda para verlas todas
 admin-audit-count = { $count ->
     [one] { $count } entrada, de la más reciente a la más antigua
    *[other] { $count } entradas, de la más reciente a la más antigua

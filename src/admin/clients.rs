@@ -13,7 +13,7 @@ use crate::http::Params;
 use crate::http::page::{PageError, render};
 use crate::i18n::Message;
 use crate::state::AppState;
-use crate::store::ClientRow;
+use crate::store::{ClientRow, Count};
 
 const PER_PAGE: i64 = 50;
 
@@ -267,7 +267,7 @@ pub async fn list(
         &ListPage {
             notice: notice(&query),
             clients,
-            pager: Pager::new(page, PER_PAGE, total, String::new()),
+            pager: Pager::new(page, PER_PAGE, Count::exact(total), String::new()),
         },
     ))
 }

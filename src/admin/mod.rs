@@ -26,7 +26,7 @@ use crate::keys::KeyRing;
 use crate::sessions as session;
 use crate::sessions::browser::BrowserKey;
 use crate::state::AppState;
-use crate::store::AccountRow;
+use crate::store::{AccountRow, Count};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -244,15 +244,18 @@ pub struct Pager {
     pub page: i64,
     pub pages: i64,
     pub total: i64,
+    /// More than `total` matched: counts stop at `store::COUNT_CAP`.
+    pub more: bool,
     pub base_query: String,
 }
 
 impl Pager {
-    pub fn new(page: i64, per_page: i64, total: i64, base_query: String) -> Pager {
+    pub fn new(page: i64, per_page: i64, count: Count, base_query: String) -> Pager {
         Pager {
             page,
-            pages: ((total + per_page - 1) / per_page).max(1),
-            total,
+            pages: ((count.value + per_page - 1) / per_page).max(1),
+            total: count.value,
+            more: count.more,
             base_query,
         }
     }

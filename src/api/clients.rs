@@ -192,6 +192,7 @@ pub async fn list_clients(
     Ok(axum::Json(Page {
         items: rows.into_iter().map(|c| Client::new(c, None)).collect(),
         total,
+        more: false,
         page,
         per_page,
     }))

@@ -293,10 +293,11 @@ pub async fn list_users(
         offset: (page - 1) * per_page,
         ..filter
     };
-    let (rows, total) = app.store.list_accounts(&filter).await?;
+    let (rows, count) = app.store.list_accounts(&filter).await?;
     Ok(axum::Json(Page {
         items: rows.into_iter().map(User::from).collect(),
-        total,
+        total: count.value,
+        more: count.more,
         page,
         per_page,
     }))

@@ -152,6 +152,109 @@ pub(super) fn like_pattern(value: &str) -> String {
     pattern
 }
 
+/// How far a listing counts its matches: "10,000 or more" is all an admin needs to narrow a
+/// search, and counting a million matches would read a million rows.
+pub const COUNT_CAP: i64 = 10_000;
+
+/// How many rows matched, up to `COUNT_CAP`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Count {
+    pub value: i64,
+    /// More than `value` matched (the count stopped at the cap).
+    pub more: bool,
+}
+
+impl Count {
+    pub fn exact(value: i64) -> Count {
+        Count { value, more: false }
+    }
+
+    /// From a count of up to `COUNT_CAP + 1` rows.
+    pub fn capped(counted: i64) -> Count {
+        Count {
+            value: counted.min(COUNT_CAP),
+            more: counted > COUNT_CAP,
+        }
+    }
+}
+
+/// The pattern a directory search matches with: a part of the text for three characters or
+/// more (what a trigram index can find), the start of it for one or two.
+pub(super) fn search_pattern(term: &str) -> String {
+    let pattern = like_pattern(term);
+    if term.chars().count() >= 3 {
+        pattern
+    } else {
+        pattern.strip_prefix('%').unwrap_or(&pattern).to_owned()
+    }
+}
+
+/// A WHERE clause of conditions joined by `and`, each binding at most one string, numbered in
+/// order (`$1`, `$2`, … on both backends).
+pub(super) struct Conditions {
+    clauses: Vec<String>,
+    pub binds: Vec<String>,
+}
+
+impl Conditions {
+    pub fn new() -> Conditions {
+        Conditions {
+            clauses: Vec::new(),
+            binds: Vec::new(),
+        }
+    }
+
+    /// A condition that binds nothing (its values are ours, never the caller's text).
+    pub fn fixed(&mut self, clause: &str) {
+        self.clauses.push(clause.to_owned());
+    }
+
+    /// `<left> $n`, binding `value` as the next placeholder.
+    pub fn bound(&mut self, left: &str, value: String) {
+        self.binds.push(value);
+        self.clauses.push(format!("{left} ${}", self.binds.len()));
+    }
+
+    /// A condition using the next placeholder several times (`$` stands for it), binding `value` once.
+    pub fn bound_in(&mut self, clause: &str, value: String) {
+        self.binds.push(value);
+        self.clauses
+            .push(clause.replace('$', &format!("${}", self.binds.len())));
+    }
+
+    pub fn sql(&self) -> String {
+        if self.clauses.is_empty() {
+            String::new()
+        } else {
+            format!("where {}", self.clauses.join(" and "))
+        }
+    }
+}
+
+/// The directory filter as conditions: a search of username, e-mail and name, a role, a status.
+/// The name expression is the one `account_name_trgm` indexes on PostgreSQL.
+fn account_conditions(filter: &AccountFilter) -> Conditions {
+    let mut conditions = Conditions::new();
+    if let Some(search) = filter.search.as_deref() {
+        conditions.bound_in(
+            "(username_key like $ escape '\\' or email_key like $ escape '\\' \
+             or lower(coalesce(given_name, '') || ' ' || coalesce(family_name, '')) like $ escape '\\')",
+            search_pattern(search),
+        );
+    }
+    // Role names are validated against the fixed list, so they carry no LIKE wildcards.
+    if let Some(role) = filter.role.as_deref() {
+        conditions.bound("roles like", format!("%\"{role}\"%"));
+    }
+    // A literal rather than a parameter, so PostgreSQL can use the partial index of disabled accounts.
+    match filter.disabled {
+        Some(true) => conditions.fixed("disabled"),
+        Some(false) => conditions.fixed("not disabled"),
+        None => {}
+    }
+    conditions
+}
+
 const INSERT_ACCOUNT: &str = "insert into account (account_id, username, username_key, email, email_key, \
     email_verified, given_name, family_name, password_hash, disabled, created_at, updated_at, roles, groups, \
     must_change_password, locale, recovery_email) ";
@@ -237,62 +340,73 @@ impl Store {
         group: Option<&str>,
         ids: Option<&[Uuid]>,
     ) -> Result<Vec<AccountRow>, StoreError> {
-        let search = filter.search.as_deref().map(like_pattern);
-        let role = filter.role.as_deref().map(|r| format!("%\"{r}\"%"));
-        let group = group.map(|g| format!("%{}%", serde_json::Value::from(g)));
+        // The same filter as the list the admin is looking at, so "invite all filtered" invites
+        // what the list showed.
+        let mut conditions = account_conditions(filter);
+        conditions.fixed("password_hash is null and not disabled");
+        if let Some(group) = group {
+            conditions.bound(
+                "groups like",
+                format!("%{}%", serde_json::Value::from(group)),
+            );
+        }
+        let first_id = conditions.binds.len() + 1;
+        let ids = ids.map(|ids| ids.get(..1000).unwrap_or(ids));
+        if let Some(ids) = ids {
+            let list = if ids.is_empty() {
+                "null".to_owned()
+            } else {
+                (first_id..first_id + ids.len())
+                    .map(|n| format!("${n}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            conditions.fixed(&format!("account_id in ({list})"));
+        }
+        let sql = format!(
+            "select {ACCOUNT_COLUMNS} from account {} order by username_key",
+            conditions.sql()
+        );
         Ok(on_pool!(self, pool => {
-            let mut query = sqlx::QueryBuilder::new(format!("select {ACCOUNT_COLUMNS} from account where password_hash is null and disabled = "));
-            query.push_bind(false);
-            if let Some(search) = search.clone() {
-                query.push(" and (username_key like ").push_bind(search.clone()).push(" escape '\\' or email_key like ")
-                    .push_bind(search).push(" escape '\\')");
+            let mut query = sqlx::query_as::<_, AccountRow>(&sql);
+            for bind in &conditions.binds {
+                query = query.bind(bind);
             }
-            if let Some(role) = role.clone() {
-                query.push(" and roles like ").push_bind(role);
+            for id in ids.unwrap_or_default() {
+                query = query.bind(*id);
             }
-            if let Some(group) = group.clone() {
-                query.push(" and groups like ").push_bind(group);
-            }
-            if let Some(ids) = ids {
-                query.push(" and account_id in (");
-                let mut list = query.separated(", ");
-                for id in ids.iter().take(1000) {
-                    list.push_bind(*id);
-                }
-                if ids.is_empty() {
-                    list.push("null");
-                }
-                query.push(")");
-            }
-            query.push(" order by username_key");
-            query.build_query_as::<AccountRow>().fetch_all(pool).await
+            query.fetch_all(pool).await
         })?)
     }
 
-    /// One page of accounts, ordered by username, and how many match in all.
+    /// One page of accounts, ordered by username, and how many match, counted up to
+    /// `COUNT_CAP` (a count past that would read every matching row of a large directory).
     pub async fn list_accounts(
         &self,
         filter: &AccountFilter,
-    ) -> Result<(Vec<AccountRow>, i64), StoreError> {
-        let search = filter.search.as_deref().map(like_pattern);
-        // Role names are validated to letters, digits and '-', so they carry no LIKE wildcards.
-        let role = filter.role.as_deref().map(|r| format!("%\"{r}\"%"));
-        const WHERE: &str = "where ($1 is null or username_key like $1 escape '\\' or email_key like $1 escape '\\' \
-            or lower(coalesce(given_name, '') || ' ' || coalesce(family_name, '')) like $1 escape '\\') \
-            and ($2 is null or roles like $2) and ($3 is null or disabled = $3)";
-        let count_sql = format!("select count(*) from account {WHERE}");
+    ) -> Result<(Vec<AccountRow>, Count), StoreError> {
+        let conditions = account_conditions(filter);
+        let where_sql = conditions.sql();
+        let n = conditions.binds.len();
+        let count_sql = format!(
+            "select count(*) from (select 1 from account {where_sql} limit {}) matched",
+            COUNT_CAP + 1
+        );
         let page_sql = format!(
-            "select {ACCOUNT_COLUMNS} from account {WHERE} order by username_key limit $4 offset $5"
+            "select {ACCOUNT_COLUMNS} from account {where_sql} order by username_key limit ${} offset ${}",
+            n + 1,
+            n + 2
         );
         on_pool!(self, pool => {
-            let total = sqlx::query_scalar::<_, i64>(&count_sql)
-                .bind(&search).bind(&role).bind(filter.disabled)
-                .fetch_one(pool).await?;
-            let rows = sqlx::query_as::<_, AccountRow>(&page_sql)
-                .bind(&search).bind(&role).bind(filter.disabled)
-                .bind(filter.limit).bind(filter.offset)
-                .fetch_all(pool).await?;
-            Ok((rows, total))
+            let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+            let mut page = sqlx::query_as::<_, AccountRow>(&page_sql);
+            for bind in &conditions.binds {
+                count = count.bind(bind);
+                page = page.bind(bind);
+            }
+            let matched = count.fetch_one(pool).await?;
+            let rows = page.bind(filter.limit).bind(filter.offset).fetch_all(pool).await?;
+            Ok((rows, Count::capped(matched)))
         })
     }
 

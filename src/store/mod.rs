@@ -21,7 +21,8 @@ pub use account_sessions::{
     BrowserSessionRow, ConnectedAppRow, NewBrowserSession, NewSignInEvent, SignInEventRow,
 };
 pub use accounts::{
-    AccountFilter, AccountRow, KeepGrants, NewAccount, PasswordSet, StringList, normalize_key,
+    AccountFilter, AccountRow, COUNT_CAP, Count, KeepGrants, NewAccount, PasswordSet, StringList,
+    normalize_key,
 };
 pub use audit::{AuditEntry, AuditFilter, AuditRow};
 pub use authorization::{
@@ -227,31 +228,116 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes expired codes, requests, tokens, denylist entries and throttle rows.
-    pub async fn delete_expired(&self, now: i64) -> Result<u64, StoreError> {
-        const STATEMENTS: [&str; 12] = [
-            "delete from auth_code where expires_at < $1",
-            "delete from revoked_access_token where expires_at < $1",
-            "delete from pushed_request where expires_at < $1",
-            "delete from device_authorization where expires_at < $1",
-            "delete from used_assertion where expires_at < $1",
-            "delete from pending_authorization where expires_at < $1",
-            "delete from refresh_token where expires_at < $1",
-            "delete from login_throttle where window_started_at < $1 - 86400 and locked_until < $1",
-            "delete from browser_session where expires_at < $1",
-            "delete from account_link where expires_at < $1 - 86400",
-            "delete from mail_outbox where expires_at < $1",
-            // Sign-in activity is kept 90 days.
-            "delete from sign_in_event where at < $1 - 7776000",
-        ];
+    /// Deletes one batch of up to `SWEEP_BATCH` rows of the sweep's table that are done with as
+    /// of `cutoff` (now, or for the audit log the oldest time kept). One short statement per
+    /// batch, found by an index: a million expired rows never become one long delete holding its
+    /// locks.
+    pub async fn sweep_batch(&self, sweep: &Sweep, cutoff: i64) -> Result<u64, StoreError> {
+        let Sweep {
+            table, key, done, ..
+        } = sweep;
+        let sql = format!(
+            "delete from {table} where {key} in (select {key} from {table} where {done} limit {SWEEP_BATCH})"
+        );
+        Ok(
+            on_pool!(self, pool => sqlx::query(&sql).bind(cutoff).execute(pool).await
+            .map(|r| r.rows_affected()))?,
+        )
+    }
+}
+
+impl Store {
+    /// Deletes every row the sweep's tables are done with, batch by batch with a pause between
+    /// (so requests get the database in between), up to `max_batches` per table; what is left
+    /// waits for the next run. `audit_retention_days` 0 keeps the audit log whole.
+    pub async fn delete_expired(
+        &self,
+        now: i64,
+        audit_retention_days: i64,
+        max_batches: u32,
+    ) -> Result<u64, StoreError> {
         let mut deleted = 0;
-        for sql in STATEMENTS {
-            deleted += on_pool!(self, pool => sqlx::query(sql).bind(now).execute(pool).await
-                .map(|r| r.rows_affected()))?;
+        for sweep in &SWEEPS {
+            if sweep.by_retention && audit_retention_days == 0 {
+                continue;
+            }
+            let cutoff = if sweep.by_retention {
+                now - audit_retention_days * 86_400
+            } else {
+                now
+            };
+            for _ in 0..max_batches {
+                let batch = self.sweep_batch(sweep, cutoff).await?;
+                deleted += batch;
+                if batch < SWEEP_BATCH {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            }
+        }
+        for _ in 0..max_batches {
+            let batch = self.sweep_sessions(now).await?;
+            deleted += batch;
+            if batch < SWEEP_BATCH {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
         }
         Ok(deleted)
     }
 }
+
+/// Rows deleted per statement of the sweep.
+pub const SWEEP_BATCH: u64 = 2_000;
+
+/// A table the sweep empties of rows that are done with as of `$1`.
+pub struct Sweep {
+    pub table: &'static str,
+    key: &'static str,
+    done: &'static str,
+    /// `$1` is the audit retention's cutoff rather than now.
+    pub by_retention: bool,
+}
+
+const fn expired(table: &'static str, key: &'static str, done: &'static str) -> Sweep {
+    Sweep {
+        table,
+        key,
+        done,
+        by_retention: false,
+    }
+}
+
+/// Expired codes, requests, tokens, denylist entries, sessions, links and mail; throttle rows of
+/// the past; sign-in activity older than 90 days; audit entries older than the retention.
+pub const SWEEPS: [Sweep; 13] = [
+    expired("auth_code", "code_hash", "expires_at < $1"),
+    expired("revoked_access_token", "jti", "expires_at < $1"),
+    expired("pushed_request", "request_id", "expires_at < $1"),
+    expired(
+        "device_authorization",
+        "device_code_hash",
+        "expires_at < $1",
+    ),
+    expired("used_assertion", "jti_key", "expires_at < $1"),
+    expired("pending_authorization", "request_id", "expires_at < $1"),
+    expired("refresh_token", "token_hash", "expires_at < $1"),
+    expired(
+        "login_throttle",
+        "throttle_key",
+        "window_started_at < $1 - 86400 and locked_until < $1",
+    ),
+    expired("browser_session", "sid", "expires_at < $1"),
+    expired("account_link", "token_hash", "expires_at < $1 - 86400"),
+    expired("mail_outbox", "mail_id", "expires_at < $1"),
+    expired("sign_in_event", "event_id", "at < $1 - 7776000"),
+    Sweep {
+        table: "audit_log",
+        key: "event_id",
+        done: "at < $1",
+        by_retention: true,
+    },
+];
 
 /// Decodes a JSON array of strings kept in a text column.
 pub fn decode_string_list(column: &str, raw: &str) -> Result<Vec<String>, StoreError> {

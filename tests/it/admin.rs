@@ -130,7 +130,7 @@ async fn admin_forms_need_the_csrf_token(app: TestApp) {
         .unwrap()
         .unwrap();
     assert!(!still.disabled, "nothing changed without the token");
-    assert_eq!(app.store().list_audit(10, 0).await.unwrap().1, 0);
+    assert_eq!(app.store().list_audit(10, 0).await.unwrap().1.value, 0);
 
     // An admin cannot disable or demote themselves through the page either.
     let page = admin

@@ -178,7 +178,7 @@ async fn twenty_thousand_students_import_in_one_go(app: TestApp) {
         })
         .await
         .expect("list");
-    assert_eq!(cohort, 10, "s19990..s19999");
+    assert_eq!(cohort.value, 10, "s19990..s19999");
     let again = import::plan(app.store(), csv.as_bytes())
         .await
         .expect("plan");

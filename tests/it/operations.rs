@@ -241,3 +241,132 @@ async fn one_database_connection_is_enough_beside_the_cache_listener() {
         assert_eq!(ready.status(), StatusCode::OK);
     }
 }
+
+/// Starts the server binary on a fresh SQLite database with JSON logs to a pipe and `RUST_LOG`.
+async fn server_logging(
+    db: &crate::harness::TestDb,
+    rust_log: &str,
+) -> (tokio::process::Child, String) {
+    let port = crate::harness::free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hccc-sso"))
+        .arg("serve")
+        .current_dir(db.dir())
+        .env_clear()
+        .env("DATABASE_URL", &db.url)
+        .env("HCCC_SSO_SECRET_KEY", crate::harness::secret_key())
+        .env("HCCC_SSO_BIND", format!("127.0.0.1:{port}"))
+        .env("HCCC_SSO_ISSUER", &base)
+        .env("HCCC_SSO_ADMIN_PASSWORD", "logging operator passphrase")
+        .env("HCCC_SSO_DATA_DIR", db.dir())
+        .env("HCCC_SSO_LOG_FORMAT", "json")
+        .env("RUST_LOG", rust_log)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the server");
+    for _ in 0..200 {
+        if reqwest::get(format!("{base}/health/live")).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    (child, base)
+}
+
+/// Stops the server as an operator does (SIGTERM) and returns every line it wrote.
+async fn stop_and_read(mut child: tokio::process::Child) -> Vec<serde_json::Value> {
+    use tokio::io::AsyncReadExt as _;
+    let pid = child.id().expect("pid") as i32;
+    // SAFETY-free: kill(2) through the command line keeps the test free of libc.
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("kill");
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_string(&mut out)
+        .await
+        .expect("read the log");
+    let _ = child.wait().await;
+    out.lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect()
+}
+
+/// The default logging writes one JSON access line per request, batched off the request's thread,
+/// with the request id the client saw and the path without its query; every line is written by
+/// the time the server has stopped. At `warn` there are none.
+#[tokio::test]
+async fn each_request_has_one_json_access_line_and_none_are_lost_at_shutdown() {
+    let Some(db) = crate::harness::TestDb::fresh(Backend::Sqlite).await else {
+        return;
+    };
+    let (child, base) = server_logging(&db, "info").await;
+    let http = reqwest::Client::new();
+    let mut ids = Vec::new();
+    for n in 0..300 {
+        let response = http
+            .get(format!("{base}/jwks.json?code=secret-{n}"))
+            .header("x-request-id", format!("test-{n}"))
+            .send()
+            .await
+            .expect("jwks");
+        assert_eq!(response.status(), StatusCode::OK);
+        ids.push(
+            response.headers()["x-request-id"]
+                .to_str()
+                .unwrap_or_default()
+                .to_owned(),
+        );
+    }
+    let unknown = http
+        .get(format!("{base}/no-such-page"))
+        .send()
+        .await
+        .expect("404");
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    let lines = stop_and_read(child).await;
+    let access: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["message"] == "response" && l["path"] == "/jwks.json")
+        .collect();
+    assert_eq!(access.len(), 300, "one access line per request");
+    for (line, id) in access.iter().zip(&ids) {
+        assert_eq!(line["request_id"], id.as_str());
+        assert_eq!(line["method"], "GET");
+        assert_eq!(line["status"], 200);
+        assert_eq!(line["level"], "INFO");
+        assert!(line["latency_ms"].as_f64().is_some_and(|ms| ms >= 0.0));
+        assert!(line["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')));
+    }
+    let raw = serde_json::to_string(&lines).unwrap_or_default();
+    assert!(!raw.contains("secret-"), "no query string is logged");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["path"] == "/no-such-page" && l["status"] == 404),
+        "a 404 has its line"
+    );
+    assert!(
+        lines.iter().any(|l| l["message"] == "stopped"),
+        "the last line is written too"
+    );
+
+    let (child, base) = server_logging(&db, "warn").await;
+    let response = http
+        .get(format!("{base}/jwks.json"))
+        .send()
+        .await
+        .expect("jwks");
+    assert_eq!(response.status(), StatusCode::OK);
+    let quiet = stop_and_read(child).await;
+    assert!(
+        quiet.iter().all(|l| l["message"] != "response"),
+        "no access lines at warn: {quiet:?}"
+    );
+}

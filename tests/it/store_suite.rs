@@ -321,7 +321,7 @@ async fn throttle_windows_restart_and_expired_rows_are_swept(app: TestApp) {
             .is_none(),
         "expired requests are not found"
     );
-    assert!(store.delete_expired(now + 6).await.expect("sweep") >= 1);
+    assert!(store.delete_expired(now + 6, 400, 10).await.expect("sweep") >= 1);
     assert!(
         !store
             .delete_pending_authorization(id)
@@ -403,7 +403,122 @@ async fn session_round_trip<S: SessionStore + Clone>(library: S, store: Store) {
     }
 }
 
+/// The sweep deletes in batches of 2,000 and stops at its budget, leaving the rest for the next
+/// run; it never touches live rows; audit entries go after the retention (and never with 0).
+async fn the_sweep_works_in_bounded_batches_and_keeps_what_is_live(app: TestApp) {
+    use hccc_sso::store::{AuditEntry, SWEEP_BATCH};
+    let store = app.store();
+    let now = app.clock.now();
+    let user = app.create_user("swept").await;
+    let client = app.create_client(false, false).await;
+    let client_id = Uuid::parse_str(&client.client_id).expect("uuid");
+    let grant_id = store
+        .insert_grant_with_code(
+            NewGrant {
+                account_id: user.account_id,
+                client_id,
+                scope: "openid".into(),
+                sid: Uuid::new_v4(),
+                auth_time: now,
+                amr: vec![],
+                claims: "{}".into(),
+            },
+            NewAuthCode {
+                code_hash: vec![7; 32],
+                redirect_uri: "x".into(),
+                nonce: None,
+                code_challenge: None,
+                expires_at: now + 600,
+            },
+            now,
+        )
+        .await
+        .expect("grant");
+    // 5,000 expired refresh tokens and one live one.
+    for n in 0u32..5_000 {
+        let hash = hccc_sso::crypto::sha256(&n.to_be_bytes());
+        store
+            .insert_refresh_token(&hash, grant_id, now - 100, now - 1)
+            .await
+            .expect("token");
+    }
+    store
+        .insert_refresh_token(&[42; 32], grant_id, now, now + 3600)
+        .await
+        .expect("live token");
+    let entry = AuditEntry {
+        actor: "admin".into(),
+        action: "user.update".into(),
+        target: None,
+        detail: serde_json::json!({}),
+        client_ip: None,
+    };
+    store
+        .insert_audit(&entry, now - 401 * 86_400)
+        .await
+        .expect("old audit");
+    store
+        .insert_audit(&entry, now - 10)
+        .await
+        .expect("new audit");
+
+    let at = |t: i64| time::OffsetDateTime::from_unix_timestamp(t).expect("time");
+    let sessions_before = app.session_rows().await;
+    assert!(
+        store
+            .insert_new_session("expired-session", b"x", at(now - 5))
+            .await
+            .expect("session")
+    );
+    assert!(
+        store
+            .insert_new_session("live-session", b"x", at(now + 3600))
+            .await
+            .expect("session")
+    );
+
+    let first = store.delete_expired(now, 0, 1).await.expect("sweep");
+    assert_eq!(
+        first,
+        SWEEP_BATCH + 1,
+        "one batch of refresh tokens (then that table's budget is spent) and the expired session"
+    );
+    assert_eq!(
+        app.session_rows().await,
+        sessions_before + 1,
+        "the live session is kept"
+    );
+    assert_eq!(
+        store.list_audit(10, 0).await.expect("audit").1.value,
+        2,
+        "retention 0 keeps all"
+    );
+
+    let rest = store.delete_expired(now, 400, 1_000).await.expect("sweep");
+    assert_eq!(
+        rest,
+        5_000 - SWEEP_BATCH + 1,
+        "the other expired tokens and the old audit entry"
+    );
+    let (entries, count) = store.list_audit(10, 0).await.expect("audit");
+    assert_eq!(count.value, 1);
+    assert_eq!(entries[0].at, now - 10);
+    assert_eq!(
+        store.delete_expired(now, 400, 1_000).await.expect("sweep"),
+        0
+    );
+    let live = store
+        .rotate_refresh_token(&[42; 32], client_id, &[43; 32], now + 3600, now)
+        .await
+        .expect("rotate");
+    assert!(
+        matches!(live, hccc_sso::store::RefreshRotation::Rotated { .. }),
+        "the live token survived the sweep"
+    );
+}
+
 on_both_backends!(
+    the_sweep_works_in_bounded_batches_and_keeps_what_is_live,
     accounts_are_unique_by_username_and_email_ignoring_case,
     sessions_are_created_once_and_read_back_by_the_library,
     codes_are_single_use_and_reuse_revokes_the_grant,
