@@ -12,7 +12,8 @@
 # rates (../shared/peers/limits.sh, run first in the same run). Loopback only.
 #
 #   bench/run.sh            DURATION=10 CONNECTIONS=16 THREADS=2 SIGNIN_CONCURRENCY=8 to change
-#                           the load; LIMITS=0 skips the raw limits
+#                           the load; LIMITS=0 skips the raw limits; SEED=1 seeds the database at
+#                           scale first (bench/seed.sh) and keeps it (database hccc_bench)
 #
 # Needs: wrk, node/npm, openssl, argon2 (Debian), python3 -m venv, PostgreSQL on 127.0.0.1:5432
 # (trust or PGPASSWORD), ../shared/peers.
@@ -63,9 +64,14 @@ BIN="$ROOT/target/release/hccc-sso"
 log "starting hccc-sso on PostgreSQL (database hccc_bench)"
 psql "$PG_URL/postgres" -qc 'drop database if exists hccc_bench' -c 'create database hccc_bench' >/dev/null
 export DATABASE_URL="$PG_URL/hccc_bench" HCCC_SSO_ISSUER="http://127.0.0.1:$OURS_PORT" HCCC_SSO_BIND="127.0.0.1:$OURS_PORT"
-export HCCC_SSO_SECRET_KEY="$(openssl rand -base64 32)" HCCC_SSO_ADMIN_PASSWORD="bench operator passphrase"
+export HCCC_SSO_SECRET_KEY="${HCCC_SSO_SECRET_KEY:-$(openssl rand -base64 32)}" HCCC_SSO_ADMIN_PASSWORD="bench operator passphrase"
 export HCCC_SSO_DATA_DIR="$WORK" RUST_LOG=warn HCCC_SSO_DB_MAX_CONNECTIONS=20
 "$BIN" migrate >/dev/null
+# SEED=1: the same workloads on a directory at scale (bench/seed.sh; bench/scale.sh runs both).
+if [ "${SEED:-0}" = 1 ]; then
+  log "seeding the database at scale (bench/seed.sh)"
+  "$HERE/seed.sh" "$DATABASE_URL" >&2
+fi
 CLIENT_JSON="$("$BIN" client create --name Bench --redirect-uri http://127.0.0.1:8765/cb --skip-consent \
   --grant-type authorization_code --grant-type refresh_token --grant-type client_credentials --json)"
 OURS_ID="$(node -e 'console.log(JSON.parse(process.argv[1]).client_id)' "$CLIENT_JSON")"

@@ -47,14 +47,14 @@ select gen_random_uuid(), u, u, u || '@students.hccc.edu', u || '@students.hccc.
   $NOW - (i % 400) * 86400, $NOW - (i % 400) * 86400,
   case when i % 20000 = 0 then '["admin"]' when i % 100 = 0 then '["staff"]' else '["student"]' end,
   '["class-' || (2020 + i % 8) || '"]', false, case when i % 2 = 0 then 'es' else 'en' end
-from generate_series(1, $ACCOUNTS) i, lateral (select 's' || lpad(i::text, 7, '0') as u) n;
+from generate_series(1::bigint, $ACCOUNTS) i, lateral (select 's' || lpad(i::text, 7, '0') as u) n;
 
 insert into client (client_id, name, secret_hash, redirect_uris, post_logout_redirect_uris, grant_types,
   token_endpoint_auth_method, skip_consent, created_at, updated_at)
 select gen_random_uuid(), 'College app ' || lpad(i::text, 5, '0'), sha256(('seed' || i)::bytea),
   '["https://app' || i || '.apps.hccc.edu/callback"]', '[]', '["authorization_code","refresh_token"]',
   'client_secret_basic', false, $NOW - i, $NOW - i
-from generate_series(1, $CLIENTS) i;
+from generate_series(1::bigint, $CLIENTS) i;
 
 create temp table seeded_account as select account_id, row_number() over () as n from account;
 create temp table seeded_client as select client_id, row_number() over () as n from client;
@@ -64,7 +64,7 @@ analyze seeded_account; analyze seeded_client;
 insert into oauth_grant (grant_id, account_id, client_id, scope, sid, auth_time, amr, created_at, claims)
 select gen_random_uuid(), a.account_id, c.client_id, 'openid profile email offline_access',
   gen_random_uuid(), $NOW - i % 86400, '["pwd"]', $NOW - i % 86400, '{}'
-from generate_series(1, $GRANTS) i
+from generate_series(1::bigint, $GRANTS) i
 join seeded_account a on a.n = 1 + (i * 7919) % $ACCOUNTS
 join seeded_client c on c.n = 1 + i % $CLIENTS;
 
@@ -74,7 +74,7 @@ select sha256(grant_id::text::bytea), grant_id, created_at, $NOW + 30 * 86400 fr
 insert into browser_session (sid, account_id, method, ip, user_agent, created_at, last_seen_at, expires_at)
 select gen_random_uuid(), a.account_id, 'pwd', '10.0.' || (i % 250) || '.' || (i % 200),
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0', $NOW - 3600, $NOW - 60, $NOW + 7 * 86400
-from generate_series(1, $SESSIONS) i join seeded_account a on a.n = 1 + (i * 104729) % $ACCOUNTS;
+from generate_series(1::bigint, $SESSIONS) i join seeded_account a on a.n = 1 + (i * 104729) % $ACCOUNTS;
 
 insert into tower_sessions.session (id, data, expiry_date)
 select md5(sid::text) || md5(account_id::text), sha256(sid::text::bytea), now() + interval '7 days'
@@ -83,7 +83,7 @@ from browser_session;
 insert into audit_log (event_id, at, actor, action, target, detail, client_ip)
 select gen_random_uuid(), $NOW - (i % (400 * 86400)), 's' || lpad((1 + i % $ACCOUNTS)::text, 7, '0'),
   (array[$ACTIONS])[1 + i % 6], 's' || lpad((1 + (i * 31) % $ACCOUNTS)::text, 7, '0'), '{}', '10.0.0.1'
-from generate_series(1, $AUDIT) i;
+from generate_series(1::bigint, $AUDIT) i;
 
 vacuum analyze;
 SQL

@@ -100,11 +100,16 @@ pub async fn migrate_session_store(store: &Store) -> anyhow::Result<()> {
             Db::Sqlite(pool) => SqliteStore::new(pool.clone()).migrate().await,
         }
     };
+    // Replicas starting together race on the table and on its index (PostgreSQL's `if not
+    // exists` is not safe against a concurrent creation): a second attempt finds them made.
     if attempt().await.is_err() {
         tokio::time::sleep(Duration::from_millis(300)).await;
         attempt().await?;
     }
-    store.index_session_expiry().await?;
+    if store.index_session_expiry().await.is_err() {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        store.index_session_expiry().await?;
+    }
     Ok(())
 }
 

@@ -63,15 +63,23 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// The database could not be reached in time (pool exhausted or closed, connection lost):
-    /// every boundary answers 503 for this, never 500.
+    /// The database could not be reached in time (pool exhausted or closed, connection lost) or
+    /// is going away or coming back (PostgreSQL's classes 08 connection exception, 53
+    /// insufficient resources and 57 operator intervention: a shutdown ends statements under way
+    /// with 57P01, a starting server refuses with 57P03): every boundary answers 503 for this,
+    /// never 500.
     pub fn is_unavailable(&self) -> bool {
-        matches!(
-            self,
+        match self {
             StoreError::Db(
-                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
-            )
-        )
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_),
+            ) => true,
+            StoreError::Db(sqlx::Error::Database(db)) => db.code().is_some_and(|code| {
+                ["08", "53", "57"]
+                    .iter()
+                    .any(|class| code.starts_with(class))
+            }),
+            _ => false,
+        }
     }
 }
 

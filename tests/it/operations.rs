@@ -370,3 +370,78 @@ async fn each_request_has_one_json_access_line_and_none_are_lost_at_shutdown() {
         "no access lines at warn: {quiet:?}"
     );
 }
+
+/// The pool exhausted: while every connection is held elsewhere, requests that need the
+/// database answer 503 within the acquire timeout (never wait on, never 500), what lives in
+/// memory is still served, and the next request after the connections come back succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set")]
+async fn an_exhausted_pool_answers_503_quickly_and_recovers() {
+    let Some(app) = start_with(Backend::Postgres, |config| {
+        config.db_max_connections = 2;
+        config.db_acquire_timeout_ms = 300;
+    })
+    .await
+    else {
+        eprintln!("skipped: TEST_DATABASE_URL is not set");
+        return;
+    };
+    let (client, tokens) = signed_in_tokens(&app, "pooled").await;
+    let refresh = tokens["refresh_token"].as_str().expect("rt");
+    let hccc_sso::store::Db::Postgres(pool) = app.store().db() else {
+        panic!("a PostgreSQL pool");
+    };
+    // Every connection of the server's pool, held by the test.
+    let mut held = Vec::new();
+    while held.len() < 2 {
+        held.push(pool.acquire().await.expect("a connection"));
+    }
+    let http = reqwest::Client::new();
+    let started = std::time::Instant::now();
+    let token = http
+        .post(app.url("/token"))
+        .basic_auth(&client.client_id, client.secret.as_deref())
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", refresh)])
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(token.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: serde_json::Value = token.json().await.expect("json");
+    assert_eq!(body["error"], "temporarily_unavailable");
+    let ready = http
+        .get(app.url("/health/ready"))
+        .send()
+        .await
+        .expect("ready");
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "fast: {:?}",
+        started.elapsed()
+    );
+    let jwks = http.get(app.url("/jwks.json")).send().await.expect("jwks");
+    assert_eq!(
+        jwks.status(),
+        StatusCode::OK,
+        "what lives in memory is served"
+    );
+
+    drop(held);
+    let (status, body) = crate::flows::token_request(
+        &app,
+        &client,
+        &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the refresh refused with 503 was not spent: {body}"
+    );
+    let ready = http
+        .get(app.url("/health/ready"))
+        .send()
+        .await
+        .expect("ready");
+    assert_eq!(ready.status(), StatusCode::OK, "recovered");
+}

@@ -223,3 +223,140 @@ async fn a_database_outage_is_503_and_the_server_recovers_by_itself() {
         "and serves as before"
     );
 }
+
+/// The server of a test, in this process, on the private cluster.
+async fn serve_on(cluster: &Cluster) -> (crate::harness::TestApp, tempfile::TempDir) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let db_url = format!("postgres://postgres@127.0.0.1:{}/postgres", cluster.port);
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let mut config = test_config(&db_url, &base, &scratch.path().display().to_string());
+    config.db_acquire_timeout_ms = 300;
+    let clock = hccc_sso::clock::Clock::manual();
+    let app = hccc_sso::app::App::bind(config, listener, clock.clone())
+        .await
+        .expect("app");
+    let state = app.state().clone();
+    tokio::spawn(app.serve(std::future::pending::<()>()));
+    (crate::harness::TestApp::adopt(base, state, clock), scratch)
+}
+
+/// Refreshes keep coming while PostgreSQL is stopped and started again. While it is down every
+/// answer is 503 `temporarily_unavailable` (never a 500), the load recovers by itself, and every
+/// refresh token the server answered with before the outage works exactly once after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refreshes_under_load_through_a_database_restart_lose_nothing() {
+    let Some(cluster) = private_cluster() else {
+        assert!(
+            std::env::var("CI").map(|v| v != "true").unwrap_or(true),
+            "CI=true but PostgreSQL's initdb is missing"
+        );
+        crate::harness::skip("no PostgreSQL server binaries");
+        return;
+    };
+    let (app, _scratch) = serve_on(&cluster).await;
+    let app = std::sync::Arc::new(app);
+    // Tokens answered before the outage and left alone through it.
+    let mut kept = Vec::new();
+    for n in 0..6 {
+        let (client, tokens) = signed_in_tokens(&app, &format!("kept{n}")).await;
+        kept.push((
+            client,
+            tokens["refresh_token"].as_str().expect("rt").to_owned(),
+        ));
+    }
+    // The load: four chains of refreshes, each continuing with the token it was last answered.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut load = Vec::new();
+    for n in 0..4 {
+        let (client, tokens) = signed_in_tokens(&app, &format!("load{n}")).await;
+        let mut token = tokens["refresh_token"].as_str().expect("rt").to_owned();
+        let (app, stop) = (app.clone(), stop.clone());
+        load.push(tokio::spawn(async move {
+            let mut seen = std::collections::BTreeMap::<String, u32>::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let (status, body) = crate::flows::token_request(
+                    &app,
+                    &client,
+                    &[("grant_type", "refresh_token"), ("refresh_token", &token)],
+                )
+                .await;
+                let key = match status {
+                    StatusCode::OK => {
+                        token = body["refresh_token"].as_str().expect("rt").to_owned();
+                        "200".to_owned()
+                    }
+                    other => format!(
+                        "{} {}",
+                        other.as_u16(),
+                        body["error"].as_str().unwrap_or("")
+                    ),
+                };
+                *seen.entry(key).or_default() += 1;
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            seen
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    cluster.stop();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    cluster.start();
+    let http = reqwest::Client::new();
+    let back = Instant::now();
+    while !http
+        .get(app.url("/health/ready"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status() == StatusCode::OK)
+    {
+        assert!(
+            back.elapsed() < Duration::from_secs(15),
+            "recovers by itself"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut answers = std::collections::BTreeMap::<String, u32>::new();
+    for task in load {
+        for (key, count) in task.await.expect("load task") {
+            *answers.entry(key).or_default() += count;
+        }
+    }
+    eprintln!("answers under the outage: {answers:?}");
+    assert!(
+        answers
+            .keys()
+            .all(|k| k == "200" || k == "503 temporarily_unavailable"),
+        "only successes and 503 temporarily_unavailable: {answers:?}"
+    );
+    assert!(
+        answers
+            .get("503 temporarily_unavailable")
+            .is_some_and(|n| *n > 0),
+        "the outage was seen"
+    );
+    assert!(
+        answers.get("200").is_some_and(|n| *n > 20),
+        "refreshes before and after"
+    );
+
+    for (client, token) in &kept {
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", token.as_str()),
+        ];
+        let (first, body) = crate::flows::token_request(&app, client, &form).await;
+        assert_eq!(
+            first,
+            StatusCode::OK,
+            "a token answered before the outage works: {body}"
+        );
+        let (again, body) = crate::flows::token_request(&app, client, &form).await;
+        assert_eq!(again, StatusCode::BAD_REQUEST, "and only once");
+        assert_eq!(body["error"], "invalid_grant");
+    }
+}

@@ -485,3 +485,205 @@ async fn changes_from_a_replica_or_plain_sql_reach_every_replicas_read_cache() {
         );
     }
 }
+
+/// One browser's sign-in, step by step, against whichever replica each step is sent to.
+struct SignIn {
+    browser: reqwest::Client,
+    pkce: crate::flows::Pkce,
+    authorize: url::Url,
+}
+
+impl SignIn {
+    fn new(issuer: &str, client_id: &str) -> SignIn {
+        let pkce = pkce();
+        let mut authorize = url::Url::parse(&format!("{issuer}/authorize")).expect("url");
+        authorize
+            .query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", client_id)
+            .append_pair("redirect_uri", REDIRECT_URI)
+            .append_pair("scope", "openid profile offline_access")
+            .append_pair("state", "s")
+            .append_pair("code_challenge", &pkce.challenge)
+            .append_pair("code_challenge_method", "S256");
+        SignIn {
+            browser: browser(),
+            pkce,
+            authorize,
+        }
+    }
+
+    /// Authorize and the password on `base`: answers where the browser is sent next (the
+    /// consent page, or the callback once the person has consented).
+    async fn up_to_consent(&self, base: &str, username: &str) -> String {
+        let authorize = self.authorize.as_str().replacen(
+            &format!(
+                "{}://{}",
+                self.authorize.scheme(),
+                self.authorize.authority()
+            ),
+            base,
+            1,
+        );
+        let login_path = location(&self.browser.get(authorize).send().await.expect("authorize"));
+        let page = self
+            .browser
+            .get(format!("{base}{login_path}"))
+            .send()
+            .await
+            .expect("login page")
+            .text()
+            .await
+            .expect("html");
+        let form = [
+            ("csrf_token", form_value(&page, "csrf_token").expect("csrf")),
+            ("request", form_value(&page, "request").expect("request")),
+            ("username", username.to_owned()),
+            ("password", PASSWORD.to_owned()),
+        ];
+        let consent = location(
+            &self
+                .browser
+                .post(format!("{base}/login"))
+                .form(&form)
+                .send()
+                .await
+                .expect("login"),
+        );
+        assert!(
+            consent.starts_with("/consent") || consent.starts_with(REDIRECT_URI),
+            "{consent}"
+        );
+        consent
+    }
+
+    /// The consent page and its approval on `base`: answers the code.
+    async fn consent(&self, base: &str, consent_path: &str) -> String {
+        if consent_path.starts_with(REDIRECT_URI) {
+            return query_of(consent_path)["code"].clone();
+        }
+        let page = self
+            .browser
+            .get(format!("{base}{consent_path}"))
+            .send()
+            .await
+            .expect("consent page")
+            .text()
+            .await
+            .expect("html");
+        let form = [
+            ("csrf_token", form_value(&page, "csrf_token").expect("csrf")),
+            ("request", form_value(&page, "request").expect("request")),
+            ("decision", "allow".to_owned()),
+        ];
+        let callback = location(
+            &self
+                .browser
+                .post(format!("{base}/consent"))
+                .form(&form)
+                .send()
+                .await
+                .expect("consent"),
+        );
+        query_of(&callback)["code"].clone()
+    }
+}
+
+/// A replica killed with SIGKILL in the middle of sign-ins loses nothing: the other replica
+/// continues every one of them from the database: sign-ins parked at the consent page, codes not
+/// yet exchanged, and the browsers' sessions (a silent sign-in on the survivor works).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set")]
+async fn a_replica_killed_mid_sign_in_loses_no_session_code_or_token() {
+    let Some(db) = TestDb::fresh(Backend::Postgres).await else {
+        eprintln!("skipped: TEST_DATABASE_URL is not set");
+        return;
+    };
+    let (port_a, port_b) = (free_port(), free_port());
+    let a = format!("http://127.0.0.1:{port_a}");
+    let b = format!("http://127.0.0.1:{port_b}");
+    let mut replica_a = replica(&db, port_a, &a);
+    let _replica_b = replica(&db, port_b, &a);
+    wait_ready(&a, &db).await;
+    wait_ready(&b, &db).await;
+    let (_store, client, secret) = seed(
+        &db,
+        "killstudent",
+        "Kill",
+        &["authorization_code", "refresh_token"],
+        &[],
+    )
+    .await;
+    let client_id = client.client_id.to_string();
+
+    // On A: four sign-ins stop at the consent page, four more get their code (after the first
+    // consent, without asking again).
+    let mut at_consent = Vec::new();
+    let mut with_code = Vec::new();
+    for n in 0..8 {
+        let sign_in = SignIn::new(&a, &client_id);
+        let consent = sign_in.up_to_consent(&a, "killstudent").await;
+        if n < 4 {
+            assert!(consent.starts_with("/consent"), "{consent}");
+            at_consent.push((sign_in, consent));
+        } else {
+            let code = sign_in.consent(&a, &consent).await;
+            with_code.push((sign_in, code));
+        }
+    }
+    replica_a.start_kill().expect("SIGKILL replica A");
+    let _ = replica_a.wait().await;
+    assert!(
+        reqwest::get(format!("{a}/health/live")).await.is_err(),
+        "A is gone"
+    );
+
+    // On B: every one of them completes.
+    let mut finished = Vec::new();
+    for (sign_in, consent) in at_consent {
+        let code = sign_in.consent(&b, &consent).await;
+        finished.push((sign_in, code));
+    }
+    finished.extend(with_code);
+    let http = reqwest::Client::new();
+    for (sign_in, code) in &finished {
+        let tokens: Value = http
+            .post(format!("{b}/token"))
+            .basic_auth(&client_id, Some(&secret))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", REDIRECT_URI),
+                ("code_verifier", sign_in.pkce.verifier.as_str()),
+            ])
+            .send()
+            .await
+            .expect("token on B")
+            .json()
+            .await
+            .expect("json");
+        let refresh = tokens["refresh_token"].as_str().expect("refresh token");
+        let refreshed = http
+            .post(format!("{b}/token"))
+            .basic_auth(&client_id, Some(&secret))
+            .form(&[("grant_type", "refresh_token"), ("refresh_token", refresh)])
+            .send()
+            .await
+            .expect("refresh on B");
+        assert_eq!(
+            refreshed.status(),
+            StatusCode::OK,
+            "the refresh token works on B"
+        );
+        // The browser's session, made on A, signs it in silently on B.
+        let silent = sign_in
+            .browser
+            .get(sign_in.authorize.as_str().replacen(&a, &b, 1) + "&prompt=none")
+            .send()
+            .await
+            .expect("silent authorize on B");
+        let back = query_of(&location(&silent));
+        assert!(back.contains_key("code"), "session kept: {back:?}");
+    }
+    assert_eq!(finished.len(), 8);
+}
