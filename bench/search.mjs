@@ -41,8 +41,6 @@ function keepCookies(response) {
     jar.set(pair.slice(0, eq).trim(), pair.slice(eq + 1));
   }
 }
-const field = (html, name) => html.match(new RegExp(`name="${name}"[^>]*value="([^"]*)"`))?.[1]
-  ?? html.match(new RegExp(`value="([^"]*)"[^>]*name="${name}"`))?.[1];
 
 async function signInAsAdmin() {
   let url = new URL('/admin/users', ISSUER);
@@ -59,9 +57,12 @@ async function signInAsAdmin() {
       ?? html.match(/<form[^>]*action="([^"]*)"[^>]*method="post"/i)?.[1];
     if (!action) throw new Error(`HTTP ${response.status} at ${url.pathname} without a sign-in form`);
     const body = new URLSearchParams({ username: env('ADMIN_USERNAME'), password: env('ADMIN_PASSWORD') });
-    for (const name of ['csrf_token', 'request']) {
-      const value = field(html, name);
-      if (value !== undefined) body.set(name, value.replace(/&amp;/g, '&'));
+    // Every hidden field of the page's first form (CSRF token, where to return).
+    const form = html.slice(html.search(/<form/i));
+    for (const m of form.slice(0, form.search(/<\/form>/i)).matchAll(/<input\b[^>]*type="hidden"[^>]*>/gi)) {
+      const name = m[0].match(/name="([^"]*)"/)?.[1];
+      const value = m[0].match(/value="([^"]*)"/)?.[1] ?? '';
+      if (name) body.set(name, value.replace(/&amp;/g, '&').replace(/&#x2F;/g, '/').replace(/&#x3D;/g, '='));
     }
     const posted = await fetch(new URL(action.replace(/&amp;/g, '&'), url), {
       method: 'POST', body, redirect: 'manual',

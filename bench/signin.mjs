@@ -6,6 +6,7 @@
 //   node bench/signin.mjs bench      run CONCURRENCY loops for DURATION seconds and print
 //                                    "RESULT requests=… rps=… p50_ms=… p99_ms=… errors=…"
 //   node bench/signin.mjs refresh N  sign in N times and print the N refresh tokens, one a line
+//   node bench/signin.mjs access     sign in once and print the access token
 //
 // Environment: ISSUER CLIENT_ID CLIENT_SECRET REDIRECT_URI USERNAME PASSWORD, and optionally
 // SCOPE (default "openid profile email"), PROMPT, CONCURRENCY (8), DURATION (10).
@@ -178,4 +179,5 @@ const [mode, count] = process.argv.slice(2);
 const meta = await discover();
 if (mode === 'bench') await bench(meta);
 else if (mode === 'refresh') await refreshTokens(meta, Number(count));
-else { console.error('usage: signin.mjs bench | refresh N'); process.exit(2); }
+else if (mode === 'access') console.log((await signIn(meta)).access_token);
+else { console.error('usage: signin.mjs bench | refresh N | access'); process.exit(2); }

@@ -551,9 +551,9 @@ pub fn paging(page: Option<&str>, per_page: Option<&str>) -> Result<(i64, i64), 
 #[derive(Serialize, ToSchema)]
 pub struct Page<T: ToSchema> {
     pub items: Vec<T>,
-    /// How many match, counted up to 10,000.
+    /// How many match, counted up to 1,000.
     pub total: i64,
-    /// More than `total` match (the count stopped at 10,000): narrow the filter to see them all.
+    /// More than `total` match (the count stopped at 1,000): narrow the filter to see them all.
     pub more: bool,
     pub page: i64,
     pub per_page: i64,

