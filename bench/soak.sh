@@ -47,8 +47,8 @@ for port in "${PORTS[@]}"; do
 done
 
 export THREADS=1
-signin() {
-  ISSUER="$HCCC_SSO_ISSUER" CLIENT_ID=$CID CLIENT_SECRET=$CSECRET REDIRECT_URI=http://127.0.0.1:8765/cb \
+signin() { # [VAR=value …] command: with the sign-in's settings in the environment
+  env ISSUER="$HCCC_SSO_ISSUER" CLIENT_ID="$CID" CLIENT_SECRET="$CSECRET" REDIRECT_URI=http://127.0.0.1:8765/cb \
     USERNAME=alice PASSWORD='correct horse battery staple' "$@"
 }
 export BASIC="$(printf '%s:%s' "$CID" "$CSECRET" | base64 -w0)"
