@@ -69,7 +69,7 @@ for minute in $(seq 1 "$MINUTES"); do
   for i in 0 1; do
     port=${PORTS[$i]}
     base="http://127.0.0.1:$port"
-    signin SCOPE='openid profile email offline_access' PROMPT=consent node "$HERE/signin.mjs" refresh 8 >"$jobs_out/refresh-$port"
+    signin SCOPE='openid profile email offline_access' PROMPT=consent node "$HERE/signin.mjs" refresh 8 >"$WORK/tokens-$minute-$port"
     wrk -t1 -c"$CONNECTIONS" -d60s -s "$LUA_DIR/get.lua" "$base/.well-known/openid-configuration" | grep '^RESULT' >"$jobs_out/discovery-$port" &
     ROUND+=($!)
     wrk -t1 -c"$CONNECTIONS" -d60s -s "$LUA_DIR/get.lua" "$base/jwks.json" | grep '^RESULT' >"$jobs_out/jwks-$port" &
@@ -79,7 +79,7 @@ for minute in $(seq 1 "$MINUTES"); do
     ROUND+=($!)
     wrk -t1 -c"$CONNECTIONS" -d60s -s "$LUA_DIR/client_credentials.lua" "$base/token" | grep '^RESULT' >"$jobs_out/client_credentials-$port" &
     ROUND+=($!)
-    REFRESH_FILE="$jobs_out/refresh-$port" wrk -t1 -c"$CONNECTIONS" -d60s -s "$LUA_DIR/refresh.lua" "$base/token" | grep '^RESULT' >"$jobs_out/refresh_token-$port" &
+    REFRESH_FILE="$WORK/tokens-$minute-$port" wrk -t1 -c"$CONNECTIONS" -d60s -s "$LUA_DIR/refresh.lua" "$base/token" | grep '^RESULT' >"$jobs_out/refresh_token-$port" &
     ROUND+=($!)
     BEARER="$(api_token)" wrk -t1 -c1 -d60s -s "$LUA_DIR/bearer.lua" "$base/api/v1/users?search=ali" | grep '^RESULT' >"$jobs_out/admin_search-$port" &
     ROUND+=($!)
