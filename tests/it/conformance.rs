@@ -1184,7 +1184,69 @@ async fn backchannel_logout_is_retried_until_the_client_answers(app: TestApp) {
     );
 }
 
+/// A receiver that accepts the connection and never answers: the person's logout returns at
+/// once, other requests are served meanwhile, and the delivery gives up at the outbound timeout
+/// and stays queued for a retry.
+async fn a_slow_backchannel_receiver_holds_up_no_request(app: TestApp) {
+    let rp = Rp::new(&app).await;
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!(
+        "http://{}/backchannel_logout",
+        silent.local_addr().expect("addr")
+    );
+    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            held.push(socket); // read nothing, answer nothing, close nothing
+        }
+    });
+    with_backchannel(&rp, &url).await;
+    let hint = signed_in(&rp).await;
+    let started = std::time::Instant::now();
+    let response = rp
+        .browser
+        .get(logout_url(&app, &[("id_token_hint", &hint)]))
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "the logout does not wait for the receiver: {:?}",
+        started.elapsed()
+    );
+    for _ in 0..100 {
+        if accepted.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(
+        accepted.load(std::sync::atomic::Ordering::SeqCst) > 0,
+        "the delivery was tried"
+    );
+    // While the delivery hangs, the server answers others as fast as ever.
+    let http = reqwest::Client::new();
+    for _ in 0..20 {
+        let t0 = std::time::Instant::now();
+        let jwks = http.get(app.url("/jwks.json")).send().await.expect("jwks");
+        assert_eq!(jwks.status(), StatusCode::OK);
+        assert!(t0.elapsed() < std::time::Duration::from_secs(1));
+    }
+    let (_, tokens) = crate::flows::signed_in_tokens(&app, "meanwhile").await;
+    assert!(
+        tokens["access_token"].is_string(),
+        "a sign-in completes meanwhile"
+    );
+}
+
 on_both_backends!(
+    a_slow_backchannel_receiver_holds_up_no_request,
     oidcc_server,
     oidcc_server_form_post,
     oidcc_server_client_secret_post,
