@@ -101,7 +101,8 @@ fn looks_like_key(s: &str) -> bool {
 }
 
 /// Hyphenated literals of the code that are not messages: HTML ids and classes, headers, tags.
-const NOT_KEYS: [&str; 23] = [
+const NOT_KEYS: [&str; 24] = [
+    "log-writer",
     "api-role",
     "grant-type",
     "no-store",
