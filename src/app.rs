@@ -91,24 +91,21 @@ pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppStat
     }))
 }
 
-/// The session table's own migration (create if not exists) can collide when replicas start
-/// together; a second attempt finds the table.
+/// The session library's table and the index our sweep finds expired sessions by.
 pub async fn migrate_session_store(store: &Store) -> anyhow::Result<()> {
     let attempt = || async {
         match store.db() {
             Db::Postgres(pool) => PostgresStore::new(pool.clone()).migrate().await,
             Db::Sqlite(pool) => SqliteStore::new(pool.clone()).migrate().await,
-        }
+        }?;
+        store.index_session_expiry().await?;
+        anyhow::Ok(())
     };
     // Replicas starting together race on the table and on its index (PostgreSQL's `if not
     // exists` is not safe against a concurrent creation): a second attempt finds them made.
     if attempt().await.is_err() {
         tokio::time::sleep(Duration::from_millis(300)).await;
         attempt().await?;
-    }
-    if store.index_session_expiry().await.is_err() {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        store.index_session_expiry().await?;
     }
     Ok(())
 }

@@ -64,22 +64,30 @@ struct Batch {
     closing: AtomicBool,
 }
 
+impl Batch {
+    /// Appends one line with `write`, or drops and counts it when too much is waiting; wakes the
+    /// writer early once a full buffer's worth waits.
+    fn append(&self, write: impl FnOnce(&mut Vec<u8>)) {
+        // A poisoned lock only means a thread panicked while appending: the bytes are still there.
+        let mut lines = self.lines.lock().unwrap_or_else(|e| e.into_inner());
+        if lines.len() > DROP_PAST {
+            DROPPED.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        write(&mut lines);
+        if lines.len() >= WRITE_AT {
+            self.ready.notify_one();
+        }
+    }
+}
+
 /// What tracing's formatter writes each finished line into.
 #[derive(Clone)]
 pub struct BatchWriter(Arc<Batch>);
 
 impl Write for BatchWriter {
     fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
-        // A poisoned lock only means a thread panicked while appending: the bytes are still there.
-        let mut lines = self.0.lines.lock().unwrap_or_else(|e| e.into_inner());
-        if lines.len() + line.len() > DROP_PAST {
-            DROPPED.fetch_add(1, Ordering::Relaxed);
-        } else {
-            lines.extend_from_slice(line);
-            if lines.len() >= WRITE_AT {
-                self.0.ready.notify_one();
-            }
-        }
+        self.0.append(|lines| lines.extend_from_slice(line));
         Ok(line.len())
     }
 
@@ -159,17 +167,11 @@ pub fn access(line: &AccessLine<'_>) -> bool {
         message: "response",
         line,
     };
-    let mut lines = batch.lines.lock().unwrap_or_else(|e| e.into_inner());
-    if lines.len() > DROP_PAST {
-        DROPPED.fetch_add(1, Ordering::Relaxed);
-        return true;
-    }
-    if serde_json::to_writer(&mut *lines, &record).is_ok() {
-        lines.push(b'\n');
-    }
-    if lines.len() >= WRITE_AT {
-        batch.ready.notify_one();
-    }
+    batch.append(|lines| {
+        if serde_json::to_writer(&mut *lines, &record).is_ok() {
+            lines.push(b'\n');
+        }
+    });
     true
 }
 
@@ -227,9 +229,7 @@ pub fn init_to(format: LogFormat, target: LogTarget) -> Option<LogGuard> {
             return None;
         }
     };
-    if format == LogFormat::Json {
-        let _ = ACCESS.set(writer.clone());
-    }
+    let access = writer.clone();
     // `try_init` fails only if a subscriber is already set (tests); that one is kept.
     let installed = match format {
         // json-subscriber writes the same lines as tracing-subscriber's JSON format at a fraction
@@ -254,7 +254,14 @@ pub fn init_to(format: LogFormat, target: LogTarget) -> Option<LogGuard> {
             .with_writer(writer)
             .try_init(),
     };
-    installed.is_ok().then_some(guard)
+    if installed.is_err() {
+        return None;
+    }
+    // Only once our subscriber is the one installed: its writer thread is the one that runs.
+    if format == LogFormat::Json {
+        let _ = ACCESS.set(access);
+    }
+    Some(guard)
 }
 
 /// Logging for a process that never ends its logging on purpose (the tests): the writer thread

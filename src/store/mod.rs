@@ -252,9 +252,7 @@ impl Store {
             .map(|r| r.rows_affected()))?,
         )
     }
-}
 
-impl Store {
     /// Deletes every row the sweep's tables are done with, batch by batch with a pause between
     /// (so requests get the database in between), up to `max_batches` per table; what is left
     /// waits for the next run. `audit_retention_days` 0 keeps the audit log whole.
@@ -274,25 +272,30 @@ impl Store {
             } else {
                 now
             };
-            for _ in 0..max_batches {
-                let batch = self.sweep_batch(sweep, cutoff).await?;
-                deleted += batch;
-                if batch < SWEEP_BATCH {
-                    break;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-            }
+            deleted += in_batches(max_batches, || self.sweep_batch(sweep, cutoff)).await?;
         }
-        for _ in 0..max_batches {
-            let batch = self.sweep_sessions(now).await?;
-            deleted += batch;
-            if batch < SWEEP_BATCH {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-        }
+        deleted += in_batches(max_batches, || self.sweep_sessions(now)).await?;
         Ok(deleted)
     }
+}
+
+/// Runs `batch` until it deletes less than a full batch or `max_batches` ran, pausing between
+/// batches; answers how many rows it deleted.
+async fn in_batches<F, Fut>(max_batches: u32, mut batch: F) -> Result<u64, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<u64, StoreError>>,
+{
+    let mut deleted = 0;
+    for _ in 0..max_batches {
+        let rows = batch().await?;
+        deleted += rows;
+        if rows < SWEEP_BATCH {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    Ok(deleted)
 }
 
 /// Rows deleted per statement of the sweep.

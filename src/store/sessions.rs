@@ -119,18 +119,20 @@ impl Store {
     /// Deletes one batch of expired sessions from the session store's table (the library's own
     /// sweep is one unbounded delete, by a scan of the whole table).
     pub async fn sweep_sessions(&self, now: i64) -> Result<u64, StoreError> {
-        const PG: &str = r#"delete from "tower_sessions"."session" where id in
-            (select id from "tower_sessions"."session" where expiry_date < $1 limit 2000)"#;
-        // Both sides are written by the library in one UTC format, so text order is time order.
-        const SQLITE: &str = "delete from tower_sessions where id in \
-            (select id from tower_sessions where expiry_date < $1 limit 2000)";
-        let now = OffsetDateTime::from_unix_timestamp(now).unwrap_or(OffsetDateTime::UNIX_EPOCH);
-        let sql = match self.db() {
-            Db::Postgres(_) => PG,
-            Db::Sqlite(_) => SQLITE,
+        // The library's table on each backend. Both sides of the comparison are written by the
+        // library in one UTC format, so on SQLite text order is time order.
+        let table = match self.db() {
+            Db::Postgres(_) => r#""tower_sessions"."session""#,
+            Db::Sqlite(_) => "tower_sessions",
         };
+        let sql = format!(
+            "delete from {table} where id in \
+             (select id from {table} where expiry_date < $1 limit {})",
+            super::SWEEP_BATCH
+        );
+        let now = OffsetDateTime::from_unix_timestamp(now).unwrap_or(OffsetDateTime::UNIX_EPOCH);
         Ok(
-            on_pool!(self, pool => sqlx::query(sql).bind(now).execute(pool).await
+            on_pool!(self, pool => sqlx::query(&sql).bind(now).execute(pool).await
             .map(|r| r.rows_affected()))?,
         )
     }

@@ -125,14 +125,22 @@ fn private_cluster() -> Option<Cluster> {
     Some(cluster)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_database_outage_is_503_and_the_server_recovers_by_itself() {
-    let Some(cluster) = private_cluster() else {
+/// The private cluster, or None (and a skip, refused under CI) without PostgreSQL's binaries.
+fn private_cluster_or_skip() -> Option<Cluster> {
+    let cluster = private_cluster();
+    if cluster.is_none() {
         assert!(
             std::env::var("CI").map(|v| v != "true").unwrap_or(true),
             "CI=true but PostgreSQL's initdb is missing"
         );
         crate::harness::skip("no PostgreSQL server binaries");
+    }
+    cluster
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_outage_is_503_and_the_server_recovers_by_itself() {
+    let Some(cluster) = private_cluster_or_skip() else {
         return;
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -248,12 +256,7 @@ async fn serve_on(cluster: &Cluster) -> (crate::harness::TestApp, tempfile::Temp
 /// refresh token the server answered with before the outage works exactly once after it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refreshes_under_load_through_a_database_restart_lose_nothing() {
-    let Some(cluster) = private_cluster() else {
-        assert!(
-            std::env::var("CI").map(|v| v != "true").unwrap_or(true),
-            "CI=true but PostgreSQL's initdb is missing"
-        );
-        crate::harness::skip("no PostgreSQL server binaries");
+    let Some(cluster) = private_cluster_or_skip() else {
         return;
     };
     let (app, _scratch) = serve_on(&cluster).await;

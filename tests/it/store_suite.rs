@@ -169,13 +169,18 @@ async fn codes_are_single_use_and_reuse_revokes_the_grant(app: TestApp) {
     ));
 }
 
-async fn refresh_tokens_rotate_once_and_expire(app: TestApp) {
-    let store = app.store();
+/// A user, a client and a grant of theirs with an unspent code: (user, client id, grant id).
+async fn grant_with_code(
+    app: &TestApp,
+    username: &str,
+    code_hash: &[u8],
+) -> (hccc_sso::store::AccountRow, Uuid, Uuid) {
     let now = app.clock.now();
-    let user = app.create_user("rotating").await;
+    let user = app.create_user(username).await;
     let client = app.create_client(false, false).await;
     let client_id = Uuid::parse_str(&client.client_id).expect("uuid");
-    let grant_id = store
+    let grant_id = app
+        .store()
         .insert_grant_with_code(
             NewGrant {
                 account_id: user.account_id,
@@ -187,7 +192,7 @@ async fn refresh_tokens_rotate_once_and_expire(app: TestApp) {
                 claims: "{}".into(),
             },
             NewAuthCode {
-                code_hash: vec![1; 32],
+                code_hash: code_hash.to_vec(),
                 redirect_uri: "x".into(),
                 nonce: None,
                 code_challenge: None,
@@ -197,6 +202,13 @@ async fn refresh_tokens_rotate_once_and_expire(app: TestApp) {
         )
         .await
         .expect("grant");
+    (user, client_id, grant_id)
+}
+
+async fn refresh_tokens_rotate_once_and_expire(app: TestApp) {
+    let store = app.store();
+    let now = app.clock.now();
+    let (user, client_id, grant_id) = grant_with_code(&app, "rotating", &[1; 32]).await;
     store
         .insert_refresh_token(&[2; 32], grant_id, now, now + 100)
         .await
@@ -409,31 +421,7 @@ async fn the_sweep_works_in_bounded_batches_and_keeps_what_is_live(app: TestApp)
     use hccc_sso::store::{AuditEntry, SWEEP_BATCH};
     let store = app.store();
     let now = app.clock.now();
-    let user = app.create_user("swept").await;
-    let client = app.create_client(false, false).await;
-    let client_id = Uuid::parse_str(&client.client_id).expect("uuid");
-    let grant_id = store
-        .insert_grant_with_code(
-            NewGrant {
-                account_id: user.account_id,
-                client_id,
-                scope: "openid".into(),
-                sid: Uuid::new_v4(),
-                auth_time: now,
-                amr: vec![],
-                claims: "{}".into(),
-            },
-            NewAuthCode {
-                code_hash: vec![7; 32],
-                redirect_uri: "x".into(),
-                nonce: None,
-                code_challenge: None,
-                expires_at: now + 600,
-            },
-            now,
-        )
-        .await
-        .expect("grant");
+    let (_, client_id, grant_id) = grant_with_code(&app, "swept", &[7; 32]).await;
     // 5,000 expired refresh tokens and one live one.
     for n in 0u32..5_000 {
         let hash = hccc_sso::crypto::sha256(&n.to_be_bytes());
