@@ -120,7 +120,8 @@ pub fn at_hash(access_token: &str) -> String {
 
 pub struct IssuedTokens {
     pub access_token: String,
-    pub id_token: String,
+    /// Only for a grant that includes `openid`: a plain OAuth grant gets no ID token to sign.
+    pub id_token: Option<String>,
 }
 
 pub struct MintInput<'a> {
@@ -136,11 +137,12 @@ pub struct MintInput<'a> {
     pub id_token_alg: &'a str,
 }
 
-/// Signs an access token and an ID token for a user's grant.
+/// Signs an access token for a user's grant, and an ID token if the grant includes `openid`.
 pub fn mint_user_tokens(keys: &KeyRing, input: MintInput<'_>) -> Result<IssuedTokens, KeyError> {
     let client_id = input.grant.client_id.to_string();
     let sub = input.account.account_id.to_string();
-    let wants_roles = ScopeSet::parse(input.scope).contains(Scope::Roles);
+    let scopes = ScopeSet::parse(input.scope);
+    let wants_roles = scopes.contains(Scope::Roles);
     let access = AccessTokenClaims {
         iss: input.issuer.to_owned(),
         sub: sub.clone(),
@@ -158,6 +160,12 @@ pub fn mint_user_tokens(keys: &KeyRing, input: MintInput<'_>) -> Result<IssuedTo
         acr: Some(crate::accounts::factors::acr_of(&input.grant.amr).to_owned()),
     };
     let access_token = keys.sign("at+jwt", &access)?;
+    if !scopes.contains(Scope::Openid) {
+        return Ok(IssuedTokens {
+            access_token,
+            id_token: None,
+        });
+    }
     let id = IdTokenClaims {
         iss: input.issuer,
         sub,
@@ -180,7 +188,7 @@ pub fn mint_user_tokens(keys: &KeyRing, input: MintInput<'_>) -> Result<IssuedTo
     let id_token = keys.sign_with(input.id_token_alg, "JWT", &id)?;
     Ok(IssuedTokens {
         access_token,
-        id_token,
+        id_token: Some(id_token),
     })
 }
 

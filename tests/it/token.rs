@@ -381,6 +381,39 @@ async fn refresh_can_narrow_but_not_widen_scope(app: TestApp) {
     );
 }
 
+/// An ID token is for a grant that includes `openid` (OIDC Core §3.1.3.3): a refresh narrowed to
+/// plain OAuth scopes gets an access token and a refresh token, and no ID token is signed.
+async fn a_refresh_narrowed_below_openid_gets_no_id_token(app: TestApp) {
+    let (client, tokens) = signed_in_tokens(&app, "plainoauth").await;
+    assert!(tokens["id_token"].is_string(), "{tokens}");
+    let refresh = tokens["refresh_token"].as_str().expect("refresh");
+    let (status, body) = token_request(
+        &app,
+        &client,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh),
+            ("scope", "profile email"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["scope"], "profile email");
+    assert!(body.get("id_token").is_none(), "{body}");
+    let access = body["access_token"].as_str().expect("access token");
+    assert_eq!(decode_segment(access, 1)["scope"], "profile email");
+    // The rotated token still renews, and the full scope is still within the grant.
+    let next = body["refresh_token"].as_str().expect("rotated");
+    let (status, body) = token_request(
+        &app,
+        &client,
+        &[("grant_type", "refresh_token"), ("refresh_token", next)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["id_token"].is_string(), "{body}");
+}
+
 async fn token_responses_are_not_cacheable_and_carry_the_expected_tokens(app: TestApp) {
     app.create_user("shape").await;
     let client = app.create_client(true, true).await;
@@ -475,5 +508,6 @@ on_both_backends!(
     malformed_token_requests_get_rfc_6749_errors,
     a_client_cannot_redeem_another_clients_code_or_refresh_token,
     refresh_can_narrow_but_not_widen_scope,
+    a_refresh_narrowed_below_openid_gets_no_id_token,
     token_responses_are_not_cacheable_and_carry_the_expected_tokens,
 );

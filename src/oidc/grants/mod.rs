@@ -16,7 +16,7 @@ use serde::Serialize;
 use super::error::{ErrorCode, OAuthError};
 use super::jwt::{MintInput, mint_user_tokens};
 use crate::crypto;
-use crate::domain::{GrantType, Scope, ScopeSet};
+use crate::domain::GrantType;
 use crate::http::Params;
 use crate::state::AppState;
 use crate::store::{AccountRow, ClientRow, GrantRow};
@@ -215,13 +215,12 @@ async fn issue(
         }
         RefreshToken::New => None,
     };
-    let openid = ScopeSet::parse(scope).contains(Scope::Openid);
     Ok(TokenResponse {
         access_token: tokens.access_token,
         token_type: "Bearer",
         expires_in: config.access_token_ttl,
         refresh_token,
-        id_token: openid.then_some(tokens.id_token),
+        id_token: tokens.id_token,
         scope: scope.to_owned(),
     })
 }
