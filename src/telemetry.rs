@@ -154,12 +154,7 @@ pub fn access(line: &AccessLine<'_>) -> bool {
     if !tracing::enabled!(target: "hccc_sso::http", tracing::Level::INFO) {
         return true;
     }
-    const FORMAT: &[time::format_description::BorrowedFormatItem<'_>] = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
-    );
-    let timestamp = time::OffsetDateTime::now_utc()
-        .format(FORMAT)
-        .unwrap_or_default();
+    let timestamp = access_timestamp(time::OffsetDateTime::now_utc());
     let record = AccessRecord {
         timestamp: &timestamp,
         level: "INFO",
@@ -173,6 +168,32 @@ pub fn access(line: &AccessLine<'_>) -> bool {
         }
     });
     true
+}
+
+thread_local! {
+    /// This thread's last second of access-line timestamps, formatted: the date and time change
+    /// once a second, so only the microseconds are written per line.
+    static FORMATTED_SECOND: std::cell::RefCell<(i64, String)> =
+        const { std::cell::RefCell::new((i64::MIN, String::new())) };
+}
+
+/// RFC 3339 in UTC to the microsecond, as tracing's JSON lines have it.
+fn access_timestamp(now: time::OffsetDateTime) -> String {
+    const TO_THE_SECOND: &[time::format_description::BorrowedFormatItem<'_>] =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+    let now = now.to_offset(time::UtcOffset::UTC);
+    FORMATTED_SECOND.with_borrow_mut(|(second, formatted)| {
+        if *second != now.unix_timestamp() {
+            *formatted = now.format(TO_THE_SECOND).unwrap_or_default();
+            *second = now.unix_timestamp();
+        }
+        let mut timestamp = String::with_capacity(formatted.len() + 8);
+        timestamp.push_str(formatted);
+        // Writing to a String cannot fail.
+        let _ =
+            std::fmt::Write::write_fmt(&mut timestamp, format_args!(".{:06}Z", now.microsecond()));
+        timestamp
+    })
 }
 
 /// Starts the thread that writes the batch to `target`.
@@ -268,4 +289,32 @@ pub fn init_to(format: LogFormat, target: LogTarget) -> Option<LogGuard> {
 /// lives as long as the process.
 pub fn init(format: LogFormat) {
     std::mem::forget(init_to(format, LogTarget::Stdout));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::access_timestamp;
+    use time::macros::datetime;
+
+    #[test]
+    fn access_timestamps_match_a_full_rfc_3339_format_within_and_across_seconds() {
+        let full = time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
+        );
+        for instant in [
+            datetime!(2026-12-31 23:59:59.000_001 UTC),
+            datetime!(2026-12-31 23:59:59.999_999 UTC),
+            datetime!(2027-01-01 00:00:00 UTC),
+            datetime!(2027-01-01 00:00:00.5 UTC),
+            // Not UTC: written as the same instant in UTC.
+            datetime!(2027-01-01 01:00:00.25 +01:00),
+            datetime!(2026-03-08 02:30:00.000_042 UTC),
+        ] {
+            let expected = instant
+                .to_offset(time::UtcOffset::UTC)
+                .format(full)
+                .expect("format");
+            assert_eq!(access_timestamp(instant), expected);
+        }
+    }
 }
