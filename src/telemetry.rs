@@ -15,10 +15,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::Duration;
 
-use serde::Serialize;
+use axum::http::HeaderValue;
+use tracing::Instrument as _;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::format::FmtSpan;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 use crate::config::LogFormat;
 
@@ -30,20 +33,29 @@ pub enum LogTarget {
 }
 
 /// PostgreSQL's NOTICEs ("relation … already exists, skipping" from `create … if not exists` in
-/// migrations) are noise at info: they go out at warn unless RUST_LOG names them itself.
-const QUIET_NOTICES: &str = "sqlx::postgres::notice=warn";
+/// migrations) are noise at info, and so are tower-sessions' spans (one `call` span and one per
+/// session read or save, on every page request, costing their creation and never shown): they go
+/// out at warn unless RUST_LOG names them itself. Their warnings and errors still come through.
+/// (A target matches by prefix: `tower_sessions` covers `tower_sessions_core`.)
+const QUIETED: [&str; 2] = ["sqlx::postgres::notice", "tower_sessions"];
+
+/// `spec` with each quieted target at warn unless the spec names it.
+fn quieted(spec: &str) -> String {
+    let mut full = spec.to_owned();
+    for target in QUIETED {
+        if !spec.contains(target) {
+            full.push_str(&format!(",{target}=warn"));
+        }
+    }
+    full
+}
 
 pub fn filter() -> EnvFilter {
     let from_env = std::env::var("RUST_LOG")
         .ok()
         .filter(|v| !v.trim().is_empty());
-    let spec = match from_env {
-        Some(spec) if spec.contains("sqlx::postgres::notice") => spec,
-        Some(spec) => format!("{spec},{QUIET_NOTICES}"),
-        None => format!("info,sqlx=warn,{QUIET_NOTICES}"),
-    };
-    EnvFilter::try_new(&spec)
-        .unwrap_or_else(|_| EnvFilter::new(format!("info,sqlx=warn,{QUIET_NOTICES}")))
+    let spec = quieted(from_env.as_deref().unwrap_or("info,sqlx=warn"));
+    EnvFilter::try_new(&spec).unwrap_or_else(|_| EnvFilter::new(quieted("info,sqlx=warn")))
 }
 
 /// Lines dropped because the output fell behind, for the metrics.
@@ -120,13 +132,50 @@ impl Drop for LogGuard {
     }
 }
 
+tokio::task_local! {
+    /// The id of the request this task serves: error pages show it (the help desk asks for
+    /// it), and every other line logged while serving it carries it.
+    static CURRENT_REQUEST: HeaderValue;
+}
+
+/// Whether the logging installed is the pretty one, which ties a request's lines together by
+/// a tracing span; the JSON lines read the request's id from the task instead.
+static REQUEST_SPANS: AtomicBool = AtomicBool::new(false);
+
+/// Runs `serve` as the request `request_id`. A tracing span per request (its creation, an
+/// entry and exit at every poll, its closing) cost more than a JWKS request's access line, so
+/// the JSON lines carry the id from the task-local instead (bench/README.md).
+pub async fn serving<F: Future>(request_id: HeaderValue, serve: F) -> F::Output {
+    let span = if REQUEST_SPANS.load(Ordering::Relaxed) {
+        tracing::info_span!("request", request_id = request_id.to_str().unwrap_or(""))
+    } else {
+        tracing::Span::none()
+    };
+    CURRENT_REQUEST
+        .scope(request_id, serve.instrument(span))
+        .await
+}
+
+/// The id of the request this task serves, if it runs under `serving`.
+pub fn current_request_id() -> Option<String> {
+    CURRENT_REQUEST
+        .try_with(|id| id.to_str().map(str::to_owned).ok())
+        .ok()
+        .flatten()
+}
+
+/// The `span` of a JSON line logged while serving a request, as json-subscriber writes a
+/// current span: `{"request_id": …, "name": "request"}`.
+fn request_span_field() -> Option<serde_json::Value> {
+    current_request_id().map(|id| serde_json::json!({ "request_id": id, "name": "request" }))
+}
+
 /// The JSON batch, when the server logs JSON: access lines go straight into it.
 static ACCESS: OnceLock<BatchWriter> = OnceLock::new();
 
-/// One request's access line, as JSON (the fields a tracing event would carry, in one pass of
-/// serde_json: formatted through tracing, the line cost six times the instructions of the JWKS
-/// request it describes).
-#[derive(Serialize)]
+/// One request's access line, as JSON. Written by hand around serde_json's escaping of the two
+/// strings a client chooses, so the keys and fixed values cost nothing per line: formatted
+/// through tracing, the line cost six times the instructions of the JWKS request it describes.
 pub struct AccessLine<'a> {
     pub method: &'a str,
     pub path: &'a str,
@@ -135,14 +184,30 @@ pub struct AccessLine<'a> {
     pub latency_ms: f64,
 }
 
-#[derive(Serialize)]
-struct AccessRecord<'a> {
-    timestamp: &'a str,
-    level: &'static str,
-    target: &'static str,
-    message: &'static str,
-    #[serde(flatten)]
-    line: &'a AccessLine<'a>,
+/// The line as tracing's JSON lines have it (same keys, same order), ending in a newline.
+fn write_access_line(out: &mut Vec<u8>, now: time::OffsetDateTime, line: &AccessLine<'_>) {
+    // Writing to a Vec cannot fail; serde_json escapes what the client sent.
+    out.extend_from_slice(b"{\"timestamp\":\"");
+    write_timestamp(out, now);
+    out.extend_from_slice(
+        b"\",\"level\":\"INFO\",\"target\":\"hccc_sso::http\",\"message\":\"response\",\"method\":",
+    );
+    let _ = serde_json::to_writer(&mut *out, line.method);
+    out.extend_from_slice(b",\"path\":");
+    let _ = serde_json::to_writer(&mut *out, line.path);
+    out.extend_from_slice(b",\"request_id\":");
+    let _ = serde_json::to_writer(&mut *out, line.request_id);
+    out.extend_from_slice(b",\"status\":");
+    let _ = serde_json::to_writer(&mut *out, &line.status);
+    out.extend_from_slice(b",\"latency_ms\":");
+    let _ = serde_json::to_writer(&mut *out, &line.latency_ms);
+    out.extend_from_slice(b"}\n");
+}
+
+thread_local! {
+    /// This thread's access line being written: formatted outside the batch's lock, so the
+    /// lock is held for a copy only.
+    static ACCESS_LINE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Writes the access line of a successful request if the server logs JSON and `RUST_LOG` lets
@@ -154,18 +219,10 @@ pub fn access(line: &AccessLine<'_>) -> bool {
     if !tracing::enabled!(target: "hccc_sso::http", tracing::Level::INFO) {
         return true;
     }
-    let timestamp = access_timestamp(time::OffsetDateTime::now_utc());
-    let record = AccessRecord {
-        timestamp: &timestamp,
-        level: "INFO",
-        target: "hccc_sso::http",
-        message: "response",
-        line,
-    };
-    batch.append(|lines| {
-        if serde_json::to_writer(&mut *lines, &record).is_ok() {
-            lines.push(b'\n');
-        }
+    ACCESS_LINE.with_borrow_mut(|formatted| {
+        formatted.clear();
+        write_access_line(formatted, time::OffsetDateTime::now_utc(), line);
+        batch.append(|lines| lines.extend_from_slice(formatted));
     });
     true
 }
@@ -177,8 +234,8 @@ thread_local! {
         const { std::cell::RefCell::new((i64::MIN, String::new())) };
 }
 
-/// RFC 3339 in UTC to the microsecond, as tracing's JSON lines have it.
-fn access_timestamp(now: time::OffsetDateTime) -> String {
+/// Writes `now` in RFC 3339, UTC, to the microsecond, as tracing's JSON lines have it.
+fn write_timestamp(out: &mut Vec<u8>, now: time::OffsetDateTime) {
     const TO_THE_SECOND: &[time::format_description::BorrowedFormatItem<'_>] =
         time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
     let now = now.to_offset(time::UtcOffset::UTC);
@@ -187,13 +244,15 @@ fn access_timestamp(now: time::OffsetDateTime) -> String {
             *formatted = now.format(TO_THE_SECOND).unwrap_or_default();
             *second = now.unix_timestamp();
         }
-        let mut timestamp = String::with_capacity(formatted.len() + 8);
-        timestamp.push_str(formatted);
-        // Writing to a String cannot fail.
-        let _ =
-            std::fmt::Write::write_fmt(&mut timestamp, format_args!(".{:06}Z", now.microsecond()));
-        timestamp
-    })
+        out.extend_from_slice(formatted.as_bytes());
+    });
+    out.push(b'.');
+    let micros = now.microsecond();
+    for place in [100_000, 10_000, 1_000, 100, 10, 1] {
+        // A digit, 0 to 9.
+        out.push(b'0' + (micros / place % 10) as u8);
+    }
+    out.push(b'Z');
 }
 
 /// Starts the thread that writes the batch to `target`.
@@ -255,16 +314,23 @@ pub fn init_to(format: LogFormat, target: LogTarget) -> Option<LogGuard> {
     let installed = match format {
         // json-subscriber writes the same lines as tracing-subscriber's JSON format at a fraction
         // of the cost: it formats a span's fields once, not again for every line inside it.
-        LogFormat::Json => json_subscriber::fmt()
-            .with_env_filter(filter())
-            .with_file(true)
-            .with_line_number(true)
-            .with_target(true)
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
-            .with_writer(writer)
-            .try_init(),
+        LogFormat::Json => {
+            // The keys of json-subscriber's `fmt()` with a flattened event, its `span` read
+            // from the task rather than from a span.
+            let mut json = json_subscriber::JsonLayer::new(writer);
+            json.with_timer("timestamp", tracing_subscriber::fmt::time::SystemTime);
+            json.with_level("level");
+            json.with_target("target");
+            json.with_file("filename");
+            json.with_line_number("line_number");
+            json.with_flattened_event();
+            json.add_dynamic_field("span", |_, _| request_span_field());
+            tracing_subscriber::registry()
+                .with(json)
+                .with(filter())
+                .try_init()
+                .map_err(|e| e.to_string())
+        }
         LogFormat::Pretty => tracing_subscriber::fmt()
             .with_env_filter(filter())
             .with_file(true)
@@ -273,14 +339,18 @@ pub fn init_to(format: LogFormat, target: LogTarget) -> Option<LogGuard> {
             .with_span_events(FmtSpan::NONE)
             .pretty()
             .with_writer(writer)
-            .try_init(),
+            .try_init()
+            .map_err(|e| e.to_string()),
     };
     if installed.is_err() {
         return None;
     }
     // Only once our subscriber is the one installed: its writer thread is the one that runs.
-    if format == LogFormat::Json {
-        let _ = ACCESS.set(access);
+    match format {
+        LogFormat::Json => {
+            let _ = ACCESS.set(access);
+        }
+        LogFormat::Pretty => REQUEST_SPANS.store(true, Ordering::Relaxed),
     }
     Some(guard)
 }
@@ -293,8 +363,55 @@ pub fn init(format: LogFormat) {
 
 #[cfg(test)]
 mod tests {
-    use super::access_timestamp;
+    use super::{AccessLine, quieted, write_access_line, write_timestamp};
     use time::macros::datetime;
+
+    proptest::proptest! {
+        /// Whatever path and request id a client sends, the access line is one line of JSON
+        /// that reads back as what was sent, with the keys tracing's lines have.
+        #[test]
+        fn an_access_line_is_one_json_line_whatever_the_client_sent(
+            path in proptest::prelude::any::<String>(),
+            request_id in proptest::prelude::any::<String>(),
+            status in 100u16..600,
+            latency_ms in 0.0f64..1e7,
+        ) {
+            let mut written = Vec::new();
+            let line = AccessLine { method: "GET", path: &path, request_id: &request_id, status, latency_ms };
+            write_access_line(&mut written, datetime!(2026-12-04 19:00:00.000_042 UTC), &line);
+            proptest::prop_assert_eq!(written.iter().filter(|b| **b == b'\n').count(), 1);
+            proptest::prop_assert_eq!(written.last(), Some(&b'\n'));
+            let read: serde_json::Value = serde_json::from_slice(&written).expect("one JSON object");
+            proptest::prop_assert_eq!(&read["timestamp"], "2026-12-04T19:00:00.000042Z");
+            proptest::prop_assert_eq!(&read["level"], "INFO");
+            proptest::prop_assert_eq!(&read["target"], "hccc_sso::http");
+            proptest::prop_assert_eq!(&read["message"], "response");
+            proptest::prop_assert_eq!(&read["method"], "GET");
+            proptest::prop_assert_eq!(&read["path"], path.as_str());
+            proptest::prop_assert_eq!(&read["request_id"], request_id.as_str());
+            proptest::prop_assert_eq!(&read["status"], status);
+            // serde_json reads floats back to within one unit in the last place.
+            let read_ms = read["latency_ms"].as_f64().unwrap_or(f64::NAN);
+            proptest::prop_assert!((read_ms - latency_ms).abs() <= latency_ms * 1e-15);
+            proptest::prop_assert_eq!(read.as_object().map(|o| o.len()), Some(9));
+        }
+    }
+
+    #[test]
+    fn noisy_targets_are_quieted_unless_named() {
+        assert_eq!(
+            quieted("info,sqlx=warn"),
+            "info,sqlx=warn,sqlx::postgres::notice=warn,tower_sessions=warn"
+        );
+        assert_eq!(
+            quieted("debug,tower_sessions_core=trace"),
+            "debug,tower_sessions_core=trace,sqlx::postgres::notice=warn"
+        );
+        assert_eq!(
+            quieted("sqlx::postgres::notice=info,tower_sessions=debug"),
+            "sqlx::postgres::notice=info,tower_sessions=debug"
+        );
+    }
 
     #[test]
     fn access_timestamps_match_a_full_rfc_3339_format_within_and_across_seconds() {
@@ -314,7 +431,9 @@ mod tests {
                 .to_offset(time::UtcOffset::UTC)
                 .format(full)
                 .expect("format");
-            assert_eq!(access_timestamp(instant), expected);
+            let mut written = Vec::new();
+            write_timestamp(&mut written, instant);
+            assert_eq!(String::from_utf8_lossy(&written), expected);
         }
     }
 }

@@ -14,25 +14,11 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use tracing::Instrument as _;
 
 /// A server-side cause attached to an error response (500, 503): the edge middleware logs it once,
 /// with the request it belongs to. Error types attach it instead of logging themselves.
 #[derive(Debug, Clone)]
 pub struct ErrorCause(pub String);
-
-tokio::task_local! {
-    /// The id of the request being served, for error pages to show (the help desk asks for it).
-    static CURRENT_REQUEST: HeaderValue;
-}
-
-/// The id of the request this task serves, if it runs under the edge middleware.
-pub fn current_request_id() -> Option<String> {
-    CURRENT_REQUEST
-        .try_with(|id| id.to_str().map(str::to_owned).ok())
-        .ok()
-        .flatten()
-}
 
 /// Longest value we accept for any single protocol parameter.
 pub const MAX_PARAM_LEN: usize = 4096;
@@ -372,21 +358,13 @@ pub async fn edge(https: bool, mut request: Request<Body>, next: Next) -> Respon
     // (A `Uri` clones by reference count.)
     let uri = request.uri().clone();
     let path = uri.path();
-    // The span ties a request's other lines to its access line by the id alone: each field of a
-    // span is formatted whether or not any line is logged inside it.
-    let span = tracing::info_span!("request", request_id = request_id.to_str().unwrap_or(""));
     let mut response = if request_too_long(&request) {
         (StatusCode::URI_TOO_LONG, "The request URI is too long.").into_response()
     } else if body_too_large(&request) {
         (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response()
     } else {
         // A header value clones by reference count: no copy of the id per request.
-        CURRENT_REQUEST
-            .scope(
-                request_id.clone(),
-                next.run(request).instrument(span.clone()),
-            )
-            .await
+        crate::telemetry::serving(request_id.clone(), next.run(request)).await
     };
     let status = response.status();
     let latency = started.elapsed();

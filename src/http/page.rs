@@ -127,7 +127,7 @@ impl IntoResponse for PageError {
         let reference = self
             .status
             .is_server_error()
-            .then(crate::http::current_request_id)
+            .then(crate::telemetry::current_request_id)
             .flatten();
         let mut response = render(
             self.status,

@@ -371,6 +371,96 @@ async fn each_request_has_one_json_access_line_and_none_are_lost_at_shutdown() {
     );
 }
 
+/// A line logged while a request is served carries that request's id (the one its access line
+/// and the client have), and a line logged outside any request carries none.
+#[tokio::test]
+async fn lines_logged_while_serving_a_request_carry_its_id() {
+    let Some(db) = crate::harness::TestDb::fresh(Backend::Sqlite).await else {
+        return;
+    };
+    let mut create = tokio::process::Command::new(env!("CARGO_BIN_EXE_hccc-sso"))
+        .args([
+            "user",
+            "create",
+            "--username",
+            "logged",
+            "--email",
+            "logged@hccc.edu",
+        ])
+        .arg("--password-stdin")
+        .env("DATABASE_URL", &db.url)
+        .env("HCCC_SSO_DATA_DIR", db.dir())
+        .env("HCCC_SSO_SECRET_KEY", crate::harness::secret_key())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("user create");
+    {
+        use tokio::io::AsyncWriteExt as _;
+        let mut stdin = create.stdin.take().expect("stdin");
+        stdin
+            .write_all(format!("{PASSWORD}\n").as_bytes())
+            .await
+            .expect("password");
+    }
+    assert!(create.wait().await.expect("user create").success());
+
+    let (child, base) = server_logging(&db, "info").await;
+    let browser = crate::harness::browser();
+    let html = browser
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .expect("login page")
+        .text()
+        .await
+        .expect("html");
+    let form = [
+        ("csrf_token", form_value(&html, "csrf_token").expect("csrf")),
+        ("username", "logged".to_owned()),
+        ("password", PASSWORD.to_owned()),
+    ];
+    let signed_in = browser
+        .post(format!("{base}/login"))
+        .header("x-request-id", "sign-in-7")
+        .form(&form)
+        .send()
+        .await
+        .expect("sign in");
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    let lines = stop_and_read(child).await;
+
+    let inside = lines
+        .iter()
+        .find(|l| l["message"] == "signed in")
+        .unwrap_or_else(|| panic!("a line for the sign-in: {lines:?}"));
+    assert_eq!(inside["span"]["request_id"], "sign-in-7");
+    assert_eq!(inside["span"]["name"], "request");
+    assert_eq!(inside["level"], "INFO");
+    assert!(
+        inside["filename"]
+            .as_str()
+            .is_some_and(|f| f.ends_with(".rs"))
+    );
+    let access = lines
+        .iter()
+        .find(|l| l["message"] == "response" && l["request_id"] == "sign-in-7")
+        .expect("the sign-in's access line");
+    assert_eq!(access["status"], 303);
+    let outside = lines
+        .iter()
+        .find(|l| l["message"] == "stopped")
+        .expect("the last line");
+    assert!(outside.get("span").is_none(), "no request: {outside}");
+    // tower-sessions' own spans are quieted at info: they never show as a line's span.
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["span"].get("name").is_none_or(|n| n == "request"))
+    );
+}
+
 /// The pool exhausted: while every connection is held elsewhere, requests that need the
 /// database answer 503 within the acquire timeout (never wait on, never 500), what lives in
 /// memory is still served, and the next request after the connections come back succeeds.
