@@ -37,12 +37,13 @@ if [[ "$URL" == postgres* ]]; then
   psql "$URL" -v ON_ERROR_STOP=1 -q <<SQL
 \timing on
 set synchronous_commit = off;
--- Accounts: s0000001 … with names from the lists, 1 in 100 staff, 1 in 20,000 admin, 1 in 50
+-- Accounts: s0000001 … with names from the lists (every pairing of a given and a family name,
+-- 1,296 full names, each on 1 in 1,296 accounts), 1 in 100 staff, 1 in 20,000 admin, 1 in 50
 -- disabled, 1 in 10 without a password yet (imported, not yet invited), half in Spanish.
 insert into account (account_id, username, username_key, email, email_key, email_verified, given_name,
   family_name, password_hash, disabled, created_at, updated_at, roles, groups, must_change_password, locale)
 select gen_random_uuid(), u, u, u || '@students.hccc.edu', u || '@students.hccc.edu', true,
-  (array[$GIVEN])[1 + (i * 7) % 36], (array[$FAMILY])[1 + (i * 13) % 36],
+  (array[$GIVEN])[1 + (i * 7) % 36], (array[$FAMILY])[1 + (i / 36 * 13) % 36],
   case when i % 10 = 0 then null else '$HASH' end, i % 50 = 0,
   $NOW - (i % 400) * 86400, $NOW - (i % 400) * 86400,
   case when i % 20000 = 0 then '["admin"]' when i % 100 = 0 then '["staff"]' else '["student"]' end,
@@ -106,7 +107,7 @@ run("accounts", series.format(n=accounts) + f"""insert into account (account_id,
   email_key, email_verified, given_name, family_name, password_hash, disabled, created_at, updated_at, roles,
   groups, must_change_password, locale)
 select {uuid}, u, u, u || '@students.hccc.edu', u || '@students.hccc.edu', 1,
-  json_extract({given}, '$[' || ((i * 7) % 36) || ']'), json_extract({family}, '$[' || ((i * 13) % 36) || ']'),
+  json_extract({given}, '$[' || ((i * 7) % 36) || ']'), json_extract({family}, '$[' || ((i / 36 * 13) % 36) || ']'),
   case when i % 10 = 0 then null else ? end, i % 50 = 0, ? - (i % 400) * 86400, ? - (i % 400) * 86400,
   case when i % 20000 = 0 then '["admin"]' when i % 100 = 0 then '["staff"]' else '["student"]' end,
   '["class-' || (2020 + i % 8) || '"]', 0, case when i % 2 = 0 then 'es' else 'en' end

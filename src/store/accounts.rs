@@ -205,7 +205,8 @@ impl Conditions {
         }
     }
 
-    /// A condition that binds nothing (its values are ours, never the caller's text).
+    /// A condition that binds nothing itself: its values are ours, never the caller's text, or
+    /// bound already by `placeholder`.
     pub fn fixed(&mut self, clause: &str) {
         self.clauses.push(clause.to_owned());
     }
@@ -216,11 +217,11 @@ impl Conditions {
         self.clauses.push(format!("{left} ${}", self.binds.len()));
     }
 
-    /// A condition using the next placeholder several times (`$` stands for it), binding `value` once.
-    pub fn bound_in(&mut self, clause: &str, value: String) {
+    /// Binds `value` as the next placeholder and returns it (`$n`), for a clause that uses it
+    /// several times or binds several values.
+    pub fn placeholder(&mut self, value: String) -> String {
         self.binds.push(value);
-        self.clauses
-            .push(clause.replace('$', &format!("${}", self.binds.len())));
+        format!("${}", self.binds.len())
     }
 
     pub fn sql(&self) -> String {
@@ -232,16 +233,37 @@ impl Conditions {
     }
 }
 
+/// The part of a search term that finds e-mail addresses by the trigram index: the part before
+/// an `@` when it has three characters or more. Every address of a college shares its domain's
+/// trigrams, so a whole address read their posting lists of every account (26 ms at a million
+/// accounts) where the part before the `@` alone finds the few candidates in 1 to 2 ms.
+fn email_fragment(term: &str) -> Option<&str> {
+    let (local, _) = term.split_once('@')?;
+    (local.chars().count() >= 3).then_some(local)
+}
+
 /// The directory filter as conditions: a search of username, e-mail and name, a role, a status.
 /// The name expression is the one `account_name_trgm` indexes on PostgreSQL.
 fn account_conditions(filter: &AccountFilter) -> Conditions {
     let mut conditions = Conditions::new();
     if let Some(search) = filter.search.as_deref() {
-        conditions.bound_in(
-            "(username_key like $ escape '\\' or email_key like $ escape '\\' \
-             or lower(coalesce(given_name, '') || ' ' || coalesce(family_name, '')) like $ escape '\\')",
-            search_pattern(search),
-        );
+        let term = conditions.placeholder(search_pattern(search));
+        let email = match email_fragment(search) {
+            // The whole term is checked on `lower(email_key)`, which no index covers, so
+            // PostgreSQL scans the index for the fragment alone and checks the term on the
+            // rows it finds (a fragment of the term matches wherever the term does).
+            Some(fragment) => {
+                let fragment = conditions.placeholder(like_pattern(fragment));
+                format!(
+                    "(email_key like {fragment} escape '\\' and lower(email_key) like {term} escape '\\')"
+                )
+            }
+            None => format!("email_key like {term} escape '\\'"),
+        };
+        conditions.fixed(&format!(
+            "(username_key like {term} escape '\\' or {email} \
+             or lower(coalesce(given_name, '') || ' ' || coalesce(family_name, '')) like {term} escape '\\')"
+        ));
     }
     // Role names are validated against the fixed list, so they carry no LIKE wildcards.
     if let Some(role) = filter.role.as_deref() {

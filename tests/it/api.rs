@@ -396,6 +396,31 @@ async fn admins_manage_users_and_bad_input_gets_problem_details(app: TestApp) {
     )
     .await;
     assert_eq!(page["total"], 1, "search matches names too: {page}");
+    // A whole e-mail address, or a part of one across its `@`, finds exactly its account
+    // (PostgreSQL finds candidates by the part before the `@` and checks the whole term).
+    for (term, total) in [
+        ("amy%40students", 1),
+        ("AMY%40STUDENTS.HCCC.EDU", 1),
+        ("my%40stu", 1),
+        ("amy%40", 1),
+        ("amy%40nowhere", 0),
+        ("am%25%40students", 0),
+        ("students.hccc", 5),
+    ] {
+        let (status, page) = call(
+            &app,
+            Method::GET,
+            &format!("/api/v1/users?search={term}"),
+            admin,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(page["total"], total, "search {term}: {page}");
+        if total == 1 {
+            assert_eq!(page["items"][0]["username"], "amy", "search {term}");
+        }
+    }
     let (_, page) = call(&app, Method::GET, "/api/v1/users?role=admin", admin, None).await;
     assert_eq!(page["items"][0]["username"], "director");
     assert_eq!(page["total"], 1);
