@@ -19,7 +19,8 @@ PORTS=(8093 8094) MAX_CONNECTIONS=10
 export LUA_DIR="$HERE/lua" LC_ALL=C
 WORK="$(mktemp -d)"
 log() { printf '[soak] %s\n' "$*" >&2; }
-cleanup() { kill "${PIDS[@]}" 2>/dev/null || true; rm -rf "$WORK"; }
+# KEEP=DIR keeps the replicas' logs and the rounds' results there.
+cleanup() { kill "${PIDS[@]}" 2>/dev/null || true; [ -n "${KEEP:-}" ] && cp -r "$WORK" "$KEEP"; rm -rf "$WORK"; }
 trap cleanup EXIT
 
 (cd "$ROOT" && cargo build --release --quiet)
@@ -59,8 +60,13 @@ api_token() {
 
 rss() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 connections() { psql -Atq "$PG_URL/postgres" -c "select count(*) from pg_stat_activity where datname = 'hccc_soak'"; }
-echo "| minute | $(for p in "${PORTS[@]}"; do printf 'RSS :%s MiB | ' "$p"; done)database connections |"
-echo "|---|---|---|---|"
+# The worst p99 and the errors of the round over every workload, so a stall in any minute shows.
+worst() { # DIR -> "p99 errors"
+  cat "$1"/* | awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "p99_ms" && kv[2] > p) p = kv[2]; if (kv[1] == "errors") e += kv[2] } }
+    END { printf "%.1f | %d", p, e }'
+}
+echo "| minute | $(for p in "${PORTS[@]}"; do printf 'RSS :%s MiB | ' "$p"; done)database connections | worst p99 ms | errors |"
+echo "|---|---|---|---|---|---|"
 declare -A FIRST LAST
 for minute in $(seq 1 "$MINUTES"); do
   jobs_out="$WORK/round-$minute"
@@ -89,7 +95,7 @@ for minute in $(seq 1 "$MINUTES"); do
   wait "${ROUND[@]}"
   row="| $minute |"
   for pid in "${PIDS[@]}"; do row="$row $(rss "$pid") |"; done
-  echo "$row $(connections) |"
+  echo "$row $(connections) | $(worst "$jobs_out") |"
   for f in "$jobs_out"/*; do
     name="$(basename "$f")"
     [ "$minute" = 1 ] && FIRST[$name]="$(cat "$f")"
