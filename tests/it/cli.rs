@@ -20,13 +20,23 @@ pub(crate) fn cli_with(
     stdin: Option<&str>,
     env: &[(&str, &str)],
 ) -> Output {
+    cli_on(&app.db, args, stdin, env)
+}
+
+/// The CLI against a test database that no app serves in this process, run in `db.dir()`.
+pub(crate) fn cli_on(
+    db: &crate::harness::TestDb,
+    args: &[&str],
+    stdin: Option<&str>,
+    env: &[(&str, &str)],
+) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_hccc-sso"));
     command
         .args(args)
-        .current_dir(app.db.dir())
+        .current_dir(db.dir())
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", &app.db.url)
+        .env("DATABASE_URL", &db.url)
         .env("HCCC_SSO_SECRET_KEY", secret_key())
         .env("HCCC_SSO_LOG_FORMAT", "json")
         .env("RUST_LOG", "warn");

@@ -378,33 +378,21 @@ async fn lines_logged_while_serving_a_request_carry_its_id() {
     let Some(db) = crate::harness::TestDb::fresh(Backend::Sqlite).await else {
         return;
     };
-    let mut create = tokio::process::Command::new(env!("CARGO_BIN_EXE_hccc-sso"))
-        .args([
+    let created = crate::cli::cli_on(
+        &db,
+        &[
             "user",
             "create",
             "--username",
             "logged",
             "--email",
             "logged@hccc.edu",
-        ])
-        .arg("--password-stdin")
-        .env("DATABASE_URL", &db.url)
-        .env("HCCC_SSO_DATA_DIR", db.dir())
-        .env("HCCC_SSO_SECRET_KEY", crate::harness::secret_key())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("user create");
-    {
-        use tokio::io::AsyncWriteExt as _;
-        let mut stdin = create.stdin.take().expect("stdin");
-        stdin
-            .write_all(format!("{PASSWORD}\n").as_bytes())
-            .await
-            .expect("password");
-    }
-    assert!(create.wait().await.expect("user create").success());
+            "--password-stdin",
+        ],
+        Some(&format!("{PASSWORD}\n")),
+        &[],
+    );
+    assert!(created.status.success(), "user create: {created:?}");
 
     let (child, base) = server_logging(&db, "info").await;
     let browser = crate::harness::browser();
