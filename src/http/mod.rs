@@ -416,6 +416,11 @@ pub async fn edge(https: bool, mut request: Request<Body>, next: Next) -> Respon
     let headers = response.headers_mut();
     headers.insert(REQUEST_ID, request_id);
     security_headers(https, headers);
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        // The rest of the body is never read, so the connection cannot carry another request: say
+        // so, or a client reusing it races the close and loses its next request.
+        headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     response
 }
 
