@@ -4,7 +4,8 @@
 # client_credentials and refresh_token (alternating between the replicas), bench/signin.mjs
 # sign-ins (authorization code flow with PKCE) and an admin search loop on the API. Between
 # rounds it samples each replica's RSS and the database's connections. Prints, per workload, the
-# requests, errors and p99 of the first and last minute, and the RSS and connection figures.
+# requests, errors and p99 of the first and last minute, and the RSS and connection figures;
+# a per-second disk and checkpoint trace goes to io.tsv (kept with KEEP=dir).
 #
 #   bench/soak.sh            MINUTES=10 CONNECTIONS=4 (per wrk workload and replica)
 #
@@ -20,7 +21,7 @@ export LUA_DIR="$HERE/lua" LC_ALL=C
 WORK="$(mktemp -d)"
 log() { printf '[soak] %s\n' "$*" >&2; }
 # KEEP=DIR keeps the replicas' logs and the rounds' results there.
-cleanup() { kill "${PIDS[@]}" 2>/dev/null || true; [ -n "${KEEP:-}" ] && cp -r "$WORK" "$KEEP"; rm -rf "$WORK"; }
+cleanup() { kill "${PIDS[@]}" ${SAMPLER_PID:-} 2>/dev/null || true; [ -n "${KEEP:-}" ] && cp -r "$WORK" "$KEEP"; rm -rf "$WORK"; }
 trap cleanup EXIT
 
 (cd "$ROOT" && cargo build --release --quiet)
@@ -46,6 +47,22 @@ done
 for port in "${PORTS[@]}"; do
   for _ in $(seq 1 200); do curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null && break; sleep 0.2; done
 done
+
+# Every second, beside the load: the disk's writes and milliseconds spent writing and in flight,
+# PostgreSQL's checkpoints and buffers written by them, and the kernel's dirty pages, so a stall
+# can be matched against I/O afterwards (KEEP=dir keeps io.tsv).
+# (/proc/diskstats has a line for partitions too, so the data directory's device name serves.)
+DISK="$(basename "$(df --output=source "$(psql -Atq "$PG_URL/postgres" -c 'show data_directory')" | tail -1)")"
+sample_io() {
+  echo "unix_time writes write_ms in_flight checkpoints buffers_checkpoint dirty_kb"
+  while sleep 1; do
+    echo "$(date +%s.%N | cut -c1-14) $(awk -v d="$DISK" '$3 == d {print $8, $11, $12}' /proc/diskstats)" \
+      "$(psql -Atq "$PG_URL/postgres" -F' ' -c 'select checkpoints_timed + checkpoints_req, buffers_checkpoint from pg_stat_bgwriter')" \
+      "$(awk '/^Dirty:/ {print $2}' /proc/meminfo)"
+  done
+}
+sample_io >"$WORK/io.tsv" 2>/dev/null &
+SAMPLER_PID=$!
 
 export THREADS=1
 signin() { # [VAR=value …] command: with the sign-in's settings in the environment
