@@ -367,6 +367,10 @@ fn routes<S: SessionStore + Clone>(state: AppState, session_store: S, cookie_key
         .route("/account/profile", post(login::account_page::post_profile))
         .route("/account/email", post(login::account_page::post_email))
         .route(
+            "/account/email/cancel",
+            post(login::account_page::post_cancel_email),
+        )
+        .route(
             "/account/email/verify",
             post(login::account_page::post_send_verification),
         )

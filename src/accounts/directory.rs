@@ -322,7 +322,8 @@ pub async fn delete_user(
 }
 
 /// Sets a password after the policy check, ending the account's other sessions and grants
-/// (`keep` says which survive). `temporary` makes the person change it at the next sign-in.
+/// (`keep` says which survive) and its unspent invitation, reset and e-mail-change links.
+/// `temporary` makes the person change it at the next sign-in.
 pub async fn set_password(
     store: &Store,
     hasher: &PasswordHasher,
@@ -332,19 +333,43 @@ pub async fn set_password(
     keep: KeepGrants,
     now: i64,
 ) -> Result<PasswordSet, DirectoryError> {
+    let hash = checked_hash(hasher, account, password).await?;
+    Ok(store
+        .set_password(account.account_id, &hash, temporary, keep, now)
+        .await?)
+}
+
+/// Sets the first password of an account that has none (from an invitation), after the policy
+/// check: `None` when it got one another way meanwhile, which this must not replace.
+pub async fn set_first_password(
+    store: &Store,
+    hasher: &PasswordHasher,
+    account: &AccountRow,
+    password: &str,
+    now: i64,
+) -> Result<Option<PasswordSet>, DirectoryError> {
+    let hash = checked_hash(hasher, account, password).await?;
+    Ok(store
+        .set_first_password(account.account_id, &hash, now)
+        .await?)
+}
+
+/// The hash of a password that passes the policy (field errors under `password`).
+async fn checked_hash(
+    hasher: &PasswordHasher,
+    account: &AccountRow,
+    password: &str,
+) -> Result<String, DirectoryError> {
     let mut checks = Checks::default();
     checks.take(
         "password",
         domain::validate_password(password, &account.username),
     );
     checks.finish()?;
-    let hash = hasher
+    hasher
         .hash(password)
         .await
-        .map_err(|_| DirectoryError::Hash)?;
-    Ok(store
-        .set_password(account.account_id, &hash, temporary, keep, now)
-        .await?)
+        .map_err(|_| DirectoryError::Hash)
 }
 
 /// The filters of a user list (the API's query and the admin page's): `search`, `role`, `status`.

@@ -131,6 +131,12 @@ pub async fn send(
     Ok(())
 }
 
+/// Whether a link of `purpose` may still act on `account`: never on a disabled one, and an
+/// invitation never on one that has a password (it got one another way: an admin, a reset).
+fn usable(purpose: LinkPurpose, account: &AccountRow) -> bool {
+    !account.disabled && !(purpose == LinkPurpose::Invitation && account.password_hash.is_some())
+}
+
 /// A link that is valid now, and its account, without spending it (for its page).
 pub async fn peek(
     app: &AppState,
@@ -147,7 +153,7 @@ pub async fn peek(
         .store
         .find_account(link.account_id)
         .await?
-        .filter(|a| !a.disabled)
+        .filter(|a| usable(purpose, a))
         .map(|account| (link, account)))
 }
 
@@ -171,6 +177,6 @@ pub async fn spend(
         .store
         .find_account(link.account_id)
         .await?
-        .filter(|a| !a.disabled)
+        .filter(|a| usable(purpose, a))
         .map(|account| (link, account)))
 }

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::directory::{self, Actor, DirectoryError};
 use super::links::{self, LinkError};
-use super::throttle;
+use super::{SignInError, SignInOrigin, throttle};
 use crate::domain::{self, FieldError};
 use crate::i18n::Message;
 use crate::mail::letters::{self, Letter};
@@ -29,6 +29,12 @@ pub enum SelfServiceError {
     AddressTaken,
     #[error("too many requests")]
     Throttled,
+    /// The proof a sensitive change asks for (the current password) is wrong.
+    #[error("the current password is incorrect")]
+    WrongPassword,
+    /// Too many wrong proofs: like a sign-in, paused for `retry_after` seconds.
+    #[error("too many failed attempts")]
+    Locked { retry_after: i64 },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -90,8 +96,9 @@ pub fn check_new_password(
 }
 
 /// Sets the password an invitation or reset link's form chose, spending the link. Every
-/// session and refresh token of the account ends (its apps are told); an invitation that
-/// reached the account's own address verifies it; a reset sends a "password changed" notice.
+/// session and refresh token of the account ends (its apps are told), and so do its other
+/// unspent invitation, reset and e-mail-change links; an invitation that reached the account's
+/// own address verifies it; a reset sends a "password changed" notice.
 pub async fn set_password_from_link(
     app: &AppState,
     purpose: LinkPurpose,
@@ -109,16 +116,27 @@ pub async fn set_password_from_link(
         .await?
         .ok_or(SelfServiceError::LinkInvalid)?;
     let now = app.clock.now();
-    let set = directory::set_password(
-        &app.store,
-        &app.hasher,
-        &account,
-        password,
-        false,
-        KeepGrants::None,
-        now,
-    )
-    .await?;
+    let set = match purpose {
+        // Written only while the account still has no password: one set another way meanwhile
+        // (an admin, a reset) is never replaced by an invitation.
+        LinkPurpose::Invitation => {
+            directory::set_first_password(&app.store, &app.hasher, &account, password, now)
+                .await?
+                .ok_or(SelfServiceError::LinkInvalid)?
+        }
+        _ => {
+            directory::set_password(
+                &app.store,
+                &app.hasher,
+                &account,
+                password,
+                false,
+                KeepGrants::None,
+                now,
+            )
+            .await?
+        }
+    };
     crate::oidc::backchannel::notify_ended(app, &set.ended, now).await?;
     let mut account = account;
     account.must_change_password = false;
@@ -269,26 +287,104 @@ pub async fn confirm_address(
         serde_json::json!({"from": account.email, "to": after.email}),
     )
     .await;
+    if purpose == LinkPurpose::EmailChange {
+        // The old address hears that it is no longer the account's: if the owner did not make
+        // the change, this is where they learn of it (the new address now gets the resets).
+        let changed = Letter::AddressChanged {
+            new_address: &after.email,
+            at: now,
+        };
+        notify(app, &after, &account.email, &changed).await?;
+    }
     Ok(after)
 }
 
-/// Starts a change of the account's address: a confirmation goes to the new address and a
-/// notice to the old one; the old one stays in use until the new one is confirmed. Whether the
-/// new address belongs to another account is not said here (it is at confirmation).
+/// What a person gives at a sensitive change to show they are the account's owner now, not only
+/// someone at a browser (or holding a token) signed in to it: the current password, asked every
+/// time, however recent the sign-in. (A second factor, where the account has one, belongs here
+/// too: `missing` and `prove_owner` are the two places that check a proof.)
+pub struct Proof<'a> {
+    pub current_password: &'a str,
+    /// Where the attempt came from, for the throttles and the account's activity.
+    pub origin: SignInOrigin<'a>,
+}
+
+impl Proof<'_> {
+    /// The proof's fields left blank, as field errors: nothing is checked (or counted) then.
+    pub fn missing(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        if self.current_password.is_empty() {
+            let missing = Message::new("password-current-missing");
+            errors.push(FieldError::new("current_password", missing));
+        }
+        errors
+    }
+}
+
+/// Checks a proof of ownership: the current password, checked and throttled like a sign-in
+/// (it is one, in the account's activity as `origin.method`).
+pub async fn prove_owner(
+    app: &AppState,
+    account: &AccountRow,
+    proof: &Proof<'_>,
+) -> Result<(), SelfServiceError> {
+    let missing = proof.missing();
+    if !missing.is_empty() {
+        return Err(SelfServiceError::Invalid(missing));
+    }
+    let checked = super::sign_in(
+        &app.store,
+        &app.hasher,
+        &app.config.login,
+        &account.username,
+        proof.current_password,
+        &proof.origin,
+        app.clock.now(),
+    )
+    .await;
+    match checked {
+        Ok(signed) if signed.account_id == account.account_id => Ok(()),
+        Ok(_) | Err(SignInError::InvalidCredentials { .. }) => Err(SelfServiceError::WrongPassword),
+        Err(SignInError::Locked { retry_after, .. }) => {
+            Err(SelfServiceError::Locked { retry_after })
+        }
+        Err(SignInError::Store(e)) => Err(e.into()),
+    }
+}
+
+/// Starts a change of the account's address, after `proof` (asked every time: a session left
+/// open must not be enough to move the account to another address, from which "Forgot your
+/// password?" would hand it over). A confirmation goes to the new address and a notice to the
+/// old one; the old one stays in use until the new one is confirmed. Whether the new address
+/// belongs to another account is not said here (it is at confirmation).
 pub async fn start_email_change(
     app: &AppState,
     account: &AccountRow,
     raw: &str,
-    ip: &str,
+    proof: &Proof<'_>,
 ) -> Result<String, SelfServiceError> {
-    let address = domain::validate_email(raw)
-        .map_err(|m| SelfServiceError::Invalid(vec![FieldError::new("email", m)]))?;
-    if crate::store::normalize_key(&address) == crate::store::normalize_key(&account.email) {
-        let same = Message::new("account-email-same");
-        return Err(SelfServiceError::Invalid(vec![FieldError::new(
-            "email", same,
-        )]));
-    }
+    let mut errors = Vec::new();
+    let address = match domain::validate_email(raw) {
+        Ok(address)
+            if crate::store::normalize_key(&address)
+                == crate::store::normalize_key(&account.email) =>
+        {
+            errors.push(FieldError::new("email", Message::new("account-email-same")));
+            None
+        }
+        Ok(address) => Some(address),
+        Err(message) => {
+            errors.push(FieldError::new("email", message));
+            None
+        }
+    };
+    // Every blank or malformed field at once, before the password is checked (and counted).
+    errors.extend(proof.missing());
+    let Some(address) = address.filter(|_| errors.is_empty()) else {
+        return Err(SelfServiceError::Invalid(errors));
+    };
+    prove_owner(app, account, proof).await?;
+    let ip = proof.origin.ip;
     links::send(app, account, LinkPurpose::EmailChange, Some(&address)).await?;
     notify(
         app,
@@ -308,6 +404,28 @@ pub async fn start_email_change(
     )
     .await;
     Ok(address)
+}
+
+/// Cancels a change of address waiting for its confirmation: its link ends, and its letter if
+/// not sent yet. Returns the address that was waiting, if one was.
+pub async fn cancel_email_change(
+    app: &AppState,
+    account: &AccountRow,
+    ip: Option<&str>,
+) -> Result<Option<String>, SelfServiceError> {
+    let now = app.clock.now();
+    let pending = app
+        .store
+        .live_link_detail(account.account_id, LinkPurpose::EmailChange, now)
+        .await?;
+    app.store
+        .end_links(account.account_id, &[LinkPurpose::EmailChange], now)
+        .await?;
+    if let Some(address) = &pending {
+        let detail = serde_json::json!({"to": address});
+        audit(app, account, ip, "user.cancel_email_change", detail).await;
+    }
+    Ok(pending)
 }
 
 /// Sends a confirmation of the account's current address.

@@ -18,7 +18,7 @@ const PER_PAGE: i64 = 50;
 const MAX_FILTER: usize = 200;
 
 /// Every action written to the log, with the catalog key of its description.
-pub const ACTIONS: [(&str, &str); 37] = [
+pub const ACTIONS: [(&str, &str); 38] = [
     ("user.create", "audit-user-create"),
     ("user.update", "audit-user-update"),
     ("user.update_profile", "audit-user-update-profile"),
@@ -43,6 +43,7 @@ pub const ACTIONS: [(&str, &str); 37] = [
         "audit-user-request-email-change",
     ),
     ("user.change_email", "audit-user-change-email"),
+    ("user.cancel_email_change", "audit-user-cancel-email-change"),
     ("user.end_sessions", "audit-user-end-sessions"),
     ("user.revoke_app", "audit-user-revoke-app"),
     ("user.mark_email_verified", "audit-user-mark-email-verified"),
@@ -78,7 +79,7 @@ struct AuditPage {
     action: String,
     from: String,
     to: String,
-    actions: [(&'static str, &'static str); 37],
+    actions: [(&'static str, &'static str); 38],
     filtered: bool,
 }
 

@@ -10,8 +10,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{ApiError, Caller, JsonBody, Problem, parse_id, rfc3339};
+use crate::accounts;
 use crate::accounts::self_service::{self, SelfServiceError, Sessions};
-use crate::accounts::{self, SignInError};
 use crate::domain::FieldError;
 use crate::domain::scopes::ScopeSet;
 use crate::state::AppState;
@@ -37,6 +37,13 @@ impl From<SelfServiceError> for ApiError {
             SelfServiceError::Throttled => ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "too many requests; try again later",
+            ),
+            SelfServiceError::WrongPassword => {
+                ApiError::forbidden("the current password is incorrect")
+            }
+            SelfServiceError::Locked { retry_after } => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("too many failed attempts; try again in {retry_after} seconds"),
             ),
             other => ApiError::internal(StatusCode::INTERNAL_SERVER_ERROR, other),
         }
@@ -196,11 +203,14 @@ pub async fn activity(
 #[serde(deny_unknown_fields)]
 pub struct EmailChange {
     email: String,
+    /// Required every time: missing or blank is a 422 naming this field.
+    #[serde(default)]
     current_password: String,
 }
 
-/// Starts a change of the caller's address: a confirmation link goes to the new address and a
-/// notice to the current one, which stays in use until the link is followed.
+/// Starts a change of the caller's address, after the current password (asked every time): a
+/// confirmation link goes to the new address and a notice to the current one, which stays in
+/// use until the link is followed.
 #[utoipa::path(post, path = "/api/v1/users/me/email", tag = "me", security(("bearer" = [])),
     request_body = EmailChange,
     responses((status = 202), (status = 403, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
@@ -210,37 +220,15 @@ pub async fn change_email(
     JsonBody(body): JsonBody<EmailChange>,
 ) -> Result<StatusCode, ApiError> {
     let me = caller.require_person()?;
-    let origin = accounts::SignInOrigin {
-        ip: &caller.client_ip,
-        user_agent: "",
-        method: "api",
+    let proof = self_service::Proof {
+        current_password: &body.current_password,
+        origin: accounts::SignInOrigin {
+            ip: &caller.client_ip,
+            user_agent: "",
+            method: "api",
+        },
     };
-    let now = app.clock.now();
-    let login = &app.config.login;
-    match accounts::sign_in(
-        &app.store,
-        &app.hasher,
-        login,
-        &me.username,
-        &body.current_password,
-        &origin,
-        now,
-    )
-    .await
-    {
-        Ok(_) => {}
-        Err(SignInError::InvalidCredentials { .. }) => {
-            return Err(ApiError::forbidden("the current password is incorrect"));
-        }
-        Err(SignInError::Locked { retry_after, .. }) => {
-            return Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                format!("too many failed attempts; try again in {retry_after} seconds"),
-            ));
-        }
-        Err(SignInError::Store(e)) => return Err(e.into()),
-    }
-    self_service::start_email_change(&app, me, &body.email, &caller.client_ip).await?;
+    self_service::start_email_change(&app, me, &body.email, &proof).await?;
     Ok(StatusCode::ACCEPTED)
 }
 

@@ -1,5 +1,6 @@
 //! Validation of values that come from outside: pure functions, no I/O.
 
+pub mod acr;
 pub mod protocol;
 pub mod scopes;
 

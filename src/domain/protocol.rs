@@ -20,6 +20,10 @@ pub mod paths {
     pub const DEVICE: &str = "/device";
     /// A shared computer's QR sign-in page.
     pub const QR_LOGIN: &str = "/login/qr";
+    /// The pages a parked authorization request waits at.
+    pub const LOGIN: &str = "/login";
+    pub const SECOND_FACTOR: &str = "/login/second-factor";
+    pub const CONSENT: &str = "/consent";
 
     /// The endpoints a client assertion may name as its audience (besides the issuer).
     pub const ASSERTION_AUDIENCES: [&str; 5] =

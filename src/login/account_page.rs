@@ -1,7 +1,7 @@
 //! `/account`: the signed-in person's own account. Name and language, the address (changed by
 //! confirming the new one), active sessions (end one or all others), connected apps (revoke)
-//! and recent sign-in activity. Changing the address needs a sign-in within the last ten
-//! minutes, or the current password.
+//! and recent sign-in activity. Changing the address asks for the current password every time;
+//! a change waiting for its confirmation can be cancelled.
 
 use askama::Template;
 use axum::extract::{RawQuery, State};
@@ -27,7 +27,9 @@ use crate::state::AppState;
 use crate::store::{AccountRow, LinkPurpose};
 
 const PATH: &str = "/account";
-/// A sign-in this recent lets the address change without the password again.
+/// A sign-in this recent lets `reauthenticated` skip the password. No form relies on it now: the
+/// address change asks for the password every time (`self_service::prove_owner`), and the
+/// second factors' forms through `password_again`, which ignores it.
 pub const RECENT_SIGN_IN: i64 = 600;
 
 pub struct SessionView {
@@ -85,7 +87,6 @@ struct AccountPage {
     given_name: String,
     family_name: String,
     locale: String,
-    needs_password: bool,
     sessions: Vec<SessionView>,
     apps: Vec<AppView>,
     activity: Vec<EventView>,
@@ -158,7 +159,6 @@ async fn page(
         given_name: account.given_name.clone().unwrap_or_default(),
         family_name: account.family_name.clone().unwrap_or_default(),
         locale: account.locale.clone().unwrap_or_default(),
-        needs_password: now - login.auth_time > RECENT_SIGN_IN,
         sessions: sessions
             .into_iter()
             .map(|s| SessionView {
@@ -227,6 +227,7 @@ fn notice_of(done: Option<&str>) -> Option<Message> {
         "profile" => "account-saved",
         "language" => "home-language-saved",
         "email" => "account-email-sent",
+        "email_cancelled" => "account-email-cancelled",
         "verification" => "account-verification-sent",
         "session" => "account-session-ended",
         "sessions" => "account-sessions-ended",
@@ -397,27 +398,48 @@ pub async fn post_email(
     let Some((login, account)) = signed_in(&app, &csrf).await? else {
         return Ok(sign_in_first(PATH));
     };
-    if let Err((status, error)) =
-        reauthenticated(&app, &csrf.form, &login, &account, &device).await?
-    {
-        return refused(&app, &csrf, &login, &account, status, vec![error]).await;
-    }
     let raw = csrf.form.get("email").unwrap_or_default();
-    match self_service::start_email_change(&app, &account, raw, &device.ip).await {
-        Ok(_) => Ok(done("email")),
-        Err(SelfServiceError::Invalid(errors)) => {
-            refused(
-                &app,
-                &csrf,
-                &login,
-                &account,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                errors,
-            )
-            .await
+    let proof = self_service::Proof {
+        current_password: csrf.form.get("current_password").unwrap_or_default(),
+        origin: accounts::SignInOrigin {
+            ip: &device.ip,
+            user_agent: &device.user_agent,
+            method: "reauthentication",
+        },
+    };
+    let (status, errors) = match self_service::start_email_change(&app, &account, raw, &proof).await
+    {
+        Ok(_) => return Ok(done("email")),
+        Err(SelfServiceError::Invalid(errors)) => (StatusCode::UNPROCESSABLE_ENTITY, errors),
+        Err(SelfServiceError::WrongPassword) => {
+            let wrong = Message::new("password-current-incorrect");
+            let error = FieldError::new("current_password", wrong);
+            (StatusCode::FORBIDDEN, vec![error])
         }
-        Err(e) => Err(PageError::server_error(e)),
-    }
+        Err(SelfServiceError::Locked { retry_after }) => {
+            let locked = super::sign_in::locked_message(retry_after);
+            let error = FieldError::new("current_password", locked);
+            (StatusCode::TOO_MANY_REQUESTS, vec![error])
+        }
+        Err(SelfServiceError::Store(e)) => return Err(e.into()),
+        Err(e) => return Err(PageError::server_error(e)),
+    };
+    refused(&app, &csrf, &login, &account, status, errors).await
+}
+
+/// Cancels the change of address waiting for its confirmation: its link stops working.
+pub async fn post_cancel_email(
+    State(app): State<AppState>,
+    device: Device,
+    csrf: CsrfForm,
+) -> Result<Response, PageError> {
+    let Some((_, account)) = signed_in(&app, &csrf).await? else {
+        return Ok(sign_in_first(PATH));
+    };
+    self_service::cancel_email_change(&app, &account, Some(&device.ip))
+        .await
+        .map_err(PageError::server_error)?;
+    Ok(done("email_cancelled"))
 }
 
 pub async fn post_send_verification(

@@ -7,8 +7,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use tower_sessions::Session;
 
+use crate::http::ClientIp;
 use crate::http::page::{PageError, render};
-use crate::oidc::authorize::{self, load_pending};
+use crate::oidc::authorize::{self, Door, Stage, Visitor, load_pending};
 use crate::oidc::error::ErrorCode;
 use crate::oidc::scopes::Scope;
 use crate::sessions::browser::BrowserKey;
@@ -43,9 +44,13 @@ pub async fn get_consent(
         .as_deref()
         .ok_or_else(PageError::expired_request)?;
     let (id, pending, client) = load_pending(&app, raw, &browser).await?;
-    let Some((_, account)) = session::current_login(&app, &session).await? else {
+    let Some((state, account)) = session::current_login(&app, &session).await? else {
         return Ok(Redirect::to(&format!("/login?request={id}")).into_response());
     };
+    // Only the session the request was parked for may see its consent form.
+    if !pending.answerable(Stage::Consent, Some(state.sid)) {
+        return Err(PageError::expired_request());
+    }
     let scopes = pending.request.scopes;
     let page = ConsentPage {
         csrf_token: session::csrf_token(&app, &session, &browser).await?,
@@ -58,8 +63,12 @@ pub async fn get_consent(
     Ok(render(StatusCode::OK, &page))
 }
 
+/// The person's answer. Only the session the request was parked for at its consent step may
+/// answer it; Allow then asks the decision again (sign-in, second factor, role policy, max_age,
+/// the hint's subject) before any code is issued.
 pub async fn post_consent(
     State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
     csrf: CsrfForm,
 ) -> Result<Response, PageError> {
     let CsrfForm {
@@ -71,32 +80,39 @@ pub async fn post_consent(
     let (id, pending, client) = load_pending(&app, raw, &browser).await?;
     let now = app.clock.now();
     let login = session::current_login(&app, &session).await?;
-    let signed_in_freshly = match (&login, pending.require_login_after) {
-        (Some((state, _)), Some(after)) => state.auth_time >= after,
-        (Some(_), None) => true,
-        (None, _) => false,
-    };
-    let Some((state, account)) = login.filter(|_| signed_in_freshly) else {
+    let sid = login.as_ref().map(|(state, _)| state.sid);
+    if !pending.answerable(Stage::Consent, sid) {
+        tracing::warn!(client_id = %client.client_id, request = %id, stage = ?pending.stage,
+            "a consent answer for a request not waiting for this session's consent was refused");
+        return Err(PageError::expired_request());
+    }
+    let Some((_, account)) = &login else {
         return Ok(Redirect::to(&format!("/login?request={id}")).into_response());
     };
-    if !app.store.delete_pending_authorization(id).await? {
-        return Err(PageError::already_answered());
-    }
     let request = &pending.request;
     if form.get("decision") != Some("allow") {
-        let target = &request.target;
+        if !app.store.delete_pending_authorization(id).await? {
+            return Err(PageError::already_answered());
+        }
         let refused = ErrorCode::AccessDenied;
-        return Ok(authorize::redirect_error(
-            &app,
-            target,
-            refused,
-            "the user declined",
-        ));
+        let target = &request.target;
+        return Ok(authorize::redirect_error(&app, target, refused, "the user declined"));
     }
     // `api` is asked for each time, so it is not remembered with the rest.
     let remembered = request.scopes.without(Scope::Api).to_string();
     app.store
         .save_consent(account.account_id, client.client_id, &remembered, now)
         .await?;
-    authorize::issue_code(&app, request, &state, &account, now).await
+    let visitor = Visitor {
+        ip: &ip,
+        browser: &browser,
+    };
+    let door = Door {
+        client: &client,
+        request,
+        parked: Some((id, &pending)),
+        visitor: &visitor,
+        consent_given: true,
+    };
+    authorize::proceed(&app, door, login.as_ref(), now).await
 }

@@ -17,9 +17,10 @@ use crate::i18n::Message;
 use crate::oidc::device::{display_user_code, normalize_user_code};
 use crate::oidc::scopes::{Scope, ScopeSet};
 use crate::sessions::browser::BrowserKey;
-use crate::sessions::{self as session, CsrfForm};
+use crate::oidc::authorize::{self, Decision};
+use crate::sessions::{self as session, CsrfForm, LoginState};
 use crate::state::AppState;
-use crate::store::DeviceRow;
+use crate::store::{AccountRow, DeviceRow};
 use crate::store::{DeviceApproval, encode_string_list};
 
 #[derive(Template)]
@@ -31,6 +32,30 @@ struct DevicePage {
     asking: Option<Message>,
     scopes: Vec<&'static str>,
     error: Option<Message>,
+    /// For a QR sign-in: the computer that asks, named before the person approves.
+    computer: Option<Computer>,
+}
+
+/// The computer that started a QR sign-in, as the phone shows it.
+struct Computer {
+    ip: String,
+    browser: String,
+    started: String,
+}
+
+impl Computer {
+    fn of(row: &DeviceRow) -> Option<Computer> {
+        if row.client_id.is_some() {
+            return None;
+        }
+        let agent = row.requester_agent.as_deref().unwrap_or_default();
+        Some(Computer {
+            ip: row.requester_ip.clone().unwrap_or_default(),
+            browser: crate::http::describe_user_agent(agent)
+                .unwrap_or_else(|| crate::i18n::current().text("device-unknown-browser")),
+            started: crate::clock::format_utc(row.created_at),
+        })
+    }
 }
 
 #[derive(Template)]
@@ -73,6 +98,7 @@ pub async fn get_device(
         asking: None,
         scopes: Vec::new(),
         error: None,
+        computer: None,
     };
     if code.is_empty() {
         return Ok(render(StatusCode::OK, &page));
@@ -90,6 +116,7 @@ pub async fn get_device(
     };
     page.asking = Some(asking(&app, &row).await?);
     page.scopes = ScopeSet::parse(&row.scope).iter().map(Scope::key).collect();
+    page.computer = Computer::of(&row);
     Ok(render(StatusCode::OK, &page))
 }
 
@@ -115,26 +142,20 @@ pub async fn post_device(
 ) -> Result<Response, PageError> {
     let CsrfForm { form, session, .. } = csrf;
     let code = normalize_user_code(form.get("user_code").unwrap_or_default());
-    let Some((login, _)) = session::current_login(&app, &session).await? else {
+    let Some((login, account)) = session::current_login(&app, &session).await? else {
         return Ok(sign_in_first(&device_path(&code)));
     };
-    let approval = match form.get("decision") {
-        Some("allow") => Some(DeviceApproval {
-            account_id: login.account_id,
-            sid: login.sid,
-            auth_time: login.auth_time,
-            amr: encode_string_list(&login.amr),
-        }),
-        Some("deny") => None,
+    let allow = match form.get("decision") {
+        Some("allow") => true,
+        Some("deny") => false,
         // Only a code was entered: show what it asks for, so the person can decide.
         _ => return Ok(Redirect::to(&device_path(&code)).into_response()),
     };
-    let approved = approval.is_some();
     let now = app.clock.now();
     if let Some(retry_after) = codes_locked(&app, &ip, now).await? {
         return Ok(too_many_codes(retry_after));
     }
-    if !app.store.decide_device(&code, approval, now).await? {
+    let Some(row) = app.store.find_pending_device(&code, now).await? else {
         if let Some(retry_after) = count_wrong_code(&app, &ip, now).await? {
             return Ok(too_many_codes(retry_after));
         }
@@ -142,8 +163,58 @@ pub async fn post_device(
             "error-code-used-title",
             "error-code-used",
         ));
+    };
+    let approval = if allow {
+        // The approval is a door: the app's (or the account's) demands on this session first.
+        if let Some(next) = approval_refused(&app, &login, &account, &row, &code, now).await? {
+            return Ok(next);
+        }
+        Some(DeviceApproval {
+            account_id: login.account_id,
+            sid: login.sid,
+            auth_time: login.auth_time,
+            amr: encode_string_list(&login.amr),
+            credential_version: account.credential_version,
+        })
+    } else {
+        None
+    };
+    let approved = approval.is_some();
+    if !app.store.decide_device(&code, approval, now).await? {
+        return Err(PageError::bad_request(
+            "error-code-used-title",
+            "error-code-used",
+        ));
     }
     Ok(render(StatusCode::OK, &DeviceDonePage { approved }))
+}
+
+/// Where the person goes instead of approving, when the decision asks for more: a second factor
+/// (then back to this code), or a fresh sign-in.
+async fn approval_refused(
+    app: &AppState,
+    login: &LoginState,
+    account: &AccountRow,
+    row: &DeviceRow,
+    code: &str,
+    now: i64,
+) -> Result<Option<Response>, PageError> {
+    let client = match row.client_id {
+        Some(id) => app.store.find_client(id).await?,
+        None => None,
+    };
+    let scopes = ScopeSet::parse(&row.scope);
+    let decision =
+        authorize::decide_at_door(app, authorize::login_of(login), account, client.as_ref(), scopes, now)
+            .await?;
+    let back: String = url::form_urlencoded::byte_serialize(device_path(code).as_bytes()).collect();
+    Ok(match decision {
+        Decision::IssueCode | Decision::Consent => None,
+        Decision::StepUp => Some(
+            Redirect::to(&format!("{}?return_to={back}", paths::SECOND_FACTOR)).into_response(),
+        ),
+        Decision::SignIn | Decision::Refuse(..) => Some(sign_in_first(&device_path(code))),
+    })
 }
 
 /// Wrong user codes are counted per address, like failed sign-ins (RFC 8628 §5.1): a code is

@@ -20,7 +20,7 @@ use uuid::Uuid;
 use crate::accounts::factors;
 use crate::http::Device;
 use crate::http::page::PageError;
-use crate::oidc::authorize::{self, PendingRequest, Visitor};
+use crate::oidc::authorize::{self, Door, PendingRequest, Visitor};
 use crate::sessions as session;
 use crate::sessions::browser::BrowserKey;
 use crate::state::AppState;
@@ -69,9 +69,12 @@ pub async fn continue_after_sign_in(
         _ => None,
     };
     if let Some(methods) = remembered {
-        let amr = std::iter::once("pwd".to_owned()).chain(methods).collect();
+        let proof = Proof {
+            amr: std::iter::once("pwd".to_owned()).chain(methods).collect(),
+            factor_now: false,
+        };
         return finish_sign_in(
-            app, session, browser, device, signed_in, amr, pending, return_to,
+            app, session, browser, device, signed_in, proof, pending, return_to,
         )
         .await;
     }
@@ -85,14 +88,38 @@ pub async fn continue_after_sign_in(
         browser,
         device,
         signed_in,
-        vec!["pwd".into()],
+        Proof::password(),
         pending,
         return_to,
     )
     .await
 }
 
-/// Establishes the SSO session, signed in by `amr`, and continues the app's authorization
+/// How a sign-in was proved.
+pub struct Proof {
+    /// RFC 8176 methods.
+    pub amr: Vec<String>,
+    /// A second factor was proved in this sign-in (a remembered browser stands in for one
+    /// without proving it now).
+    pub factor_now: bool,
+}
+
+impl Proof {
+    pub fn password() -> Proof {
+        Proof {
+            amr: vec!["pwd".into()],
+            factor_now: false,
+        }
+    }
+
+    /// Methods that include a second factor proved just now.
+    pub fn with_factor(amr: Vec<String>) -> Proof {
+        let factor_now = amr.iter().any(|m| m == "mfa");
+        Proof { amr, factor_now }
+    }
+}
+
+/// Establishes the SSO session, signed in as `proof` says, and continues the app's authorization
 /// request (or goes home).
 #[allow(clippy::too_many_arguments)]
 pub async fn finish_sign_in(
@@ -101,7 +128,7 @@ pub async fn finish_sign_in(
     browser: &BrowserKey,
     device: &Device,
     signed_in: SignedIn,
-    amr: Vec<String>,
+    proof: Proof,
     pending: Option<(Uuid, PendingRequest, ClientRow)>,
     return_to: Option<String>,
 ) -> Result<Response, PageError> {
@@ -112,9 +139,10 @@ pub async fn finish_sign_in(
         method,
     } = signed_in;
     let how = session::How {
-        amr,
+        amr: proof.amr,
         method,
         remember,
+        factor_now: proof.factor_now,
     };
     let state = session::establish(app, session, &account, how, device, now).await?;
     let visitor = &Visitor {
@@ -124,17 +152,14 @@ pub async fn finish_sign_in(
     match pending {
         Some((id, pending, client)) => {
             let login = (state, account);
-            let parked = Some((id, &pending));
-            authorize::proceed(
-                app,
-                &client,
-                Some(&login),
-                parked,
-                &pending.request,
+            let door = Door {
+                client: &client,
+                request: &pending.request,
+                parked: Some((id, &pending)),
                 visitor,
-                now,
-            )
-            .await
+                consent_given: false,
+            };
+            authorize::proceed(app, door, Some(&login), now).await
         }
         None => Ok(Redirect::to(&return_to.unwrap_or_else(|| "/".into())).into_response()),
     }

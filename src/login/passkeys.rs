@@ -7,7 +7,9 @@ use axum::response::{IntoResponse, Response};
 use tower_sessions::Session;
 
 use super::sign_in::Attempt;
-use super::{SignedIn, finish_sign_in, local_path};
+use super::{Proof, SignedIn, finish_sign_in, local_path};
+use crate::domain::ScopeSet;
+use crate::oidc::authorize::{self, Decision, Login};
 use crate::accounts::passkeys::{self, Ceremony, PasskeyError, Started};
 use crate::http::Device;
 use crate::http::page::PageError;
@@ -88,6 +90,7 @@ pub async fn post_sign_in(
         pending,
         return_to: local_path(form.get("return_to")),
         remember: false,
+        qr: super::qr::offered(&app, &device.ip),
     };
     let now = app.clock.now();
     let Some(ceremony) = take(session).await? else {
@@ -109,6 +112,22 @@ pub async fn post_sign_in(
         Err(PasskeyError::Off) => return Err(PageError::not_found()),
         Err(e) => return Err(PageError::server_error(e)),
     };
+    // The account's own demands first: a temporary password an admin set (after a compromise,
+    // say) must be replaced through the password sign-in, whatever key is presented.
+    let login = Login {
+        account_id: account.account_id,
+        auth_time: now,
+        mfa: amr.iter().any(|m| m == "mfa"),
+    };
+    let decision = authorize::decide_at_door(&app, login, &account, None, ScopeSet::default(), now)
+        .await?;
+    if decision != Decision::IssueCode {
+        tracing::info!(account_id = %account.account_id, ?decision, "a passkey sign-in was refused by the account's state");
+        let error = Message::new("passkey-temporary-password");
+        return attempt
+            .again(&app, session, browser, StatusCode::FORBIDDEN, error)
+            .await;
+    }
     let event = crate::store::NewSignInEvent {
         account_id: account.account_id,
         result: "succeeded",
@@ -128,7 +147,14 @@ pub async fn post_sign_in(
         pending, return_to, ..
     } = attempt;
     finish_sign_in(
-        &app, session, browser, &device, signed_in, amr, pending, return_to,
+        &app,
+        session,
+        browser,
+        &device,
+        signed_in,
+        Proof::with_factor(amr),
+        pending,
+        return_to,
     )
     .await
 }

@@ -14,9 +14,10 @@ use uuid::Uuid;
 use crate::accounts::throttle;
 use crate::crypto;
 use crate::domain::protocol::paths;
-use crate::http::ClientIp;
+use crate::domain::ScopeSet;
+use crate::http::Device;
 use crate::http::page::{PageError, PageForm, render};
-use crate::oidc::authorize::load_pending;
+use crate::oidc::authorize::{self, Decision, Login, load_pending};
 use crate::oidc::device::{self, display_user_code};
 use crate::sessions as session;
 use crate::sessions::browser::BrowserKey;
@@ -61,13 +62,19 @@ pub async fn get_qr_login(
     State(app): State<AppState>,
     session: Session,
     browser: BrowserKey,
-    ClientIp(ip): ClientIp,
+    device: Device,
     Query(q): Query<RequestQuery>,
 ) -> Result<Response, PageError> {
+    let ip = &device.ip;
+    // Offered only to the college's shared computers: anywhere else a QR code is a lure an
+    // attacker can show a victim's phone (SPEC §4.2).
+    if !offered(&app, ip) {
+        return Err(PageError::not_found());
+    }
     let now = app.clock.now();
     // Each visit stores a device request and a session: bounded per address.
     let limit = app.config.anonymous_starts_per_ip;
-    if !throttle::count_anonymous_start(&app.store, &ip, limit, now).await? {
+    if !throttle::count_anonymous_start(&app.store, ip, limit, now).await? {
         return Err(PageError::too_many_starts());
     }
     // The app's sign-in in progress, continued after the QR sign-in and named on the phone.
@@ -77,7 +84,8 @@ pub async fn get_qr_login(
     };
     let request = pending.as_ref().map(|(id, _, _)| *id);
     let for_client = pending.as_ref().map(|(_, _, client)| client.client_id);
-    let started = device::start(&app, None, for_client, "openid", now).await?;
+    let requester = Some((ip.as_str(), device.user_agent.as_str()));
+    let started = device::start(&app, None, for_client, "openid", requester, now).await?;
     let wait = QrWait {
         device_code: started.device_code,
         request,
@@ -110,7 +118,7 @@ pub async fn post_qr_poll(
     State(app): State<AppState>,
     session: Session,
     browser: BrowserKey,
-    device: crate::http::Device,
+    device: Device,
     PageForm(form): PageForm,
 ) -> Result<Response, PageError> {
     let status = |status: &str| Json(json!({ "status": status })).into_response();
@@ -132,31 +140,63 @@ pub async fn post_qr_poll(
         Some(id) => app.store.find_account(id).await?.filter(|a| !a.disabled),
         None => None,
     };
-    let Some(account) = account else {
+    // The approval holds only while the account's credentials are those it was given under.
+    let Some(account) =
+        account.filter(|a| row.approved_version == Some(a.credential_version))
+    else {
         return Ok(status("denied"));
     };
-    let amr = row
-        .amr
-        .as_deref()
-        .and_then(|a| serde_json::from_str::<Vec<String>>(a).ok())
-        .unwrap_or_default();
+    // The computer proved nothing itself: its session never borrows the phone's factor
+    // (`mca`: confirmed over a second channel, the phone). The account's own demands decide.
+    let login = Login {
+        account_id: account.account_id,
+        auth_time: now,
+        mfa: false,
+    };
+    let decision =
+        authorize::decide_at_door(&app, login, &account, None, ScopeSet::default(), now).await?;
+    if !matches!(decision, Decision::IssueCode | Decision::StepUp) {
+        tracing::info!(account_id = %account.account_id, ?decision, "a QR sign-in was refused by the account's state");
+        return Ok(status("denied"));
+    }
     session
         .remove::<QrWait>(QR_KEY)
         .await
         .map_err(session_error)?;
     // A shared computer: never a persistent cookie.
     let how = session::How {
-        amr,
+        amr: vec![QR_AMR.to_owned()],
         method: "qr",
         remember: false,
+        factor_now: false,
     };
     session::establish(&app, &session, &account, how, &device, now).await?;
     tracing::info!(account_id = %account.account_id, "signed in by QR code");
-    let next = match wait.request {
+    let mut next = match wait.request {
         Some(id) => format!("{}?request={id}", paths::AUTHORIZE_CONTINUE),
         None => "/".to_owned(),
     };
+    if decision == Decision::StepUp {
+        // The policy wants a second factor of this account: on this computer, before anything.
+        let back: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
+        next = format!("{}?return_to={back}", paths::SECOND_FACTOR);
+    }
     Ok(Json(json!({"status": "approved", "next": next})).into_response())
+}
+
+/// The `amr` of a QR sign-in's computer session: RFC 8176 `mca`, confirmed over a second
+/// channel. Never `mfa`, whatever the phone proved.
+pub const QR_AMR: &str = "mca";
+
+/// QR sign-in is offered only on `HCCC_SSO_SHARED_NETWORKS` (off where none is set).
+pub fn offered(app: &AppState, ip: &str) -> bool {
+    ip.parse::<std::net::IpAddr>().is_ok_and(|ip| {
+        app.config
+            .mfa
+            .shared_networks
+            .iter()
+            .any(|net| net.contains(&ip))
+    })
 }
 
 /// A QR code of `data` as inline SVG, in the college's dark blue on white.

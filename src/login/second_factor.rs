@@ -11,14 +11,14 @@ use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 use uuid::Uuid;
 
-use super::{SignedIn, finish_sign_in, local_path};
+use super::{Proof, SignedIn, finish_sign_in, local_path};
 use crate::accounts::factors::{self, FactorError, Next};
 use crate::accounts::passkeys::{self, PasskeyError};
 use crate::domain::FieldError;
 use crate::http::Device;
 use crate::http::page::{PageError, render};
 use crate::i18n::Message;
-use crate::oidc::authorize::{self, Visitor, load_pending};
+use crate::oidc::authorize::{self, Door, Stage, Visitor, load_pending};
 use crate::sessions::browser::BrowserKey;
 use crate::sessions::{self as session, CsrfForm};
 use crate::state::AppState;
@@ -47,6 +47,10 @@ struct Waiting {
     new_key: Option<Vec<u8>>,
     /// The factor is proved; only the recovery codes were left to show.
     proved: bool,
+    /// The account's credential version when the password was checked: any credential change
+    /// since (a new password, a first factor) voids this half-finished sign-in.
+    #[serde(default)]
+    credential_version: i64,
 }
 
 /// The sign-in methods a `Waiting` may name, as the session list spells them.
@@ -82,7 +86,10 @@ pub async fn ask(
         step_up: false,
         new_key: new_key_if(app, account_id, &next)?,
         proved: false,
+        credential_version: signed_in.account.credential_version,
     };
+    // A new session id for the half-signed-in state, as for a sign-in.
+    session.cycle_id().await.map_err(session_error)?;
     session.insert(KEY, &waiting).await.map_err(session_error)?;
     Ok(Redirect::to(PATH).into_response())
 }
@@ -219,14 +226,21 @@ pub async fn get_second_factor(
 ) -> Result<Response, PageError> {
     let mut current = waiting(&app, &session).await?;
     if q.request.is_some() || q.return_to.is_some() || current.is_none() {
-        let Some((_, account)) = session::current_login(&app, &session).await? else {
+        let Some((state, account)) = session::current_login(&app, &session).await? else {
             return Ok(match current {
                 Some(_) => Redirect::to(PATH).into_response(),
                 None => Redirect::to("/login").into_response(),
             });
         };
+        // A request parked for this session's step-up, and no other.
         let request = match q.request.as_deref() {
-            Some(raw) => Some(load_pending(&app, raw, &browser).await?.0),
+            Some(raw) => {
+                let (id, pending, _) = load_pending(&app, raw, &browser).await?;
+                if !pending.answerable(Stage::StepUp, Some(state.sid)) {
+                    return Err(PageError::expired_request());
+                }
+                Some(id)
+            }
             None => None,
         };
         let now = app.clock.now();
@@ -246,6 +260,7 @@ pub async fn get_second_factor(
             step_up: true,
             new_key: new_key_if(&app, account.account_id, &next)?,
             proved: false,
+            credential_version: account.credential_version,
         };
         session.insert(KEY, &step_up).await.map_err(session_error)?;
         current = Some(step_up);
@@ -294,11 +309,17 @@ async fn show(
     }
 }
 
+/// The account of a half-finished sign-in, as long as nothing changed since its password was
+/// checked: not disabled, no temporary password, no credential change.
 async fn account_of(app: &AppState, waiting: &Waiting) -> Result<AccountRow, PageError> {
     app.store
         .find_account(waiting.account_id)
         .await?
-        .filter(|a| !a.disabled)
+        .filter(|a| {
+            !a.disabled
+                && !a.must_change_password
+                && a.credential_version == waiting.credential_version
+        })
         .ok_or_else(expired)
 }
 
@@ -415,11 +436,32 @@ pub async fn post_enrol(
     let mut current = waiting(&app, &csrf.session).await?.ok_or_else(expired)?;
     let sealed = current.new_key.clone().ok_or_else(expired)?;
     let account = account_of(&app, &current).await?;
+    // Enrolment is for an account without a factor: one that appeared meanwhile (the owner
+    // enrolled elsewhere) is never replaced from here.
+    if app.store.find_mfa(account.account_id).await?.has_factor() {
+        csrf.session
+            .remove::<Waiting>(KEY)
+            .await
+            .map_err(session_error)?;
+        return Err(expired());
+    }
     let key = crate::crypto::open(&app.key_encryption, account.account_id.as_bytes(), &sealed)
         .map_err(PageError::server_error)?;
     let now = app.clock.now();
     let code = csrf.form.get("code").unwrap_or_default();
-    match factors::enrol_totp(&app, &account, &key, code, Some(&device.ip), now).await {
+    let enrolled = factors::enrol_totp(&app, &account, &key, code, Some(&device.ip), now).await;
+    if enrolled.is_ok() {
+        // The first factor: what was signed in with the password alone ends (but this
+        // session, when it is a step-up of one).
+        let keep = match current.step_up {
+            true => session::current_login(&app, &csrf.session)
+                .await?
+                .map(|(state, _)| state.sid),
+            false => None,
+        };
+        factors::end_password_only_sign_ins(&app, &account, keep, now).await?;
+    }
+    match enrolled {
         Ok(None) => finish(&app, &csrf, &device, current, account, &OTP_AMR).await,
         Ok(Some(codes)) => {
             current.new_key = None;
@@ -531,7 +573,7 @@ async fn proceed(
             browser,
             device,
             signed_in,
-            amr,
+            Proof::with_factor(amr),
             pending,
             waiting.return_to,
         )
@@ -547,21 +589,22 @@ async fn proceed(
     let state = session::add_second_factor(app, session, &state, methods).await?;
     match pending {
         Some((id, pending, client)) => {
+            if !pending.answerable(Stage::StepUp, Some(state.sid)) {
+                return Err(PageError::expired_request());
+            }
             let visitor = &Visitor {
                 ip: &device.ip,
                 browser,
             };
             let login = (state, current);
-            authorize::proceed(
-                app,
-                &client,
-                Some(&login),
-                Some((id, &pending)),
-                &pending.request,
+            let door = Door {
+                client: &client,
+                request: &pending.request,
+                parked: Some((id, &pending)),
                 visitor,
-                now,
-            )
-            .await
+                consent_given: false,
+            };
+            authorize::proceed(app, door, Some(&login), now).await
         }
         None => Ok(Redirect::to(&waiting.return_to.unwrap_or_else(|| "/".into())).into_response()),
     }

@@ -1,6 +1,6 @@
 //! The letters we send, in the person's language: an invitation, a password reset, an e-mail
-//! address to confirm, and notices of a changed password or address. Text plus simple HTML; no
-//! tracking, no remote images.
+//! address to confirm, and notices of a changed password and of an address changing, then
+//! changed. Text plus simple HTML; no tracking, no remote images.
 
 use askama::Template;
 use lettre::message::Mailbox;
@@ -28,6 +28,11 @@ pub enum Letter<'a> {
     /// To the old address, when a new one was asked for.
     AddressChanging {
         new_address: &'a str,
+    },
+    /// To the old address, when the new one was confirmed and replaced it.
+    AddressChanged {
+        new_address: &'a str,
+        at: i64,
     },
     PasswordChanged {
         at: i64,
@@ -86,6 +91,7 @@ impl Letter<'_> {
             Letter::PasswordReset { .. } => "reset",
             Letter::ConfirmAddress { .. } => "verification",
             Letter::AddressChanging { .. } => "email_change_notice",
+            Letter::AddressChanged { .. } => "email_changed_notice",
             Letter::PasswordChanged { .. } => "password_changed",
             Letter::SecurityNotice { .. } => "security_notice",
         }
@@ -140,6 +146,18 @@ impl Letter<'_> {
                 vec![
                     user("mail-address-changing-body").with("address", *new_address),
                     Message::new("mail-not-you"),
+                ],
+                None,
+                Vec::new(),
+            ),
+            Letter::AddressChanged { new_address, at } => (
+                Message::new("mail-address-changed-subject"),
+                vec![
+                    user("mail-address-changed-body")
+                        .with("address", *new_address)
+                        .with("when", crate::clock::format_utc(*at)),
+                    // Not "reset your password": a reset would now go to the new address.
+                    Message::new("mail-address-changed-not-you"),
                 ],
                 None,
                 Vec::new(),

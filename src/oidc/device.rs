@@ -72,6 +72,7 @@ pub async fn start(
     client_id: Option<Uuid>,
     for_client_id: Option<Uuid>,
     scope: &str,
+    requester: Option<(&str, &str)>,
     now: i64,
 ) -> Result<StartedDevice, StoreError> {
     let device_code = crypto::random_token();
@@ -87,6 +88,7 @@ pub async fn start(
             scope,
             expires_at: now + DEVICE_TTL,
             poll_interval: POLL_INTERVAL,
+            requester,
         };
         match app.store.insert_device(new, now).await {
             Ok(()) => {
@@ -135,7 +137,7 @@ pub async fn post_device_authorization(
         ));
     }
     let now = app.clock.now();
-    let started = start(&app, Some(client.client_id), None, &scopes.to_string(), now).await?;
+    let started = start(&app, Some(client.client_id), None, &scopes.to_string(), None, now).await?;
     let user_code = display_user_code(&started.user_code);
     let verification_uri = app.config.url(crate::domain::protocol::paths::DEVICE);
     let body = DeviceAuthorizationResponse {

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::crypto;
-use crate::domain::{Scope, ScopeSet};
+use crate::domain::{Scope, ScopeSet, acr};
 use crate::keys::{KeyError, KeyRing};
 use crate::state::AppState;
 use crate::store::{AccountRow, GrantRow, StoreError, UserinfoRow};
@@ -157,7 +157,7 @@ pub fn mint_user_tokens(keys: &KeyRing, input: MintInput<'_>) -> Result<IssuedTo
         gid: Some(input.grant.grant_id),
         roles: wants_roles.then(|| input.account.roles.0.clone()),
         groups: wants_roles.then(|| input.account.groups.0.clone()),
-        acr: Some(crate::accounts::factors::acr_of(&input.grant.amr).to_owned()),
+        acr: Some(acr::acr_of(&input.grant.amr).to_owned()),
     };
     let access_token = keys.sign("at+jwt", &access)?;
     if !scopes.contains(Scope::Openid) {
@@ -166,6 +166,7 @@ pub fn mint_user_tokens(keys: &KeyRing, input: MintInput<'_>) -> Result<IssuedTo
             id_token: None,
         });
     }
+    let asked = super::scopes::ClaimsRequest::from_json(&input.grant.claims);
     let id = IdTokenClaims {
         iss: input.issuer,
         sub,
@@ -177,13 +178,11 @@ pub fn mint_user_tokens(keys: &KeyRing, input: MintInput<'_>) -> Result<IssuedTo
         azp: client_id,
         at_hash: at_hash(&access_token),
         sid: input.grant.sid.to_string(),
-        acr: crate::accounts::factors::acr_of(&input.grant.amr),
+        // The access token says what the sign-in reached (the API reads it); the ID token says
+        // which of the app's preferred classes was met.
+        acr: acr::stated(asked.acr.as_deref(), &input.grant.amr),
         amr: &input.grant.amr,
-        profile: ProfileClaims::release(
-            input.account,
-            input.scope,
-            &super::scopes::ClaimsRequest::from_json(&input.grant.claims).id_token,
-        ),
+        profile: ProfileClaims::release(input.account, input.scope, &asked.id_token),
     };
     let id_token = keys.sign_with(input.id_token_alg, "JWT", &id)?;
     Ok(IssuedTokens {

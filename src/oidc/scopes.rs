@@ -10,6 +10,40 @@ pub struct ClaimsRequest {
     pub userinfo: Vec<String>,
     #[serde(default)]
     pub id_token: Vec<String>,
+    /// The `acr` the request chose (§5.5.1.1, `acr_values`): the first value it prefers that we
+    /// offer. Stored with the grant so the ID token can say which one was met.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
+}
+
+/// An `acr` claim asked for in the claims parameter (OIDC Core §5.5.1.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcrClaimRequest {
+    pub essential: bool,
+    /// `values` (or the single `value`), in order of preference.
+    pub values: Vec<String>,
+}
+
+/// The `acr` claim request of a claims parameter, if it names one with a value or values (in the
+/// ID token's member, else userinfo's). A malformed parameter has none: `parse` refuses it.
+pub fn acr_claim_request(raw: &str) -> Option<AcrClaimRequest> {
+    let value: serde_json::Value = serde_json::from_str(raw).ok()?;
+    let member = |name: &str| value.get(name)?.get("acr")?.as_object().cloned();
+    let acr = member("id_token").or_else(|| member("userinfo"))?;
+    let essential = acr
+        .get("essential")
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false);
+    let values: Vec<String> = match (acr.get("values"), acr.get("value")) {
+        (Some(serde_json::Value::Array(list)), _) => list
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .take(16)
+            .collect(),
+        (_, Some(serde_json::Value::String(one))) => vec![one.clone()],
+        _ => return None,
+    };
+    Some(AcrClaimRequest { essential, values })
 }
 
 impl ClaimsRequest {
@@ -33,6 +67,7 @@ impl ClaimsRequest {
         Ok(ClaimsRequest {
             userinfo: names("userinfo")?,
             id_token: names("id_token")?,
+            acr: None,
         })
     }
 

@@ -40,6 +40,20 @@ pub struct LoginState {
     /// The account's credential version at sign-in: a password change since ends the session.
     #[serde(default)]
     pub credential_version: i64,
+    /// When a second factor was last proved in this session (at sign-in or a step-up; a
+    /// remembered browser proves none): changing factors needs a recent one.
+    #[serde(default)]
+    pub factor_at: Option<i64>,
+}
+
+/// How recent a second factor must be to change the account's factors (seconds).
+pub const FRESH_FACTOR: i64 = 600;
+
+impl LoginState {
+    /// A second factor was proved in this session within `FRESH_FACTOR` of `now`.
+    pub fn factor_is_fresh(&self, now: i64) -> bool {
+        self.factor_at.is_some_and(|at| now - at <= FRESH_FACTOR)
+    }
 }
 
 fn session_error(e: tower_sessions::session::Error) -> PageError {
@@ -132,6 +146,8 @@ pub struct How {
     pub method: &'static str,
     /// "Keep me signed in on this device".
     pub remember: bool,
+    /// A second factor was proved in this sign-in (not stood in for by a remembered browser).
+    pub factor_now: bool,
 }
 
 /// When a session ends unless it is used again: its idle timeout, within its absolute lifetime.
@@ -160,6 +176,7 @@ pub async fn establish(
         remember,
         last_seen: now,
         credential_version: account.credential_version,
+        factor_at: how.factor_now.then_some(now),
     };
     let listed = NewBrowserSession {
         sid: state.sid,
@@ -189,6 +206,7 @@ pub async fn add_second_factor(
     amr: &[&str],
 ) -> Result<LoginState, PageError> {
     let mut state = state.clone();
+    state.factor_at = Some(app.clock.now());
     for method in amr {
         if !state.amr.iter().any(|m| m == method) {
             state.amr.push((*method).to_owned());

@@ -1,6 +1,7 @@
 use uuid::Uuid;
 
 use super::authorization::{GRANT_COLUMNS, GrantRecord};
+use super::links::{LinkPurpose, end_links_sql};
 use super::{Db, GrantRow, Store, StoreError, encode_string_list, on_pool};
 
 /// Which of an account's grants outlive a password change.
@@ -439,8 +440,9 @@ impl Store {
     /// Writes the fields in which `after` differs from `before`, and only those, so a change made
     /// meanwhile to another field (an admin disabling the account while another renames it) is
     /// kept. When the change disables the account, its grants are revoked in the same transaction
-    /// (ending refresh and access tokens). Refuses with `LastAdmin` a change that would leave no
-    /// active admin, judged against the rows as they are inside the transaction.
+    /// (ending refresh and access tokens), and its unspent e-mailed links end. Refuses with
+    /// `LastAdmin` a change that would leave no active admin, judged against the rows as they are
+    /// inside the transaction.
     pub async fn update_account(
         &self,
         before: &AccountRow,
@@ -504,6 +506,10 @@ impl Store {
             }
             if disabled_change && after.disabled {
                 sqlx::query(REVOKE_ACCOUNT_GRANTS).bind(after.account_id).bind(now).execute(&mut *tx).await?;
+                // Ended, not only refused while disabled: re-enabling must not bring a link back.
+                let (end_links, drop_mail) = end_links_sql(&LinkPurpose::ALL);
+                sqlx::query(&end_links).bind(after.account_id).bind(now).execute(&mut *tx).await?;
+                sqlx::query(&drop_mail).bind(after.account_id).execute(&mut *tx).await?;
             }
             tx.commit().await?;
         });
@@ -536,7 +542,9 @@ impl Store {
     /// Sets a new password hash and ends what was signed in with the old one: the credential
     /// version moves on and their browser sessions' rows go (so they end at their next request), and
     /// every live grant of the account but `keep` is revoked with its refresh tokens, in one
-    /// transaction. Returns the new version and the grants ended, whose apps are told (logout).
+    /// transaction. The same transaction ends the account's unspent invitation, reset and
+    /// e-mail-change links (`LinkPurpose::ENDED_BY_A_PASSWORD`), whatever set the password.
+    /// Returns the new version and the grants ended, whose apps are told (logout).
     pub async fn set_password(
         &self,
         account_id: Uuid,
@@ -545,8 +553,45 @@ impl Store {
         keep: KeepGrants,
         now: i64,
     ) -> Result<PasswordSet, StoreError> {
+        self.write_password(account_id, password_hash, must_change, keep, false, now)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// Sets the first password of an account that has none (an invitation's): `None`, and
+    /// nothing written, when the account got a password another way meanwhile (an admin, a
+    /// reset), which an invitation must not replace. Ends what `set_password` ends.
+    pub async fn set_first_password(
+        &self,
+        account_id: Uuid,
+        password_hash: &str,
+        now: i64,
+    ) -> Result<Option<PasswordSet>, StoreError> {
+        self.write_password(
+            account_id,
+            password_hash,
+            false,
+            KeepGrants::None,
+            true,
+            now,
+        )
+        .await
+    }
+
+    /// `set_password`, or with `first_only` only where the account has no password yet (judged
+    /// by the update itself, so a password set at the same moment is never replaced).
+    async fn write_password(
+        &self,
+        account_id: Uuid,
+        password_hash: &str,
+        must_change: bool,
+        keep: KeepGrants,
+        first_only: bool,
+        now: i64,
+    ) -> Result<Option<PasswordSet>, StoreError> {
         const SQL: &str = "update account set password_hash = $2, must_change_password = $3, updated_at = $4, \
-            credential_version = credential_version + 1 where account_id = $1 returning credential_version";
+            credential_version = credential_version + 1 where account_id = $1 \
+            and ($5 = false or password_hash is null) returning credential_version";
         let end_grants = format!(
             "update oauth_grant set revoked_at = $2 where account_id = $1 and revoked_at is null \
              and ($3 is null or sid <> $3) and ($4 is null or grant_id <> $4) returning {GRANT_COLUMNS}"
@@ -555,31 +600,42 @@ impl Store {
             (select grant_id from oauth_grant where account_id = $1 and revoked_at is not null)";
         const END_SESSIONS: &str =
             "delete from browser_session where account_id = $1 and ($2 is null or sid <> $2)";
+        let (end_links, drop_mail) = end_links_sql(&LinkPurpose::ENDED_BY_A_PASSWORD);
         let (keep_sid, keep_grant) = match keep {
             KeepGrants::None => (None, None),
             KeepGrants::OfSession(sid) => (Some(sid), None),
             KeepGrants::Grant(grant_id) => (None, Some(grant_id)),
         };
-        let (credential_version, records) = on_pool!(self, pool => {
+        let written = on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let version = sqlx::query_scalar::<_, i64>(SQL).bind(account_id).bind(password_hash)
-                .bind(must_change).bind(now).fetch_optional(&mut *tx).await?
-                .ok_or(StoreError::NotFound)?;
-            let ended = sqlx::query_as::<_, GrantRecord>(&end_grants).bind(account_id).bind(now)
-                .bind(keep_sid).bind(keep_grant).fetch_all(&mut *tx).await?;
-            sqlx::query(DROP_TOKENS).bind(account_id).execute(&mut *tx).await?;
-            sqlx::query(END_SESSIONS).bind(account_id).bind(keep_sid).execute(&mut *tx).await?;
-            tx.commit().await?;
-            (version, ended)
+                .bind(must_change).bind(now).bind(first_only).fetch_optional(&mut *tx).await?;
+            match version {
+                // Nothing written: the transaction rolls back as it is dropped.
+                None => None,
+                Some(version) => {
+                    let ended = sqlx::query_as::<_, GrantRecord>(&end_grants).bind(account_id).bind(now)
+                        .bind(keep_sid).bind(keep_grant).fetch_all(&mut *tx).await?;
+                    sqlx::query(DROP_TOKENS).bind(account_id).execute(&mut *tx).await?;
+                    sqlx::query(END_SESSIONS).bind(account_id).bind(keep_sid).execute(&mut *tx).await?;
+                    sqlx::query(&end_links).bind(account_id).bind(now).execute(&mut *tx).await?;
+                    sqlx::query(&drop_mail).bind(account_id).execute(&mut *tx).await?;
+                    tx.commit().await?;
+                    Some((version, ended))
+                }
+            }
         });
+        let Some((credential_version, records)) = written else {
+            return Ok(None);
+        };
         self.cache.invalidate();
-        Ok(PasswordSet {
+        Ok(Some(PasswordSet {
             credential_version,
             ended: records
                 .into_iter()
                 .map(GrantRow::try_from)
                 .collect::<Result<_, _>>()?,
-        })
+        }))
     }
 
     pub async fn set_account_disabled(

@@ -236,6 +236,21 @@ impl Store {
             .bind(browser_hash).bind(now).fetch_optional(pool).await)?)
     }
 
+    /// Moves a pending request to its next step (its stored parameters say which, and for which
+    /// session); false when it is gone or expired.
+    pub async fn update_pending_authorization(
+        &self,
+        request_id: Uuid,
+        params: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        const SQL: &str =
+            "update pending_authorization set params = $2 where request_id = $1 and expires_at > $3";
+        let updated = on_pool!(self, pool => sqlx::query(SQL).bind(request_id).bind(params).bind(now)
+            .execute(pool).await.map(|r| r.rows_affected()))?;
+        Ok(updated > 0)
+    }
+
     /// Removes a pending request once it is answered; false if another request got there first.
     pub async fn delete_pending_authorization(&self, request_id: Uuid) -> Result<bool, StoreError> {
         const SQL: &str = "delete from pending_authorization where request_id = $1";

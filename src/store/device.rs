@@ -18,6 +18,12 @@ pub struct DeviceRow {
     pub sid: Option<Uuid>,
     pub auth_time: Option<i64>,
     pub amr: Option<String>,
+    /// The computer that started a QR sign-in: its address and User-Agent.
+    pub requester_ip: Option<String>,
+    pub requester_agent: Option<String>,
+    pub created_at: i64,
+    /// The approving account's credential version at approval.
+    pub approved_version: Option<i64>,
 }
 
 pub struct NewDevice<'a> {
@@ -28,6 +34,8 @@ pub struct NewDevice<'a> {
     pub scope: &'a str,
     pub expires_at: i64,
     pub poll_interval: i64,
+    /// The requesting computer of a QR sign-in (None for a device of an app).
+    pub requester: Option<(&'a str, &'a str)>,
 }
 
 /// Who approved a device request, recorded so the grant can carry the same session facts.
@@ -36,6 +44,7 @@ pub struct DeviceApproval {
     pub sid: Uuid,
     pub auth_time: i64,
     pub amr: String,
+    pub credential_version: i64,
 }
 
 /// The answer to one poll of a device code.
@@ -50,15 +59,18 @@ pub enum DevicePoll {
     Approved(DeviceRow),
 }
 
-const COLUMNS: &str = "user_code, client_id, for_client_id, scope, expires_at, poll_interval, status, account_id, sid, auth_time, amr";
+const COLUMNS: &str = "user_code, client_id, for_client_id, scope, expires_at, poll_interval, status, account_id, \
+    sid, auth_time, amr, requester_ip, requester_agent, created_at, approved_version";
 
 impl Store {
     pub async fn insert_device(&self, new: NewDevice<'_>, now: i64) -> Result<(), StoreError> {
         const SQL: &str = "insert into device_authorization (device_code_hash, user_code, client_id, scope, \
-            created_at, expires_at, poll_interval, status, for_client_id) values ($1, $2, $3, $4, $5, $6, $7, 'pending', $8)";
+            created_at, expires_at, poll_interval, status, for_client_id, requester_ip, requester_agent) \
+            values ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $10)";
+        let (ip, agent) = new.requester.unzip();
         on_pool!(self, pool => sqlx::query(SQL).bind(new.device_code_hash).bind(new.user_code).bind(new.client_id)
             .bind(new.scope).bind(now).bind(new.expires_at).bind(new.poll_interval).bind(new.for_client_id)
-            .execute(pool).await.map(|r| r.rows_affected()))?;
+            .bind(ip).bind(agent).execute(pool).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 
@@ -83,13 +95,13 @@ impl Store {
         now: i64,
     ) -> Result<bool, StoreError> {
         const APPROVE: &str = "update device_authorization set status = 'approved', account_id = $3, sid = $4, \
-            auth_time = $5, amr = $6 where user_code = $1 and status = 'pending' and expires_at > $2";
+            auth_time = $5, amr = $6, approved_version = $7 where user_code = $1 and status = 'pending' and expires_at > $2";
         const DENY: &str = "update device_authorization set status = 'denied' \
             where user_code = $1 and status = 'pending' and expires_at > $2";
         let n = match approval {
             Some(a) => {
                 on_pool!(self, pool => sqlx::query(APPROVE).bind(user_code).bind(now).bind(a.account_id)
-                .bind(a.sid).bind(a.auth_time).bind(&a.amr).execute(pool).await.map(|r| r.rows_affected()))?
+                .bind(a.sid).bind(a.auth_time).bind(&a.amr).bind(a.credential_version).execute(pool).await.map(|r| r.rows_affected()))?
             }
             None => on_pool!(self, pool => sqlx::query(DENY).bind(user_code).bind(now)
                 .execute(pool).await.map(|r| r.rows_affected()))?,

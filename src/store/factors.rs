@@ -3,7 +3,8 @@
 
 use uuid::Uuid;
 
-use super::{Store, StoreError, on_pool};
+use super::authorization::{GRANT_COLUMNS, GrantRecord};
+use super::{GrantRow, Store, StoreError, on_pool};
 
 /// What an account has of second factors (no row: nothing enrolled, nothing demanded).
 #[derive(Debug, Clone, Default, sqlx::FromRow)]
@@ -101,6 +102,37 @@ impl Store {
             tx.commit().await?;
         });
         Ok(())
+    }
+
+    /// Ends what was signed in without a second factor once the account has its first one: every
+    /// browser session but `keep_sid`'s, and every live grant whose sign-in did not use a second
+    /// factor (with its refresh tokens), but `keep_sid`'s. Returns the grants ended, whose apps
+    /// get a back-channel logout.
+    pub async fn end_password_only_sign_ins(
+        &self,
+        account_id: Uuid,
+        keep_sid: Option<Uuid>,
+        now: i64,
+    ) -> Result<Vec<GrantRow>, StoreError> {
+        let end_grants = format!(
+            "update oauth_grant set revoked_at = $2 where account_id = $1 and revoked_at is null \
+             and ($3 is null or sid <> $3) and amr not like '%\"mfa\"%' returning {GRANT_COLUMNS}"
+        );
+        const DROP_TOKENS: &str = "delete from refresh_token where grant_id in \
+            (select grant_id from oauth_grant where account_id = $1 and revoked_at is not null)";
+        const END_SESSIONS: &str =
+            "delete from browser_session where account_id = $1 and ($2 is null or sid <> $2)";
+        let records = on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let ended = sqlx::query_as::<_, GrantRecord>(&end_grants).bind(account_id).bind(now)
+                .bind(keep_sid).fetch_all(&mut *tx).await?;
+            sqlx::query(DROP_TOKENS).bind(account_id).execute(&mut *tx).await?;
+            sqlx::query(END_SESSIONS).bind(account_id).bind(keep_sid).execute(&mut *tx).await?;
+            tx.commit().await?;
+            ended
+        });
+        self.cache.invalidate();
+        records.into_iter().map(GrantRow::try_from).collect()
     }
 
     /// Removes the TOTP key (the person's own removal), and the recovery codes with it when no

@@ -15,6 +15,22 @@ pub enum LinkPurpose {
 }
 
 impl LinkPurpose {
+    /// Every purpose: what disabling an account ends.
+    pub const ALL: [LinkPurpose; 4] = [
+        LinkPurpose::Invitation,
+        LinkPurpose::PasswordReset,
+        LinkPurpose::EmailVerification,
+        LinkPurpose::EmailChange,
+    ];
+    /// What a new password ends, however it was set: a way to set another one (an invitation, a
+    /// reset), and a move to another address, which may have been started by the very person the
+    /// new password is meant to shut out (the address then gets the next reset link).
+    pub const ENDED_BY_A_PASSWORD: [LinkPurpose; 3] = [
+        LinkPurpose::Invitation,
+        LinkPurpose::PasswordReset,
+        LinkPurpose::EmailChange,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             LinkPurpose::Invitation => "invitation",
@@ -41,8 +57,27 @@ pub struct NewLink {
     pub expires_at: i64,
 }
 
-const END_OLDER: &str = "update account_link set used_at = $3 \
-    where account_id = $1 and purpose = $2 and used_at is null";
+/// The two statements that end an account's unspent links of `purposes` (binding `$1` the
+/// account, `$2` now) and drop their letters not sent yet (binding `$1`: a dead link is not worth
+/// a letter, nor an admin's hand-over). Run inside the transaction of the change that ends them.
+pub(super) fn end_links_sql(purposes: &[LinkPurpose]) -> (String, String) {
+    // The purposes are our own constants, never a caller's text, so they are written as literals.
+    let list = purposes
+        .iter()
+        .map(|p| format!("'{}'", p.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    (
+        format!(
+            "update account_link set used_at = $2 \
+             where account_id = $1 and used_at is null and purpose in ({list})"
+        ),
+        format!(
+            "delete from mail_outbox \
+             where account_id = $1 and link_sealed is not null and purpose in ({list})"
+        ),
+    )
+}
 
 impl Store {
     /// The link if it is valid now (unspent, unexpired, of this purpose), without spending it:
@@ -73,16 +108,23 @@ impl Store {
             .bind(token_hash).bind(purpose.as_str()).bind(now).fetch_optional(pool).await)?)
     }
 
-    /// Ends an account's unspent links of a purpose (a password set another way ends its resets).
+    /// Ends an account's unspent links of `purposes` and drops their unsent letters, in one
+    /// transaction. Returns how many links ended.
     pub async fn end_links(
         &self,
         account_id: Uuid,
-        purpose: LinkPurpose,
+        purposes: &[LinkPurpose],
         now: i64,
-    ) -> Result<(), StoreError> {
-        on_pool!(self, pool => sqlx::query(END_OLDER).bind(account_id).bind(purpose.as_str()).bind(now)
-            .execute(pool).await.map(|r| r.rows_affected()))?;
-        Ok(())
+    ) -> Result<u64, StoreError> {
+        let (end, drop) = end_links_sql(purposes);
+        Ok(on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let ended = sqlx::query(&end).bind(account_id).bind(now)
+                .execute(&mut *tx).await?.rows_affected();
+            sqlx::query(&drop).bind(account_id).execute(&mut *tx).await?;
+            tx.commit().await?;
+            ended
+        }))
     }
 
     /// What a live link of `purpose` carries (the new address of an e-mail change waiting to be

@@ -5,6 +5,8 @@
 import { chromium } from 'playwright-core';
 
 const env = process.env;
+// A shared lab computer's address, sent through the test server's trusted proxy (127.0.0.1).
+const LAB_IP = env.LAB_IP || '10.20.1.5';
 const at = (path) => `${env.APP_URL}${path}`;
 const failures = [];
 const fail = (what) => failures.push(what);
@@ -128,7 +130,8 @@ try {
     await page.waitForLoadState('load');
 
     // The QR page: its links reachable; when the code is refused, a new one offered in place.
-    const lab = await browser.newContext({ viewport });
+    // The lab computer is on the shared network, where the QR sign-in is offered.
+    const lab = await browser.newContext({ viewport, extraHTTPHeaders: { 'X-Forwarded-For': LAB_IP } });
     const labPage = await lab.newPage();
     await labPage.goto(at('/login/qr'));
     await walk(labPage, `QR sign-in (${size})`);

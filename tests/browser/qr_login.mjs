@@ -4,13 +4,17 @@
 import { chromium, devices } from 'playwright-core';
 
 const env = process.env;
+// A shared lab computer's address, sent through the test server's trusted proxy (127.0.0.1).
+const LAB_IP = env.LAB_IP || '10.20.1.5';
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
 try {
-  const lab = await (await browser.newContext()).newPage();
+  // The lab computer is on the shared network (behind the test's trusted proxy), where the QR
+  // sign-in is offered; the phone is not.
+  const lab = await (await browser.newContext({ extraHTTPHeaders: { 'X-Forwarded-For': LAB_IP } })).newPage();
   const errors = [];
   lab.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   await lab.goto(`${env.APP_URL}/login`);

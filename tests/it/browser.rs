@@ -2,7 +2,18 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::harness::{PASSWORD, TestApp, on_both_backends};
+use crate::harness::{Backend, PASSWORD, TestApp, on_both_backends};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_qr_page_signs_a_shared_computer_in_on_sqlite() {
+    the_qr_page_signs_a_shared_computer_in_once_a_phone_approves(Backend::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set")]
+async fn the_qr_page_signs_a_shared_computer_in_on_postgres() {
+    the_qr_page_signs_a_shared_computer_in_once_a_phone_approves(Backend::Postgres).await
+}
 
 fn browser_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
@@ -39,11 +50,17 @@ pub async fn run_script(script: &str, app_url: &str, username: &str, expect_name
     stdout
 }
 
-async fn the_qr_page_signs_a_shared_computer_in_once_a_phone_approves(app: TestApp) {
+/// The QR page on a lab computer (on the shared network, where it is offered), approved on a
+/// phone that is not.
+async fn the_qr_page_signs_a_shared_computer_in_once_a_phone_approves(backend: Backend) {
     if !browser_available() {
         crate::harness::skip("chromium or tests/browser npm packages missing");
         return;
     }
+    let Some(app) = crate::harness::start_with(backend, crate::harness::lab_network).await else {
+        crate::harness::skip("TEST_DATABASE_URL is not set");
+        return;
+    };
     app.create_user("phoneuser").await;
     let stdout = run_script("qr_login.mjs", &app.base, "phoneuser", "Ada Lovelace").await;
     for step in ["qr-page", "phone", "lab"] {
@@ -286,6 +303,7 @@ async fn every_page_passes_axe_in_both_languages_at_both_sizes() {
     let app = crate::harness::start_as(crate::harness::Backend::Sqlite, "localhost", |config| {
         // A lockout reached in a few tries, for its page.
         config.login.max_failures_per_account = 3;
+        crate::harness::lab_network(config);
     })
     .await
     .expect("app");
@@ -309,9 +327,12 @@ async fn sign_in_consent_qr_and_admin_work_by_keyboard_alone() {
         crate::harness::skip("chromium or tests/browser npm packages missing");
         return;
     }
-    let app = crate::harness::start(crate::harness::Backend::Sqlite)
-        .await
-        .expect("app");
+    let app = crate::harness::start_with(
+        crate::harness::Backend::Sqlite,
+        crate::harness::lab_network,
+    )
+    .await
+    .expect("app");
     let vars = people_and_an_app(&app).await;
     let stdout = run_with("keyboard.mjs", &vars).await;
     for step in [
@@ -468,6 +489,5 @@ async fn an_admin_enrols_uses_a_recovery_code_and_signs_in_with_a_passkey_alone(
 }
 
 on_both_backends!(
-    the_qr_page_signs_a_shared_computer_in_once_a_phone_approves,
     an_admin_creates_a_student_gives_a_role_disables_and_imports,
 );

@@ -4,12 +4,12 @@ use hccc_sso::clients::{self, ClientChange};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::flows::{form_value, location, query_of, submit_login, userinfo_status};
-use crate::harness::{PASSWORD, REDIRECT_URI, TestApp, browser, on_both_backends, reqwest};
+use crate::flows::{form_value, location, submit_login, userinfo_status};
+use crate::harness::{PASSWORD, TestApp, browser, on_both_backends, reqwest};
 
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
-async fn device_client(app: &TestApp) -> String {
+pub(crate) async fn device_client(app: &TestApp) -> String {
     let change = ClientChange {
         name: Some("Library kiosk".into()),
         grant_types: Some(vec![DEVICE_GRANT.into(), "refresh_token".into()]),
@@ -27,7 +27,7 @@ async fn device_client(app: &TestApp) -> String {
     client.client_id.to_string()
 }
 
-async fn start(app: &TestApp, client_id: &str) -> Value {
+pub(crate) async fn start(app: &TestApp, client_id: &str) -> Value {
     let response = reqwest::Client::new()
         .post(app.url("/device_authorization"))
         .form(&[("client_id", client_id), ("scope", "openid profile")])
@@ -38,7 +38,7 @@ async fn start(app: &TestApp, client_id: &str) -> Value {
     response.json().await.expect("json")
 }
 
-async fn poll(app: &TestApp, client_id: &str, device_code: &str) -> (StatusCode, Value) {
+pub(crate) async fn poll(app: &TestApp, client_id: &str, device_code: &str) -> (StatusCode, Value) {
     let response = reqwest::Client::new()
         .post(app.url("/token"))
         .form(&[
@@ -53,12 +53,12 @@ async fn poll(app: &TestApp, client_id: &str, device_code: &str) -> (StatusCode,
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-fn error(body: &(StatusCode, Value)) -> &str {
+pub(crate) fn error(body: &(StatusCode, Value)) -> &str {
     body.1["error"].as_str().unwrap_or("<none>")
 }
 
 /// A person on their phone opens the verification link, signs in, and answers.
-async fn answer_on_phone(app: &TestApp, link: &str, username: &str, decision: &str) -> String {
+pub(crate) async fn answer_on_phone(app: &TestApp, link: &str, username: &str, decision: &str) -> String {
     let phone = browser();
     let response = phone.get(link).send().await.expect("device page");
     let login = location(&response);
@@ -220,119 +220,6 @@ async fn device_flow_reports_denial_expiry_and_misuse(app: TestApp) {
     );
 }
 
-async fn qr_sign_in_signs_the_shared_computer_in_when_the_phone_approves(app: TestApp) {
-    app.create_user("labstudent").await;
-    let client = app.create_client(false, true).await;
-    let lab = browser();
-    let p = crate::flows::pkce();
-    let response = lab
-        .get(crate::flows::authorize_url(&app, &client, &p, &[]))
-        .send()
-        .await
-        .expect("authorize");
-    let login_path = location(&response);
-    let login_page = lab
-        .get(app.url(&login_path))
-        .send()
-        .await
-        .expect("login")
-        .text()
-        .await
-        .expect("html");
-    let qr_link = login_page
-        .split("href=\"")
-        .find(|s| s.starts_with("/login/qr"))
-        .and_then(|s| s.split('"').next())
-        .expect("phone sign-in link");
-
-    let qr_page = lab.get(app.url(qr_link)).send().await.expect("qr page");
-    assert_eq!(qr_page.status(), StatusCode::OK);
-    let html = qr_page.text().await.expect("html");
-    assert!(
-        html.contains("<svg")
-            && html.contains("/js/qr_login.js\"")
-            && html.contains("src=\"/assets/"),
-        "an SVG QR code and the polling script"
-    );
-    // "Sign in with your password instead" keeps the app's sign-in; a new code too.
-    let request = query_of(qr_link)["request"].clone();
-    assert!(
-        html.contains(&format!("href=\"/login?request={request}\"")),
-        "{html}"
-    );
-    assert!(html.contains(&format!("href=\"/login/qr?request={request}\"")));
-    let foreign = lab
-        .get(app.url("/login/qr?request=00000000-0000-0000-0000-000000000000"))
-        .send()
-        .await
-        .expect("qr page");
-    assert_eq!(foreign.status(), StatusCode::BAD_REQUEST, "no such sign-in");
-    let csrf = html
-        .split("data-csrf=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .expect("csrf")
-        .to_owned();
-    let user_code = html
-        .split("class=\"user-code\">")
-        .nth(1)
-        .and_then(|s| s.split('<').next())
-        .expect("code")
-        .to_owned();
-
-    let poll_lab = || {
-        lab.post(app.url("/login/qr/poll"))
-            .form(&[("csrf_token", csrf.as_str())])
-            .send()
-    };
-    let answer: Value = poll_lab().await.expect("poll").json().await.expect("json");
-    assert_eq!(answer["status"], "pending");
-    let forged = lab
-        .post(app.url("/login/qr/poll"))
-        .form(&[("csrf_token", "forged")])
-        .send()
-        .await
-        .expect("poll");
-    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
-
-    let pages = answer_on_phone(
-        &app,
-        &app.url(&format!("/device?user_code={user_code}")),
-        "labstudent",
-        "allow",
-    )
-    .await;
-    assert!(
-        pages.contains("A computer signing in to College LMS is asking to sign in as you."),
-        "the phone names the app the computer is signing in to"
-    );
-    app.clock.advance(5);
-    let answer: Value = poll_lab().await.expect("poll").json().await.expect("json");
-    assert_eq!(answer["status"], "approved");
-    let next = answer["next"].as_str().expect("next");
-    let response = lab.get(app.url(next)).send().await.expect("continue");
-    let to = location(&response);
-    assert!(
-        to.starts_with(REDIRECT_URI),
-        "the app's sign-in continues on the lab computer: {to}"
-    );
-    assert!(query_of(&to).contains_key("code"));
-    let home = lab
-        .get(app.url("/"))
-        .send()
-        .await
-        .expect("home")
-        .text()
-        .await
-        .expect("html");
-    assert!(
-        home.contains("Ada Lovelace"),
-        "the lab browser now has its own session"
-    );
-    let again: Value = poll_lab().await.expect("poll").json().await.expect("json");
-    assert_eq!(again["status"], "expired", "the approval signed in once");
-}
-
 async fn return_to_after_sign_in_only_goes_to_local_paths(app: TestApp) {
     app.create_user("wanderer").await;
     for (target, expected) in [
@@ -359,5 +246,4 @@ on_both_backends!(
     return_to_after_sign_in_only_goes_to_local_paths,
     device_flow_issues_tokens_after_the_user_approves,
     device_flow_reports_denial_expiry_and_misuse,
-    qr_sign_in_signs_the_shared_computer_in_when_the_phone_approves,
 );

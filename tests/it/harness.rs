@@ -156,6 +156,33 @@ pub fn test_config(db_url: &str, issuer: &str, data_dir: &str) -> Config {
     config
 }
 
+/// A shared lab computer's address: tests send it as `X-Forwarded-For` through the trusted
+/// proxy that `lab_network` configures (the test client itself, on 127.0.0.1).
+pub const LAB_IP: &str = "10.20.1.5";
+
+/// The college's network of shared computers (10.20.0.0/16, where the QR sign-in is offered and
+/// no browser is remembered), reached through a trusted proxy on 127.0.0.1. Requests without
+/// `X-Forwarded-For` still come from 127.0.0.1, off that network.
+pub fn lab_network(config: &mut Config) {
+    config.trusted_proxies = vec!["127.0.0.1/32".parse().expect("proxy net")];
+    config.mfa.shared_networks = vec!["10.20.0.0/16".parse().expect("lab net")];
+}
+
+/// A client that behaves like a browser on a shared lab computer (`LAB_IP`).
+pub fn lab_browser() -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        "x-forwarded-for",
+        reqwest::header::HeaderValue::from_static(LAB_IP),
+    );
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .default_headers(headers)
+        .build()
+        .expect("client")
+}
+
 /// Starts the app; `None` when the backend is PostgreSQL and no server is configured.
 pub async fn start(backend: Backend) -> Option<TestApp> {
     start_with(backend, |_| {}).await
@@ -172,9 +199,20 @@ pub async fn start_as(
     host: &str,
     adjust: impl FnOnce(&mut Config),
 ) -> Option<TestApp> {
+    start_bound(backend, "127.0.0.1:0", host, adjust).await
+}
+
+/// The app listening on `bind` (`[::]:0`: every address, IPv4 peers seen as `::ffff:…`), its
+/// issuer at `http://{host}:PORT`.
+pub async fn start_bound(
+    backend: Backend,
+    bind: &str,
+    host: &str,
+    adjust: impl FnOnce(&mut Config),
+) -> Option<TestApp> {
     init_logging();
     let db = TestDb::fresh(backend).await?;
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = TcpListener::bind(bind).await.expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let base = format!("http://{host}:{port}");
     let mut config = test_config(&db.url, &base, &db._dir.path().display().to_string());
@@ -367,13 +405,17 @@ impl TestApp {
     }
 }
 
-/// Runs each named `async fn(TestApp)` once on SQLite and once on PostgreSQL.
+/// Runs each named `async fn(TestApp)` once on SQLite and once on PostgreSQL; `with PATH;`
+/// first changes the configuration by the function at PATH (a full path, e.g.
+/// `crate::harness::lab_network`).
 macro_rules! on_both_backends {
-    ($($test:ident),+ $(,)?) => {
+    (with $adjust:path; $($test:ident),+ $(,)?) => {
         mod sqlite {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $test() {
-                let app = crate::harness::start(crate::harness::Backend::Sqlite).await.expect("sqlite app");
+                let app = crate::harness::start_with(crate::harness::Backend::Sqlite, $adjust)
+                    .await
+                    .expect("sqlite app");
                 super::$test(app).await
             })+
         }
@@ -381,14 +423,21 @@ macro_rules! on_both_backends {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             #[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set")]
             async fn $test() {
-                let app = crate::harness::start(crate::harness::Backend::Postgres)
+                let app = crate::harness::start_with(crate::harness::Backend::Postgres, $adjust)
                     .await
                     .expect("TEST_DATABASE_URL was set when the tests were built");
                 super::$test(app).await
             })+
         }
     };
+    ($($test:ident),+ $(,)?) => {
+        crate::harness::on_both_backends!(with crate::harness::as_it_is; $($test),+);
+    };
 }
+
+/// The configuration as `test_config` makes it.
+pub fn as_it_is(_: &mut Config) {}
+
 pub(crate) use on_both_backends;
 
 /// A port for a server a test starts in another process. Ports are handed out once per test

@@ -16,6 +16,7 @@ mod factors;
 mod i18n;
 mod import;
 mod keys;
+mod link_lifetimes;
 mod mail;
 mod mod_auth_openidc;
 mod oidc_flow;

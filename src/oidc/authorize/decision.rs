@@ -1,5 +1,7 @@
-//! What happens next with a valid authorization request, decided without I/O from what the
-//! handler looked up: sign in, consent, issue a code, or answer the client with an error.
+//! The one decision every door asks before it signs someone in or issues a code, tokens or a
+//! session: the authorization endpoint and the steps after it (consent, the second step,
+//! `/authorize/continue`), the passkey and QR sign-ins, the device approval and its poll, and
+//! the password grant. Decided without I/O from what the door looked up.
 
 use super::request::{AuthorizationRequest, PendingRequest};
 use crate::domain::{Scope, ScopeSet};
@@ -8,40 +10,107 @@ use crate::oidc::error::ErrorCode;
 /// The next step.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Decision {
+    /// A (fresh) sign-in is needed first, or the account must replace a temporary password.
     SignIn,
-    /// Signed in, but without the second factor this request or app needs.
+    /// Signed in, but without the second factor this request, app or account policy needs.
     StepUp,
     Consent,
+    /// Go ahead: issue the code, tokens or session.
     IssueCode,
     Refuse(ErrorCode, &'static str),
 }
 
-/// What the decision depends on besides the request.
+/// What is being asked of the sign-in, whichever door it came through.
+#[derive(Debug, Clone, Default)]
+pub struct Demand<'a> {
+    pub scopes: ScopeSet,
+    pub prompt_none: bool,
+    pub prompt_login: bool,
+    pub prompt_consent: bool,
+    pub max_age: Option<i64>,
+    /// The subject of an id_token_hint: the session must be this person's.
+    pub hint_subject: Option<&'a str>,
+    /// The request prefers the REFEDS MFA profile.
+    pub wants_mfa: bool,
+}
+
+impl Demand<'static> {
+    /// A door with no authorization request (device, QR, password grant): only the scopes.
+    pub fn scopes(scopes: ScopeSet) -> Demand<'static> {
+        Demand {
+            scopes,
+            ..Demand::default()
+        }
+    }
+}
+
+impl AuthorizationRequest {
+    pub fn demand(&self) -> Demand<'_> {
+        Demand {
+            scopes: self.scopes,
+            prompt_none: self.prompt_none,
+            prompt_login: self.prompt_login,
+            prompt_consent: self.prompt_consent,
+            max_age: self.max_age,
+            hint_subject: self.hint_subject.as_deref(),
+            wants_mfa: self.wants_mfa,
+        }
+    }
+}
+
+/// The sign-in a door would act on: its account, when it happened, whether it used a second factor.
+#[derive(Debug, Clone, Copy)]
+pub struct Login {
+    pub account_id: uuid::Uuid,
+    pub auth_time: i64,
+    pub mfa: bool,
+}
+
+/// What the account's state requires of any sign-in, looked up by the door.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AccountDemands {
+    /// An admin set a temporary password: nothing but replacing it.
+    pub must_change_password: bool,
+    /// The role policy (past its grace) or an admin requires a second factor of this account.
+    pub policy_requires_mfa: bool,
+}
+
+/// Where the person's consent stands for this door.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsentState {
+    /// Look at what was remembered (and `skip_consent`).
+    Remembered(Option<ScopeSet>),
+    /// The door itself is the person's answer (the consent form's Allow, a device approval) or an
+    /// admin's (the password grant): nothing more to ask.
+    GivenHere,
+}
+
+/// What the decision depends on besides the demand.
 pub struct Situation<'a> {
-    /// Who is signed in in this browser, and since when (`auth_time`).
-    pub login: Option<(uuid::Uuid, i64)>,
-    /// The session's sign-in used a second factor.
-    pub login_mfa: bool,
+    pub login: Option<Login>,
+    pub account: AccountDemands,
     /// The app is registered as requiring a second factor.
     pub client_requires_mfa: bool,
+    pub skip_consent: bool,
     /// The parked request this continues, if any.
     pub parked: Option<&'a PendingRequest>,
-    pub skip_consent: bool,
-    /// What the person consented to for this client before.
-    pub consented: Option<ScopeSet>,
+    pub consent: ConsentState,
     pub now: i64,
 }
 
-pub fn decide(request: &AuthorizationRequest, situation: &Situation<'_>) -> Decision {
-    if needs_sign_in(request, situation) {
-        return if request.prompt_none {
+pub fn decide(demand: &Demand<'_>, situation: &Situation<'_>) -> Decision {
+    if needs_sign_in(demand, situation) {
+        return if demand.prompt_none {
             Decision::Refuse(ErrorCode::LoginRequired, "the user is not signed in")
         } else {
             Decision::SignIn
         };
     }
-    if (request.wants_mfa || situation.client_requires_mfa) && !situation.login_mfa {
-        return if request.prompt_none {
+    let needs_mfa = demand.wants_mfa
+        || situation.client_requires_mfa
+        || situation.account.policy_requires_mfa;
+    if needs_mfa && !situation.login.is_some_and(|l| l.mfa) {
+        return if demand.prompt_none {
             Decision::Refuse(
                 ErrorCode::InteractionRequired,
                 "the sign-in needs a second factor",
@@ -50,8 +119,8 @@ pub fn decide(request: &AuthorizationRequest, situation: &Situation<'_>) -> Deci
             Decision::StepUp
         };
     }
-    if needs_consent(request, situation) {
-        return if request.prompt_none {
+    if needs_consent(demand, situation) {
+        return if demand.prompt_none {
             Decision::Refuse(ErrorCode::ConsentRequired, "the user has not consented")
         } else {
             Decision::Consent
@@ -60,39 +129,39 @@ pub fn decide(request: &AuthorizationRequest, situation: &Situation<'_>) -> Deci
     Decision::IssueCode
 }
 
-/// No session; or one older than a sign-in this request asked for (prompt=login, max_age); or
-/// another person's than the id_token_hint names.
-fn needs_sign_in(request: &AuthorizationRequest, situation: &Situation<'_>) -> bool {
-    let Some((account_id, auth_time)) = situation.login else {
+/// No session; a temporary password to replace; or a session older than a sign-in this request
+/// asked for (prompt=login, max_age); or another person's than the id_token_hint names.
+fn needs_sign_in(demand: &Demand<'_>, situation: &Situation<'_>) -> bool {
+    let Some(login) = situation.login else {
         return true;
     };
     let fresh_enough = match situation.parked.and_then(|p| p.require_login_after) {
-        Some(after) => auth_time >= after,
-        None => situation.parked.is_some() || !request.prompt_login,
+        Some(after) => login.auth_time >= after,
+        None => situation.parked.is_some() || !demand.prompt_login,
     };
-    let too_old = request
+    let too_old = demand
         .max_age
-        .is_some_and(|max_age| situation.now - auth_time > max_age);
-    let other_user = request
+        .is_some_and(|max_age| situation.now - login.auth_time > max_age);
+    let other_user = demand
         .hint_subject
-        .as_ref()
-        .is_some_and(|sub| *sub != account_id.to_string());
-    !fresh_enough || too_old || other_user
+        .is_some_and(|sub| *sub != login.account_id.to_string());
+    situation.account.must_change_password || !fresh_enough || too_old || other_user
 }
 
 /// `api` lets the app act with the person's own rights (an admin's, for an admin): it is asked
 /// for every time, even of apps that skip consent, and never remembered.
-fn needs_consent(request: &AuthorizationRequest, situation: &Situation<'_>) -> bool {
-    if request.scopes.contains(Scope::Api) {
+fn needs_consent(demand: &Demand<'_>, situation: &Situation<'_>) -> bool {
+    let remembered = match situation.consent {
+        ConsentState::GivenHere => return false,
+        ConsentState::Remembered(remembered) => remembered,
+    };
+    if demand.scopes.contains(Scope::Api) {
         return true;
     }
     if situation.skip_consent {
         return false;
     }
-    request.prompt_consent
-        || !situation
-            .consented
-            .is_some_and(|granted| granted.covers(request.scopes))
+    demand.prompt_consent || !remembered.is_some_and(|granted| granted.covers(demand.scopes))
 }
 
 #[cfg(test)]
@@ -124,120 +193,115 @@ mod tests {
         }
     }
 
-    fn situation(login: Option<(Uuid, i64)>) -> Situation<'static> {
+    const ME: Uuid = Uuid::from_u128(1);
+
+    fn login(auth_time: i64, mfa: bool) -> Option<Login> {
+        Some(Login {
+            account_id: ME,
+            auth_time,
+            mfa,
+        })
+    }
+
+    fn situation(login: Option<Login>) -> Situation<'static> {
         Situation {
             login,
-            login_mfa: false,
+            account: AccountDemands::default(),
             client_requires_mfa: false,
-            parked: None,
             skip_consent: false,
-            consented: Some(ScopeSet::parse("openid email")),
+            parked: None,
+            consent: ConsentState::Remembered(Some(ScopeSet::parse("openid email"))),
             now: 1000,
         }
     }
 
-    const ME: Uuid = Uuid::from_u128(1);
+    fn decide_request(r: &AuthorizationRequest, s: &Situation<'_>) -> Decision {
+        decide(&r.demand(), s)
+    }
 
+    /// Every reason the decision refuses for, each with the step it leads to and its answer
+    /// under prompt=none; a door that is the consent itself (`GivenHere`) refuses for the same
+    /// reasons but never asks for consent.
     #[test]
-    fn signed_out_signs_in_or_is_refused_under_prompt_none() {
-        let mut r = request("openid");
-        assert_eq!(decide(&r, &situation(None)), Decision::SignIn);
-        r.prompt_none = true;
-        assert_eq!(
-            decide(&r, &situation(None)),
-            Decision::Refuse(ErrorCode::LoginRequired, "the user is not signed in")
+    fn every_reason_refuses_at_every_kind_of_door() {
+        type Case = (
+            &'static str,
+            fn(&mut AuthorizationRequest, &mut Situation<'static>),
+            Decision,
+            ErrorCode,
         );
+        let cases: [Case; 9] = [
+            ("signed out", |_, s| s.login = None, Decision::SignIn, ErrorCode::LoginRequired),
+            ("temporary password", |_, s| s.account.must_change_password = true, Decision::SignIn, ErrorCode::LoginRequired),
+            ("max_age passed", |r, _| r.max_age = Some(50), Decision::SignIn, ErrorCode::LoginRequired),
+            ("prompt=login", |r, _| r.prompt_login = true, Decision::SignIn, ErrorCode::LoginRequired),
+            ("another person's hint", |r, _| r.hint_subject = Some(Uuid::from_u128(2).to_string()), Decision::SignIn, ErrorCode::LoginRequired),
+            ("acr asks for MFA", |r, _| r.wants_mfa = true, Decision::StepUp, ErrorCode::InteractionRequired),
+            ("app requires MFA", |_, s| s.client_requires_mfa = true, Decision::StepUp, ErrorCode::InteractionRequired),
+            ("role policy requires MFA", |_, s| s.account.policy_requires_mfa = true, Decision::StepUp, ErrorCode::InteractionRequired),
+            ("not consented", |r, _| r.scopes = ScopeSet::parse("openid profile"), Decision::Consent, ErrorCode::ConsentRequired),
+        ];
+        for (why, change, step, silent) in cases {
+            let mut r = request("openid email");
+            let mut s = situation(login(900, false));
+            assert_eq!(decide_request(&r, &s), Decision::IssueCode, "{why}: baseline");
+            change(&mut r, &mut s);
+            assert_eq!(decide_request(&r, &s), step, "{why}");
+            r.prompt_none = true;
+            assert!(
+                matches!(decide_request(&r, &s), Decision::Refuse(code, _) if code == silent),
+                "{why} under prompt=none"
+            );
+            r.prompt_none = false;
+            s.consent = ConsentState::GivenHere;
+            let expected = if step == Decision::Consent { Decision::IssueCode } else { step };
+            assert_eq!(decide_request(&r, &s), expected, "{why}, consent given at the door");
+        }
     }
 
     #[test]
-    fn prompt_login_max_age_and_hints_ask_for_a_fresh_sign_in() {
+    fn a_session_with_a_second_factor_meets_every_mfa_demand() {
+        let mut r = request("openid email");
+        r.wants_mfa = true;
+        let mut s = situation(login(900, true));
+        s.client_requires_mfa = true;
+        s.account.policy_requires_mfa = true;
+        assert_eq!(decide_request(&r, &s), Decision::IssueCode);
+        // ... but not a temporary password.
+        s.account.must_change_password = true;
+        assert_eq!(decide_request(&r, &s), Decision::SignIn);
+    }
+
+    #[test]
+    fn a_parked_sign_in_is_met_only_by_a_sign_in_after_it() {
         let mut r = request("openid");
         r.prompt_login = true;
-        assert_eq!(decide(&r, &situation(Some((ME, 900)))), Decision::SignIn);
-        // Continuing a request parked for that sign-in, after it happened.
-        let parked = PendingRequest {
-            request: r.clone(),
-            require_login_after: Some(950),
-        };
-        let mut s = situation(Some((ME, 960)));
+        let parked = PendingRequest::waiting_for_sign_in(r.clone(), 950);
+        let mut s = situation(login(960, false));
         s.parked = Some(&parked);
-        assert_eq!(decide(&r, &s), Decision::IssueCode);
-        let mut s = situation(Some((ME, 940)));
+        assert_eq!(decide_request(&r, &s), Decision::IssueCode);
+        let mut s = situation(login(940, false));
         s.parked = Some(&parked);
-        assert_eq!(
-            decide(&r, &s),
-            Decision::SignIn,
-            "signed in before it was asked"
-        );
-
+        assert_eq!(decide_request(&r, &s), Decision::SignIn, "signed in before it was asked");
         let mut r = request("openid");
         r.max_age = Some(50);
-        assert_eq!(decide(&r, &situation(Some((ME, 900)))), Decision::SignIn);
-        assert_eq!(decide(&r, &situation(Some((ME, 960)))), Decision::IssueCode);
-        r.max_age = None;
-        r.hint_subject = Some(Uuid::from_u128(2).to_string());
-        assert_eq!(decide(&r, &situation(Some((ME, 960)))), Decision::SignIn);
+        assert_eq!(decide_request(&r, &situation(login(960, false))), Decision::IssueCode);
     }
 
     #[test]
     fn consent_is_remembered_but_api_is_asked_for_every_time() {
-        let me = Some((ME, 990));
-        assert_eq!(
-            decide(&request("openid email"), &situation(me)),
-            Decision::IssueCode
-        );
-        assert_eq!(
-            decide(&request("openid profile"), &situation(me)),
-            Decision::Consent
-        );
+        let me = login(990, false);
+        assert_eq!(decide_request(&request("openid email"), &situation(me)), Decision::IssueCode);
         let mut s = situation(me);
         s.skip_consent = true;
-        assert_eq!(decide(&request("openid profile"), &s), Decision::IssueCode);
-        s.consented = Some(ScopeSet::parse("openid email api"));
-        assert_eq!(decide(&request("openid api"), &s), Decision::Consent);
-        let mut r = request("openid api");
-        r.prompt_none = true;
-        assert_eq!(
-            decide(&r, &s),
-            Decision::Refuse(ErrorCode::ConsentRequired, "the user has not consented")
-        );
+        assert_eq!(decide_request(&request("openid profile"), &s), Decision::IssueCode);
+        s.consent = ConsentState::Remembered(Some(ScopeSet::parse("openid email api")));
+        assert_eq!(decide_request(&request("openid api"), &s), Decision::Consent);
+        // The consent form's own answer covers api, once.
+        s.consent = ConsentState::GivenHere;
+        assert_eq!(decide_request(&request("openid api"), &s), Decision::IssueCode);
         let mut r = request("openid email");
         r.prompt_consent = true;
-        assert_eq!(decide(&r, &situation(me)), Decision::Consent);
-    }
-
-    #[test]
-    fn a_request_for_mfa_steps_a_password_session_up_or_is_refused_silently() {
-        let me = Some((ME, 900));
-        let mut r = request("openid email");
-        r.wants_mfa = true;
-        assert_eq!(decide(&r, &situation(me)), Decision::StepUp);
-        r.prompt_none = true;
-        assert_eq!(
-            decide(&r, &situation(me)),
-            Decision::Refuse(
-                ErrorCode::InteractionRequired,
-                "the sign-in needs a second factor"
-            )
-        );
-        // Signed out, the sign-in comes first (and asks for the factor itself).
-        assert_eq!(
-            decide(&r, &situation(None)),
-            Decision::Refuse(ErrorCode::LoginRequired, "the user is not signed in")
-        );
-        // A session that used a second factor goes straight on.
-        let mut with_mfa = situation(me);
-        with_mfa.login_mfa = true;
-        assert_eq!(decide(&r, &with_mfa), Decision::IssueCode);
-        // An app registered as requiring MFA asks without acr_values.
-        let mut plain = request("openid email");
-        let mut strict = situation(me);
-        strict.client_requires_mfa = true;
-        assert_eq!(decide(&plain, &strict), Decision::StepUp);
-        plain.prompt_none = true;
-        assert!(matches!(
-            decide(&plain, &strict),
-            Decision::Refuse(ErrorCode::InteractionRequired, _)
-        ));
+        assert_eq!(decide_request(&r, &situation(me)), Decision::Consent);
     }
 }

@@ -14,11 +14,14 @@ use tower_sessions::Session;
 use url::Url;
 use uuid::Uuid;
 
-pub use decision::{Decision, Situation};
-pub use request::{AuthorizationRequest, PendingRequest, RedirectTarget, Refusal, ResponseMode};
+pub use decision::{AccountDemands, ConsentState, Decision, Demand, Login, Situation};
+pub use request::{
+    AuthorizationRequest, PendingRequest, RedirectTarget, Refusal, ResponseMode, Stage,
+};
 
-use crate::accounts::throttle;
+use crate::accounts::{factors, throttle};
 use crate::crypto;
+use crate::domain::protocol::paths;
 use crate::domain::ScopeSet;
 use crate::http::page::{FormPostPage, PageError, PageForm, page_query, render};
 use crate::http::{ClientIp, Params};
@@ -95,17 +98,19 @@ pub async fn get_continue(
         ip: &ip,
         browser: &browser,
     };
-    let now = app.clock.now();
-    proceed(
-        &app,
-        &client,
-        login.as_ref(),
-        Some((id, &pending)),
-        &pending.request,
-        &visitor,
-        now,
-    )
-    .await
+    // Only a request parked for a sign-in continues here (after the QR sign-in); a step-up
+    // or consent is answered on its own page by the session it was parked for.
+    if !pending.answerable(Stage::SignIn, None) {
+        return Err(PageError::expired_request());
+    }
+    let door = Door {
+        client: &client,
+        request: &pending.request,
+        parked: Some((id, &pending)),
+        visitor: &visitor,
+        consent_given: false,
+    };
+    proceed(&app, door, login.as_ref(), app.clock.now()).await
 }
 
 async fn authorize(
@@ -123,12 +128,57 @@ async fn authorize(
         Err(refusal) => return Ok(refused(app, refusal)),
     };
     let login = session::current_login(app, session).await?;
-    proceed(app, &client, login.as_ref(), None, &request, visitor, now).await
+    let door = Door {
+        client: &client,
+        request: &request,
+        parked: None,
+        visitor,
+        consent_given: false,
+    };
+    proceed(app, door, login.as_ref(), now).await
 }
 
 /// Looks the client up and parses the request for it; a refusal is the client's mistake, the
 /// outer error ours (the database).
 pub async fn validate(
+    app: &AppState,
+    params: &Params,
+    pushed: bool,
+) -> Result<Result<(ClientRow, AuthorizationRequest), Refusal>, crate::store::StoreError> {
+    let checked = check_request(app, params, pushed).await?;
+    if let Err(refusal) = &checked {
+        let (error, reason) = match refusal {
+            Refusal::Page(_, message) => (None, crate::i18n::Lang::ENGLISH.text(message)),
+            Refusal::Redirect(_, code, description) => (Some(code.as_str()), description.clone()),
+        };
+        log_refusal(params, error, &reason, pushed);
+    }
+    Ok(checked)
+}
+
+/// One warning for each refused authorization request (here and at /par), so that the app's
+/// developer and the help desk can tell why: the client and redirect URI as sent (cut short) and
+/// the reason. Never the rest of the request: its state, nonce, hints and codes stay out of logs.
+pub fn log_refusal(params: &Params, error: Option<&str>, reason: &str, pushed: bool) {
+    let shown = |name: &str| -> Option<String> {
+        params
+            .get(name)
+            .map(|v| v.chars().take(MAX_LOGGED).collect())
+    };
+    tracing::warn!(
+        client_id = shown("client_id"),
+        redirect_uri = shown("redirect_uri"),
+        error,
+        reason,
+        pushed,
+        "authorization request refused"
+    );
+}
+
+/// Characters of a logged client id or redirect URI (a parameter may hold 4,096).
+const MAX_LOGGED: usize = 300;
+
+async fn check_request(
     app: &AppState,
     params: &Params,
     pushed: bool,
@@ -169,7 +219,11 @@ async fn resolve_pushed(
     else {
         return Ok((params, false)); // a foreign request_uri is refused by the parse
     };
-    let expired = || PageError::bad_request("error-link-expired-title", "error-link-expired");
+    let expired = || {
+        let reason = "the pushed request (request_uri) is unknown, expired or used";
+        log_refusal(&params, Some("invalid_request_uri"), reason, true);
+        PageError::bad_request("error-link-expired-title", "error-link-expired")
+    };
     let id = Uuid::parse_str(id).map_err(|_| expired())?;
     let client_id = params
         .get("client_id")
@@ -209,60 +263,126 @@ pub async fn load_pending(
     Ok((id, pending, client))
 }
 
-/// Takes a valid request to its next step. `parked` is the pending request this continues.
-pub async fn proceed(
+/// A door of the authorization flow: the request, its app, the parked row it continues.
+pub struct Door<'a> {
+    pub client: &'a ClientRow,
+    pub request: &'a AuthorizationRequest,
+    /// The parked request this continues, by id.
+    pub parked: Option<(Uuid, &'a PendingRequest)>,
+    pub visitor: &'a Visitor<'a>,
+    /// The person answered this request's consent form with Allow just now.
+    pub consent_given: bool,
+}
+
+/// What the account's state demands of any sign-in now. A session that used a second factor
+/// meets the role policy already, so the policy is looked up only for one that did not.
+pub async fn account_demands(
     app: &AppState,
-    client: &ClientRow,
-    login: Option<&(LoginState, AccountRow)>,
-    parked: Option<(Uuid, &PendingRequest)>,
-    request: &AuthorizationRequest,
-    visitor: &Visitor<'_>,
+    account: &AccountRow,
+    mfa: bool,
     now: i64,
-) -> Result<Response, PageError> {
-    let consented = match login {
-        Some((_, account)) if !client.skip_consent => app
-            .store
-            .find_consent(account.account_id, client.client_id)
-            .await?
-            .map(|granted| ScopeSet::parse(&granted)),
-        _ => None,
-    };
+) -> Result<AccountDemands, crate::store::StoreError> {
+    let policy_requires_mfa = !mfa && factors::policy_requires_now(app, account, now).await?;
+    Ok(AccountDemands {
+        must_change_password: account.must_change_password,
+        policy_requires_mfa,
+    })
+}
+
+/// The sign-in of a session, for the decision.
+pub fn login_of(state: &LoginState) -> Login {
+    Login {
+        account_id: state.account_id,
+        auth_time: state.auth_time,
+        mfa: state.amr.iter().any(|m| m == "mfa"),
+    }
+}
+
+/// The decision at a door outside the authorization request (a passkey or QR sign-in about to
+/// become a session, the device approval and its poll, the password grant): `login` of
+/// `account`, for `client` (None: no app yet, only the account's own demands) and `scopes`; the
+/// person's or an admin's consent is given at the door itself.
+pub async fn decide_at_door(
+    app: &AppState,
+    login: Login,
+    account: &AccountRow,
+    client: Option<&ClientRow>,
+    scopes: ScopeSet,
+    now: i64,
+) -> Result<Decision, crate::store::StoreError> {
     let situation = Situation {
-        login: login.map(|(state, _)| (state.account_id, state.auth_time)),
-        login_mfa: login.is_some_and(|(state, _)| state.amr.iter().any(|m| m == "mfa")),
-        client_requires_mfa: client.settings.require_mfa,
-        parked: parked.map(|(_, p)| p),
-        skip_consent: client.skip_consent,
-        consented,
+        login: Some(login),
+        account: account_demands(app, account, login.mfa, now).await?,
+        client_requires_mfa: client.is_some_and(|c| c.settings.require_mfa),
+        skip_consent: true,
+        parked: None,
+        consent: ConsentState::GivenHere,
         now,
     };
-    let decision = decision::decide(request, &situation);
+    Ok(decision::decide(&Demand::scopes(scopes), &situation))
+}
+
+/// Takes a valid request to its next step: asks the decision with the current session, then
+/// parks the request at the step it needs (bound to this session for a step-up or consent), or
+/// spends the parked request and issues the code.
+pub async fn proceed(
+    app: &AppState,
+    door: Door<'_>,
+    login: Option<&(LoginState, AccountRow)>,
+    now: i64,
+) -> Result<Response, PageError> {
+    let Door {
+        client,
+        request,
+        parked,
+        visitor,
+        consent_given,
+    } = door;
+    let consent = match login {
+        _ if consent_given => ConsentState::GivenHere,
+        Some((_, account)) if !client.skip_consent => ConsentState::Remembered(
+            app.store
+                .find_consent(account.account_id, client.client_id)
+                .await?
+                .map(|granted| ScopeSet::parse(&granted)),
+        ),
+        _ => ConsentState::Remembered(None),
+    };
+    let account = match login {
+        Some((state, account)) => account_demands(app, account, login_of(state).mfa, now).await?,
+        None => AccountDemands::default(),
+    };
+    let situation = Situation {
+        login: login.map(|(state, _)| login_of(state)),
+        account,
+        client_requires_mfa: client.settings.require_mfa,
+        skip_consent: client.skip_consent,
+        parked: parked.map(|(_, p)| p),
+        consent,
+        now,
+    };
+    let decision = decision::decide(&request.demand(), &situation);
     let parked_id = parked.map(|(id, _)| id);
+    let sid = login.map(|(state, _)| state.sid);
+    let waiting = |stage: Stage| match (stage, sid) {
+        (Stage::SignIn, _) | (_, None) => {
+            PendingRequest::waiting_for_sign_in(request.clone(), now)
+        }
+        (stage, Some(sid)) => PendingRequest::waiting_at(request.clone(), stage, sid),
+    };
     Ok(match (decision, login) {
         (Decision::Refuse(code, why), _) => redirect_error(app, &request.target, code, why),
         (Decision::SignIn, _) => {
-            let waiting = PendingRequest {
-                request: request.clone(),
-                require_login_after: Some(now),
-            };
-            let id = park(app, client, &waiting, parked_id, visitor, now).await?;
-            Redirect::to(&format!("/login?request={id}")).into_response()
+            let id = park(app, client, &waiting(Stage::SignIn), parked, visitor, now).await?;
+            Redirect::to(&format!("{}?request={id}", paths::LOGIN)).into_response()
         }
         (Decision::StepUp, _) => {
-            let waiting = PendingRequest {
-                request: request.clone(),
-                require_login_after: None,
-            };
-            let id = park(app, client, &waiting, parked_id, visitor, now).await?;
-            Redirect::to(&format!("/login/second-factor?request={id}")).into_response()
+            let id = park(app, client, &waiting(Stage::StepUp), parked, visitor, now).await?;
+            Redirect::to(&format!("{}?request={id}", paths::SECOND_FACTOR)).into_response()
         }
         (Decision::Consent, _) => {
-            let waiting = PendingRequest {
-                request: request.clone(),
-                require_login_after: None,
-            };
-            let id = park(app, client, &waiting, parked_id, visitor, now).await?;
-            Redirect::to(&format!("/consent?request={id}")).into_response()
+            let id = park(app, client, &waiting(Stage::Consent), parked, visitor, now).await?;
+            Redirect::to(&format!("{}?request={id}", paths::CONSENT)).into_response()
         }
         (Decision::IssueCode, Some((state, account))) => {
             if let Some(id) = parked_id
@@ -280,24 +400,29 @@ pub async fn proceed(
     })
 }
 
-/// Stores (or keeps) the parked request, bound to the visitor's browser, and returns its id.
-/// New ones are counted per address: each is a row written before anyone has signed in.
+/// Stores the parked request at its new step, bound to the visitor's browser, and returns its
+/// id: a row already parked is rewritten in place (its step and session change), a new one is
+/// counted per address, as a row written before anyone has signed in.
 async fn park(
     app: &AppState,
     client: &ClientRow,
-    parked: &PendingRequest,
-    existing: Option<Uuid>,
+    waiting: &PendingRequest,
+    existing: Option<(Uuid, &PendingRequest)>,
     visitor: &Visitor<'_>,
     now: i64,
 ) -> Result<Uuid, PageError> {
-    if let Some(id) = existing {
+    let params = serde_json::to_string(waiting).map_err(PageError::server_error)?;
+    if let Some((id, before)) = existing {
+        let same = before.stage == waiting.stage && before.sid == waiting.sid;
+        if !same && !app.store.update_pending_authorization(id, &params, now).await? {
+            return Err(PageError::expired_request());
+        }
         return Ok(id);
     }
     let limit = app.config.anonymous_starts_per_ip;
     if !throttle::count_anonymous_start(&app.store, visitor.ip, limit, now).await? {
         return Err(PageError::too_many_starts());
     }
-    let params = serde_json::to_string(parked).map_err(PageError::server_error)?;
     Ok(app
         .store
         .insert_pending_authorization(

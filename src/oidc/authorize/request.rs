@@ -7,7 +7,8 @@ use uuid::Uuid;
 use crate::domain::{GrantType, Scope, ScopeSet, is_pkce_value};
 use crate::http::Params;
 use crate::oidc::error::ErrorCode;
-use crate::oidc::scopes::ClaimsRequest;
+use crate::domain::acr;
+use crate::oidc::scopes::{ClaimsRequest, acr_claim_request};
 use crate::store::ClientRow;
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -49,7 +50,7 @@ pub struct AuthorizationRequest {
     /// The subject of a valid id_token_hint: the session must be this user's.
     #[serde(default)]
     pub hint_subject: Option<String>,
-    /// `acr_values` asked for the REFEDS MFA profile (a second factor for this sign-in).
+    /// The request prefers the REFEDS MFA profile (`claims.acr`): a second factor for this sign-in.
     #[serde(default)]
     pub wants_mfa: bool,
 }
@@ -60,12 +61,56 @@ impl AuthorizationRequest {
     }
 }
 
-/// A request parked while the person signs in or consents.
+/// A request parked while the person signs in, steps up or consents.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PendingRequest {
     pub request: AuthorizationRequest,
     /// Set when a fresh sign-in is needed: the session's auth_time must be at least this.
     pub require_login_after: Option<i64>,
+    /// The step it was parked for.
+    #[serde(default)]
+    pub stage: Stage,
+    /// The session (`sid`) that reached a step-up or consent: only it may answer that step.
+    #[serde(default)]
+    pub sid: Option<Uuid>,
+}
+
+/// The step a parked request waits at.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    #[default]
+    SignIn,
+    StepUp,
+    Consent,
+}
+
+impl PendingRequest {
+    /// Waiting for a sign-in made after `after`.
+    pub fn waiting_for_sign_in(request: AuthorizationRequest, after: i64) -> PendingRequest {
+        PendingRequest {
+            request,
+            require_login_after: Some(after),
+            stage: Stage::SignIn,
+            sid: None,
+        }
+    }
+
+    /// Waiting at `stage` for the session `sid` that reached it.
+    pub fn waiting_at(request: AuthorizationRequest, stage: Stage, sid: Uuid) -> PendingRequest {
+        PendingRequest {
+            request,
+            require_login_after: None,
+            stage,
+            sid: Some(sid),
+        }
+    }
+
+    /// Whether the session `sid` may answer `stage` of this request: a sign-in anyone in this
+    /// browser may make; a step-up or consent only the session it was parked for.
+    pub fn answerable(&self, stage: Stage, sid: Option<Uuid>) -> bool {
+        self.stage == stage && (stage == Stage::SignIn || (sid.is_some() && self.sid == sid))
+    }
 }
 
 /// Why a request is refused.
@@ -123,11 +168,12 @@ impl AuthorizationRequest {
             },
         };
         let code_challenge = code_challenge(params, client, &target)?;
-        let claims = match params.get("claims").map(ClaimsRequest::parse) {
+        let mut claims = match params.get("claims").map(ClaimsRequest::parse) {
             None => ClaimsRequest::default(),
             Some(Ok(claims)) => claims,
             Some(Err(why)) => refuse(&target, ErrorCode::InvalidRequest, why)?,
         };
+        claims.acr = chosen_acr(params, &target)?.map(str::to_owned);
         let hint_subject = match params.get("id_token_hint") {
             None => None,
             Some(raw) => match hint_subject(raw) {
@@ -155,10 +201,41 @@ impl AuthorizationRequest {
             ui_locales: params
                 .get("ui_locales")
                 .map(|l| l.trim().chars().take(200).collect()),
-            claims,
             hint_subject,
-            wants_mfa: crate::accounts::factors::asks_for_mfa(params.get("acr_values")),
+            wants_mfa: claims.acr.as_deref() == Some(acr::REFEDS_MFA),
+            claims,
         })
+    }
+}
+
+/// The `acr` the request prefers among those we offer: an `acr` claim request's values (OIDC
+/// Core §5.5.1.1) or else `acr_values` (§3.1.2.1), each a list in order of preference. An
+/// essential `acr` claim none of whose values we can satisfy fails the authentication
+/// (`access_denied`); values we do not know are otherwise passed over.
+fn chosen_acr(
+    params: &Params,
+    target: &RedirectTarget,
+) -> Result<Option<&'static str>, Refusal> {
+    let from_values = || {
+        acr::preferred(
+            params
+                .get("acr_values")
+                .unwrap_or_default()
+                .split(' ')
+                .filter(|v| !v.is_empty()),
+        )
+    };
+    match params.get("claims").and_then(acr_claim_request) {
+        Some(claim) => match acr::preferred(claim.values.iter().map(String::as_str)) {
+            Some(chosen) => Ok(Some(chosen)),
+            None if claim.essential => refuse(
+                target,
+                ErrorCode::AccessDenied,
+                "none of the essential acr values can be satisfied",
+            ),
+            None => Ok(from_values()),
+        },
+        None => Ok(from_values()),
     }
 }
 

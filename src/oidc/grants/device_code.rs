@@ -3,12 +3,44 @@
 
 use super::{RefreshToken, Subject, TokenResponse, issue, live_grant};
 use crate::crypto;
+use crate::domain::ScopeSet;
+use crate::oidc::authorize::{self, Decision, Login};
 use crate::oidc::error::{ErrorCode, OAuthError};
 use crate::state::AppState;
 use crate::store::{ClientRow, DevicePoll, NewGrant};
 
 pub struct DeviceCodeRequest {
     pub device_code: String,
+}
+
+/// The poll is a door too: the approval must still stand for the account as it is now (no
+/// password or factor change since, no temporary password) and meet what the app demands.
+async fn approval_holds(
+    app: &AppState,
+    client: &ClientRow,
+    row: &crate::store::DeviceRow,
+    account_id: uuid::Uuid,
+    auth_time: i64,
+    amr: &[String],
+    now: i64,
+) -> Result<(), OAuthError> {
+    let withdrawn = || OAuthError::new(ErrorCode::AccessDenied, "the approval no longer holds");
+    let account = app
+        .store
+        .find_account(account_id)
+        .await?
+        .filter(|a| !a.disabled && row.approved_version == Some(a.credential_version))
+        .ok_or_else(withdrawn)?;
+    let login = Login {
+        account_id,
+        auth_time,
+        mfa: amr.iter().any(|m| m == "mfa"),
+    };
+    let scopes = ScopeSet::parse(&row.scope);
+    match authorize::decide_at_door(app, login, &account, Some(client), scopes, now).await? {
+        Decision::IssueCode => Ok(()),
+        _ => Err(withdrawn()),
+    }
 }
 
 pub async fn poll(
@@ -62,6 +94,7 @@ pub async fn poll(
         .map(|a| crate::store::decode_string_list("amr", a))
         .transpose()?
         .unwrap_or_default();
+    approval_holds(app, client, &row, account_id, auth_time, &amr, now).await?;
     let new = NewGrant {
         account_id,
         client_id: client.client_id,

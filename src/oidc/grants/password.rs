@@ -2,7 +2,9 @@
 //! an admin enabled it for. Same throttling as the sign-in page; no consent (the admin chose).
 
 use super::{RefreshToken, Subject, TokenResponse, issue, live_grant};
+use crate::accounts::factors::{self, Next};
 use crate::accounts::{self, SignInError};
+use crate::oidc::authorize::{self, Decision, Login};
 use crate::domain::ScopeSet;
 use crate::oidc::error::OAuthError;
 use crate::state::AppState;
@@ -61,17 +63,28 @@ pub async fn sign_in(
         Err(SignInError::Store(e)) => return Err(e.into()),
     };
     crate::telemetry_metrics::login("succeeded");
-    if account.must_change_password {
-        return Err(OAuthError::invalid_grant(
-            "the password is temporary: sign in on the web page to choose a new one",
-        ));
-    }
-    // The password grant cannot ask for a second factor: an account that has one, or an app
-    // that requires one, signs in on the web page.
-    if client.settings.require_mfa || app.store.find_mfa(account.account_id).await?.has_factor() {
-        return Err(OAuthError::invalid_grant(
-            "this sign-in needs a second factor: use the web sign-in (authorization code flow)",
-        ));
+    // The same decision as every other door: a temporary password, the app's or the role
+    // policy's second factor. This grant cannot ask for a code, so an account that has a
+    // factor (which every sign-in asks for) is refused too.
+    let next = factors::after_password(app, &account, client.settings.require_mfa, now).await?;
+    let login = Login {
+        account_id: account.account_id,
+        auth_time: now,
+        mfa: false,
+    };
+    let scopes = ScopeSet::parse(&scope);
+    match authorize::decide_at_door(app, login, &account, Some(client), scopes, now).await? {
+        Decision::SignIn => {
+            return Err(OAuthError::invalid_grant(
+                "the password is temporary: sign in on the web page to choose a new one",
+            ));
+        }
+        Decision::IssueCode if next == Next::Done => {}
+        _ => {
+            return Err(OAuthError::invalid_grant(
+                "this sign-in needs a second factor: use the web sign-in (authorization code flow)",
+            ));
+        }
     }
     let new = NewGrant {
         account_id: account.account_id,
