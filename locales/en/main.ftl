@@ -104,6 +104,11 @@ device-asking = { $app } is asking to sign in as you.
 device-asking-qr-app = A computer signing in to { $app } is asking to sign in as you.
 device-asking-qr = HCCC sign-in on another computer is asking to sign in as you.
 device-check-code = Only continue if you started this yourself and the code matches the one on the other screen:
+device-computer-warning = Only approve if you are sitting at this computer now. If someone sent you this code or showed it to you, choose No: approving would sign them in as you.
+device-computer-ip = Computer's network address
+device-computer-browser = Browser
+device-computer-started = When the code was shown
+device-unknown-browser = An unknown browser
 device-will-see = It will be able to see:
 device-allow = Yes, sign in
 device-deny = No, cancel
@@ -269,6 +274,8 @@ field-rejected = Rejected
 field-file = File
 field-sessions_ended = Sessions ended
 field-grants_ended = App sign-ins ended
+field-skipped = Skipped (their invitation still works)
+field-resend = Replaced invitations that still worked
 role-admin = Administrator
 role-staff = Staff
 role-faculty = Faculty
@@ -440,6 +447,7 @@ admin-audit-changed = { $before } → { $after }
 audit-actor-user = { $name } (account { $id })
 audit-actor-client = { $name } (app { $id })
 audit-actor-cli = The command line on the server
+audit-actor-cli-user = The command line on the server, as { $name } (user id { $id })
 audit-actor-other = { $name }
 audit-unknown-action = { $action }
 audit-user-create = Created an account
@@ -456,6 +464,7 @@ audit-client-update = Changed an app
 audit-client-rotate-secret = Issued a new app secret
 audit-client-delete = Deleted an app
 audit-keys-rotate = Rotated the signing keys
+audit-database-migrate = Applied the database migrations
 
 ## E-mails
 
@@ -573,7 +582,8 @@ admin-select-user = Select { $username }
 admin-no-password = no password yet
 admin-invite-selected = Invite the selected accounts
 admin-invite-heading = Invitations
-admin-invite-hint = An invitation e-mails a link to choose a password (to the recovery address when there is one). Accounts that already have a password are skipped; a new invitation ends the older one.
+admin-invite-hint = An invitation e-mails a link to choose a password (to the recovery address when there is one). Accounts that already have a password are skipped, and so are accounts whose invitation still works, unless you choose to send them a new link: that ends the link they already have.
+admin-invite-resend = Also send a new link to accounts whose invitation still works (their earlier link stops working)
 admin-invite-filtered = Invite the accounts this filter matches
 admin-invite-all = Invite every account without a password
 notice-invited = { $count ->
@@ -582,6 +592,10 @@ notice-invited = { $count ->
    *[other] { $count } invitations are on their way.
 }
 notice-invited-one = The invitation is on its way.
+notice-invite-skipped = { $count ->
+    [one] One account was skipped: its invitation still works. To replace it, tick "Also send a new link".
+   *[other] { $count } accounts were skipped: their invitations still work. To replace them, tick "Also send a new link".
+}
 notice-reset-sent = A password reset link is on its way.
 notice-verification-sent = A confirmation link is on its way.
 admin-user-mail = E-mail and links
@@ -653,6 +667,7 @@ account-totp-replace = Move to a new phone
 account-totp-remove = Turn off two-step verification
 account-totp-add = Set up an authenticator app
 account-totp-added = Two-step verification is on.
+account-factor-proved = Your second step is confirmed. For the next 10 minutes you can change your two-step verification settings: try again now.
 account-totp-removed = Two-step verification is off.
 field-factor_password = Current password
 field-code = Code
@@ -695,6 +710,7 @@ passkey-working = Checking…
 passkey-failed = That did not work. Try again, or use another way to sign in.
 passkey-expired = The passkey sign-in took too long. Try again.
 passkey-refused = That passkey or security key was not accepted. It may have been removed from your account.
+passkey-temporary-password = The help desk set a temporary password for this account. Sign in with it and choose a new password first; then your passkey works again.
 passkey-needs-script = Passkeys and security keys need JavaScript turned on in your browser.
 passkey-kind-missing = Choose whether to add a passkey or a security key.
 mfa-lead-key = Use your passkey or security key to finish signing in.

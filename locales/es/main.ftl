@@ -104,6 +104,11 @@ device-asking = { $app } solicita iniciar sesión con su cuenta.
 device-asking-qr-app = Una computadora que inicia sesión en { $app } solicita hacerlo con su cuenta.
 device-asking-qr = Acceso HCCC, desde otra computadora, solicita iniciar sesión con su cuenta.
 device-check-code = Continúe solo si fue usted quien inició este acceso y el código coincide con el de la otra pantalla:
+device-computer-warning = Apruebe solo si está frente a esta computadora ahora. Si alguien le envió este código o se lo mostró, elija No: aprobarlo le daría acceso a su cuenta.
+device-computer-ip = Dirección de red de la computadora
+device-computer-browser = Navegador
+device-computer-started = Hora en que se mostró el código
+device-unknown-browser = Un navegador desconocido
 device-will-see = Podrá ver:
 device-allow = Sí, iniciar sesión
 device-deny = No, cancelar
@@ -269,6 +274,8 @@ field-rejected = Rechazadas
 field-file = Archivo
 field-sessions_ended = Sesiones cerradas
 field-grants_ended = Accesos de aplicaciones cerrados
+field-skipped = Omitidas (su invitación sigue vigente)
+field-resend = Reemplazó invitaciones vigentes
 role-admin = Administrador
 role-staff = Personal
 role-faculty = Docente
@@ -440,6 +447,7 @@ admin-audit-changed = { $before } → { $after }
 audit-actor-user = { $name } (cuenta { $id })
 audit-actor-client = { $name } (aplicación { $id })
 audit-actor-cli = La línea de comandos del servidor
+audit-actor-cli-user = La línea de comandos del servidor, como { $name } (id de usuario { $id })
 audit-actor-other = { $name }
 audit-unknown-action = { $action }
 audit-user-create = Creó una cuenta
@@ -456,6 +464,7 @@ audit-client-update = Cambió una aplicación
 audit-client-rotate-secret = Emitió un secreto de aplicación nuevo
 audit-client-delete = Eliminó una aplicación
 audit-keys-rotate = Renovó las claves de firma
+audit-database-migrate = Aplicó las migraciones de la base de datos
 
 ## Correos electrónicos
 
@@ -573,7 +582,8 @@ admin-select-user = Seleccionar a { $username }
 admin-no-password = aún sin contraseña
 admin-invite-selected = Invitar a las cuentas seleccionadas
 admin-invite-heading = Invitaciones
-admin-invite-hint = Una invitación envía por correo un enlace para elegir una contraseña (a la dirección de recuperación, si la hay). Se omiten las cuentas que ya tienen contraseña; una invitación nueva anula la anterior.
+admin-invite-hint = Una invitación envía por correo un enlace para elegir una contraseña (a la dirección de recuperación, si la hay). Se omiten las cuentas que ya tienen contraseña, y también las que tienen una invitación vigente, salvo que elija enviarles un enlace nuevo: este anula el que ya tienen.
+admin-invite-resend = Enviar también un enlace nuevo a las cuentas con una invitación vigente (su enlace anterior dejará de funcionar)
 admin-invite-filtered = Invitar a las cuentas que coinciden con este filtro
 admin-invite-all = Invitar a todas las cuentas sin contraseña
 notice-invited = { $count ->
@@ -582,6 +592,10 @@ notice-invited = { $count ->
    *[other] Se están enviando { $count } invitaciones.
 }
 notice-invited-one = Se está enviando la invitación.
+notice-invite-skipped = { $count ->
+    [one] Se omitió una cuenta: su invitación sigue vigente. Para reemplazarla, marque «Enviar también un enlace nuevo».
+   *[other] Se omitieron { $count } cuentas: sus invitaciones siguen vigentes. Para reemplazarlas, marque «Enviar también un enlace nuevo».
+}
 notice-reset-sent = Se está enviando un enlace para restablecer la contraseña.
 notice-verification-sent = Se está enviando un enlace de confirmación.
 admin-user-mail = Correo y enlaces
@@ -653,6 +667,7 @@ account-totp-replace = Pasar a un teléfono nuevo
 account-totp-remove = Desactivar la verificación en dos pasos
 account-totp-add = Configurar una aplicación de autenticación
 account-totp-added = La verificación en dos pasos está activada.
+account-factor-proved = Su segundo paso quedó confirmado. Durante los próximos 10 minutos puede cambiar la configuración de la verificación en dos pasos: inténtelo de nuevo ahora.
 account-totp-removed = La verificación en dos pasos está desactivada.
 field-factor_password = Contraseña actual
 field-code = Código
@@ -695,6 +710,7 @@ passkey-working = Comprobando…
 passkey-failed = Eso no funcionó. Inténtelo de nuevo o use otra forma de iniciar sesión.
 passkey-expired = El inicio de sesión con la llave de acceso tardó demasiado. Inténtelo de nuevo.
 passkey-refused = No se aceptó esa llave de acceso o llave de seguridad. Es posible que se haya quitado de su cuenta.
+passkey-temporary-password = La mesa de ayuda le asignó una contraseña temporal a esta cuenta. Primero inicie sesión con ella y elija una contraseña nueva; después su llave de acceso volverá a funcionar.
 passkey-needs-script = Las llaves de acceso y las llaves de seguridad necesitan que JavaScript esté activado en su navegador.
 passkey-kind-missing = Elija si quiere agregar una llave de acceso o una llave de seguridad.
 mfa-lead-key = Use su llave de acceso o llave de seguridad para terminar de iniciar sesión.

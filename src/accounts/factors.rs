@@ -17,10 +17,7 @@ use crate::mail::letters::{self, Letter, SecurityChange};
 use crate::state::AppState;
 use crate::store::{AccountRow, MfaRow, StoreError};
 
-/// The REFEDS MFA profile: the `acr` of a sign-in with a second factor.
-pub const REFEDS_MFA: &str = "https://refeds.org/profile/mfa";
-/// The `acr` of a sign-in with a password alone.
-pub const ACR_PASSWORD: &str = "urn:hccc:sso:acr:password";
+pub use crate::domain::acr::{ACR_PASSWORD, REFEDS_MFA, acr_of};
 /// What Google Authenticator, Microsoft Authenticator, FreeOTP and Aegis all read: SHA-1,
 /// six digits, 30 seconds.
 const STEP_SECONDS: i64 = 30;
@@ -42,20 +39,6 @@ pub enum FactorError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Crypto(String),
-}
-
-/// The `acr` a sign-in reached, from how it was made (`amr`).
-pub fn acr_of(amr: &[String]) -> &'static str {
-    if amr.iter().any(|m| m == "mfa") {
-        REFEDS_MFA
-    } else {
-        ACR_PASSWORD
-    }
-}
-
-/// Whether a request's `acr_values` (space-separated, in order of preference) asks for MFA.
-pub fn asks_for_mfa(acr_values: Option<&str>) -> bool {
-    acr_values.is_some_and(|v| v.split(' ').any(|a| a == REFEDS_MFA))
 }
 
 /// Whether the policy makes this account use a second factor: one of its roles is listed in
@@ -93,27 +76,47 @@ pub async fn after_password(
     if mfa.has_factor() {
         return Ok(Next::Verify);
     }
-    if demanded {
+    if demanded || policy_requires(app, account, &mfa, now).await? {
         return Ok(Next::Enrol);
     }
-    if !required_of(&app.config, account, &mfa) {
-        return Ok(Next::Done);
+    Ok(Next::Done)
+}
+
+/// Whether the policy (a role, or an admin's mark) requires a second factor of this account
+/// now: past the grace period, if one is set, counted from the first time it was asked.
+pub async fn policy_requires_now(
+    app: &AppState,
+    account: &AccountRow,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let mfa = app.store.find_mfa(account.account_id).await?;
+    policy_requires(app, account, &mfa, now).await
+}
+
+async fn policy_requires(
+    app: &AppState,
+    account: &AccountRow,
+    mfa: &MfaRow,
+    now: i64,
+) -> Result<bool, StoreError> {
+    if !required_of(&app.config, account, mfa) {
+        return Ok(false);
     }
     let grace = app.config.mfa.grace;
     if grace > 0 {
         let from = app.store.start_mfa_grace(account.account_id, now).await?;
         if now - from < grace {
-            return Ok(Next::Done);
+            return Ok(false);
         }
     }
-    Ok(Next::Enrol)
+    Ok(true)
 }
 
 /// Whether a browser at `ip` may be remembered for the second factor: the offer is on and the
 /// address is not in a network of shared computers.
 pub fn may_remember(config: &Config, ip: &str) -> bool {
     config.mfa.remember > 0
-        && ip.parse::<std::net::IpAddr>().is_ok_and(|ip| {
+        && ip.parse().map(crate::http::canonical_ip).is_ok_and(|ip| {
             !config
                 .mfa
                 .shared_networks
@@ -272,6 +275,29 @@ pub(super) async fn wrong(app: &AppState, account_id: Uuid, now: i64) -> FactorE
     }
 }
 
+/// Counts a code before it is evaluated (see `throttle::admit`): its count, or the lockout.
+async fn admitted(app: &AppState, account_id: Uuid, now: i64) -> Result<i64, FactorError> {
+    let policy = &app.config.login;
+    let key = throttle_key(account_id);
+    let limits = [(key.as_str(), policy.max_failures_per_account)];
+    match throttle::admit(&app.store, &limits, policy, now).await? {
+        throttle::Admission::Evaluate(counts) => Ok(counts.first().map_or(0, |c| c.count)),
+        throttle::Admission::Refuse { retry_after } => Err(FactorError::Locked { retry_after }),
+    }
+}
+
+/// An admitted code (`count`) was wrong; the lockout when it reached the limit.
+async fn wrong_at(app: &AppState, account_id: Uuid, count: i64, now: i64) -> FactorError {
+    let policy = &app.config.login;
+    let key = throttle_key(account_id);
+    let limit = policy.max_failures_per_account;
+    match throttle::failed(&app.store, &key, count, limit, policy, now).await {
+        Ok(Some(retry_after)) => FactorError::Locked { retry_after },
+        Ok(None) => FactorError::Wrong,
+        Err(e) => FactorError::Store(e),
+    }
+}
+
 /// Checks a TOTP code of an enrolled account and spends its step.
 pub async fn verify_totp(
     app: &AppState,
@@ -279,10 +305,10 @@ pub async fn verify_totp(
     code: &str,
     now: i64,
 ) -> Result<(), FactorError> {
-    not_locked(app, account.account_id, now).await?;
+    let count = admitted(app, account.account_id, now).await?;
     let mfa = app.store.find_mfa(account.account_id).await?;
     let Some(sealed) = mfa.totp_sealed else {
-        return Err(wrong(app, account.account_id, now).await);
+        return Err(wrong_at(app, account.account_id, count, now).await);
     };
     let key = open_key(app, account.account_id, &sealed)?;
     let spent = match matching_step(&key, code, now) {
@@ -294,7 +320,7 @@ pub async fn verify_totp(
         None => false,
     };
     if !spent {
-        return Err(wrong(app, account.account_id, now).await);
+        return Err(wrong_at(app, account.account_id, count, now).await);
     }
     app.store
         .clear_throttle(&throttle_key(account.account_id))
@@ -312,9 +338,9 @@ pub async fn enrol_totp(
     ip: Option<&str>,
     now: i64,
 ) -> Result<Option<Vec<String>>, FactorError> {
-    not_locked(app, account.account_id, now).await?;
+    let count = admitted(app, account.account_id, now).await?;
     let Some(step) = matching_step(key, code, now) else {
-        return Err(wrong(app, account.account_id, now).await);
+        return Err(wrong_at(app, account.account_id, count, now).await);
     };
     let sealed = seal_key(app, account.account_id, key)?;
     app.store
@@ -384,6 +410,22 @@ pub async fn set_required(
     };
     audit(app, admin, account, ip, action).await;
     Ok(())
+}
+
+/// An account's first second factor ends what was signed in with the password alone (other
+/// browsers, and apps' grants of sign-ins without a factor), except the session `keep_sid` that
+/// enrolled it: an intruder who had the password once keeps nothing. Their apps are told.
+pub async fn end_password_only_sign_ins(
+    app: &AppState,
+    account: &AccountRow,
+    keep_sid: Option<Uuid>,
+    now: i64,
+) -> Result<(), StoreError> {
+    let ended = app
+        .store
+        .end_password_only_sign_ins(account.account_id, keep_sid, now)
+        .await?;
+    crate::oidc::backchannel::notify_ended(app, &ended, now).await
 }
 
 /// Recovery codes are compared through an HMAC under the secret key, per account.
@@ -463,7 +505,7 @@ pub async fn use_recovery_code(
     ip: Option<&str>,
     now: i64,
 ) -> Result<(), FactorError> {
-    not_locked(app, account.account_id, now).await?;
+    let count = admitted(app, account.account_id, now).await?;
     let well_formed = code.len() <= 64;
     let hash = recovery_code_hash(app, account.account_id, code);
     let spent = well_formed
@@ -472,7 +514,7 @@ pub async fn use_recovery_code(
             .spend_recovery_code(account.account_id, &hash, now)
             .await?;
     if !spent {
-        return Err(wrong(app, account.account_id, now).await);
+        return Err(wrong_at(app, account.account_id, count, now).await);
     }
     app.store
         .clear_throttle(&throttle_key(account.account_id))
@@ -572,17 +614,5 @@ mod tests {
         // SHA1, 6 digits and 30 s are the defaults the apps assume; sent or left out, never other.
         assert!(!e.uri.contains("algorithm=SHA256"));
         assert_eq!(e.key_text, "GEZD GNBV GY3T QOJQ GEZD GNBV GY3T QOJQ");
-    }
-
-    #[test]
-    fn acr_follows_amr_and_acr_values() {
-        assert_eq!(acr_of(&["pwd".into()]), ACR_PASSWORD);
-        assert_eq!(
-            acr_of(&["pwd".into(), "otp".into(), "mfa".into()]),
-            REFEDS_MFA
-        );
-        assert!(asks_for_mfa(Some("urn:x https://refeds.org/profile/mfa")));
-        assert!(!asks_for_mfa(Some("https://refeds.org/profile/mfa2")));
-        assert!(!asks_for_mfa(None));
     }
 }

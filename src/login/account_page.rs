@@ -17,6 +17,7 @@ use crate::accounts::passkeys::{self, Kind, PasskeyError};
 use crate::accounts::self_service::{self, SelfServiceError, Sessions};
 use crate::accounts::{self, SignInError};
 use crate::domain::FieldError;
+use crate::domain::protocol::paths;
 use crate::domain::scopes::ScopeSet;
 use crate::http::page::{PageError, page_query, render};
 use crate::http::{Device, Params, describe_user_agent};
@@ -237,6 +238,7 @@ fn notice_of(done: Option<&str>) -> Option<Message> {
         "passkey" => "account-passkey-added",
         "passkey_removed" => "account-passkey-removed",
         "forgotten" => "account-remembered-forgotten",
+        "factor_proved" => "account-factor-proved",
         _ => return None,
     };
     Some(Message::new(key))
@@ -511,7 +513,9 @@ pub async fn post_revoke_app(
 }
 
 /// An account form that changes second factors: the current password, always (a session left
-/// open on a shared computer must not be enough to add or remove a factor).
+/// open on a shared computer must not be enough to add or remove a factor), and on an account
+/// that has a factor, a fresh proof of one (the password alone must not replace the owner's
+/// authenticator): without one, the second step first, then back here.
 async fn password_again(
     app: &AppState,
     csrf: &CsrfForm,
@@ -519,6 +523,9 @@ async fn password_again(
     account: &AccountRow,
     device: &Device,
 ) -> Result<Option<Response>, PageError> {
+    if let Some(step_up) = fresh_factor_first(app, login, account).await? {
+        return Ok(Some(step_up));
+    }
     let forced = LoginState {
         auth_time: 0,
         ..login.clone()
@@ -532,6 +539,25 @@ async fn password_again(
             ))
         }
     }
+}
+
+/// The second step, when the account has a factor and this session has not proved one in the
+/// last ten minutes; then back to the account page, which says the change can be made now.
+pub(crate) async fn fresh_factor_first(
+    app: &AppState,
+    login: &LoginState,
+    account: &AccountRow,
+) -> Result<Option<Response>, PageError> {
+    let now = app.clock.now();
+    if login.factor_is_fresh(now) || !app.store.find_mfa(account.account_id).await?.has_factor() {
+        return Ok(None);
+    }
+    let back: String =
+        url::form_urlencoded::byte_serialize(format!("{PATH}?done=factor_proved").as_bytes())
+            .collect();
+    Ok(Some(
+        Redirect::to(&format!("{}?return_to={back}", paths::SECOND_FACTOR)).into_response(),
+    ))
 }
 
 const ENROLMENT_KEY: &str = "totp_enrolment";
@@ -627,6 +653,12 @@ pub async fn post_totp_confirm(
     )
     .map_err(PageError::server_error)?;
     let code = csrf.form.get("code").unwrap_or_default();
+    // A factor that appeared since the key was shown (added in another browser) is replaced
+    // only with a fresh proof of it, as any factor change.
+    if let Some(step_up) = fresh_factor_first(&app, &login, &account).await? {
+        return Ok(step_up);
+    }
+    let first = !app.store.find_mfa(account.account_id).await?.has_factor();
     let codes = match factors::enrol_totp(&app, &account, &key, code, Some(&device.ip), now).await {
         Ok(codes) => codes,
         Err(FactorError::Wrong) => {
@@ -645,6 +677,9 @@ pub async fn post_totp_confirm(
         .remove::<Enrolment>(ENROLMENT_KEY)
         .await
         .map_err(session_error)?;
+    if first {
+        factors::end_password_only_sign_ins(&app, &account, Some(login.sid), now).await?;
+    }
     session::add_second_factor(&app, &csrf.session, &login, &["otp", "mfa"]).await?;
     match codes {
         Some(codes) => recovery_codes_page(&app, &csrf, codes).await,
@@ -786,7 +821,11 @@ pub async fn post_passkey_finish(
         ));
     };
     let answer = csrf.form.get("credential").unwrap_or_default();
-    let problem = match passkeys::finish_registration(
+    if let Some(step_up) = fresh_factor_first(&app, &login, &account).await? {
+        return Ok(step_up);
+    }
+    let first = !app.store.find_mfa(account.account_id).await?.has_factor();
+    let registered = passkeys::finish_registration(
         &app,
         &account,
         ceremony,
@@ -794,8 +833,11 @@ pub async fn post_passkey_finish(
         Some(&device.ip),
         now,
     )
-    .await
-    {
+    .await;
+    if first && registered.is_ok() {
+        factors::end_password_only_sign_ins(&app, &account, Some(login.sid), now).await?;
+    }
+    let problem = match registered {
         Ok(Some(codes)) => return recovery_codes_page(&app, &csrf, codes).await,
         Ok(None) => return Ok(done("passkey")),
         Err(PasskeyError::Refused(why)) => {

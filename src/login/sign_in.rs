@@ -13,7 +13,7 @@ use super::{SignedIn, continue_after_sign_in, local_path};
 use crate::accounts::directory::{self, DirectoryError};
 use crate::accounts::{self, SignInError};
 use crate::domain::FieldError;
-use crate::http::Device;
+use crate::http::{ClientIp, Device};
 use crate::http::page::{PageError, PageForm, render};
 use crate::i18n::Message;
 use crate::oidc::authorize::{PendingRequest, load_pending};
@@ -36,6 +36,8 @@ struct LoginPage {
     remember: bool,
     /// Passkeys are on (the issuer's host can be a WebAuthn relying party).
     passkeys: bool,
+    /// The QR sign-in is offered (this is a shared computer's network).
+    qr: bool,
 }
 
 #[derive(Deserialize)]
@@ -48,6 +50,7 @@ pub async fn get_login(
     State(app): State<AppState>,
     session: Session,
     browser: BrowserKey,
+    ClientIp(ip): ClientIp,
     Query(q): Query<RequestRef>,
 ) -> Result<Response, PageError> {
     let pending = match q.request.as_deref() {
@@ -67,6 +70,7 @@ pub async fn get_login(
         offer_remember: app.config.remember_me > 0,
         remember: false,
         passkeys: app.webauthn.is_some(),
+        qr: super::qr::offered(&app, &ip),
     };
     Ok(render(StatusCode::OK, &page))
 }
@@ -77,6 +81,8 @@ pub(super) struct Attempt {
     pub(super) pending: Option<(Uuid, PendingRequest, ClientRow)>,
     pub(super) return_to: Option<String>,
     pub(super) remember: bool,
+    /// The QR sign-in is offered to this browser's address.
+    pub(super) qr: bool,
 }
 
 impl Attempt {
@@ -104,6 +110,7 @@ impl Attempt {
             offer_remember: app.config.remember_me > 0,
             remember: self.remember,
             passkeys: app.webauthn.is_some(),
+            qr: self.qr,
         };
         Ok(render(status, &page))
     }
@@ -125,6 +132,7 @@ pub async fn post_login(
         pending,
         return_to: local_path(form.get("return_to")),
         remember: app.config.remember_me > 0 && form.get("remember") == Some("yes"),
+        qr: super::qr::offered(&app, &device.ip),
     };
     // The form is shown again with the problem (rather than the error page) for each refusal.
     let again = |status, error: Message| attempt.again(&app, &session, &browser, status, error);
@@ -158,7 +166,9 @@ pub async fn post_login(
             return_to: attempt.return_to.clone(),
             started_at: now,
             remember: attempt.remember,
+            credential_version: account.credential_version,
         };
+        session.cycle_id().await.map_err(PageError::server_error)?;
         session
             .insert(PASSWORD_CHANGE_KEY, &change)
             .await
@@ -237,6 +247,10 @@ struct PasswordChangeState {
     started_at: i64,
     #[serde(default)]
     remember: bool,
+    /// The credential version the temporary password was typed at: another password set since
+    /// (a second temporary one, say) voids this state.
+    #[serde(default)]
+    credential_version: i64,
 }
 
 #[derive(Template)]
@@ -311,7 +325,11 @@ pub async fn post_password_change(
         .store
         .find_account(state.account_id)
         .await?
-        .filter(|a| !a.disabled && a.must_change_password)
+        .filter(|a| {
+            !a.disabled
+                && a.must_change_password
+                && a.credential_version == state.credential_version
+        })
         .ok_or_else(expired)?;
     let password = form.get("new_password").unwrap_or_default();
     if form.get("confirm_password").unwrap_or_default() != password {

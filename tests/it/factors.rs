@@ -18,7 +18,7 @@ use crate::mail::SmtpSink;
 const REFEDS_MFA: &str = "https://refeds.org/profile/mfa";
 
 /// The code an authenticator app shows at `at` for `key` (base32), by `oathtool`.
-fn code_at(key: &str, at: i64) -> String {
+pub(crate) fn code_at(key: &str, at: i64) -> String {
     let out = std::process::Command::new("oathtool")
         .args(["--totp", "-b", "-N", &format!("@{at}"), key])
         .output()
@@ -31,13 +31,13 @@ fn code_at(key: &str, at: i64) -> String {
 }
 
 /// Another six digits than `code`.
-fn other_than(code: &str) -> String {
+pub(crate) fn other_than(code: &str) -> String {
     let n: u32 = code.parse().expect("digits");
     format!("{:06}", (n + 1) % 1_000_000)
 }
 
 /// The key an enrolment page shows as text, without its spaces.
-fn key_on(html: &str) -> String {
+pub(crate) fn key_on(html: &str) -> String {
     let start = html
         .find("id=\"totp-key\"><code>")
         .expect("key on the page")
@@ -47,7 +47,7 @@ fn key_on(html: &str) -> String {
 }
 
 /// The recovery codes a page shows.
-fn recovery_codes_on(html: &str) -> Vec<String> {
+pub(crate) fn recovery_codes_on(html: &str) -> Vec<String> {
     html.split("<li><code>")
         .skip(1)
         .filter_map(|s| s.split("</code>").next())
@@ -56,7 +56,7 @@ fn recovery_codes_on(html: &str) -> Vec<String> {
 }
 
 /// Waits (up to 20 s) for a message to `to` whose subject holds `subject`.
-async fn notice_to(sink: &SmtpSink, to: &str, subject: &str) {
+pub(crate) async fn notice_to(sink: &SmtpSink, to: &str, subject: &str) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while !sink
         .messages()
@@ -71,7 +71,7 @@ async fn notice_to(sink: &SmtpSink, to: &str, subject: &str) {
     }
 }
 
-async fn page(app_base: &str, browser: &reqwest::Client, path: &str) -> (StatusCode, String) {
+pub(crate) async fn page(app_base: &str, browser: &reqwest::Client, path: &str) -> (StatusCode, String) {
     let r = browser
         .get(format!("{app_base}{path}"))
         .send()
@@ -81,7 +81,7 @@ async fn page(app_base: &str, browser: &reqwest::Client, path: &str) -> (StatusC
 }
 
 /// Posts `fields` with the CSRF token of the page at `page_path` (on `app_base`).
-async fn post(
+pub(crate) async fn post(
     app_base: &str,
     browser: &reqwest::Client,
     page_path: &str,
@@ -101,7 +101,7 @@ async fn post(
 }
 
 /// Password, then the second step's page: (its status, its HTML).
-async fn password_step(app: &TestApp, b: &reqwest::Client, username: &str, then: &str) -> String {
+pub(crate) async fn password_step(app: &TestApp, b: &reqwest::Client, username: &str, then: &str) -> String {
     let login = format!("/login?return_to={}", urlencode(then));
     let r = submit_login(app, b, &login, username, PASSWORD).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
@@ -115,11 +115,11 @@ async fn password_step(app: &TestApp, b: &reqwest::Client, username: &str, then:
     html
 }
 
-fn urlencode(s: &str) -> String {
+pub(crate) fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-async fn send_code(base: &str, b: &reqwest::Client, field: &str, code: &str) -> reqwest::Response {
+pub(crate) async fn send_code(base: &str, b: &reqwest::Client, field: &str, code: &str) -> reqwest::Response {
     post(
         base,
         b,
@@ -130,7 +130,7 @@ async fn send_code(base: &str, b: &reqwest::Client, field: &str, code: &str) -> 
     .await
 }
 
-async fn audited(app: &TestApp, action: &str) -> usize {
+pub(crate) async fn audited(app: &TestApp, action: &str) -> usize {
     crate::self_service::audit_actions(app)
         .await
         .iter()
