@@ -500,7 +500,15 @@ link-invalid-title = This link does not work
 link-invalid = The link has expired, was already used, or a newer one was sent. Ask for a new one from the sign-in page ("Forgot your password?") or the IT Help Desk.
 confirm-address-taken = This address now belongs to another account, so it cannot be confirmed for yours.
 forgot-throttled-title = Too many requests
-forgot-throttled = Too many reset requests came from your network. Please wait an hour and try again, or contact the IT Help Desk.
+forgot-throttled = { $minutes ->
+    [one] Too many reset requests came from your network. Please try again in { $minutes } minute, or contact the IT Help Desk.
+   *[other] Too many reset requests came from your network. Please try again in { $minutes } minutes, or contact the IT Help Desk.
+}
+mail-throttled-title = Too many e-mails asked for
+mail-throttled = { $minutes ->
+    [one] Too many e-mails of this kind were asked for in the last hour; try again in { $minutes } minute.
+   *[other] Too many e-mails of this kind were asked for in the last hour; try again in { $minutes } minutes.
+}
 welcome-title = Welcome: choose your password
 welcome-lead = Your username is { $username }. Choose a password to finish setting up your account.
 welcome-submit = Set my password and sign in

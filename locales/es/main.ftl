@@ -500,7 +500,15 @@ link-invalid-title = Este enlace no funciona
 link-invalid = El enlace venció, ya se usó o se envió uno más reciente. Pida uno nuevo desde la página de inicio de sesión ("¿Olvidó su contraseña?") o a la Mesa de Ayuda de TI.
 confirm-address-taken = Esta dirección ahora pertenece a otra cuenta, así que no se puede confirmar para la suya.
 forgot-throttled-title = Demasiadas solicitudes
-forgot-throttled = Llegaron demasiadas solicitudes de restablecimiento desde su red. Espere una hora y vuelva a intentarlo, o comuníquese con la Mesa de Ayuda de TI.
+forgot-throttled = { $minutes ->
+    [one] Llegaron demasiadas solicitudes de restablecimiento desde su red. Inténtelo de nuevo en { $minutes } minuto, o comuníquese con la Mesa de Ayuda de TI.
+   *[other] Llegaron demasiadas solicitudes de restablecimiento desde su red. Inténtelo de nuevo en { $minutes } minutos, o comuníquese con la Mesa de Ayuda de TI.
+}
+mail-throttled-title = Demasiados correos solicitados
+mail-throttled = { $minutes ->
+    [one] Se pidieron demasiados correos de este tipo en la última hora; inténtelo de nuevo en { $minutes } minuto.
+   *[other] Se pidieron demasiados correos de este tipo en la última hora; inténtelo de nuevo en { $minutes } minutos.
+}
 welcome-title = Bienvenido: elija su contraseña
 welcome-lead = Su nombre de usuario es { $username }. Elija una contraseña para terminar de configurar su cuenta.
 welcome-submit = Guardar mi contraseña e iniciar sesión

@@ -15,7 +15,8 @@ use uuid::Uuid;
 
 use argon2_rust::params::Memory;
 use argon2_rust::{Algorithm, Argon2, Params, Version};
-use tokio::sync::Semaphore;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::config::LoginPolicy;
 use crate::crypto;
@@ -37,6 +38,16 @@ pub struct PasswordHasher {
     permits: Arc<Semaphore>,
     /// Verified against when the account does not exist, so both cases cost the same.
     dummy_hash: Arc<str>,
+    /// Passwords verified since start (dummy hashes included): what the throttles bound, so
+    /// tests and `/metrics` can see how many guesses were really evaluated.
+    verifications: Arc<AtomicU64>,
+}
+
+/// A turn at the hasher: held while an attempt is counted and then verified, so an attempt is
+/// counted only when it is about to be evaluated (see `check_password`).
+pub struct Turn<'a> {
+    _permit: SemaphorePermit<'a>,
+    hasher: &'a PasswordHasher,
 }
 
 /// OWASP's argon2id parameters. The same values, with more passes and lanes allowed, bound what a
@@ -80,6 +91,7 @@ impl PasswordHasher {
         Ok(PasswordHasher {
             permits: Arc::new(Semaphore::new(cores)),
             dummy_hash: dummy.into(),
+            verifications: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -95,15 +107,43 @@ impl PasswordHasher {
             .map_err(|_| HashError::Cancelled)?
     }
 
+    /// Waits for a turn to verify (one per core at a time).
+    pub async fn turn(&self) -> Result<Turn<'_>, HashError> {
+        let permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| HashError::Cancelled)?;
+        Ok(Turn {
+            _permit: permit,
+            hasher: self,
+        })
+    }
+
     /// Verifies against `hash`, or against a dummy hash when there is none (unknown account or no
     /// password set), which always fails but takes as long.
     pub async fn verify(&self, hash: Option<&str>, password: &str) -> bool {
-        let Ok(_permit) = self.permits.acquire().await else {
-            return false;
-        };
+        match self.turn().await {
+            Ok(turn) => turn.verify(hash, password).await,
+            Err(_) => false,
+        }
+    }
+
+    /// Passwords verified since this hasher was made.
+    pub fn verifications(&self) -> u64 {
+        self.verifications.load(Ordering::Relaxed)
+    }
+}
+
+impl Turn<'_> {
+    /// Verifies against `hash`, or against a dummy hash when there is none (unknown account or no
+    /// password set), which always fails but takes as long. Ends the turn.
+    pub async fn verify(self, hash: Option<&str>, password: &str) -> bool {
+        self.hasher.verifications.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("password_verifications_total").increment(1);
         let (hash, real) = match hash {
             Some(h) => (h.to_owned(), true),
-            None => (self.dummy_hash.to_string(), false),
+            None => (self.hasher.dummy_hash.to_string(), false),
         };
         let password = password.to_owned();
         let verified = tokio::task::spawn_blocking(move || verify_blocking(&hash, &password))
@@ -185,11 +225,13 @@ async fn check_password(
     // Failures count against the account whichever identifier was typed, so guesses by
     // username and by e-mail share one limit; names of no account have a counter of their own.
     let account = store.find_account_by_login(login).await?;
+    let account_id = account.as_ref().map(|a| a.account_id);
     let account_key = match &account {
         Some(account) => throttle::account_key(account.account_id),
         None => throttle::unknown_name_key(login),
     };
     let ip_key = throttle::ip_key(client_ip);
+    // A key locked already is refused by this read, without waiting for a turn at the hasher.
     let throttles = store.find_throttle_pair([&account_key, &ip_key]).await?;
     if let Some(locked_until) = throttles
         .iter()
@@ -200,48 +242,63 @@ async fn check_password(
     {
         return Err(SignInError::Locked {
             retry_after: locked_until - now,
-            account_id: account.map(|a| a.account_id),
+            account_id,
         });
     }
 
+    // The attempt is counted before the password is verified (a failure recorded only after the
+    // slow check let a burst of parallel guesses all pass the check above), and counted while
+    // holding a turn at the hasher: then the address's count holds its failures plus at most a
+    // turn's worth of sign-ins being verified, not a whole queue of a NAT address's students.
+    let turn = hasher
+        .turn()
+        .await
+        .map_err(|_| SignInError::InvalidCredentials { account_id })?;
+    let limits = [
+        (account_key.as_str(), policy.max_failures_per_account),
+        (ip_key.as_str(), policy.max_failures_per_ip),
+    ];
+    let (per_account, per_ip) = match throttle::admit(store, &limits, policy, now).await? {
+        throttle::Admission::Evaluate(counts) => match counts.as_slice() {
+            [per_account, per_ip] => (*per_account, *per_ip),
+            _ => return Err(StoreError::Corrupt("two keys, two counts".into()).into()),
+        },
+        throttle::Admission::Refuse { retry_after } => {
+            return Err(SignInError::Locked {
+                retry_after,
+                account_id,
+            });
+        }
+    };
     let hash = account
         .as_ref()
         .filter(|a| !a.disabled)
         .and_then(|a| a.password_hash.as_deref());
-    let verified = hasher.verify(hash, password).await;
+    let verified = turn.verify(hash, password).await;
     match account {
         Some(account) if verified => {
-            // A success forgives the name's earlier failures; most sign-ins have none to forgive.
-            if throttles[0].is_some() {
-                store.clear_throttle(&account_key).await?;
-            }
+            // A success forgives the account's failures, and gives the address back the attempt
+            // it counted: successes from one address never add up to its limit.
+            store
+                .forgive_sign_in(&account_key, &ip_key, per_ip.window_started_at, now)
+                .await?;
             Ok(account)
         }
         _ => {
-            let account_id = account.map(|a| a.account_id);
-            let per_account = store
-                .record_login_failure(&account_key, now, policy.window)
-                .await?;
-            let per_ip = store
-                .record_login_failure(&ip_key, now, policy.window)
-                .await?;
-            if per_account.failures >= policy.max_failures_per_account {
-                store
-                    .lock_throttle(&account_key, now + policy.lockout)
-                    .await?;
-                return Err(SignInError::Locked {
-                    retry_after: policy.lockout,
-                    account_id,
-                });
+            for (key, counted, limit) in [
+                (&account_key, per_account, policy.max_failures_per_account),
+                (&ip_key, per_ip, policy.max_failures_per_ip),
+            ] {
+                if let Some(retry_after) =
+                    throttle::failed(store, key, counted.count, limit, policy, now).await?
+                {
+                    return Err(SignInError::Locked {
+                        retry_after,
+                        account_id,
+                    });
+                }
             }
-            if per_ip.failures >= policy.max_failures_per_ip {
-                store.lock_throttle(&ip_key, now + policy.lockout).await?;
-                return Err(SignInError::Locked {
-                    retry_after: policy.lockout,
-                    account_id,
-                });
-            }
-            let excess = per_account.failures.max(per_ip.failures) - policy.slowdown_after;
+            let excess = per_account.count.max(per_ip.count) - policy.slowdown_after;
             if excess > 0 {
                 let delay = policy
                     .slowdown_step_ms

@@ -13,10 +13,6 @@ use crate::mail::letters::{self, Letter};
 use crate::state::AppState;
 use crate::store::{AccountRow, KeepGrants, LinkPurpose, StoreError};
 
-/// Reset links one account may be sent per hour (the requests per address are configured).
-pub const RESETS_PER_ACCOUNT: i64 = 3;
-const RESET_WINDOW: i64 = 3600;
-
 #[derive(Debug, thiserror::Error)]
 pub enum SelfServiceError {
     /// The link is unknown, expired, spent, superseded or of another purpose: all look alike.
@@ -27,8 +23,10 @@ pub enum SelfServiceError {
     /// The new address belongs to another account by now.
     #[error("the address is in use")]
     AddressTaken,
+    /// Too many requests that send mail, for the account or from the address: try again in
+    /// `retry_after` seconds (when the hour they are counted in ends).
     #[error("too many requests")]
-    Throttled,
+    Throttled { retry_after: i64 },
     /// The proof a sensitive change asks for (the current password) is wrong.
     #[error("the current password is incorrect")]
     WrongPassword,
@@ -178,17 +176,49 @@ async fn notify(
     Ok(())
 }
 
+/// Counts a request for mail of `purpose` about `account` by the person (or anyone at the reset
+/// form), under the account and, when given, the address it came from.
+async fn count_mail(
+    app: &AppState,
+    account: &AccountRow,
+    purpose: LinkPurpose,
+    ip: Option<&str>,
+) -> Result<(), SelfServiceError> {
+    let mail = &app.config.mail;
+    let account_key = throttle::mail_account_key(purpose.as_str(), account.account_id, false);
+    let ip_key = ip.map(throttle::mail_ip_key);
+    let mut keys = vec![(account_key.as_str(), mail.requests_per_account)];
+    keys.extend(ip_key.as_deref().map(|key| (key, mail.requests_per_ip)));
+    match throttle::count_mail(&app.store, &keys, app.clock.now()).await? {
+        Some(retry_after) => Err(SelfServiceError::Throttled { retry_after }),
+        None => Ok(()),
+    }
+}
+
+/// Counts mail of `purpose` an admin sends to `account`: per account, never per admin address
+/// (the help desk works from a few addresses), and apart from what the person and strangers ask.
+async fn count_admin_mail(
+    app: &AppState,
+    account: &AccountRow,
+    purpose: LinkPurpose,
+) -> Result<(), SelfServiceError> {
+    let key = throttle::mail_account_key(purpose.as_str(), account.account_id, true);
+    let keys = [(key.as_str(), app.config.mail.requests_per_account)];
+    match throttle::count_mail(&app.store, &keys, app.clock.now()).await? {
+        Some(retry_after) => Err(SelfServiceError::Throttled { retry_after }),
+        None => Ok(()),
+    }
+}
+
 /// "Forgot your password?": counts the request against the address (refused past the limit),
 /// then looks up the account and sends the link in the background, so the answer and its
 /// timing are the same whether an account matched or not.
 pub async fn request_reset(app: &AppState, login: &str, ip: &str) -> Result<(), SelfServiceError> {
-    let now = app.clock.now();
-    let per_ip = app
-        .store
-        .record_login_failure(&format!("reset-ip:{ip}"), now, RESET_WINDOW)
-        .await?;
-    if per_ip.failures > app.config.mail.reset_requests_per_ip {
-        return Err(SelfServiceError::Throttled);
+    // Only the address is counted here: a refusal for the account would say it exists.
+    let key = throttle::mail_ip_key(ip);
+    let per_ip = [(key.as_str(), app.config.mail.requests_per_ip)];
+    if let Some(retry_after) = throttle::count_mail(&app.store, &per_ip, app.clock.now()).await? {
+        return Err(SelfServiceError::Throttled { retry_after });
     }
     let app = app.clone();
     let login = login.to_owned();
@@ -214,14 +244,10 @@ async fn send_requested_reset(
     else {
         return Ok(());
     };
-    let now = app.clock.now();
-    let key = format!("reset-{}", throttle::account_key(account.account_id));
-    let per_account = app
-        .store
-        .record_login_failure(&key, now, RESET_WINDOW)
-        .await?;
-    if per_account.failures > RESETS_PER_ACCOUNT {
-        tracing::warn!(account_id = %account.account_id, "reset links to this account are paused for an hour");
+    let purpose = LinkPurpose::PasswordReset;
+    if let Err(SelfServiceError::Throttled { .. }) = count_mail(app, &account, purpose, None).await
+    {
+        tracing::warn!(account_id = %account.account_id, "reset links to this account are paused for the hour");
         return Ok(());
     }
     links::send(app, &account, LinkPurpose::PasswordReset, None).await?;
@@ -385,6 +411,7 @@ pub async fn start_email_change(
     };
     prove_owner(app, account, proof).await?;
     let ip = proof.origin.ip;
+    count_mail(app, account, LinkPurpose::EmailChange, Some(ip)).await?;
     links::send(app, account, LinkPurpose::EmailChange, Some(&address)).await?;
     notify(
         app,
@@ -435,7 +462,14 @@ pub async fn send_verification(
     actor: &Actor,
     ip: Option<&str>,
 ) -> Result<(), SelfServiceError> {
-    links::send(app, account, LinkPurpose::EmailVerification, None).await?;
+    let purpose = LinkPurpose::EmailVerification;
+    match actor {
+        Actor::User { id, .. } if *id == account.account_id => {
+            count_mail(app, account, purpose, ip).await?
+        }
+        _ => count_admin_mail(app, account, purpose).await?,
+    }
+    links::send(app, account, purpose, None).await?;
     let target = Some(format!("user:{}", account.account_id));
     crate::audit::record(
         app,
@@ -554,6 +588,7 @@ pub async fn send_reset(
     actor: &Actor,
     ip: Option<&str>,
 ) -> Result<(), SelfServiceError> {
+    count_admin_mail(app, account, LinkPurpose::PasswordReset).await?;
     links::send(app, account, LinkPurpose::PasswordReset, None).await?;
     let target = Some(format!("user:{}", account.account_id));
     let detail = serde_json::json!({"to": links::recovery_address(account)});

@@ -46,6 +46,9 @@ pub async fn pending(app: &AppState, account: &AccountRow) -> Result<Vec<Pending
 fn failed(e: SelfServiceError) -> Denied {
     match e {
         SelfServiceError::Store(e) => PageError::from(e).into(),
+        SelfServiceError::Throttled { retry_after } => {
+            crate::login::links::mail_throttled(retry_after).into()
+        }
         other => PageError::server_error(other).into(),
     }
 }

@@ -34,9 +34,12 @@ impl From<SelfServiceError> for ApiError {
                 ApiError::from(crate::accounts::directory::DirectoryError::Invalid(errors))
             }
             SelfServiceError::Store(e) => e.into(),
-            SelfServiceError::Throttled => ApiError::new(
+            SelfServiceError::Throttled { retry_after } => ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
-                "too many requests; try again later",
+                format!(
+                    "too many e-mails of this kind were asked for in the last hour; try again in {} minutes",
+                    (retry_after + 59) / 60
+                ),
             ),
             SelfServiceError::WrongPassword => {
                 ApiError::forbidden("the current password is incorrect")

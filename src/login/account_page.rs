@@ -423,6 +423,9 @@ pub async fn post_email(
             let error = FieldError::new("current_password", locked);
             (StatusCode::TOO_MANY_REQUESTS, vec![error])
         }
+        Err(SelfServiceError::Throttled { retry_after }) => {
+            return Err(super::links::mail_throttled(retry_after));
+        }
         Err(SelfServiceError::Store(e)) => return Err(e.into()),
         Err(e) => return Err(PageError::server_error(e)),
     };
@@ -459,10 +462,13 @@ pub async fn post_send_verification(
         id: account.account_id,
         username: account.username.clone(),
     };
-    self_service::send_verification(&app, &account, &actor, Some(&device.ip))
-        .await
-        .map_err(PageError::server_error)?;
-    Ok(done("verification"))
+    match self_service::send_verification(&app, &account, &actor, Some(&device.ip)).await {
+        Ok(()) => Ok(done("verification")),
+        Err(SelfServiceError::Throttled { retry_after }) => {
+            Err(super::links::mail_throttled(retry_after))
+        }
+        Err(e) => Err(PageError::server_error(e)),
+    }
 }
 
 fn id_field(form: &Params, name: &str) -> Result<Uuid, PageError> {

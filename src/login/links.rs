@@ -25,15 +25,29 @@ fn link_invalid() -> PageError {
     PageError::bad_request("link-invalid-title", "link-invalid")
 }
 
+/// Whole minutes, rounded up, of a wait in seconds.
+fn minutes(seconds: i64) -> i64 {
+    (seconds + 59) / 60
+}
+
+/// Too many requests that send mail (429): when to try again, in the person's language.
+pub fn mail_throttled(retry_after: i64) -> PageError {
+    PageError::too_many_requests(
+        "mail-throttled-title",
+        Message::new("mail-throttled").with("minutes", minutes(retry_after)),
+    )
+}
+
 fn page_error(e: SelfServiceError) -> PageError {
     match e {
         SelfServiceError::LinkInvalid => link_invalid(),
         SelfServiceError::AddressTaken => {
             PageError::bad_request("link-invalid-title", "confirm-address-taken")
         }
-        SelfServiceError::Throttled => {
-            PageError::too_many_requests("forgot-throttled-title", Message::new("forgot-throttled"))
-        }
+        SelfServiceError::Throttled { retry_after } => PageError::too_many_requests(
+            "forgot-throttled-title",
+            Message::new("forgot-throttled").with("minutes", minutes(retry_after)),
+        ),
         SelfServiceError::Store(e) => e.into(),
         other => PageError::server_error(other),
     }

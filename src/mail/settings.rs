@@ -46,8 +46,13 @@ pub struct MailSettings {
     pub invitation_ttl: i64,
     pub reset_ttl: i64,
     pub verification_ttl: i64,
-    /// "Forgot your password?" requests one address may make per hour.
-    pub reset_requests_per_ip: i64,
+    /// Requests that send mail (reset, confirmation, address change) one address may make per
+    /// hour, whichever accounts they are for.
+    pub requests_per_ip: i64,
+    /// Requests that send mail of one kind (reset, confirmation, address change, invitation)
+    /// one account may be the subject of per hour: from the person or strangers, and separately
+    /// from admins.
+    pub requests_per_account: i64,
 }
 
 /// Reads the e-mail settings, adding each problem to `errors`.
@@ -81,13 +86,32 @@ pub fn load(source: &impl Source, issuer: &str, errors: &mut Vec<String>) -> Mai
         invitation_ttl: number("HCCC_SSO_INVITATION_TTL_SECONDS", 7 * 86_400),
         reset_ttl: number("HCCC_SSO_RESET_TTL_SECONDS", 1800),
         verification_ttl: number("HCCC_SSO_VERIFICATION_TTL_SECONDS", 86_400),
-        reset_requests_per_ip: number_setting(
+        // The reset form's limit came first; its old name still sets the one for all mail.
+        requests_per_ip: match source.get("HCCC_SSO_MAIL_REQUESTS_PER_IP") {
+            Some(_) => number_setting(
+                source,
+                errors,
+                "HCCC_SSO_MAIL_REQUESTS_PER_IP",
+                20,
+                1,
+                100_000,
+            ),
+            None => number_setting(
+                source,
+                errors,
+                "HCCC_SSO_RESET_REQUESTS_PER_IP",
+                20,
+                1,
+                100_000,
+            ),
+        },
+        requests_per_account: number_setting(
             source,
             errors,
-            "HCCC_SSO_RESET_REQUESTS_PER_IP",
-            20,
+            "HCCC_SSO_MAIL_REQUESTS_PER_ACCOUNT",
+            3,
             1,
-            100_000,
+            1_000,
         ),
     }
 }

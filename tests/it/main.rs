@@ -30,6 +30,7 @@ mod robustness;
 mod rp;
 mod self_service;
 mod store_suite;
+mod throttles;
 mod token;
 mod token_admin;
 mod userinfo;

@@ -587,7 +587,7 @@ where
 async fn a_reset_request_takes_as_long_for_an_unknown_account() {
     let sink = SmtpSink::start().await;
     let app = app_with_mail(Backend::Sqlite, &sink, |c| {
-        c.mail.reset_requests_per_ip = 1000
+        c.mail.requests_per_ip = 1000
     })
     .await
     .expect("app");
@@ -645,7 +645,7 @@ async fn a_reset_request_takes_as_long_for_an_unknown_account() {
 async fn a_reset_flood_is_throttled_and_queues_nothing_past_its_limits() {
     let sink = SmtpSink::start().await;
     let app = app_with_mail(Backend::Sqlite, &sink, |c| {
-        c.mail.reset_requests_per_ip = 10
+        c.mail.requests_per_ip = 10
     })
     .await
     .expect("app");
