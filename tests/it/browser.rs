@@ -417,6 +417,46 @@ async fn a_student_runs_their_own_account_from_invitation_to_revoking_an_app() {
     );
 }
 
+/// A passkey does not sign in an account whose password an admin replaced with a temporary one
+/// (after a compromise): the person replaces the temporary password first. Chromium's virtual
+/// authenticator holds the passkey across the change (tests/browser/passkey_temporary.mjs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_passkey_does_not_sign_in_past_a_temporary_password() {
+    if !browser_available() {
+        crate::harness::skip("chromium or tests/browser npm packages missing");
+        return;
+    }
+    let app = crate::harness::start_as(crate::harness::Backend::Sqlite, "localhost", |_| {})
+        .await
+        .expect("app");
+    let kim = app.create_user("kim").await;
+    let credential = app.db.dir().join("credential.json");
+    let vars = |phase: &str| {
+        vec![
+            ("APP_URL", app.base.clone()),
+            ("USERNAME", "kim".into()),
+            ("PASSWORD", PASSWORD.into()),
+            ("PHASE", phase.into()),
+            ("CREDENTIAL_FILE", credential.display().to_string()),
+        ]
+    };
+    let stdout = run_with("passkey_temporary.mjs", &vars("register")).await;
+    assert!(stdout.contains("PASS  passkey-before "), "{stdout}");
+    let hash = app.state.hasher.hash("temporary password 1").await.expect("hash");
+    app.store()
+        .set_password(
+            kim.account_id,
+            &hash,
+            true,
+            hccc_sso::store::KeepGrants::None,
+            app.clock.now(),
+        )
+        .await
+        .expect("temporary password");
+    let stdout = run_with("passkey_temporary.mjs", &vars("after")).await;
+    assert!(stdout.contains("PASS  passkey-temporary "), "{stdout}");
+}
+
 /// Issue 14's admin story in Chromium with virtual authenticators (tests/browser/passkeys.mjs),
 /// on an issuer at `http://localhost:PORT` (an IP address cannot be a WebAuthn relying party).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -477,6 +477,50 @@ async fn the_password_grant_applies_the_role_policy(app: TestApp) {
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
+/// Admins must use a second factor, after a week's grace.
+fn mfa_for_admins_after_a_week(config: &mut Config) {
+    mfa_for_admins(config);
+    config.mfa.grace = 7 * 86_400;
+}
+
+/// Within the role policy's grace the password grant issues tokens, which the API does not take
+/// as an admin's (their `acr` is the password's); past it, the grant refuses.
+async fn the_password_grant_honours_the_policy_grace(app: TestApp) {
+    crate::api::make_admin(&app, "dean").await;
+    let client = crate::api::script_client(&app).await;
+    let token = crate::api::password_token(&app, &client, "dean").await;
+    let (status, body) = crate::api::call(
+        &app,
+        reqwest::Method::GET,
+        "/api/v1/users",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    app.clock.advance(7 * 86_400 + 1);
+    let (status, body) = token_request(
+        &app,
+        &client,
+        &[
+            ("grant_type", "password"),
+            ("username", "dean"),
+            ("password", PASSWORD),
+            ("scope", "openid api"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "invalid_grant");
+}
+
+mod grace {
+    use super::*;
+    crate::harness::on_both_backends!(with super::mfa_for_admins_after_a_week;
+        the_password_grant_honours_the_policy_grace,
+    );
+}
+
 /// Enrols an authenticator app from the account page of `b` (which types the password); returns
 /// its key.
 async fn enrol_on_account_page(app: &TestApp, b: &reqwest::Client) -> String {

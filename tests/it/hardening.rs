@@ -888,10 +888,11 @@ async fn the_first_start_admin_must_choose_a_password(app: TestApp) {
 /// Counting anonymous starts: the sign-in page stores nothing; QR sign-ins and parked requests
 /// store rows, a bounded number per address.
 async fn anonymous_visitors_store_nothing_and_starts_are_limited(app: TestApp) {
+    // A lab computer, where the QR sign-in is offered.
     let client = app.create_client(false, false).await;
     for _ in 0..5 {
         assert_eq!(
-            browser()
+            crate::harness::lab_browser()
                 .get(app.url("/login"))
                 .send()
                 .await
@@ -900,7 +901,7 @@ async fn anonymous_visitors_store_nothing_and_starts_are_limited(app: TestApp) {
             StatusCode::OK
         );
         assert_eq!(
-            browser().get(app.url("/")).send().await.unwrap().status(),
+            crate::harness::lab_browser().get(app.url("/")).send().await.unwrap().status(),
             StatusCode::OK
         );
     }
@@ -908,7 +909,7 @@ async fn anonymous_visitors_store_nothing_and_starts_are_limited(app: TestApp) {
     let limit = app.state.config.anonymous_starts_per_ip;
     let mut last = StatusCode::OK;
     for _ in 0..limit {
-        last = browser()
+        last = crate::harness::lab_browser()
             .get(app.url("/login/qr"))
             .send()
             .await
@@ -916,9 +917,9 @@ async fn anonymous_visitors_store_nothing_and_starts_are_limited(app: TestApp) {
             .status();
     }
     assert_eq!(last, StatusCode::OK);
-    let over = browser().get(app.url("/login/qr")).send().await.unwrap();
+    let over = crate::harness::lab_browser().get(app.url("/login/qr")).send().await.unwrap();
     assert_eq!(over.status(), StatusCode::TOO_MANY_REQUESTS);
-    let parked = browser()
+    let parked = crate::harness::lab_browser()
         .get(authorize_url(&app, &client, &pkce(), &[]))
         .send()
         .await
@@ -931,7 +932,7 @@ async fn anonymous_visitors_store_nothing_and_starts_are_limited(app: TestApp) {
     // The window passes.
     app.clock
         .advance(hccc_sso::accounts::throttle::START_WINDOW + 1);
-    let again = browser().get(app.url("/login/qr")).send().await.unwrap();
+    let again = crate::harness::lab_browser().get(app.url("/login/qr")).send().await.unwrap();
     assert_eq!(again.status(), StatusCode::OK);
 }
 
@@ -1138,16 +1139,24 @@ on_both_backends!(
 /// Each backend with a small limit of anonymous starts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn anonymous_starts_are_limited_on_sqlite() {
-    let app = start_with(Backend::Sqlite, |c| c.anonymous_starts_per_ip = 3)
-        .await
-        .expect("app");
+    let app = start_with(Backend::Sqlite, |c| {
+        c.anonymous_starts_per_ip = 3;
+        crate::harness::lab_network(c);
+    })
+    .await
+    .expect("app");
     anonymous_visitors_store_nothing_and_starts_are_limited(app).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set")]
 async fn anonymous_starts_are_limited_on_postgres() {
-    let Some(app) = start_with(Backend::Postgres, |c| c.anonymous_starts_per_ip = 3).await else {
+    let Some(app) = start_with(Backend::Postgres, |c| {
+        c.anonymous_starts_per_ip = 3;
+        crate::harness::lab_network(c);
+    })
+    .await
+    else {
         eprintln!("skipped: TEST_DATABASE_URL is not set");
         return;
     };
