@@ -223,6 +223,13 @@ pub async fn change_email(
     JsonBody(body): JsonBody<EmailChange>,
 ) -> Result<StatusCode, ApiError> {
     let me = caller.require_person()?;
+    // Resets go to the address: an account with a second factor moves it only with a token
+    // from a sign-in that used the factor, besides the password.
+    if !caller.with_factor && app.store.find_mfa(me.account_id).await?.has_factor() {
+        return Err(ApiError::forbidden(
+            "this account uses a second factor: change the address with a token from a sign-in that used it",
+        ));
+    }
     let proof = self_service::Proof {
         current_password: &body.current_password,
         origin: accounts::SignInOrigin {

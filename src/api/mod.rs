@@ -310,6 +310,8 @@ pub struct Caller {
     pub client_ip: String,
     /// The grant the person's token belongs to (None for client_credentials tokens).
     pub grant_id: Option<Uuid>,
+    /// A person's token from a sign-in that used a second factor (its `acr` is the MFA profile).
+    pub with_factor: bool,
 }
 
 impl Caller {
@@ -382,7 +384,8 @@ impl FromRequestParts<AppState> for Caller {
                 let account = user.account;
                 // An account the policy makes use a second factor is an admin here only with a
                 // token from a sign-in that used one.
-                let mfa_ok = live.claims.acr.as_deref() == Some(factors::REFEDS_MFA)
+                let with_factor = live.claims.acr.as_deref() == Some(factors::REFEDS_MFA);
+                let mfa_ok = with_factor
                     || !factors::required_of(
                         &app.config,
                         &account,
@@ -397,6 +400,7 @@ impl FromRequestParts<AppState> for Caller {
                     account: Some(account),
                     client_ip,
                     grant_id: live.claims.gid,
+                    with_factor,
                 })
             }
             None => {
@@ -415,6 +419,7 @@ impl FromRequestParts<AppState> for Caller {
                     account: None,
                     client_ip,
                     grant_id: None,
+                    with_factor: false,
                 })
             }
         }

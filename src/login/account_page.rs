@@ -400,6 +400,10 @@ pub async fn post_email(
     let Some((login, account)) = signed_in(&app, &csrf).await? else {
         return Ok(sign_in_first(PATH));
     };
+    // The address is where resets go: moving it needs the second factor too, where there is one.
+    if let Some(step_up) = fresh_factor_first(&app, &login, &account).await? {
+        return Ok(step_up);
+    }
     let raw = csrf.form.get("email").unwrap_or_default();
     let proof = self_service::Proof {
         current_password: csrf.form.get("current_password").unwrap_or_default(),

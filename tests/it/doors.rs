@@ -41,6 +41,20 @@ fn id_claims(tokens: &Value) -> Value {
     crate::token::decode_segment(tokens["id_token"].as_str().expect("id token"), 1)
 }
 
+/// `url` with its `scope` parameter replaced.
+fn with_scope(url: &str, scope: &str) -> String {
+    let mut parsed = url::Url::parse(url).expect("url");
+    let pairs: Vec<(String, String)> = parsed
+        .query_pairs()
+        .map(|(k, v)| {
+            let value = if k == "scope" { scope.to_owned() } else { v.into_owned() };
+            (k.into_owned(), value)
+        })
+        .collect();
+    parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    parsed.to_string()
+}
+
 /// Whether the answer hands the app a code.
 fn issued_code(response: &reqwest::Response) -> bool {
     let Some(to) = response
@@ -637,6 +651,37 @@ async fn a_factor_change_needs_a_fresh_second_factor(app: TestApp) {
     assert_eq!(r.status(), StatusCode::OK, "a new key is shown");
 }
 
+/// Moving the address (where resets go) needs the factor too, where the account has one: on the
+/// page, a factor proved in the last ten minutes; nothing is sent without it.
+async fn an_email_change_needs_the_factor_where_there_is_one(app: TestApp) {
+    app.create_user("moves").await;
+    let b = signed_in(&app, "moves").await;
+    enrol_on_account_page(&app, &b).await;
+    app.clock.advance(11 * 60);
+    let r = post(
+        &app.base,
+        &b,
+        "/account",
+        "/account/email",
+        &[("email", "moves@elsewhere.example"), ("current_password", PASSWORD)],
+    )
+    .await;
+    let to = location(&r);
+    assert!(to.starts_with("/login/second-factor?return_to="), "{to}");
+    let account = app
+        .store()
+        .find_account_by_login("moves")
+        .await
+        .expect("db")
+        .expect("account");
+    let pending = app
+        .store()
+        .live_link_detail(account.account_id, hccc_sso::store::LinkPurpose::EmailChange, app.clock.now())
+        .await
+        .expect("db");
+    assert!(pending.is_none(), "no change link was made: {pending:?}");
+}
+
 /// A half-finished enrolment (password typed, stopped at the set-up page) is void once the owner
 /// enrols, or changes the password: it never replaces the owner's authenticator.
 async fn a_half_finished_enrolment_dies_with_a_credential_change(app: TestApp) {
@@ -784,6 +829,7 @@ on_both_backends!(
     the_device_approval_steps_up_for_an_app_that_requires_a_factor,
     a_first_factor_ends_password_only_sessions_and_refresh_tokens,
     a_factor_change_needs_a_fresh_second_factor,
+    an_email_change_needs_the_factor_where_there_is_one,
     a_half_finished_enrolment_dies_with_a_credential_change,
     acr_values_are_taken_in_order_of_preference,
 );
@@ -1011,6 +1057,75 @@ async fn a_qr_sign_in_lends_no_factor_to_the_computer(app: TestApp) {
 }
 
 
+/// The lab computer's own sign-in used no factor: a token it gets cannot move the address of an
+/// account that has one through the API, even with the password.
+async fn a_token_without_the_factor_does_not_move_the_address(app: TestApp) {
+    app.create_user("sharer").await;
+    let phone = signed_in(&app, "sharer").await;
+    enrol_on_account_page(&app, &phone).await;
+    let lab = crate::harness::lab_browser();
+    let (_, html) = page(&app.base, &lab, "/login/qr").await;
+    let csrf = html
+        .split("data-csrf=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("csrf")
+        .to_owned();
+    let user_code = html
+        .split("class=\"user-code\">")
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .expect("code")
+        .to_owned();
+    let (_, device_page) = page(&app.base, &phone, &format!("/device?user_code={user_code}")).await;
+    let form = [
+        ("csrf_token", form_value(&device_page, "csrf_token").expect("csrf")),
+        ("user_code", user_code.clone()),
+        ("decision", "allow".to_owned()),
+    ];
+    phone
+        .post(app.url("/device"))
+        .form(&form)
+        .send()
+        .await
+        .expect("approve");
+    app.clock.advance(5);
+    let answer: Value = lab
+        .post(app.url("/login/qr/poll"))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .expect("poll")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(answer["status"], "approved", "{answer}");
+    let client = app.create_client(false, false).await;
+    app.edit_client(&client.client_id, |c| {
+        c.settings.allowed_scopes = c.settings.allowed_scopes.with(hccc_sso::domain::Scope::Api)
+    })
+    .await;
+    let p = pkce();
+    let url = with_scope(&authorize_url(&app, &client, &p, &[]), "openid api");
+    let consent = location(&lab.get(url).send().await.expect("authorize"));
+    assert!(consent.starts_with("/consent?request="), "{consent}");
+    let r = submit_consent(&app, &lab, &consent, "allow").await;
+    let code = query_of(&location(&r))["code"].clone();
+    let (status, tokens) = crate::flows::exchange_code(&app, &client, &code, &p.verifier).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    assert_eq!(id_claims(&tokens)["amr"], serde_json::json!(["mca"]));
+    let token = tokens["access_token"].as_str().expect("access token");
+    let (status, body) = crate::api::call(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/users/me/email",
+        Some(token),
+        Some(serde_json::json!({"email": "sharer@elsewhere.example", "current_password": PASSWORD})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+}
+
 /// Admins must use a second factor, and the lab network is the shared one.
 fn lab_and_mfa_for_admins(config: &mut Config) {
     crate::harness::lab_network(config);
@@ -1023,6 +1138,7 @@ mod lab {
         qr_sign_in_signs_the_shared_computer_in_when_the_phone_approves,
         qr_sign_in_is_not_offered_off_the_shared_network,
         a_qr_sign_in_lends_no_factor_to_the_computer,
+        a_token_without_the_factor_does_not_move_the_address,
     );
 }
 
