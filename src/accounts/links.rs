@@ -134,7 +134,9 @@ pub async fn send(
 /// Whether a link of `purpose` may still act on `account`: never on a disabled one, and an
 /// invitation never on one that has a password (it got one another way: an admin, a reset).
 fn usable(purpose: LinkPurpose, account: &AccountRow) -> bool {
-    !account.disabled && !(purpose == LinkPurpose::Invitation && account.password_hash.is_some())
+    let would_replace_a_password =
+        purpose == LinkPurpose::Invitation && account.password_hash.is_some();
+    !(account.disabled || would_replace_a_password)
 }
 
 /// A link that is valid now, and its account, without spending it (for its page).
