@@ -537,38 +537,40 @@ async fn thirty_address_changes_send_only_the_limit(backend: Backend) {
     .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
 
-    // The API counts under the same limit.
+    // The API counts under the same limit, ten requests at once.
     app.create_user("scripter").await;
     let client = script_client(&app).await;
     let token = password_token(&app, &client, "scripter").await;
-    let mut statuses = Vec::new();
-    for i in 0..10 {
-        let (status, body) = call(
+    let answers = join_all((0..10).map(|i| {
+        let body =
+            json!({"email": format!("api{i}@outside.example"), "current_password": PASSWORD});
+        call(
             &app,
             Method::POST,
             "/api/v1/users/me/email",
             Some(&token),
-            Some(json!({"email": format!("api{i}@outside.example"), "current_password": PASSWORD})),
+            Some(body),
         )
-        .await;
-        if status == StatusCode::TOO_MANY_REQUESTS {
-            assert!(
-                body["detail"].as_str().unwrap_or("").contains("minutes"),
-                "{body}"
-            );
-        }
-        statuses.push(status);
-    }
+    }))
+    .await;
+    let statuses: Vec<StatusCode> = answers.iter().map(|(status, _)| *status).collect();
     assert_eq!(
         count(&statuses, StatusCode::ACCEPTED),
         limit as usize,
         "{statuses:?}"
     );
-    assert_eq!(
-        count(&statuses, StatusCode::TOO_MANY_REQUESTS),
-        10 - limit as usize,
-        "{statuses:?}"
-    );
+    for (status, body) in &answers {
+        if *status != StatusCode::ACCEPTED {
+            assert_eq!(*status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+            assert!(
+                body["detail"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("try again in 60 minutes"),
+                "{body}"
+            );
+        }
+    }
     // Bad input is refused as before, and spends nothing.
     let (status, _) = call(
         &app,
