@@ -5,6 +5,8 @@ use std::io::{BufRead, Write};
 use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
+use crate::accounts::directory::Actor;
+use crate::accounts::self_service::EarlierInvitation;
 use crate::accounts::{self, PasswordHasher};
 use crate::app::App;
 use crate::clients::{self, ClientChange, ClientError};
@@ -76,6 +78,10 @@ pub struct UserInvite {
     /// Every account that has no password yet.
     #[arg(long)]
     pub all_without_password: bool,
+    /// Also send a new link to accounts whose invitation still works: their earlier link stops
+    /// working. Without it they are skipped (and counted). `--username` always sends a new one.
+    #[arg(long)]
+    pub resend: bool,
 }
 
 #[derive(Debug, Args)]
@@ -248,6 +254,8 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         }
         Command::Migrate => {
             let store = connect(&config).await?;
+            let detail = json!({"backend": store.backend_name()});
+            crate::audit::record_cli(&store, "database.migrate", None, detail).await;
             emit(
                 json_output,
                 json!({"migrated": true, "backend": store.backend_name()}),
@@ -293,6 +301,9 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             )
             .await?;
             let activates_at = now + config.key_publish_lead;
+            let detail = json!({"activates_at": activates_at});
+            crate::audit::record_cli(&store, "keys.rotate", Some(format!("key:{kid}")), detail)
+                .await;
             emit(
                 json_output,
                 json!({"kid": kid, "published_at": now, "activates_at": activates_at}),
@@ -375,25 +386,43 @@ pub async fn bootstrap_admin(app: &AppState) -> anyhow::Result<Option<String>> {
         locale: None,
         recovery_email: None,
     };
-    match accounts::create_account(&app.store, &app.hasher, new, &password, app.clock.now()).await {
-        // Another replica starting at the same time created it first.
-        Err(accounts::CreateAccountError::Duplicate) => return Ok(None),
-        other => other,
-    }
-    .map_err(|e| match generated {
+    let account =
+        match accounts::create_account(&app.store, &app.hasher, new, &password, app.clock.now())
+            .await
+        {
+            // Another replica starting at the same time created it first.
+            Err(accounts::CreateAccountError::Duplicate) => return Ok(None),
+            other => other,
+        }
+        .map_err(|e| match generated {
             false => anyhow::anyhow!("HCCC_SSO_ADMIN_PASSWORD: {e}"),
             true => anyhow::anyhow!("creating the first admin account: {e}"),
         })?;
+    let target = Some(format!("user:{}", account.account_id));
+    let detail = crate::accounts::directory::audit_view(&account);
+    crate::audit::record(app, &Actor::Cli, None, "user.create", target, detail).await;
+    // The line goes through the log in its format (JSON by default); the generated password
+    // does not: it is printed once, to standard error, for the person starting the server.
+    let password_from = if generated {
+        "generated: printed once to standard error"
+    } else {
+        "HCCC_SSO_ADMIN_PASSWORD"
+    };
+    tracing::warn!(
+        username = %account.username,
+        account_id = %account.account_id,
+        password = password_from,
+        must_change_password = generated,
+        "first start: created the admin account"
+    );
     if generated {
         eprintln!(
             "\n================================================================\n\
-             First start: created the admin account.\n  username: admin\n  password: {password}\n\
-             This password is shown only once, and works once: signing in with it asks\n\
-             for a new password.\n\
+             First start: the password of the admin account `admin` is\n  {password}\n\
+             It is shown only once, and works once: signing in with it asks for a\n\
+             new password.\n\
              ================================================================\n"
         );
-    } else {
-        eprintln!("First start: created the admin account `admin` with HCCC_SSO_ADMIN_PASSWORD.");
     }
     Ok(Some(password))
 }
@@ -429,6 +458,9 @@ async fn create_user(config: Config, args: UserCreate, json_output: bool) -> any
     let account = accounts::create_account(&store, &hasher, new, password, Clock::system().now())
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let target = Some(format!("user:{}", account.account_id));
+    let detail = crate::accounts::directory::audit_view(&account);
+    crate::audit::record_cli(&store, "user.create", target, detail).await;
     emit(
         json_output,
         json!({"id": account.account_id, "username": account.username, "email": account.email, "admin": args.admin}),
@@ -473,12 +505,20 @@ async fn invite_users(config: Config, args: UserInvite, json_output: bool) -> an
     let started = std::time::Instant::now();
     let scope = json!({"username": args.username, "group": args.group, "role": args.role,
         "all_without_password": args.all_without_password});
-    let invited = crate::accounts::self_service::invite(
+    // A named account is sent a new link (that is what naming it asks for); a run over many
+    // leaves a link that still works alone unless --resend says to replace it.
+    let earlier = if args.resend || args.username.is_some() {
+        EarlierInvitation::Replace
+    } else {
+        EarlierInvitation::Keep
+    };
+    let invited = crate::accounts::self_service::invite_with(
         &app,
         accounts,
-        &crate::accounts::directory::Actor::Cli,
+        &Actor::Cli,
         None,
         scope,
+        earlier,
     )
     .await
     .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -487,11 +527,19 @@ async fn invite_users(config: Config, args: UserInvite, json_output: bool) -> an
     } else {
         "no SMTP relay is set (HCCC_SSO_SMTP_URL): hand the links over with `user links --username …`"
     };
+    let skipped = match invited.skipped {
+        0 => String::new(),
+        n => format!(
+            "; skipped {n} whose invitation still works (--resend sends them a new link, which ends the earlier one)"
+        ),
+    };
     emit(
         json_output,
-        json!({"invited": invited, "ms": started.elapsed().as_millis() as u64, "smtp": app.mail.configured()}),
+        json!({"invited": invited.sent, "skipped": invited.skipped,
+            "ms": started.elapsed().as_millis() as u64, "smtp": app.mail.configured()}),
         &format!(
-            "queued {invited} invitations in {} ms; {next}",
+            "queued {} invitations in {} ms{skipped}; {next}",
+            invited.sent,
             started.elapsed().as_millis()
         ),
     );
@@ -522,6 +570,7 @@ async fn print_links(config: Config, args: UserLinks, json_output: bool) -> anyh
     crate::audit::record_cli(
         &app.store,
         "user.show_links",
+        Some(format!("user:{}", account.account_id)),
         json!({"username": account.username, "count": links.len()}),
     )
     .await;
@@ -571,6 +620,7 @@ async fn import_users(config: Config, args: UserImport, json_output: bool) -> an
         crate::audit::record_cli(
             &store,
             "user.import",
+            None,
             json!({"file": args.file.display().to_string(), "summary": plan.summary()}),
         )
         .await;
@@ -622,6 +672,7 @@ async fn save_client(
     let store = connect(&config).await?;
     let key_encryption = DerivedKeys::derive(&config.secret_key)?.key_encryption;
     let now = Clock::system().now();
+    let rotated = change.rotate_secret;
     let (client, secret) = match client_id {
         None => clients::register(&store, &change, &key_encryption, now).await,
         Some(id) => clients::update(&store, id, &change, &key_encryption, now).await,
@@ -637,6 +688,22 @@ async fn save_client(
         ),
         other => anyhow::anyhow!("{other}"),
     })?;
+    // The same entry as the admin pages write, so that an app given API roles from a shell is
+    // as visible as one given them on a page.
+    let action = match client_id {
+        None => "client.create",
+        Some(_) => "client.update",
+    };
+    let mut detail = clients::audit_detail(&client);
+    if let Some(fields) = detail.as_object_mut() {
+        fields.insert("require_mfa".into(), json!(client.settings.require_mfa));
+        fields.insert("require_par".into(), json!(client.settings.require_par));
+        if client_id.is_some() {
+            fields.insert("secret_rotated".into(), json!(rotated));
+        }
+    }
+    let target = Some(format!("client:{}", client.client_id));
+    crate::audit::record_cli(&store, action, target, detail).await;
     let mut text = format!("client_id: {}\nname: {}", client.client_id, client.name);
     if let Some(secret) = &secret {
         text.push_str(&format!(

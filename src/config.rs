@@ -93,7 +93,8 @@ fn networks(source: &impl Source, errors: &mut Vec<String>, name: &str) -> Vec<i
             .parse::<ipnet::IpNet>()
             .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
         match parsed {
-            Ok(net) => nets.push(net),
+            // Requests' addresses are compared in IPv4 form: so are the lists.
+            Ok(net) => nets.push(crate::http::canonical_net(net)),
             Err(_) => errors.push(format!(
                 "{name}: {entry:?} is not an IP address or CIDR range such as 172.18.0.0/16"
             )),

@@ -36,15 +36,22 @@ pub enum LogTarget {
 /// migrations) are noise at info, and so are tower-sessions' spans (one `call` span and one per
 /// session read or save, on every page request, costing their creation and never shown): they go
 /// out at warn unless RUST_LOG names them itself. Their warnings and errors still come through.
-/// (A target matches by prefix: `tower_sessions` covers `tower_sessions_core`.)
-const QUIETED: [&str; 2] = ["sqlx::postgres::notice", "tower_sessions"];
+/// webauthn-rs is off: at debug and trace it writes whole registrations and assertions
+/// (credential ids, public keys, attestation certificates), and its few warnings say nothing our
+/// own "refused" lines do not. (A target matches by prefix: `tower_sessions` covers
+/// `tower_sessions_core`, `webauthn_rs` covers `webauthn_rs_core` and `webauthn_rs_proto`.)
+const QUIETED: [(&str, &str); 3] = [
+    ("sqlx::postgres::notice", "warn"),
+    ("tower_sessions", "warn"),
+    ("webauthn_rs", "off"),
+];
 
-/// `spec` with each quieted target at warn unless the spec names it.
+/// `spec` with each quieted target at its level unless the spec names it.
 fn quieted(spec: &str) -> String {
     let mut full = spec.to_owned();
-    for target in QUIETED {
+    for (target, level) in QUIETED {
         if !spec.contains(target) {
-            full.push_str(&format!(",{target}=warn"));
+            full.push_str(&format!(",{target}={level}"));
         }
     }
     full
@@ -363,7 +370,9 @@ pub fn init(format: LogFormat) {
 
 #[cfg(test)]
 mod tests {
-    use super::{AccessLine, quieted, write_access_line, write_timestamp};
+    use super::{AccessLine, EnvFilter, quieted, write_access_line, write_timestamp};
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
     use time::macros::datetime;
 
     proptest::proptest! {
@@ -401,16 +410,57 @@ mod tests {
     fn noisy_targets_are_quieted_unless_named() {
         assert_eq!(
             quieted("info,sqlx=warn"),
-            "info,sqlx=warn,sqlx::postgres::notice=warn,tower_sessions=warn"
+            "info,sqlx=warn,sqlx::postgres::notice=warn,tower_sessions=warn,webauthn_rs=off"
         );
         assert_eq!(
             quieted("debug,tower_sessions_core=trace"),
-            "debug,tower_sessions_core=trace,sqlx::postgres::notice=warn"
+            "debug,tower_sessions_core=trace,sqlx::postgres::notice=warn,webauthn_rs=off"
         );
         assert_eq!(
-            quieted("sqlx::postgres::notice=info,tower_sessions=debug"),
-            "sqlx::postgres::notice=info,tower_sessions=debug"
+            quieted("sqlx::postgres::notice=info,tower_sessions=debug,webauthn_rs_core=debug"),
+            "sqlx::postgres::notice=info,tower_sessions=debug,webauthn_rs_core=debug"
         );
+    }
+
+    /// webauthn-rs logs whole credentials at debug and trace: even `RUST_LOG=trace` keeps them
+    /// out, while our own lines at those levels still come through.
+    #[test]
+    fn webauthn_rs_is_silent_at_every_level_unless_named() {
+        #[derive(Clone, Default)]
+        struct Captured(Arc<Mutex<Vec<u8>>>);
+        impl Write for Captured {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                if let Ok(mut lines) = self.0.lock() {
+                    lines.extend_from_slice(buf);
+                }
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        for spec in ["trace", "debug", "info,sqlx=warn"] {
+            let captured = Captured::default();
+            let writer = captured.clone();
+            let subscriber = tracing_subscriber::fmt()
+                .with_env_filter(EnvFilter::new(quieted(spec)))
+                .with_writer(move || writer.clone())
+                .finish();
+            tracing::subscriber::with_default(subscriber, || {
+                tracing::trace!(target: "webauthn_rs_core::core", cred_id = "Y3JlZC1pZA", "reg");
+                tracing::debug!(target: "webauthn_rs_core::attestation", "cert = MIIB-public-key");
+                tracing::warn!(target: "webauthn_rs_core::internals", "cred_id_len (4) exceeds");
+                tracing::trace!(target: "webauthn_rs::interface", "finish -> Y3JlZC1pZA");
+                tracing::warn!(target: "hccc_sso::login::passkeys", "ours");
+            });
+            let written =
+                String::from_utf8_lossy(&captured.0.lock().map(|l| l.clone()).unwrap_or_default())
+                    .into_owned();
+            assert!(written.contains("ours"), "{spec}: our own line: {written}");
+            for leaked in ["Y3JlZC1pZA", "MIIB", "cred_id_len"] {
+                assert!(!written.contains(leaked), "{spec}: {leaked} in {written}");
+            }
+        }
     }
 
     #[test]

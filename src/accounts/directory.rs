@@ -22,7 +22,8 @@ impl Actor {
         match self {
             Actor::User { id, username } => format!("user {username} ({id})"),
             Actor::Client { id, name } => format!("client {name} ({id})"),
-            Actor::Cli => "command line".into(),
+            // `cli NAME (UID)`: the operating-system user who ran the command.
+            Actor::Cli => crate::audit::cli_operator().to_owned(),
         }
     }
 

@@ -261,7 +261,15 @@ fn parse<T: serde::de::DeserializeOwned>(response: &str) -> Result<T, PasskeyErr
     if response.len() > MAX_RESPONSE_BYTES {
         return Err(refused("the response is too large"));
     }
-    serde_json::from_str(response).map_err(refused)
+    // Not serde's message: it quotes what it could not read, which may be a credential id or
+    // key, and the reason is logged.
+    serde_json::from_str(response).map_err(|e| {
+        refused(format_args!(
+            "the answer does not read as WebAuthn ({:?} at column {})",
+            e.classify(),
+            e.column()
+        ))
+    })
 }
 
 /// Finishes a registration with the browser's answer. Returns new recovery codes when this is
@@ -591,5 +599,23 @@ mod tests {
         }
         assert_eq!(Kind::parse("Passkey"), None);
         assert_eq!(Kind::parse(""), None);
+    }
+
+    /// The reason of a refused answer is logged: it never quotes the answer, whose ids and keys
+    /// serde would otherwise repeat ("unknown variant `…`", "invalid type: string \"…\"").
+    #[test]
+    fn an_unreadable_answer_is_refused_without_quoting_it() {
+        for answer in [
+            r#""Y3JlZC1pZC1zZWNyZXQ""#,
+            r#"{"id": "x", "rawId": "eA", "response": "Y3JlZC1pZC1zZWNyZXQ"}"#,
+            r#"{"id": "Y3JlZC1pZC1zZWNyZXQ", "rawId": 5}"#,
+            r#"{"id": "Y3JlZC1pZC1zZWNyZXQ""#,
+        ] {
+            let e = parse::<PublicKeyCredential>(answer).expect_err(answer);
+            let text = e.to_string();
+            assert!(matches!(e, PasskeyError::Refused(_)), "{text}");
+            assert!(!text.contains("Y3JlZC1pZC1zZWNyZXQ"), "{text}");
+            assert!(text.contains("does not read as WebAuthn"), "{text}");
+        }
     }
 }

@@ -552,9 +552,27 @@ pub const MAX_INVITATIONS: usize = 100_000;
 /// Letters composed and stored per transaction.
 const INVITATION_BATCH: usize = 5_000;
 
-/// Invites accounts that have no password yet (others are skipped): each gets a new link, and
-/// its older invitations end. `scope` says in the audit log how they were chosen. Returns how
-/// many were invited.
+/// What an invitation does to an account whose earlier invitation still works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EarlierInvitation {
+    /// Skip the account: the link it was mailed keeps working (a bulk run's default, so that a
+    /// second run does not kill the links students got minutes before).
+    Keep,
+    /// Send a new link, which ends the earlier one (a named account, or the "resend" choice).
+    Replace,
+}
+
+/// What an invitation run did: links sent, and accounts skipped because their earlier
+/// invitation still works.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Invited {
+    pub sent: usize,
+    pub skipped: usize,
+}
+
+/// Invites accounts that have no password yet (others are left out), each with a new link that
+/// ends its older invitations: for accounts named one by one. `scope` says in the audit log how
+/// they were chosen. Returns how many were invited.
 pub async fn invite(
     app: &AppState,
     accounts: Vec<AccountRow>,
@@ -562,23 +580,69 @@ pub async fn invite(
     ip: Option<&str>,
     scope: serde_json::Value,
 ) -> Result<usize, SelfServiceError> {
-    let accounts: Vec<AccountRow> = accounts
+    let invited = invite_with(app, accounts, actor, ip, scope, EarlierInvitation::Replace).await?;
+    Ok(invited.sent)
+}
+
+/// Invites accounts that have no password yet (others are left out); `earlier` says whether an
+/// account whose invitation still works is skipped or sent a new link that ends it.
+pub async fn invite_with(
+    app: &AppState,
+    accounts: Vec<AccountRow>,
+    actor: &Actor,
+    ip: Option<&str>,
+    scope: serde_json::Value,
+    earlier: EarlierInvitation,
+) -> Result<Invited, SelfServiceError> {
+    let mut accounts: Vec<AccountRow> = accounts
         .into_iter()
         .filter(|a| a.password_hash.is_none() && !a.disabled)
-        .take(MAX_INVITATIONS)
         .collect();
+    let mut skipped = 0;
+    if earlier == EarlierInvitation::Keep && !accounts.is_empty() {
+        let live = app
+            .store
+            .accounts_with_live_invitation(app.clock.now())
+            .await?;
+        let before = accounts.len();
+        accounts.retain(|a| !live.contains(&a.account_id));
+        skipped = before - accounts.len();
+    }
+    accounts.truncate(MAX_INVITATIONS);
+    // Counted per invited account (admins invite thousands at once from one address); one
+    // account named alone is refused past its limit, a bulk run leaves such accounts out.
+    let keys: Vec<String> = accounts
+        .iter()
+        .map(|a| throttle::mail_account_key(LinkPurpose::Invitation.as_str(), a.account_id, true))
+        .collect();
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let limit = app.config.mail.requests_per_account;
+    let waits = throttle::count_mail_each(&app.store, &keys, limit, app.clock.now()).await?;
+    if let [Some(retry_after)] = waits.as_slice() {
+        return Err(SelfServiceError::Throttled {
+            retry_after: *retry_after,
+        });
+    }
+    let mut waits = waits.into_iter();
+    accounts.retain(|_| waits.next().flatten().is_none());
     for chunk in accounts.chunks(INVITATION_BATCH) {
         links::send_many(app, chunk, LinkPurpose::Invitation).await?;
     }
+    let resend = earlier == EarlierInvitation::Replace;
     if let [one] = accounts.as_slice() {
         let target = Some(format!("user:{}", one.account_id));
-        let detail = serde_json::json!({"to": links::recovery_address(one), "scope": scope});
+        let detail = serde_json::json!({"to": links::recovery_address(one), "scope": scope,
+            "skipped": skipped, "resend": resend});
         crate::audit::record(app, actor, ip, "user.invite", target, detail).await;
     } else if !accounts.is_empty() {
-        let detail = serde_json::json!({"count": accounts.len(), "scope": scope});
+        let detail = serde_json::json!({"count": accounts.len(), "scope": scope,
+            "skipped": skipped, "resend": resend});
         crate::audit::record(app, actor, ip, "user.invite", None, detail).await;
     }
-    Ok(accounts.len())
+    Ok(Invited {
+        sent: accounts.len(),
+        skipped,
+    })
 }
 
 /// A reset link sent for an account by an admin (the person asked the help desk).

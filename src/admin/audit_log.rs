@@ -18,7 +18,7 @@ const PER_PAGE: i64 = 50;
 const MAX_FILTER: usize = 200;
 
 /// Every action written to the log, with the catalog key of its description.
-pub const ACTIONS: [(&str, &str); 38] = [
+pub const ACTIONS: [(&str, &str); 39] = [
     ("user.create", "audit-user-create"),
     ("user.update", "audit-user-update"),
     ("user.update_profile", "audit-user-update-profile"),
@@ -66,6 +66,7 @@ pub const ACTIONS: [(&str, &str); 38] = [
     ("client.rotate_secret", "audit-client-rotate-secret"),
     ("client.delete", "audit-client-delete"),
     ("keys.rotate", "audit-keys-rotate"),
+    ("database.migrate", "audit-database-migrate"),
 ];
 
 #[derive(Template)]
@@ -79,7 +80,7 @@ struct AuditPage {
     action: String,
     from: String,
     to: String,
-    actions: [(&'static str, &'static str); 38],
+    actions: [(&'static str, &'static str); ACTIONS.len()],
     filtered: bool,
 }
 
@@ -228,7 +229,8 @@ fn view(row: AuditRow) -> EntryView {
     }
 }
 
-/// `user ada (…id…)`, `client LMS (…id…)` or `command line`, as the log records actors.
+/// `user ada (…id…)`, `client LMS (…id…)`, `cli root (0)` (the operating-system user and uid of
+/// a command) or, in entries from before that, `command line`, as the log records actors.
 fn actor(label: &str) -> Message {
     let named = |rest: &str, key: &'static str| {
         let (name, id) = rest
@@ -240,6 +242,8 @@ fn actor(label: &str) -> Message {
         named(rest, "audit-actor-user")
     } else if let Some(rest) = label.strip_prefix("client ") {
         named(rest, "audit-actor-client")
+    } else if let Some(rest) = label.strip_prefix("cli ") {
+        named(rest, "audit-actor-cli-user")
     } else if label == "command line" {
         Message::new("audit-actor-cli")
     } else {
@@ -341,6 +345,10 @@ mod tests {
         assert_eq!(m.args[0].1, crate::i18n::Arg::Text("ada".into()));
         assert_eq!(m.args[1].1, crate::i18n::Arg::Text("0190-ab".into()));
         assert_eq!(actor("command line").key, "audit-actor-cli");
+        let m = actor("cli hccc (1000)");
+        assert_eq!(m.key, "audit-actor-cli-user");
+        assert_eq!(m.args[0].1, crate::i18n::Arg::Text("hccc".into()));
+        assert_eq!(m.args[1].1, crate::i18n::Arg::Text("1000".into()));
         assert_eq!(actor("something else").key, "audit-actor-other");
     }
 

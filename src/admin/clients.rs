@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use uuid::Uuid;
 
 use super::{Admin, AdminForm, Denied, Pager, notice, page_number, query_params};
-use crate::clients::{self, ClientChange, ClientError};
+use crate::clients::{self, ClientChange, ClientError, audit_detail};
 use crate::domain::{AuthMethod, FieldError, GrantType, ROLES, Scope, ScopeSet};
 use crate::http::Params;
 use crate::http::page::{PageError, render};
@@ -235,19 +235,6 @@ fn secret_page(client: &ClientRow, secret: Option<String>) -> Response {
             secret,
         },
     )
-}
-
-fn audit_detail(client: &ClientRow) -> serde_json::Value {
-    serde_json::json!({
-        "name": client.name,
-        "redirect_uris": client.redirect_uris,
-        "post_logout_redirect_uris": client.post_logout_redirect_uris,
-        "grant_types": client.grant_types,
-        "token_endpoint_auth_method": client.token_endpoint_auth_method,
-        "skip_consent": client.skip_consent,
-        "api_roles": client.settings.api_roles,
-        "allowed_scopes": client.settings.allowed_scopes.names(),
-    })
 }
 
 pub async fn list(

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::{AdminForm, Denied};
 use crate::accounts::directory;
 use crate::accounts::factors;
-use crate::accounts::self_service::{self, SelfServiceError};
+use crate::accounts::self_service::{self, EarlierInvitation, SelfServiceError};
 use crate::http::page::PageError;
 use crate::i18n::Message;
 use crate::state::AppState;
@@ -104,7 +104,8 @@ pub async fn send(
 
 /// `POST /admin/users/invite`: the selected accounts (`select_<id>`), or those the list's filter
 /// matches (`scope=filtered`, with its `search`, `role` and `status`), or every account without
-/// a password (`scope=all`). Accounts with a password are skipped.
+/// a password (`scope=all`). Accounts with a password are skipped, and so are those whose
+/// invitation still works unless `resend` is ticked (their new link ends the earlier one).
 pub async fn invite_many(
     State(app): State<AppState>,
     AdminForm { admin, form }: AdminForm,
@@ -148,16 +149,26 @@ pub async fn invite_many(
         }
     };
     let accounts = accounts.map_err(PageError::from)?;
-    let invited = self_service::invite(
+    // A second run must not end the links the first one mailed: replacing them is its own box.
+    let earlier = match form.get("resend") {
+        Some(_) => EarlierInvitation::Replace,
+        None => EarlierInvitation::Keep,
+    };
+    let invited = self_service::invite_with(
         &app,
         accounts,
         &admin.actor(),
         Some(&admin.client_ip),
         scope,
+        earlier,
     )
     .await
     .map_err(failed)?;
-    Ok(Redirect::to(&format!("/admin/users?done=invited&count={invited}")).into_response())
+    Ok(Redirect::to(&format!(
+        "/admin/users?done=invited&count={}&skipped={}",
+        invited.sent, invited.skipped
+    ))
+    .into_response())
 }
 
 /// What the user page shows of an account's second factors (never a secret).

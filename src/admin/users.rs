@@ -26,6 +26,10 @@ struct ListPage {
     notice: Option<&'static str>,
     /// How many were invited, after an invitation.
     invited: Option<i64>,
+    /// How many were skipped by it because their invitation still works.
+    skipped: i64,
+    /// Whether the notice says how many were sent: not "none needed one" when some were skipped.
+    sent_sentence: bool,
     users: Vec<AccountRow>,
     search: String,
     role: String,
@@ -216,14 +220,22 @@ pub async fn list(
         .append_pair("role", &role)
         .append_pair("status", &status)
         .finish();
+    let invited: Option<i64> = (query.get("done") == Some("invited"))
+        .then(|| query.get("count").and_then(|c| c.parse().ok()))
+        .flatten();
+    let skipped = query
+        .get("skipped")
+        .and_then(|c| c.parse().ok())
+        .filter(|n: &i64| *n > 0)
+        .unwrap_or(0);
     Ok(render(
         StatusCode::OK,
         &ListPage {
             csrf_token: admin.csrf_token.clone(),
             notice: notice(&query),
-            invited: (query.get("done") == Some("invited"))
-                .then(|| query.get("count").and_then(|c| c.parse().ok()))
-                .flatten(),
+            invited,
+            skipped,
+            sent_sentence: invited != Some(0) || skipped == 0,
             users,
             search,
             role,

@@ -94,6 +94,21 @@ fn validate_server_uri(raw: &str) -> Result<String, Message> {
     }
 }
 
+/// What the audit log records of an app, wherever it was registered or changed (the admin
+/// pages, the command line): never its secret.
+pub fn audit_detail(client: &ClientRow) -> serde_json::Value {
+    serde_json::json!({
+        "name": client.name,
+        "redirect_uris": client.redirect_uris,
+        "post_logout_redirect_uris": client.post_logout_redirect_uris,
+        "grant_types": client.grant_types,
+        "token_endpoint_auth_method": client.token_endpoint_auth_method,
+        "skip_consent": client.skip_consent,
+        "api_roles": client.settings.api_roles,
+        "allowed_scopes": client.settings.allowed_scopes.names(),
+    })
+}
+
 /// Checks a JWKS document holds public keys only.
 pub fn validate_jwks(raw: &str) -> Result<String, Message> {
     if raw.len() > 64 * 1024 {

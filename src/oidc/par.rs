@@ -18,9 +18,20 @@ pub async fn post_par(
     headers: HeaderMap,
     OAuthForm(mut params): OAuthForm,
 ) -> Result<Response, OAuthError> {
-    let client = client_auth::authenticate(&app, &headers, &params).await?;
+    // A refusal before the request is checked is logged here; `validate` logs its own.
+    let refuse = |e: OAuthError| {
+        if e.code.status().is_client_error() {
+            authorize::log_refusal(&params, Some(e.code.as_str()), &e.description, true);
+        }
+        e
+    };
+    let client = client_auth::authenticate(&app, &headers, &params)
+        .await
+        .map_err(refuse)?;
     if params.contains("request_uri") {
-        return Err(OAuthError::invalid_request("request_uri cannot be pushed"));
+        return Err(refuse(OAuthError::invalid_request(
+            "request_uri cannot be pushed",
+        )));
     }
     // Client authentication is not part of the authorization request that is stored.
     for name in ["client_secret", "client_assertion", "client_assertion_type"] {

@@ -8,6 +8,7 @@ mod cache;
 mod clients;
 mod device;
 mod factors;
+mod invitations;
 mod keys;
 mod links;
 mod mail;
@@ -319,9 +320,9 @@ const fn expired(table: &'static str, key: &'static str, done: &'static str) -> 
     }
 }
 
-/// Expired codes, requests, tokens, denylist entries, sessions, links and mail; throttle rows of
+/// Expired codes, requests, tokens, denylist entries, sessions, remembered browsers, links and mail; throttle rows of
 /// the past; sign-in activity older than 90 days; audit entries older than the retention.
-pub const SWEEPS: [Sweep; 13] = [
+pub const SWEEPS: [Sweep; 14] = [
     expired("auth_code", "code_hash", "expires_at < $1"),
     expired("revoked_access_token", "jti", "expires_at < $1"),
     expired("pushed_request", "request_id", "expires_at < $1"),
@@ -339,6 +340,7 @@ pub const SWEEPS: [Sweep; 13] = [
         "window_started_at < $1 - 86400 and locked_until < $1",
     ),
     expired("browser_session", "sid", "expires_at < $1"),
+    expired("remembered_browser", "remembered_id", "expires_at < $1"),
     expired("account_link", "token_hash", "expires_at < $1 - 86400"),
     expired("mail_outbox", "mail_id", "expires_at < $1"),
     expired("sign_in_event", "event_id", "at < $1 - 7776000"),

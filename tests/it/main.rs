@@ -22,6 +22,7 @@ mod mod_auth_openidc;
 mod oidc_flow;
 mod openid_client;
 mod operations;
+mod operators;
 mod outage;
 mod par;
 mod properties;

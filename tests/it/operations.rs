@@ -97,7 +97,11 @@ on_both_backends!(
 );
 
 /// Fails a sign-in as a browser behind a proxy that says the client is `forwarded_for`.
-async fn failed_login_from(app: &TestApp, forwarded_for: &str, username: &str) -> StatusCode {
+pub(crate) async fn failed_login_from(
+    app: &TestApp,
+    forwarded_for: &str,
+    username: &str,
+) -> StatusCode {
     let mut headers = HeaderMap::new();
     headers.insert(
         "x-forwarded-for",
@@ -276,7 +280,7 @@ async fn server_logging(
 }
 
 /// Stops the server as an operator does (SIGTERM) and returns every line it wrote.
-async fn stop_and_read(mut child: tokio::process::Child) -> Vec<serde_json::Value> {
+pub(crate) async fn stop_and_read(mut child: tokio::process::Child) -> Vec<serde_json::Value> {
     use tokio::io::AsyncReadExt as _;
     let pid = child.id().expect("pid") as i32;
     // SIGTERM through kill(1), as an operator or Docker sends it.
