@@ -121,34 +121,28 @@ impl Store {
 
     /// Takes back attempts counted by `count_attempts` that were not evaluated after all: each
     /// (key, the window it was counted in) loses one, unless its window has restarted or it was
-    /// locked (which zeroes the count) since.
+    /// locked (which zeroes the count) since. One statement per key: an update of several rows
+    /// locks them in the table's order, which could deadlock with a count locking them in key
+    /// order on PostgreSQL.
     pub async fn give_back_attempts(&self, counted: &[(&str, i64)]) -> Result<(), StoreError> {
-        if counted.is_empty() {
-            return Ok(());
+        for (key, window_started_at) in counted {
+            self.give_back_attempt(key, *window_started_at).await?;
         }
-        on_pool!(self, pool => {
-            let mut sql = sqlx::QueryBuilder::new(
-                "update login_throttle set failures = failures - 1 where failures > 0 and (",
-            );
-            for (i, (key, window_started_at)) in counted.iter().enumerate() {
-                if i > 0 {
-                    sql.push(" or ");
-                }
-                sql.push("(throttle_key = ")
-                    .push_bind(*key)
-                    .push(" and window_started_at = ")
-                    .push_bind(*window_started_at)
-                    .push(")");
-            }
-            sql.push(")");
-            sql.build().execute(pool).await.map(|r| r.rows_affected())
-        })?;
+        Ok(())
+    }
+
+    async fn give_back_attempt(&self, key: &str, window_started_at: i64) -> Result<(), StoreError> {
+        const SQL: &str = "update login_throttle set failures = failures - 1 \
+            where throttle_key = $1 and window_started_at = $2 and failures > 0";
+        on_pool!(self, pool => sqlx::query(SQL).bind(key).bind(window_started_at)
+            .execute(pool).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     /// A right password: the account's count and lock are cleared (a fresh window from now), and
     /// the address gets back the one attempt this sign-in counted (if its window is the same),
-    /// so any number of successes from one address never adds up to its limit.
+    /// so any number of successes from one address never adds up to its limit. Two statements,
+    /// for the reason `give_back_attempts` gives.
     pub async fn forgive_sign_in(
         &self,
         account_key: &str,
@@ -156,15 +150,11 @@ impl Store {
         ip_window_started_at: i64,
         now: i64,
     ) -> Result<(), StoreError> {
-        const SQL: &str = "update login_throttle set \
-              failures = case when throttle_key = $1 then 0 else failures - 1 end, \
-              locked_until = case when throttle_key = $1 then 0 else locked_until end, \
-              window_started_at = case when throttle_key = $1 then $4 else window_started_at end \
-            where throttle_key = $1 \
-               or (throttle_key = $2 and window_started_at = $3 and failures > 0)";
-        on_pool!(self, pool => sqlx::query(SQL).bind(account_key).bind(ip_key)
-            .bind(ip_window_started_at).bind(now).execute(pool).await.map(|r| r.rows_affected()))?;
-        Ok(())
+        const SQL: &str = "update login_throttle set failures = 0, locked_until = 0, \
+            window_started_at = $2 where throttle_key = $1";
+        on_pool!(self, pool => sqlx::query(SQL).bind(account_key).bind(now)
+            .execute(pool).await.map(|r| r.rows_affected()))?;
+        self.give_back_attempt(ip_key, ip_window_started_at).await
     }
 
     pub async fn lock_throttle(&self, key: &str, until: i64) -> Result<(), StoreError> {
