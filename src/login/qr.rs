@@ -190,7 +190,7 @@ pub const QR_AMR: &str = "mca";
 
 /// QR sign-in is offered only on `HCCC_SSO_SHARED_NETWORKS` (off where none is set).
 pub fn offered(app: &AppState, ip: &str) -> bool {
-    ip.parse::<std::net::IpAddr>().is_ok_and(|ip| {
+    ip.parse().map(crate::http::canonical_ip).is_ok_and(|ip| {
         app.config
             .mfa
             .shared_networks

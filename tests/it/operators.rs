@@ -145,6 +145,21 @@ fn shared_networks_hold_mapped_addresses_in_either_form() {
     }
 }
 
+/// QR sign-in, offered on the shared networks only, finds a mapped address on them too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qr_sign_in_finds_a_mapped_address_on_a_shared_network() {
+    let app = crate::harness::start_with(Backend::Sqlite, |c| {
+        c.mfa.shared_networks = vec!["10.20.0.0/16".parse().expect("net")];
+    })
+    .await
+    .expect("app");
+    let offered = |ip: &str| hccc_sso::login::qr::offered(&app.state, ip);
+    assert!(offered("10.20.1.5"));
+    assert!(offered("::ffff:10.20.1.5"));
+    assert!(!offered("::ffff:10.21.1.5"));
+    assert!(!offered("2001:db8::1"));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Invitations: a second run leaves working links alone
 
