@@ -56,7 +56,7 @@ pub enum DevicePoll {
     Pending,
     Denied,
     /// Approved and now consumed: the caller issues tokens (or a session) exactly once.
-    Approved(DeviceRow),
+    Approved(Box<DeviceRow>),
 }
 
 const COLUMNS: &str = "user_code, client_id, for_client_id, scope, expires_at, poll_interval, status, account_id, \
@@ -136,7 +136,7 @@ impl Store {
             let n = on_pool!(self, pool => sqlx::query(CONSUME).bind(device_code_hash)
                 .execute(pool).await.map(|r| r.rows_affected()))?;
             return Ok(if n == 1 {
-                DevicePoll::Approved(row)
+                DevicePoll::Approved(Box::new(row))
             } else {
                 DevicePoll::Unknown
             });

@@ -209,6 +209,7 @@ try {
       await page.goto(at('/account'));
       await check(page, 'account', lang, size);
       await page.locator('#email').fill('not-an-address');
+      await page.locator('#current_password').fill(env.PASSWORD);
       await page.locator('form[action="/account/email"] button').click();
       await page.waitForLoadState('load');
       await check(page, 'account: errors', lang, size);

@@ -106,6 +106,8 @@ try {
   // She changes her address and confirms it from the message.
   await laptop.goto(`${env.APP_URL}/account`);
   await laptop.getByLabel('Nuevo correo electrónico').fill('julia@new-mail.example');
+  // The address is where resets go: the current password every time, even right after signing in.
+  await laptop.locator('#current_password').fill('quiet meadow before dawn');
   await laptop.getByRole('button', { name: 'Cambiar mi correo electrónico' }).click();
   await laptop.getByRole('status').waitFor();
   const confirm = await mailbox('julia@new-mail.example', '/account/confirm');

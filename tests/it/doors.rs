@@ -1057,6 +1057,70 @@ async fn a_qr_sign_in_lends_no_factor_to_the_computer(app: TestApp) {
 }
 
 
+/// A lab computer's QR page: its poll's CSRF token and the user code it shows.
+async fn qr_code_on(app: &TestApp, lab: &reqwest::Client) -> (String, String) {
+    let (status, html) = page(&app.base, lab, "/login/qr").await;
+    assert_eq!(status, StatusCode::OK);
+    let between = |start: &str, end: char| {
+        html.split(start)
+            .nth(1)
+            .and_then(|s| s.split(end).next())
+            .expect(start)
+            .to_owned()
+    };
+    (between("data-csrf=\"", '"'), between("class=\"user-code\">", '<'))
+}
+
+/// The phone (signed in) approves `user_code`.
+async fn approve_on(app: &TestApp, phone: &reqwest::Client, user_code: &str) {
+    let (_, device_page) = page(&app.base, phone, &format!("/device?user_code={user_code}")).await;
+    let form = [
+        ("csrf_token", form_value(&device_page, "csrf_token").expect("csrf")),
+        ("user_code", user_code.to_owned()),
+        ("decision", "allow".to_owned()),
+    ];
+    let r = phone
+        .post(app.url("/device"))
+        .form(&form)
+        .send()
+        .await
+        .expect("approve");
+    assert_eq!(r.status(), StatusCode::OK, "approved");
+}
+
+async fn qr_poll(app: &TestApp, lab: &reqwest::Client, csrf: &str) -> Value {
+    lab.post(app.url("/login/qr/poll"))
+        .form(&[("csrf_token", csrf)])
+        .send()
+        .await
+        .expect("poll")
+        .json()
+        .await
+        .expect("json")
+}
+
+/// An approval given before an admin set a temporary password signs the computer in no more.
+async fn a_qr_approval_dies_with_a_temporary_password(app: TestApp) {
+    app.create_user("labuser").await;
+    let phone = signed_in(&app, "labuser").await;
+    let lab = crate::harness::lab_browser();
+    let (csrf, user_code) = qr_code_on(&app, &lab).await;
+    approve_on(&app, &phone, &user_code).await;
+    set_temporary_password(&app, "labuser").await;
+    app.clock.advance(5);
+    assert_eq!(qr_poll(&app, &lab, &csrf).await["status"], "denied");
+    let r = lab.get(app.url("/account")).send().await.expect("account");
+    assert!(location(&r).starts_with("/login"), "not signed in");
+    // The control: without the change, the same steps sign the computer in.
+    app.create_user("labuser2").await;
+    let phone = signed_in(&app, "labuser2").await;
+    let lab = crate::harness::lab_browser();
+    let (csrf, user_code) = qr_code_on(&app, &lab).await;
+    approve_on(&app, &phone, &user_code).await;
+    app.clock.advance(5);
+    assert_eq!(qr_poll(&app, &lab, &csrf).await["status"], "approved");
+}
+
 /// The lab computer's own sign-in used no factor: a token it gets cannot move the address of an
 /// account that has one through the API, even with the password.
 async fn a_token_without_the_factor_does_not_move_the_address(app: TestApp) {
@@ -1139,6 +1203,7 @@ mod lab {
         qr_sign_in_is_not_offered_off_the_shared_network,
         a_qr_sign_in_lends_no_factor_to_the_computer,
         a_token_without_the_factor_does_not_move_the_address,
+        a_qr_approval_dies_with_a_temporary_password,
     );
 }
 
