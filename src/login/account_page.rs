@@ -835,15 +835,9 @@ pub async fn post_passkey_finish(
         return Ok(step_up);
     }
     let first = !app.store.find_mfa(account.account_id).await?.has_factor();
-    let registered = passkeys::finish_registration(
-        &app,
-        &account,
-        ceremony,
-        answer,
-        Some(&device.ip),
-        now,
-    )
-    .await;
+    let registered =
+        passkeys::finish_registration(&app, &account, ceremony, answer, Some(&device.ip), now)
+            .await;
     if first && registered.is_ok() {
         factors::end_password_only_sign_ins(&app, &account, Some(login.sid), now).await?;
     }

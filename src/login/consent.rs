@@ -96,7 +96,12 @@ pub async fn post_consent(
         }
         let refused = ErrorCode::AccessDenied;
         let target = &request.target;
-        return Ok(authorize::redirect_error(&app, target, refused, "the user declined"));
+        return Ok(authorize::redirect_error(
+            &app,
+            target,
+            refused,
+            "the user declined",
+        ));
     }
     // `api` is asked for each time, so it is not remembered with the rest.
     let remembered = request.scopes.without(Scope::Api).to_string();

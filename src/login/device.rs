@@ -14,10 +14,10 @@ use crate::domain::protocol::paths;
 use crate::http::ClientIp;
 use crate::http::page::{PageError, render};
 use crate::i18n::Message;
+use crate::oidc::authorize::{self, Decision};
 use crate::oidc::device::{display_user_code, normalize_user_code};
 use crate::oidc::scopes::{Scope, ScopeSet};
 use crate::sessions::browser::BrowserKey;
-use crate::oidc::authorize::{self, Decision};
 use crate::sessions::{self as session, CsrfForm, LoginState};
 use crate::state::AppState;
 use crate::store::{AccountRow, DeviceRow};
@@ -204,9 +204,15 @@ async fn approval_refused(
         None => None,
     };
     let scopes = ScopeSet::parse(&row.scope);
-    let decision =
-        authorize::decide_at_door(app, authorize::login_of(login), account, client.as_ref(), scopes, now)
-            .await?;
+    let decision = authorize::decide_at_door(
+        app,
+        authorize::login_of(login),
+        account,
+        client.as_ref(),
+        scopes,
+        now,
+    )
+    .await?;
     let back: String = url::form_urlencoded::byte_serialize(device_path(code).as_bytes()).collect();
     Ok(match decision {
         Decision::IssueCode | Decision::Consent => None,

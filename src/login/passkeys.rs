@@ -8,13 +8,13 @@ use tower_sessions::Session;
 
 use super::sign_in::Attempt;
 use super::{Proof, SignedIn, finish_sign_in, local_path};
-use crate::domain::ScopeSet;
-use crate::oidc::authorize::{self, Decision, Login};
 use crate::accounts::passkeys::{self, Ceremony, PasskeyError, Started};
+use crate::domain::ScopeSet;
 use crate::http::Device;
 use crate::http::page::PageError;
 use crate::i18n::Message;
 use crate::oidc::authorize::load_pending;
+use crate::oidc::authorize::{self, Decision, Login};
 use crate::sessions::CsrfForm;
 use crate::state::AppState;
 
@@ -119,8 +119,8 @@ pub async fn post_sign_in(
         auth_time: now,
         mfa: amr.iter().any(|m| m == "mfa"),
     };
-    let decision = authorize::decide_at_door(&app, login, &account, None, ScopeSet::default(), now)
-        .await?;
+    let decision =
+        authorize::decide_at_door(&app, login, &account, None, ScopeSet::default(), now).await?;
     if decision != Decision::IssueCode {
         tracing::info!(account_id = %account.account_id, ?decision, "a passkey sign-in was refused by the account's state");
         let error = Message::new("passkey-temporary-password");

@@ -13,8 +13,8 @@ use uuid::Uuid;
 
 use crate::accounts::throttle;
 use crate::crypto;
-use crate::domain::protocol::paths;
 use crate::domain::ScopeSet;
+use crate::domain::protocol::paths;
 use crate::http::Device;
 use crate::http::page::{PageError, PageForm, render};
 use crate::oidc::authorize::{self, Decision, Login, load_pending};
@@ -141,8 +141,7 @@ pub async fn post_qr_poll(
         None => None,
     };
     // The approval holds only while the account's credentials are those it was given under.
-    let Some(account) =
-        account.filter(|a| row.approved_version == Some(a.credential_version))
+    let Some(account) = account.filter(|a| row.approved_version == Some(a.credential_version))
     else {
         return Ok(status("denied"));
     };

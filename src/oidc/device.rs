@@ -137,7 +137,15 @@ pub async fn post_device_authorization(
         ));
     }
     let now = app.clock.now();
-    let started = start(&app, Some(client.client_id), None, &scopes.to_string(), None, now).await?;
+    let started = start(
+        &app,
+        Some(client.client_id),
+        None,
+        &scopes.to_string(),
+        None,
+        now,
+    )
+    .await?;
     let user_code = display_user_code(&started.user_code);
     let verification_uri = app.config.url(crate::domain::protocol::paths::DEVICE);
     let body = DeviceAuthorizationResponse {

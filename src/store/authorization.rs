@@ -244,8 +244,7 @@ impl Store {
         params: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
-        const SQL: &str =
-            "update pending_authorization set params = $2 where request_id = $1 and expires_at > $3";
+        const SQL: &str = "update pending_authorization set params = $2 where request_id = $1 and expires_at > $3";
         let updated = on_pool!(self, pool => sqlx::query(SQL).bind(request_id).bind(params).bind(now)
             .execute(pool).await.map(|r| r.rows_affected()))?;
         Ok(updated > 0)

@@ -327,12 +327,10 @@ async fn sign_in_consent_qr_and_admin_work_by_keyboard_alone() {
         crate::harness::skip("chromium or tests/browser npm packages missing");
         return;
     }
-    let app = crate::harness::start_with(
-        crate::harness::Backend::Sqlite,
-        crate::harness::lab_network,
-    )
-    .await
-    .expect("app");
+    let app =
+        crate::harness::start_with(crate::harness::Backend::Sqlite, crate::harness::lab_network)
+            .await
+            .expect("app");
     let vars = people_and_an_app(&app).await;
     let stdout = run_with("keyboard.mjs", &vars).await;
     for step in [
@@ -442,7 +440,12 @@ async fn a_passkey_does_not_sign_in_past_a_temporary_password() {
     };
     let stdout = run_with("passkey_temporary.mjs", &vars("register")).await;
     assert!(stdout.contains("PASS  passkey-before "), "{stdout}");
-    let hash = app.state.hasher.hash("temporary password 1").await.expect("hash");
+    let hash = app
+        .state
+        .hasher
+        .hash("temporary password 1")
+        .await
+        .expect("hash");
     app.store()
         .set_password(
             kim.account_id,
@@ -528,6 +531,4 @@ async fn an_admin_enrols_uses_a_recovery_code_and_signs_in_with_a_passkey_alone(
     );
 }
 
-on_both_backends!(
-    an_admin_creates_a_student_gives_a_role_disables_and_imports,
-);
+on_both_backends!(an_admin_creates_a_student_gives_a_role_disables_and_imports,);

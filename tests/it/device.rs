@@ -58,7 +58,12 @@ pub(crate) fn error(body: &(StatusCode, Value)) -> &str {
 }
 
 /// A person on their phone opens the verification link, signs in, and answers.
-pub(crate) async fn answer_on_phone(app: &TestApp, link: &str, username: &str, decision: &str) -> String {
+pub(crate) async fn answer_on_phone(
+    app: &TestApp,
+    link: &str,
+    username: &str,
+    decision: &str,
+) -> String {
     let phone = browser();
     let response = phone.get(link).send().await.expect("device page");
     let login = location(&response);

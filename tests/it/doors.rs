@@ -47,7 +47,11 @@ fn with_scope(url: &str, scope: &str) -> String {
     let pairs: Vec<(String, String)> = parsed
         .query_pairs()
         .map(|(k, v)| {
-            let value = if k == "scope" { scope.to_owned() } else { v.into_owned() };
+            let value = if k == "scope" {
+                scope.to_owned()
+            } else {
+                v.into_owned()
+            };
             (k.into_owned(), value)
         })
         .collect();
@@ -199,7 +203,9 @@ async fn through(app: &TestApp, door: Door, reason: Reason, username: &str) -> b
             let path = format!("/device?user_code={code}");
             let (_, html) = page(&app.base, &phone, &path).await;
             // A session ended by the change shows the sign-in page instead: nothing approved.
-            let Some(csrf) = form_value(&html, "csrf_token").filter(|_| html.contains("name=\"decision\"")) else {
+            let Some(csrf) =
+                form_value(&html, "csrf_token").filter(|_| html.contains("name=\"decision\""))
+            else {
                 return false;
             };
             let r = phone
@@ -235,7 +241,10 @@ async fn through(app: &TestApp, door: Door, reason: Reason, username: &str) -> b
             )
             .await;
             if status != StatusCode::OK {
-                assert_eq!(body["error"], "invalid_grant", "{door:?} {reason:?}: {body}");
+                assert_eq!(
+                    body["error"], "invalid_grant",
+                    "{door:?} {reason:?}: {body}"
+                );
             }
             status == StatusCode::OK
         }
@@ -271,7 +280,11 @@ async fn every_door_refuses_for_every_reason(app: TestApp) {
             }
         }
     }
-    assert!(wrong.is_empty(), "doors that decided wrongly:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "doors that decided wrongly:\n{}",
+        wrong.join("\n")
+    );
 }
 
 /// The consent form of a request that `/authorize` parked for the second step gives no code:
@@ -290,10 +303,17 @@ async fn the_consent_form_gives_no_code_for_a_request_parked_for_the_second_step
         .await
         .expect("authorize");
     let step_up = location(&r);
-    assert!(step_up.starts_with("/login/second-factor?request="), "{step_up}");
+    assert!(
+        step_up.starts_with("/login/second-factor?request="),
+        "{step_up}"
+    );
     let request = query_of(&step_up)["request"].clone();
     let (status, _) = page(&app.base, &b, &format!("/consent?request={request}")).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "no consent form for that step");
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "no consent form for that step"
+    );
     let csrf = csrf_of(&app, &b).await;
     let r = b
         .post(app.url("/consent"))
@@ -426,7 +446,10 @@ async fn the_device_approval_steps_up_for_an_app_that_requires_a_factor(app: Tes
         &[("code", &code_at(&key, app.clock.now()))],
     )
     .await;
-    assert_eq!(recovery_codes_on(&enrolled.text().await.expect("html")).len(), 10);
+    assert_eq!(
+        recovery_codes_on(&enrolled.text().await.expect("html")).len(),
+        10
+    );
     let r = post(
         &app.base,
         &phone,
@@ -435,7 +458,11 @@ async fn the_device_approval_steps_up_for_an_app_that_requires_a_factor(app: Tes
         &[],
     )
     .await;
-    assert!(location(&r).starts_with("/device?user_code="), "{}", location(&r));
+    assert!(
+        location(&r).starts_with("/device?user_code="),
+        "{}",
+        location(&r)
+    );
     let (_, html) = page(&app.base, &phone, &location(&r)).await;
     let csrf = form_value(&html, "csrf_token").expect("csrf");
     let r = phone
@@ -581,7 +608,10 @@ async fn a_first_factor_ends_password_only_sessions_and_refresh_tokens(app: Test
         .send()
         .await
         .expect("account");
-    assert!(location(&r).starts_with("/login"), "the older session ended");
+    assert!(
+        location(&r).starts_with("/login"),
+        "the older session ended"
+    );
     let (status, _) = page(&app.base, &owner, "/account").await;
     assert_eq!(status, StatusCode::OK, "the enrolling session stays");
 }
@@ -593,7 +623,11 @@ async fn a_factor_change_needs_a_fresh_second_factor(app: TestApp) {
     let b = signed_in(&app, "owner").await;
     let key = enrol_on_account_page(&app, &b).await;
     app.clock.advance(11 * 60);
-    for action in ["/account/totp", "/account/totp/remove", "/account/recovery-codes"] {
+    for action in [
+        "/account/totp",
+        "/account/totp/remove",
+        "/account/recovery-codes",
+    ] {
         let r = post(
             &app.base,
             &b,
@@ -663,7 +697,10 @@ async fn an_email_change_needs_the_factor_where_there_is_one(app: TestApp) {
         &b,
         "/account",
         "/account/email",
-        &[("email", "moves@elsewhere.example"), ("current_password", PASSWORD)],
+        &[
+            ("email", "moves@elsewhere.example"),
+            ("current_password", PASSWORD),
+        ],
     )
     .await;
     let to = location(&r);
@@ -676,7 +713,11 @@ async fn an_email_change_needs_the_factor_where_there_is_one(app: TestApp) {
         .expect("account");
     let pending = app
         .store()
-        .live_link_detail(account.account_id, hccc_sso::store::LinkPurpose::EmailChange, app.clock.now())
+        .live_link_detail(
+            account.account_id,
+            hccc_sso::store::LinkPurpose::EmailChange,
+            app.clock.now(),
+        )
         .await
         .expect("db");
     assert!(pending.is_none(), "no change link was made: {pending:?}");
@@ -712,8 +753,16 @@ async fn a_half_finished_enrolment_dies_with_a_credential_change(app: TestApp) {
     )
     .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{:?}", r.headers());
-    let r = intruder.get(app.url("/account")).send().await.expect("account");
-    assert!(location(&r).starts_with("/login"), "not signed in: {:?}", r.headers());
+    let r = intruder
+        .get(app.url("/account"))
+        .send()
+        .await
+        .expect("account");
+    assert!(
+        location(&r).starts_with("/login"),
+        "not signed in: {:?}",
+        r.headers()
+    );
 
     // A password change voids a half-finished second step too.
     app.create_user("target2").await;
@@ -769,7 +818,10 @@ async fn acr_values_are_taken_in_order_of_preference(app: TestApp) {
         .collect();
     assert_eq!(
         values,
-        ["urn:hccc:sso:acr:password", "https://refeds.org/profile/mfa"]
+        [
+            "urn:hccc:sso:acr:password",
+            "https://refeds.org/profile/mfa"
+        ]
     );
     let p = pkce();
     let joined = values.join(" ");
@@ -788,7 +840,12 @@ async fn acr_values_are_taken_in_order_of_preference(app: TestApp) {
     // The other order prefers MFA: the second step first.
     let reversed = format!("{} {}", values[1], values[0]);
     let r = b
-        .get(authorize_url(&app, &client, &pkce(), &[("acr_values", &reversed)]))
+        .get(authorize_url(
+            &app,
+            &client,
+            &pkce(),
+            &[("acr_values", &reversed)],
+        ))
         .send()
         .await
         .expect("authorize");
@@ -799,7 +856,12 @@ async fn acr_values_are_taken_in_order_of_preference(app: TestApp) {
     );
     // Unknown values are passed over.
     let r = b
-        .get(authorize_url(&app, &client, &pkce(), &[("acr_values", "urn:x:gold 1 2")]))
+        .get(authorize_url(
+            &app,
+            &client,
+            &pkce(),
+            &[("acr_values", "urn:x:gold 1 2")],
+        ))
         .send()
         .await
         .expect("authorize");
@@ -814,7 +876,8 @@ async fn acr_values_are_taken_in_order_of_preference(app: TestApp) {
     let to = query_of(&location(&r));
     assert_eq!(to.get("error").map(String::as_str), Some("access_denied"));
     // Essential with one we offer: met by stepping up.
-    let claims = r#"{"id_token":{"acr":{"essential":true,"values":["https://refeds.org/profile/mfa"]}}}"#;
+    let claims =
+        r#"{"id_token":{"acr":{"essential":true,"values":["https://refeds.org/profile/mfa"]}}}"#;
     let r = b
         .get(authorize_url(&app, &client, &pkce(), &[("claims", claims)]))
         .send()
@@ -925,7 +988,10 @@ async fn qr_sign_in_signs_the_shared_computer_in_when_the_phone_approves(app: Te
     // ... and the computer: its address (through the college's proxy), browser and time,
     // with a warning before approving.
     assert!(
-        pages.contains(&format!("<dd id=\"computer-ip\">{}</dd>", crate::harness::LAB_IP)),
+        pages.contains(&format!(
+            "<dd id=\"computer-ip\">{}</dd>",
+            crate::harness::LAB_IP
+        )),
         "{pages}"
     );
     assert!(pages.contains("id=\"computer-browser\""));
@@ -960,7 +1026,12 @@ async fn qr_sign_in_signs_the_shared_computer_in_when_the_phone_approves(app: Te
     app.edit_client(&strict.client_id, |c| c.settings.require_mfa = true)
         .await;
     let r = lab
-        .get(crate::flows::authorize_url(&app, &strict, &crate::flows::pkce(), &[]))
+        .get(crate::flows::authorize_url(
+            &app,
+            &strict,
+            &crate::flows::pkce(),
+            &[],
+        ))
         .send()
         .await
         .expect("authorize");
@@ -977,7 +1048,11 @@ async fn qr_sign_in_is_not_offered_off_the_shared_network(app: TestApp) {
     let elsewhere = browser();
     let (_, login) = page(&app.base, &elsewhere, "/login").await;
     assert!(!login.contains("/login/qr"), "no phone sign-in link");
-    let r = elsewhere.get(app.url("/login/qr")).send().await.expect("qr");
+    let r = elsewhere
+        .get(app.url("/login/qr"))
+        .send()
+        .await
+        .expect("qr");
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     let lab = crate::harness::lab_browser();
     let (_, login) = page(&app.base, &lab, "/login").await;
@@ -1025,7 +1100,10 @@ async fn a_qr_sign_in_lends_no_factor_to_the_computer(app: TestApp) {
         .to_owned();
     let (_, device_page) = page(&app.base, &phone, &format!("/device?user_code={user_code}")).await;
     let form = [
-        ("csrf_token", form_value(&device_page, "csrf_token").expect("csrf")),
+        (
+            "csrf_token",
+            form_value(&device_page, "csrf_token").expect("csrf"),
+        ),
         ("user_code", user_code.clone()),
         ("decision", "allow".to_owned()),
     ];
@@ -1051,11 +1129,18 @@ async fn a_qr_sign_in_lends_no_factor_to_the_computer(app: TestApp) {
         answer["next"], "/login/second-factor?return_to=%2F",
         "the policy's second step, on the computer"
     );
-    let r = lab.get(app.url("/admin/users")).send().await.expect("admin");
-    assert_ne!(r.status(), StatusCode::OK, "no admin page on a borrowed factor");
+    let r = lab
+        .get(app.url("/admin/users"))
+        .send()
+        .await
+        .expect("admin");
+    assert_ne!(
+        r.status(),
+        StatusCode::OK,
+        "no admin page on a borrowed factor"
+    );
     assert!(location(&r).starts_with("/login"), "{}", location(&r));
 }
-
 
 /// A lab computer's QR page: its poll's CSRF token and the user code it shows.
 async fn qr_code_on(app: &TestApp, lab: &reqwest::Client) -> (String, String) {
@@ -1068,14 +1153,20 @@ async fn qr_code_on(app: &TestApp, lab: &reqwest::Client) -> (String, String) {
             .expect(start)
             .to_owned()
     };
-    (between("data-csrf=\"", '"'), between("class=\"user-code\">", '<'))
+    (
+        between("data-csrf=\"", '"'),
+        between("class=\"user-code\">", '<'),
+    )
 }
 
 /// The phone (signed in) approves `user_code`.
 async fn approve_on(app: &TestApp, phone: &reqwest::Client, user_code: &str) {
     let (_, device_page) = page(&app.base, phone, &format!("/device?user_code={user_code}")).await;
     let form = [
-        ("csrf_token", form_value(&device_page, "csrf_token").expect("csrf")),
+        (
+            "csrf_token",
+            form_value(&device_page, "csrf_token").expect("csrf"),
+        ),
         ("user_code", user_code.to_owned()),
         ("decision", "allow".to_owned()),
     ];
@@ -1143,7 +1234,10 @@ async fn a_token_without_the_factor_does_not_move_the_address(app: TestApp) {
         .to_owned();
     let (_, device_page) = page(&app.base, &phone, &format!("/device?user_code={user_code}")).await;
     let form = [
-        ("csrf_token", form_value(&device_page, "csrf_token").expect("csrf")),
+        (
+            "csrf_token",
+            form_value(&device_page, "csrf_token").expect("csrf"),
+        ),
         ("user_code", user_code.clone()),
         ("decision", "allow".to_owned()),
     ];
@@ -1184,7 +1278,9 @@ async fn a_token_without_the_factor_does_not_move_the_address(app: TestApp) {
         reqwest::Method::POST,
         "/api/v1/users/me/email",
         Some(token),
-        Some(serde_json::json!({"email": "sharer@elsewhere.example", "current_password": PASSWORD})),
+        Some(
+            serde_json::json!({"email": "sharer@elsewhere.example", "current_password": PASSWORD}),
+        ),
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");

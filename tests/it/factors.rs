@@ -71,7 +71,11 @@ pub(crate) async fn notice_to(sink: &SmtpSink, to: &str, subject: &str) {
     }
 }
 
-pub(crate) async fn page(app_base: &str, browser: &reqwest::Client, path: &str) -> (StatusCode, String) {
+pub(crate) async fn page(
+    app_base: &str,
+    browser: &reqwest::Client,
+    path: &str,
+) -> (StatusCode, String) {
     let r = browser
         .get(format!("{app_base}{path}"))
         .send()
@@ -101,7 +105,12 @@ pub(crate) async fn post(
 }
 
 /// Password, then the second step's page: (its status, its HTML).
-pub(crate) async fn password_step(app: &TestApp, b: &reqwest::Client, username: &str, then: &str) -> String {
+pub(crate) async fn password_step(
+    app: &TestApp,
+    b: &reqwest::Client,
+    username: &str,
+    then: &str,
+) -> String {
     let login = format!("/login?return_to={}", urlencode(then));
     let r = submit_login(app, b, &login, username, PASSWORD).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
@@ -119,7 +128,12 @@ pub(crate) fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-pub(crate) async fn send_code(base: &str, b: &reqwest::Client, field: &str, code: &str) -> reqwest::Response {
+pub(crate) async fn send_code(
+    base: &str,
+    b: &reqwest::Client,
+    field: &str,
+    code: &str,
+) -> reqwest::Response {
     post(
         base,
         b,

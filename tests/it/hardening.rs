@@ -901,7 +901,12 @@ async fn anonymous_visitors_store_nothing_and_starts_are_limited(app: TestApp) {
             StatusCode::OK
         );
         assert_eq!(
-            crate::harness::lab_browser().get(app.url("/")).send().await.unwrap().status(),
+            crate::harness::lab_browser()
+                .get(app.url("/"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
             StatusCode::OK
         );
     }
@@ -917,7 +922,11 @@ async fn anonymous_visitors_store_nothing_and_starts_are_limited(app: TestApp) {
             .status();
     }
     assert_eq!(last, StatusCode::OK);
-    let over = crate::harness::lab_browser().get(app.url("/login/qr")).send().await.unwrap();
+    let over = crate::harness::lab_browser()
+        .get(app.url("/login/qr"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(over.status(), StatusCode::TOO_MANY_REQUESTS);
     let parked = crate::harness::lab_browser()
         .get(authorize_url(&app, &client, &pkce(), &[]))
@@ -932,7 +941,11 @@ async fn anonymous_visitors_store_nothing_and_starts_are_limited(app: TestApp) {
     // The window passes.
     app.clock
         .advance(hccc_sso::accounts::throttle::START_WINDOW + 1);
-    let again = crate::harness::lab_browser().get(app.url("/login/qr")).send().await.unwrap();
+    let again = crate::harness::lab_browser()
+        .get(app.url("/login/qr"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(again.status(), StatusCode::OK);
 }
 

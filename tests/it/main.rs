@@ -12,6 +12,7 @@ mod cli;
 mod conformance;
 mod deploy;
 mod device;
+mod doors;
 mod factors;
 mod i18n;
 mod import;

@@ -586,11 +586,9 @@ where
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reset_request_takes_as_long_for_an_unknown_account() {
     let sink = SmtpSink::start().await;
-    let app = app_with_mail(Backend::Sqlite, &sink, |c| {
-        c.mail.requests_per_ip = 1000
-    })
-    .await
-    .expect("app");
+    let app = app_with_mail(Backend::Sqlite, &sink, |c| c.mail.requests_per_ip = 1000)
+        .await
+        .expect("app");
     app.create_user("realperson").await;
     let visitor = browser();
     let html = visitor
@@ -644,11 +642,9 @@ async fn a_reset_request_takes_as_long_for_an_unknown_account() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reset_flood_is_throttled_and_queues_nothing_past_its_limits() {
     let sink = SmtpSink::start().await;
-    let app = app_with_mail(Backend::Sqlite, &sink, |c| {
-        c.mail.requests_per_ip = 10
-    })
-    .await
-    .expect("app");
+    let app = app_with_mail(Backend::Sqlite, &sink, |c| c.mail.requests_per_ip = 10)
+        .await
+        .expect("app");
     app.create_user("flooded").await;
     let visitor = browser();
     let html = visitor
@@ -757,7 +753,10 @@ async fn an_address_change_waits_for_its_confirmation(app: TestApp, sink: SmtpSi
         &b,
         &app.url("/account"),
         "/account/email",
-        &[("email", "mover@new.example"), ("current_password", PASSWORD)],
+        &[
+            ("email", "mover@new.example"),
+            ("current_password", PASSWORD),
+        ],
     )
     .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);

@@ -106,9 +106,8 @@ pub fn decide(demand: &Demand<'_>, situation: &Situation<'_>) -> Decision {
             Decision::SignIn
         };
     }
-    let needs_mfa = demand.wants_mfa
-        || situation.client_requires_mfa
-        || situation.account.policy_requires_mfa;
+    let needs_mfa =
+        demand.wants_mfa || situation.client_requires_mfa || situation.account.policy_requires_mfa;
     if needs_mfa && !situation.login.is_some_and(|l| l.mfa) {
         return if demand.prompt_none {
             Decision::Refuse(
@@ -231,20 +230,69 @@ mod tests {
             ErrorCode,
         );
         let cases: [Case; 9] = [
-            ("signed out", |_, s| s.login = None, Decision::SignIn, ErrorCode::LoginRequired),
-            ("temporary password", |_, s| s.account.must_change_password = true, Decision::SignIn, ErrorCode::LoginRequired),
-            ("max_age passed", |r, _| r.max_age = Some(50), Decision::SignIn, ErrorCode::LoginRequired),
-            ("prompt=login", |r, _| r.prompt_login = true, Decision::SignIn, ErrorCode::LoginRequired),
-            ("another person's hint", |r, _| r.hint_subject = Some(Uuid::from_u128(2).to_string()), Decision::SignIn, ErrorCode::LoginRequired),
-            ("acr asks for MFA", |r, _| r.wants_mfa = true, Decision::StepUp, ErrorCode::InteractionRequired),
-            ("app requires MFA", |_, s| s.client_requires_mfa = true, Decision::StepUp, ErrorCode::InteractionRequired),
-            ("role policy requires MFA", |_, s| s.account.policy_requires_mfa = true, Decision::StepUp, ErrorCode::InteractionRequired),
-            ("not consented", |r, _| r.scopes = ScopeSet::parse("openid profile"), Decision::Consent, ErrorCode::ConsentRequired),
+            (
+                "signed out",
+                |_, s| s.login = None,
+                Decision::SignIn,
+                ErrorCode::LoginRequired,
+            ),
+            (
+                "temporary password",
+                |_, s| s.account.must_change_password = true,
+                Decision::SignIn,
+                ErrorCode::LoginRequired,
+            ),
+            (
+                "max_age passed",
+                |r, _| r.max_age = Some(50),
+                Decision::SignIn,
+                ErrorCode::LoginRequired,
+            ),
+            (
+                "prompt=login",
+                |r, _| r.prompt_login = true,
+                Decision::SignIn,
+                ErrorCode::LoginRequired,
+            ),
+            (
+                "another person's hint",
+                |r, _| r.hint_subject = Some(Uuid::from_u128(2).to_string()),
+                Decision::SignIn,
+                ErrorCode::LoginRequired,
+            ),
+            (
+                "acr asks for MFA",
+                |r, _| r.wants_mfa = true,
+                Decision::StepUp,
+                ErrorCode::InteractionRequired,
+            ),
+            (
+                "app requires MFA",
+                |_, s| s.client_requires_mfa = true,
+                Decision::StepUp,
+                ErrorCode::InteractionRequired,
+            ),
+            (
+                "role policy requires MFA",
+                |_, s| s.account.policy_requires_mfa = true,
+                Decision::StepUp,
+                ErrorCode::InteractionRequired,
+            ),
+            (
+                "not consented",
+                |r, _| r.scopes = ScopeSet::parse("openid profile"),
+                Decision::Consent,
+                ErrorCode::ConsentRequired,
+            ),
         ];
         for (why, change, step, silent) in cases {
             let mut r = request("openid email");
             let mut s = situation(login(900, false));
-            assert_eq!(decide_request(&r, &s), Decision::IssueCode, "{why}: baseline");
+            assert_eq!(
+                decide_request(&r, &s),
+                Decision::IssueCode,
+                "{why}: baseline"
+            );
             change(&mut r, &mut s);
             assert_eq!(decide_request(&r, &s), step, "{why}");
             r.prompt_none = true;
@@ -254,8 +302,16 @@ mod tests {
             );
             r.prompt_none = false;
             s.consent = ConsentState::GivenHere;
-            let expected = if step == Decision::Consent { Decision::IssueCode } else { step };
-            assert_eq!(decide_request(&r, &s), expected, "{why}, consent given at the door");
+            let expected = if step == Decision::Consent {
+                Decision::IssueCode
+            } else {
+                step
+            };
+            assert_eq!(
+                decide_request(&r, &s),
+                expected,
+                "{why}, consent given at the door"
+            );
         }
     }
 
@@ -282,24 +338,43 @@ mod tests {
         assert_eq!(decide_request(&r, &s), Decision::IssueCode);
         let mut s = situation(login(940, false));
         s.parked = Some(&parked);
-        assert_eq!(decide_request(&r, &s), Decision::SignIn, "signed in before it was asked");
+        assert_eq!(
+            decide_request(&r, &s),
+            Decision::SignIn,
+            "signed in before it was asked"
+        );
         let mut r = request("openid");
         r.max_age = Some(50);
-        assert_eq!(decide_request(&r, &situation(login(960, false))), Decision::IssueCode);
+        assert_eq!(
+            decide_request(&r, &situation(login(960, false))),
+            Decision::IssueCode
+        );
     }
 
     #[test]
     fn consent_is_remembered_but_api_is_asked_for_every_time() {
         let me = login(990, false);
-        assert_eq!(decide_request(&request("openid email"), &situation(me)), Decision::IssueCode);
+        assert_eq!(
+            decide_request(&request("openid email"), &situation(me)),
+            Decision::IssueCode
+        );
         let mut s = situation(me);
         s.skip_consent = true;
-        assert_eq!(decide_request(&request("openid profile"), &s), Decision::IssueCode);
+        assert_eq!(
+            decide_request(&request("openid profile"), &s),
+            Decision::IssueCode
+        );
         s.consent = ConsentState::Remembered(Some(ScopeSet::parse("openid email api")));
-        assert_eq!(decide_request(&request("openid api"), &s), Decision::Consent);
+        assert_eq!(
+            decide_request(&request("openid api"), &s),
+            Decision::Consent
+        );
         // The consent form's own answer covers api, once.
         s.consent = ConsentState::GivenHere;
-        assert_eq!(decide_request(&request("openid api"), &s), Decision::IssueCode);
+        assert_eq!(
+            decide_request(&request("openid api"), &s),
+            Decision::IssueCode
+        );
         let mut r = request("openid email");
         r.prompt_consent = true;
         assert_eq!(decide_request(&r, &situation(me)), Decision::Consent);

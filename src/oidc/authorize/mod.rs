@@ -21,8 +21,8 @@ pub use request::{
 
 use crate::accounts::{factors, throttle};
 use crate::crypto;
-use crate::domain::protocol::paths;
 use crate::domain::ScopeSet;
+use crate::domain::protocol::paths;
 use crate::http::page::{FormPostPage, PageError, PageForm, page_query, render};
 use crate::http::{ClientIp, Params};
 use crate::oidc::error::ErrorCode;
@@ -365,9 +365,7 @@ pub async fn proceed(
     let parked_id = parked.map(|(id, _)| id);
     let sid = login.map(|(state, _)| state.sid);
     let waiting = |stage: Stage| match (stage, sid) {
-        (Stage::SignIn, _) | (_, None) => {
-            PendingRequest::waiting_for_sign_in(request.clone(), now)
-        }
+        (Stage::SignIn, _) | (_, None) => PendingRequest::waiting_for_sign_in(request.clone(), now),
         (stage, Some(sid)) => PendingRequest::waiting_at(request.clone(), stage, sid),
     };
     Ok(match (decision, login) {
@@ -414,7 +412,12 @@ async fn park(
     let params = serde_json::to_string(waiting).map_err(PageError::server_error)?;
     if let Some((id, before)) = existing {
         let same = before.stage == waiting.stage && before.sid == waiting.sid;
-        if !same && !app.store.update_pending_authorization(id, &params, now).await? {
+        if !same
+            && !app
+                .store
+                .update_pending_authorization(id, &params, now)
+                .await?
+        {
             return Err(PageError::expired_request());
         }
         return Ok(id);

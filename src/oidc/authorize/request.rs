@@ -4,10 +4,10 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::domain::acr;
 use crate::domain::{GrantType, Scope, ScopeSet, is_pkce_value};
 use crate::http::Params;
 use crate::oidc::error::ErrorCode;
-use crate::domain::acr;
 use crate::oidc::scopes::{ClaimsRequest, acr_claim_request};
 use crate::store::ClientRow;
 
@@ -212,10 +212,7 @@ impl AuthorizationRequest {
 /// Core §5.5.1.1) or else `acr_values` (§3.1.2.1), each a list in order of preference. An
 /// essential `acr` claim none of whose values we can satisfy fails the authentication
 /// (`access_denied`); values we do not know are otherwise passed over.
-fn chosen_acr(
-    params: &Params,
-    target: &RedirectTarget,
-) -> Result<Option<&'static str>, Refusal> {
+fn chosen_acr(params: &Params, target: &RedirectTarget) -> Result<Option<&'static str>, Refusal> {
     let from_values = || {
         acr::preferred(
             params

@@ -4,8 +4,8 @@
 use super::{RefreshToken, Subject, TokenResponse, issue, live_grant};
 use crate::accounts::factors::{self, Next};
 use crate::accounts::{self, SignInError};
-use crate::oidc::authorize::{self, Decision, Login};
 use crate::domain::ScopeSet;
+use crate::oidc::authorize::{self, Decision, Login};
 use crate::oidc::error::OAuthError;
 use crate::state::AppState;
 use crate::store::{ClientRow, NewGrant};
