@@ -543,6 +543,7 @@ account-send-verification = Send me a confirmation link
 account-new-email = New e-mail address
 account-new-email-hint = We send a confirmation link to the new address; your current address stays in use until you follow it.
 account-reauthenticate = Type your current password to make this change.
+totp-enrol-password-hint = Type your current password too: adding two-step verification changes how your account signs in.
 account-change-email = Change my e-mail address
 account-email-cancel = Cancel this change
 account-email-cancelled = The change of address is cancelled: its confirmation link no longer works.

@@ -543,6 +543,7 @@ account-send-verification = Enviarme un enlace de confirmación
 account-new-email = Nuevo correo electrónico
 account-new-email-hint = Enviamos un enlace de confirmación a la dirección nueva; su dirección actual se sigue usando hasta que lo abra.
 account-reauthenticate = Escriba su contraseña actual para hacer este cambio.
+totp-enrol-password-hint = Escriba también su contraseña actual: activar la verificación en dos pasos cambia la forma de iniciar sesión en su cuenta.
 account-change-email = Cambiar mi correo electrónico
 account-email-cancel = Cancelar este cambio
 account-email-cancelled = Se canceló el cambio de dirección: su enlace de confirmación ya no funciona.

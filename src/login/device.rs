@@ -9,7 +9,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::sign_in_first;
-use crate::accounts::throttle;
+use crate::accounts::throttle::{self, Admission};
 use crate::domain::protocol::paths;
 use crate::http::ClientIp;
 use crate::http::page::{PageError, render};
@@ -104,15 +104,13 @@ pub async fn get_device(
         return Ok(render(StatusCode::OK, &page));
     }
     let now = app.clock.now();
-    if let Some(retry_after) = codes_locked(&app, &ip, now).await? {
-        return Ok(too_many_codes(retry_after));
-    }
-    let Some(row) = app.store.find_pending_device(&code, now).await? else {
-        if let Some(retry_after) = count_wrong_code(&app, &ip, now).await? {
-            return Ok(too_many_codes(retry_after));
+    let row = match look_up_code(&app, &ip, &code, now).await? {
+        CodeLookup::Found(row) => row,
+        CodeLookup::TooMany(retry_after) => return Ok(too_many_codes(retry_after)),
+        CodeLookup::Unknown => {
+            page.error = Some(Message::new("device-code-invalid"));
+            return Ok(render(StatusCode::BAD_REQUEST, &page));
         }
-        page.error = Some(Message::new("device-code-invalid"));
-        return Ok(render(StatusCode::BAD_REQUEST, &page));
     };
     page.asking = Some(asking(&app, &row).await?);
     page.scopes = ScopeSet::parse(&row.scope).iter().map(Scope::key).collect();
@@ -152,17 +150,15 @@ pub async fn post_device(
         _ => return Ok(Redirect::to(&device_path(&code)).into_response()),
     };
     let now = app.clock.now();
-    if let Some(retry_after) = codes_locked(&app, &ip, now).await? {
-        return Ok(too_many_codes(retry_after));
-    }
-    let Some(row) = app.store.find_pending_device(&code, now).await? else {
-        if let Some(retry_after) = count_wrong_code(&app, &ip, now).await? {
-            return Ok(too_many_codes(retry_after));
+    let row = match look_up_code(&app, &ip, &code, now).await? {
+        CodeLookup::Found(row) => row,
+        CodeLookup::TooMany(retry_after) => return Ok(too_many_codes(retry_after)),
+        CodeLookup::Unknown => {
+            return Err(PageError::bad_request(
+                "error-code-used-title",
+                "error-code-used",
+            ));
         }
-        return Err(PageError::bad_request(
-            "error-code-used-title",
-            "error-code-used",
-        ));
     };
     let approval = if allow {
         // The approval is a door: the app's (or the account's) demands on this session first.
@@ -223,16 +219,48 @@ async fn approval_refused(
     })
 }
 
-/// Wrong user codes are counted per address, like failed sign-ins (RFC 8628 §5.1): a code is
-/// short enough to be guessed online otherwise.
-async fn codes_locked(app: &AppState, ip: &str, now: i64) -> Result<Option<i64>, PageError> {
-    Ok(throttle::locked(&app.store, &throttle::device_key(ip), now).await?)
+/// A user code looked up.
+enum CodeLookup {
+    Found(DeviceRow),
+    Unknown,
+    /// Too many wrong codes from this address: retry after this many seconds.
+    TooMany(i64),
 }
 
-async fn count_wrong_code(app: &AppState, ip: &str, now: i64) -> Result<Option<i64>, PageError> {
+/// Looks a user code up, counted per address before the lookup like a sign-in (RFC 8628 §5.1: a
+/// code is short enough to be guessed online otherwise): of N parallel guesses at most the limit
+/// are looked up. A code found gives its count back; the limit's wrong one locks the address.
+async fn look_up_code(
+    app: &AppState,
+    ip: &str,
+    code: &str,
+    now: i64,
+) -> Result<CodeLookup, PageError> {
     let policy = &app.config.login;
     let key = throttle::device_key(ip);
-    Ok(throttle::count_failure(&app.store, &key, policy.max_failures_per_ip, policy, now).await?)
+    let limit = policy.max_failures_per_ip;
+    let counted = match throttle::admit(&app.store, &[(&key, limit)], policy, now).await? {
+        Admission::Refuse { retry_after } => return Ok(CodeLookup::TooMany(retry_after)),
+        Admission::Evaluate(counts) => counts.first().copied(),
+    };
+    let Some(counted) = counted else {
+        return Err(PageError::server_error(
+            "a counted attempt without its count",
+        ));
+    };
+    match app.store.find_pending_device(code, now).await? {
+        Some(row) => {
+            let window = counted.window_started_at;
+            app.store.give_back_attempts(&[(&key, window)]).await?;
+            Ok(CodeLookup::Found(row))
+        }
+        None => Ok(
+            match throttle::failed(&app.store, &key, counted.count, limit, policy, now).await? {
+                Some(retry_after) => CodeLookup::TooMany(retry_after),
+                None => CodeLookup::Unknown,
+            },
+        ),
+    }
 }
 
 fn too_many_codes(retry_after: i64) -> Response {

@@ -19,6 +19,7 @@ use crate::http::Device;
 use crate::http::page::{PageError, PageForm, render};
 use crate::oidc::authorize::{self, Decision, Login, load_pending};
 use crate::oidc::device::{self, display_user_code};
+use crate::oidc::grants::device_code::approving_session_lives;
 use crate::sessions as session;
 use crate::sessions::browser::BrowserKey;
 use crate::state::AppState;
@@ -145,6 +146,10 @@ pub async fn post_qr_poll(
     else {
         return Ok(status("denied"));
     };
+    // ... and while the phone's session that approved it is still signed in.
+    if !approving_session_lives(&app, &row, account.account_id).await? {
+        return Ok(status("denied"));
+    }
     // The computer proved nothing itself: its session never borrows the phone's factor
     // (`mca`: confirmed over a second channel, the phone). The account's own demands decide.
     let login = Login {

@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::{Proof, SignedIn, finish_sign_in, local_path};
 use crate::accounts::factors::{self, FactorError, Next};
 use crate::accounts::passkeys::{self, PasskeyError};
+use crate::accounts::self_service::{self, SelfServiceError};
 use crate::domain::FieldError;
 use crate::http::Device;
 use crate::http::page::{PageError, render};
@@ -152,6 +153,10 @@ pub struct EnrolPage {
     pub otpauth_uri: String,
     pub key_text: String,
     pub errors: Vec<FieldError>,
+    /// The current password is asked with the first code: a step-up's enrolment, where the
+    /// session alone (a QR-signed-in computer, a browser left open) must not add the account's
+    /// first factor.
+    pub ask_password: bool,
 }
 
 impl EnrolPage {
@@ -193,6 +198,7 @@ impl EnrolPage {
             otpauth_uri: enrolment.uri,
             key_text: enrolment.key_text,
             errors,
+            ask_password: false,
         })
     }
 }
@@ -291,7 +297,8 @@ async fn show(
     match &waiting.new_key {
         Some(sealed) => {
             let account = account_of(app, waiting).await?;
-            let page = EnrolPage::build(app, &account, sealed, csrf_token, ENROL_PATH, errors)?;
+            let mut page = EnrolPage::build(app, &account, sealed, csrf_token, ENROL_PATH, errors)?;
+            page.ask_password = waiting.step_up;
             Ok(render(status, &page))
         }
         None => {
@@ -436,6 +443,13 @@ pub async fn post_enrol(
     let mut current = waiting(&app, &csrf.session).await?.ok_or_else(expired)?;
     let sealed = current.new_key.clone().ok_or_else(expired)?;
     let account = account_of(&app, &current).await?;
+    // A step-up's enrolment asks for the password too: the session alone must not add a factor.
+    if current.step_up
+        && let Some((status, error)) = password_refused(&app, &csrf, &account, &device).await?
+    {
+        let csrf_token = session::csrf_token(&app, &csrf.session, &csrf.browser).await?;
+        return show(&app, &current, &device, csrf_token, status, vec![error]).await;
+    }
     // Enrolment is for an account without a factor: one that appeared meanwhile (the owner
     // enrolled elsewhere) is never replaced from here.
     if app.store.find_mfa(account.account_id).await?.has_factor() {
@@ -483,6 +497,42 @@ pub async fn post_enrol(
             show(&app, &current, &device, csrf_token, status, vec![error]).await
         }
     }
+}
+
+/// The current password of a step-up's enrolment, checked and throttled like a sign-in: the
+/// problem to show under its field, if it is not right.
+async fn password_refused(
+    app: &AppState,
+    csrf: &CsrfForm,
+    account: &AccountRow,
+    device: &Device,
+) -> Result<Option<(StatusCode, FieldError)>, PageError> {
+    let proof = self_service::Proof {
+        current_password: csrf.form.get("current_password").unwrap_or_default(),
+        origin: crate::accounts::SignInOrigin {
+            ip: &device.ip,
+            user_agent: &device.user_agent,
+            method: "reauthentication",
+        },
+    };
+    let field = "current_password";
+    Ok(
+        match self_service::prove_owner(app, account, &proof).await {
+            Ok(()) => None,
+            Err(SelfServiceError::Invalid(mut errors)) => {
+                errors.pop().map(|e| (StatusCode::UNPROCESSABLE_ENTITY, e))
+            }
+            Err(SelfServiceError::WrongPassword) => Some((
+                StatusCode::FORBIDDEN,
+                FieldError::new(field, Message::new("password-current-incorrect")),
+            )),
+            Err(SelfServiceError::Locked { retry_after }) => Some((
+                StatusCode::TOO_MANY_REQUESTS,
+                FieldError::new(field, super::sign_in::locked_message(retry_after)),
+            )),
+            Err(e) => return Err(PageError::server_error(e)),
+        },
+    )
 }
 
 const CONTINUE_PATH: &str = "/login/second-factor/continue";

@@ -438,12 +438,16 @@ async fn the_device_approval_steps_up_for_an_app_that_requires_a_factor(app: Tes
     // The second step (enrolling, as the account has no factor yet), then the approval.
     let (_, html) = page(&app.base, &phone, &to).await;
     let key = key_on(&html);
+    // A step-up's enrolment asks for the password with the first code.
     let enrolled = post(
         &app.base,
         &phone,
         "/login/second-factor",
         "/login/second-factor/enrol",
-        &[("code", &code_at(&key, app.clock.now()))],
+        &[
+            ("code", &code_at(&key, app.clock.now())),
+            ("current_password", PASSWORD),
+        ],
     )
     .await;
     assert_eq!(
@@ -723,6 +727,163 @@ async fn an_email_change_needs_the_factor_where_there_is_one(app: TestApp) {
     assert!(pending.is_none(), "no change link was made: {pending:?}");
 }
 
+/// A signed-in session alone (a browser left open, a computer signed in by QR) cannot add the
+/// account's first factor through the second step: its enrolment asks for the password too.
+async fn a_step_up_enrolment_asks_for_the_password(app: TestApp) {
+    app.create_user("owned").await;
+    let owner = signed_in(&app, "owned").await;
+    let intruder = signed_in(&app, "owned").await;
+    let (status, html) = page(&app.base, &intruder, "/login/second-factor").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("name=\"current_password\""),
+        "asks for the password"
+    );
+    let key = key_on(&html);
+    let csrf = form_value(&html, "csrf_token").expect("csrf");
+    let enrol = |password: &'static str| {
+        let code = code_at(&key, app.clock.now());
+        let csrf = csrf.clone();
+        let intruder = &intruder;
+        let app = &app;
+        async move {
+            intruder
+                .post(app.url("/login/second-factor/enrol"))
+                .form(&[
+                    ("csrf_token", csrf.as_str()),
+                    ("code", code.as_str()),
+                    ("current_password", password),
+                ])
+                .send()
+                .await
+                .expect("enrol")
+        }
+    };
+    assert_eq!(enrol("").await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        enrol("not the password").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let account = app
+        .store()
+        .find_account_by_login("owned")
+        .await
+        .expect("db")
+        .expect("account");
+    let mfa = app.store().find_mfa(account.account_id).await.expect("mfa");
+    assert!(!mfa.has_factor(), "nothing enrolled without the password");
+    let (status, _) = page(&app.base, &owner, "/account").await;
+    assert_eq!(status, StatusCode::OK, "the owner is still signed in");
+    // With the password, it is the owner's own step-up.
+    let r = enrol(PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(recovery_codes_on(&r.text().await.expect("html")).len(), 10);
+}
+
+/// What a session approved (a device's code, a QR code) and was not yet collected is withdrawn
+/// when that session is signed out from elsewhere.
+async fn approvals_end_with_the_session_that_gave_them(app: TestApp) {
+    app.create_user("hank").await;
+    let owner = signed_in(&app, "hank").await;
+    let intruder = signed_in(&app, "hank").await;
+    let client_id = device_client(&app).await;
+    let started = crate::device::start(&app, &client_id).await;
+    let user_code = started["user_code"].as_str().expect("user code");
+    let device_code = started["device_code"].as_str().expect("device code");
+    approve_on(&app, &intruder, user_code).await;
+    let lab = crate::harness::lab_browser();
+    let (csrf, qr_code) = qr_code_on(&app, &lab).await;
+    approve_on(&app, &intruder, &qr_code).await;
+    // The owner signs every other session out.
+    let account_csrf = csrf_of(&app, &owner).await;
+    let r = owner
+        .post(app.url("/account/sessions/end"))
+        .form(&[("csrf_token", account_csrf.as_str()), ("sid", "others")])
+        .send()
+        .await
+        .expect("end sessions");
+    assert_eq!(location(&r), "/account?done=sessions");
+    app.clock.advance(6);
+    let answer = poll(&app, &client_id, device_code).await;
+    assert_eq!(answer.1["error"], "access_denied", "{}", answer.1);
+    assert_eq!(qr_poll(&app, &lab, &csrf).await["status"], "denied");
+    // The control: approved by a session that stays, both are collected.
+    let started = crate::device::start(&app, &client_id).await;
+    approve_on(&app, &owner, started["user_code"].as_str().expect("code")).await;
+    let lab = crate::harness::lab_browser();
+    let (csrf, qr_code) = qr_code_on(&app, &lab).await;
+    approve_on(&app, &owner, &qr_code).await;
+    app.clock.advance(6);
+    let device_code = started["device_code"].as_str().expect("device code");
+    let (status, body) = poll(&app, &client_id, device_code).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(qr_poll(&app, &lab, &csrf).await["status"], "approved");
+}
+
+/// Parallel guesses of device user codes are counted before they are looked up: at most the
+/// address's limit are evaluated.
+async fn parallel_user_code_guesses_evaluate_at_most_the_limit(app: TestApp) {
+    app.create_user("guesser").await;
+    let b = signed_in(&app, "guesser").await;
+    let limit = app.state.config.login.max_failures_per_ip as usize;
+    let guesses = futures_util::future::join_all((0..limit + 40).map(|n| {
+        let b = b.clone();
+        // Eight letters of the user-code alphabet, a different code each.
+        let letters = b"BCDFGHJKLMNPQRSTVWXZ";
+        let code: String = (0..8)
+            .map(|i| char::from(letters[(n / 20usize.pow(i)) % 20]))
+            .collect();
+        let url = app.url(&format!("/device?user_code={code}"));
+        async move { b.get(url).send().await.expect("guess").status() }
+    }))
+    .await;
+    let evaluated = guesses
+        .iter()
+        .filter(|s| **s == StatusCode::BAD_REQUEST)
+        .count();
+    let refused = guesses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert!(
+        evaluated < limit,
+        "{evaluated} wrong codes looked up, limit {limit}"
+    );
+    assert_eq!(evaluated + refused, guesses.len(), "{guesses:?}");
+}
+
+/// `max_age` with a consent asked every time: once the sign-in it asked for is made, waiting on
+/// the consent page past `max_age` does not send the person round to sign in again.
+async fn max_age_is_met_once_for_a_request(app: TestApp) {
+    app.create_user("slow").await;
+    let client = app.create_client(false, false).await;
+    let b = browser();
+    let url = authorize_url(
+        &app,
+        &client,
+        &pkce(),
+        &[("max_age", "3"), ("prompt", "consent")],
+    );
+    let login = location(&b.get(url).send().await.expect("authorize"));
+    let r = submit_login(&app, &b, &login, "slow", PASSWORD).await;
+    let consent = location(&r);
+    assert!(consent.starts_with("/consent?request="), "{consent}");
+    let (_, html) = page(&app.base, &b, &consent).await;
+    app.clock.advance(5);
+    let form = [
+        ("csrf_token", form_value(&html, "csrf_token").expect("csrf")),
+        ("request", form_value(&html, "request").expect("request")),
+        ("decision", "allow".to_owned()),
+    ];
+    let r = b
+        .post(app.url("/consent"))
+        .form(&form)
+        .send()
+        .await
+        .expect("consent");
+    assert!(issued_code(&r), "{:?}", r.headers().get("location"));
+}
+
 /// A half-finished enrolment (password typed, stopped at the set-up page) is void once the owner
 /// enrols, or changes the password: it never replaces the owner's authenticator.
 async fn a_half_finished_enrolment_dies_with_a_credential_change(app: TestApp) {
@@ -893,6 +1054,8 @@ on_both_backends!(
     a_first_factor_ends_password_only_sessions_and_refresh_tokens,
     a_factor_change_needs_a_fresh_second_factor,
     an_email_change_needs_the_factor_where_there_is_one,
+    a_step_up_enrolment_asks_for_the_password,
+    max_age_is_met_once_for_a_request,
     a_half_finished_enrolment_dies_with_a_credential_change,
     acr_values_are_taken_in_order_of_preference,
 );
@@ -1300,6 +1463,8 @@ mod lab {
         a_qr_sign_in_lends_no_factor_to_the_computer,
         a_token_without_the_factor_does_not_move_the_address,
         a_qr_approval_dies_with_a_temporary_password,
+        approvals_end_with_the_session_that_gave_them,
+        parallel_user_code_guesses_evaluate_at_most_the_limit,
     );
 }
 

@@ -382,12 +382,16 @@ async fn an_app_asking_for_mfa_steps_a_password_session_up(app: TestApp, _sink: 
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("otpauth://"), "enrols first");
     let key = key_on(&html);
+    // A step-up's enrolment asks for the password with the first code.
     let enrolled = post(
         &app.base,
         &lab,
         "/login/second-factor",
         "/login/second-factor/enrol",
-        &[("code", &code_at(&key, app.clock.now()))],
+        &[
+            ("code", &code_at(&key, app.clock.now())),
+            ("current_password", PASSWORD),
+        ],
     )
     .await;
     assert_eq!(enrolled.status(), StatusCode::OK);

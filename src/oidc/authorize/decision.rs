@@ -3,7 +3,7 @@
 //! `/authorize/continue`), the passkey and QR sign-ins, the device approval and its poll, and
 //! the password grant. Decided without I/O from what the door looked up.
 
-use super::request::{AuthorizationRequest, PendingRequest};
+use super::request::{AuthorizationRequest, PendingRequest, Stage};
 use crate::domain::{Scope, ScopeSet};
 use crate::oidc::error::ErrorCode;
 
@@ -138,9 +138,14 @@ fn needs_sign_in(demand: &Demand<'_>, situation: &Situation<'_>) -> bool {
         Some(after) => login.auth_time >= after,
         None => situation.parked.is_some() || !demand.prompt_login,
     };
-    let too_old = demand
-        .max_age
-        .is_some_and(|max_age| situation.now - login.auth_time > max_age);
+    // A request parked past its sign-in (at a step-up or consent, for the session that got it
+    // there: the doors check) had its max_age met by that session: waiting on the consent page
+    // must not send the person round to sign in again.
+    let past_sign_in = situation.parked.is_some_and(|p| p.stage != Stage::SignIn);
+    let too_old = !past_sign_in
+        && demand
+            .max_age
+            .is_some_and(|max_age| situation.now - login.auth_time > max_age);
     let other_user = demand
         .hint_subject
         .is_some_and(|sub| *sub != login.account_id.to_string());
@@ -349,6 +354,22 @@ mod tests {
             decide_request(&r, &situation(login(960, false))),
             Decision::IssueCode
         );
+    }
+
+    #[test]
+    fn max_age_is_not_applied_again_to_a_request_past_its_sign_in() {
+        let mut r = request("openid profile");
+        r.max_age = Some(3);
+        r.prompt_consent = true;
+        let at_consent = PendingRequest::waiting_at(r.clone(), Stage::Consent, Uuid::nil());
+        let mut s = situation(login(990, false));
+        s.now = 1000;
+        s.parked = Some(&at_consent);
+        s.consent = ConsentState::GivenHere;
+        assert_eq!(decide_request(&r, &s), Decision::IssueCode);
+        // Not parked past its sign-in: the session is too old for it.
+        s.parked = None;
+        assert_eq!(decide_request(&r, &s), Decision::SignIn);
     }
 
     #[test]

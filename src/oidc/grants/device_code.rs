@@ -31,6 +31,11 @@ async fn approval_holds(
         .await?
         .filter(|a| !a.disabled && row.approved_version == Some(a.credential_version))
         .ok_or_else(withdrawn)?;
+    // The session that approved must still be signed in: signing it out (or the first factor,
+    // or "sign out everywhere else") withdraws what it approved and was not yet collected.
+    if !approving_session_lives(app, row, account_id).await? {
+        return Err(withdrawn());
+    }
     let login = Login {
         account_id,
         auth_time,
@@ -41,6 +46,22 @@ async fn approval_holds(
         Decision::IssueCode => Ok(()),
         _ => Err(withdrawn()),
     }
+}
+
+/// Whether the browser session that approved `row` for `account_id` is still signed in.
+pub async fn approving_session_lives(
+    app: &AppState,
+    row: &crate::store::DeviceRow,
+    account_id: uuid::Uuid,
+) -> Result<bool, crate::store::StoreError> {
+    let Some(sid) = row.sid else {
+        return Ok(false);
+    };
+    Ok(app
+        .store
+        .find_session_account(sid)
+        .await?
+        .is_some_and(|a| a.account_id == account_id))
 }
 
 pub async fn poll(
