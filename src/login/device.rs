@@ -221,7 +221,7 @@ async fn approval_refused(
 
 /// A user code looked up.
 enum CodeLookup {
-    Found(DeviceRow),
+    Found(Box<DeviceRow>),
     Unknown,
     /// Too many wrong codes from this address: retry after this many seconds.
     TooMany(i64),
@@ -252,7 +252,7 @@ async fn look_up_code(
         Some(row) => {
             let window = counted.window_started_at;
             app.store.give_back_attempts(&[(&key, window)]).await?;
-            Ok(CodeLookup::Found(row))
+            Ok(CodeLookup::Found(Box::new(row)))
         }
         None => Ok(
             match throttle::failed(&app.store, &key, counted.count, limit, policy, now).await? {

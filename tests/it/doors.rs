@@ -1247,46 +1247,10 @@ async fn a_qr_sign_in_lends_no_factor_to_the_computer(app: TestApp) {
     )
     .await;
     let lab = crate::harness::lab_browser();
-    let (status, html) = page(&app.base, &lab, "/login/qr").await;
-    assert_eq!(status, StatusCode::OK);
-    let csrf = html
-        .split("data-csrf=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .expect("csrf")
-        .to_owned();
-    let user_code = html
-        .split("class=\"user-code\">")
-        .nth(1)
-        .and_then(|s| s.split('<').next())
-        .expect("code")
-        .to_owned();
-    let (_, device_page) = page(&app.base, &phone, &format!("/device?user_code={user_code}")).await;
-    let form = [
-        (
-            "csrf_token",
-            form_value(&device_page, "csrf_token").expect("csrf"),
-        ),
-        ("user_code", user_code.clone()),
-        ("decision", "allow".to_owned()),
-    ];
-    let r = phone
-        .post(app.url("/device"))
-        .form(&form)
-        .send()
-        .await
-        .expect("approve");
-    assert_eq!(r.status(), StatusCode::OK);
+    let (csrf, user_code) = qr_code_on(&app, &lab).await;
+    approve_on(&app, &phone, &user_code).await;
     app.clock.advance(5);
-    let answer: Value = lab
-        .post(app.url("/login/qr/poll"))
-        .form(&[("csrf_token", csrf.as_str())])
-        .send()
-        .await
-        .expect("poll")
-        .json()
-        .await
-        .expect("json");
+    let answer = qr_poll(&app, &lab, &csrf).await;
     assert_eq!(answer["status"], "approved");
     assert_eq!(
         answer["next"], "/login/second-factor?return_to=%2F",
@@ -1382,44 +1346,10 @@ async fn a_token_without_the_factor_does_not_move_the_address(app: TestApp) {
     let phone = signed_in(&app, "sharer").await;
     enrol_on_account_page(&app, &phone).await;
     let lab = crate::harness::lab_browser();
-    let (_, html) = page(&app.base, &lab, "/login/qr").await;
-    let csrf = html
-        .split("data-csrf=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .expect("csrf")
-        .to_owned();
-    let user_code = html
-        .split("class=\"user-code\">")
-        .nth(1)
-        .and_then(|s| s.split('<').next())
-        .expect("code")
-        .to_owned();
-    let (_, device_page) = page(&app.base, &phone, &format!("/device?user_code={user_code}")).await;
-    let form = [
-        (
-            "csrf_token",
-            form_value(&device_page, "csrf_token").expect("csrf"),
-        ),
-        ("user_code", user_code.clone()),
-        ("decision", "allow".to_owned()),
-    ];
-    phone
-        .post(app.url("/device"))
-        .form(&form)
-        .send()
-        .await
-        .expect("approve");
+    let (csrf, user_code) = qr_code_on(&app, &lab).await;
+    approve_on(&app, &phone, &user_code).await;
     app.clock.advance(5);
-    let answer: Value = lab
-        .post(app.url("/login/qr/poll"))
-        .form(&[("csrf_token", csrf.as_str())])
-        .send()
-        .await
-        .expect("poll")
-        .json()
-        .await
-        .expect("json");
+    let answer = qr_poll(&app, &lab, &csrf).await;
     assert_eq!(answer["status"], "approved", "{answer}");
     let client = app.create_client(false, false).await;
     app.edit_client(&client.client_id, |c| {
