@@ -213,6 +213,25 @@ try {
       await page.locator('form[action="/account/email"] button').click();
       await page.waitForLoadState('load');
       await check(page, 'account: errors', lang, size);
+      // A change of address waiting for its confirmation, with its cancel; then cancelled.
+      await page.locator('#email').fill(`waiting-${combo}@elsewhere.example`);
+      await page.locator('#current_password').fill(env.PASSWORD);
+      await page.locator('form[action="/account/email"] button').click();
+      await page.waitForLoadState('load');
+      await check(page, 'account: change of address waiting', lang, size);
+      await page.locator('form[action="/account/email/cancel"] button').click();
+      await page.waitForLoadState('load');
+      await check(page, 'account: change of address cancelled', lang, size);
+      // The second step opened by a signed-in person without a factor (a step-up): enrolling
+      // asks for the password with the first code, and a wrong one is shown under its field.
+      await page.goto(at('/login/second-factor?return_to=%2Faccount'));
+      await check(page, 'second step: enrol on a step-up', lang, size);
+      await page.locator('#current_password').fill('not my password');
+      await page.locator('#code').fill('000000');
+      await page.locator('form[action="/login/second-factor/enrol"] button').click();
+      await page.waitForLoadState('load');
+      await check(page, 'second step: enrol on a step-up, wrong password', lang, size);
+      await page.goto(at('/account'));
       await page.locator('form[action="/account/profile"] button').click();
       await page.waitForLoadState('load');
       await check(page, 'account: saved', lang, size);

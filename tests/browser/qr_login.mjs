@@ -31,9 +31,14 @@ try {
   await phone.getByLabel('Password').fill(env.PASSWORD);
   await phone.getByRole('button', { name: 'Sign in' }).click();
   await phone.getByText(code).waitFor();
+  // The phone names the computer that asks, and warns, before anything is approved.
+  await phone.getByText('Only approve if you are sitting at this computer now.').waitFor();
+  const named = (await phone.locator('#computer-ip').textContent()).trim();
+  if (named !== LAB_IP) throw new Error(`the phone names ${named}, not the lab computer ${LAB_IP}`);
+  if (!(await phone.locator('#computer-browser').textContent()).trim()) throw new Error('no browser named');
   await phone.getByRole('button', { name: 'Yes, sign in' }).click();
   await phone.getByText("You're signed in on the other device").waitFor();
-  console.log('PASS  phone  signed in and approved the code');
+  console.log('PASS  phone  named the lab computer and its browser, warned, then approved the code');
 
   // The lab page's script notices the approval and continues by itself.
   await lab.waitForURL(`${env.APP_URL}/`, { timeout: 20000 });

@@ -103,6 +103,20 @@ try {
   await expectText(library, 'Not signed in');
   pass('reset-after-scanner', 'the reset link survived a scanner\'s HEAD and GET, worked once, then never again; the library was signed out');
 
+  // A change typed wrong is cancelled from the account page while it waits: its link dies.
+  await laptop.goto(`${env.APP_URL}/account`);
+  await laptop.getByLabel('Nuevo correo electrónico').fill('julia@typo.example');
+  await laptop.locator('#current_password').fill('quiet meadow before dawn');
+  await laptop.getByRole('button', { name: 'Cambiar mi correo electrónico' }).click();
+  await laptop.getByText('julia@typo.example').first().waitFor();
+  await laptop.getByRole('button', { name: 'Cancelar este cambio' }).click();
+  await expectText(laptop, 'Se canceló el cambio de dirección');
+  if (await laptop.getByText('julia@typo.example').count()) throw new Error('the cancelled address is still shown as waiting');
+  const typo = await mailbox('julia@typo.example', '/account/confirm');
+  await laptop.goto(typo);
+  await laptop.getByRole('heading', { name: /^(This link does not work|Este enlace no funciona)$/ }).waitFor();
+  pass('email-cancel', 'a waiting change was cancelled from the account page and its link no longer works');
+
   // She changes her address and confirms it from the message.
   await laptop.goto(`${env.APP_URL}/account`);
   await laptop.getByLabel('Nuevo correo electrónico').fill('julia@new-mail.example');

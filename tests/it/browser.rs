@@ -304,6 +304,8 @@ async fn every_page_passes_axe_in_both_languages_at_both_sizes() {
         // A lockout reached in a few tries, for its page.
         config.login.max_failures_per_account = 3;
         crate::harness::lab_network(config);
+        // One student changes the address in each of the four language and size runs.
+        config.mail.requests_per_account = 10;
     })
     .await
     .expect("app");
@@ -390,6 +392,7 @@ async fn a_student_runs_their_own_account_from_invitation_to_revoking_an_app() {
         "import-invite",
         "invitation-to-app",
         "reset-after-scanner",
+        "email-cancel",
         "email-change",
         "end-session",
         "revoke-app",
@@ -458,6 +461,41 @@ async fn a_passkey_does_not_sign_in_past_a_temporary_password() {
         .expect("temporary password");
     let stdout = run_with("passkey_temporary.mjs", &vars("after")).await;
     assert!(stdout.contains("PASS  passkey-temporary "), "{stdout}");
+}
+
+/// Changing a factor with a factor proved over ten minutes ago asks for a code first, then
+/// goes through (tests/browser/factor_change.mjs, the server's clock moved between its runs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_factor_change_asks_for_a_code_when_the_last_one_is_old() {
+    if !browser_available() {
+        crate::harness::skip("chromium or tests/browser npm packages missing");
+        return;
+    }
+    let app = crate::harness::start(crate::harness::Backend::Sqlite)
+        .await
+        .expect("app");
+    app.create_user("rafa").await;
+    let state = app.db.dir().join("state.json");
+    let key = app.db.dir().join("key.txt");
+    let vars = |phase: &str| {
+        vec![
+            ("APP_URL", app.base.clone()),
+            ("USERNAME", "rafa".into()),
+            ("PASSWORD", PASSWORD.into()),
+            ("PHASE", phase.into()),
+            ("STATE_FILE", state.display().to_string()),
+            ("KEY_FILE", key.display().to_string()),
+            ("CLOCK_NOW", app.clock.now().to_string()),
+        ]
+    };
+    let stdout = run_with("factor_change.mjs", &vars("enrol")).await;
+    assert!(stdout.contains("PASS  factor-enrolled "), "{stdout}");
+    app.clock.advance(11 * 60);
+    let stdout = run_with("factor_change.mjs", &vars("change")).await;
+    assert!(
+        stdout.contains("PASS  factor-change-asks-code "),
+        "{stdout}"
+    );
 }
 
 /// Issue 14's admin story in Chromium with virtual authenticators (tests/browser/passkeys.mjs),
