@@ -115,6 +115,14 @@ try {
     page = await context.newPage();
     console.log(`PASS  keyboard-sign-in-consent  ${size}: signed in and allowed with the keyboard alone`);
 
+    // A step-up's enrolment (the student has no factor): the password, then the first code.
+    await page.goto(at('/login/second-factor?return_to=%2F'));
+    const enrol = await walk(page, `step-up enrolment (${size})`);
+    const typed = enrol.findIndex((f) => f.name.startsWith('input#current_password'));
+    const codeField = enrol.findIndex((f) => f.name.startsWith('input#code'));
+    if (typed < 0 || codeField < 0 || typed > codeField) fail(`step-up enrolment: Tab reaches the password at ${typed}, the code at ${codeField}`);
+    console.log(`PASS  keyboard-step-up  ${size}: the step-up's enrolment asks for the password, then the code, in Tab order`);
+
     // Sign-out's confirmation: both buttons reachable in order, neither crushed.
     await page.goto(at('/logout'));
     const logout = await walk(page, `sign out (${size})`);

@@ -337,6 +337,7 @@ async fn sign_in_consent_qr_and_admin_work_by_keyboard_alone() {
     let stdout = run_with("keyboard.mjs", &vars).await;
     for step in [
         "keyboard-sign-in-consent",
+        "keyboard-step-up",
         "keyboard-qr",
         "keyboard-admin",
         "keyboard",
