@@ -181,23 +181,10 @@ pub async fn read_form<S: Send + Sync>(
 
 /// Parses a protocol request's form body, checking its content type.
 pub fn form_params(headers: &HeaderMap, body: &Bytes) -> Result<Params, String> {
-    form_params_with(headers, body, Controls::None)
-}
-
-/// Parses a page's form body (line breaks allowed in values), checking its content type.
-pub fn page_form_params(headers: &HeaderMap, body: &Bytes) -> Result<Params, String> {
-    form_params_with(headers, body, Controls::LineBreaks)
-}
-
-fn form_params_with(
-    headers: &HeaderMap,
-    body: &Bytes,
-    controls: Controls,
-) -> Result<Params, String> {
     if !is_form(headers) {
         return Err("the request body must be application/x-www-form-urlencoded".into());
     }
-    Params::parse_with(body, controls).map_err(|e| e.to_string())
+    Params::parse_with(body, Controls::None).map_err(|e| e.to_string())
 }
 
 /// The client's address: the connecting peer, or, when that peer is one of our trusted proxies,

@@ -99,15 +99,6 @@ impl ClientRow {
     pub fn allows_grant(&self, grant_type: GrantType) -> bool {
         self.grant_types.contains(&grant_type)
     }
-
-    /// The grant types as people read them, for lists.
-    pub fn grant_names(&self) -> String {
-        self.grant_types
-            .iter()
-            .map(|g| g.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
 }
 
 fn decode_grants(raw: &str) -> Result<Vec<GrantType>, StoreError> {
