@@ -31,6 +31,7 @@ mod replicas;
 mod robustness;
 mod rp;
 mod self_service;
+mod settings;
 mod store_suite;
 mod throttles;
 mod token;
