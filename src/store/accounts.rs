@@ -15,6 +15,13 @@ pub enum KeepGrants {
     Grant(Uuid),
 }
 
+/// The refresh tokens of an account's revoked grants (`$1` the account), deleted with them.
+pub(super) const DROP_TOKENS: &str = "delete from refresh_token where grant_id in \
+    (select grant_id from oauth_grant where account_id = $1 and revoked_at is not null)";
+/// An account's browser sessions (`$1`) but one (`$2`, or none): they end at their next request.
+pub(super) const END_SESSIONS: &str =
+    "delete from browser_session where account_id = $1 and ($2 is null or sid <> $2)";
+
 /// What a password change did.
 #[derive(Debug)]
 pub struct PasswordSet {
@@ -596,10 +603,6 @@ impl Store {
             "update oauth_grant set revoked_at = $2 where account_id = $1 and revoked_at is null \
              and ($3 is null or sid <> $3) and ($4 is null or grant_id <> $4) returning {GRANT_COLUMNS}"
         );
-        const DROP_TOKENS: &str = "delete from refresh_token where grant_id in \
-            (select grant_id from oauth_grant where account_id = $1 and revoked_at is not null)";
-        const END_SESSIONS: &str =
-            "delete from browser_session where account_id = $1 and ($2 is null or sid <> $2)";
         let (end_links, drop_mail) = end_links_sql(&LinkPurpose::ENDED_BY_A_PASSWORD);
         let (keep_sid, keep_grant) = match keep {
             KeepGrants::None => (None, None),

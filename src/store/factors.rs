@@ -3,6 +3,7 @@
 
 use uuid::Uuid;
 
+use super::accounts::{DROP_TOKENS, END_SESSIONS};
 use super::authorization::{GRANT_COLUMNS, GrantRecord};
 use super::{GrantRow, Store, StoreError, on_pool};
 
@@ -118,10 +119,6 @@ impl Store {
             "update oauth_grant set revoked_at = $2 where account_id = $1 and revoked_at is null \
              and ($3 is null or sid <> $3) and amr not like '%\"mfa\"%' returning {GRANT_COLUMNS}"
         );
-        const DROP_TOKENS: &str = "delete from refresh_token where grant_id in \
-            (select grant_id from oauth_grant where account_id = $1 and revoked_at is not null)";
-        const END_SESSIONS: &str =
-            "delete from browser_session where account_id = $1 and ($2 is null or sid <> $2)";
         let records = on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let ended = sqlx::query_as::<_, GrantRecord>(&end_grants).bind(account_id).bind(now)

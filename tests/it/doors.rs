@@ -59,6 +59,20 @@ fn with_scope(url: &str, scope: &str) -> String {
     parsed.to_string()
 }
 
+/// Answers Allow on a consent page fetched earlier (`html`), whatever happened since.
+async fn allow_consent_shown(app: &TestApp, b: &reqwest::Client, html: &str) -> reqwest::Response {
+    let form = [
+        ("csrf_token", form_value(html, "csrf_token").expect("csrf")),
+        ("request", form_value(html, "request").expect("request")),
+        ("decision", "allow".to_owned()),
+    ];
+    b.post(app.url("/consent"))
+        .form(&form)
+        .send()
+        .await
+        .expect("consent")
+}
+
 /// Whether the answer hands the app a code.
 fn issued_code(response: &reqwest::Response) -> bool {
     let Some(to) = response
@@ -161,18 +175,7 @@ async fn through(app: &TestApp, door: Door, reason: Reason, username: &str) -> b
             assert!(consent.starts_with("/consent?request="), "{consent}");
             let (_, html) = page(&app.base, &b, &consent).await;
             reason.apply(app, username, &client.client_id).await;
-            let form = [
-                ("csrf_token", form_value(&html, "csrf_token").expect("csrf")),
-                ("request", form_value(&html, "request").expect("request")),
-                ("decision", "allow".to_owned()),
-            ];
-            let r = b
-                .post(app.url("/consent"))
-                .form(&form)
-                .send()
-                .await
-                .expect("consent");
-            issued_code(&r)
+            issued_code(&allow_consent_shown(app, &b, &html).await)
         }
         Door::Continue => {
             let b = browser();
@@ -870,17 +873,7 @@ async fn max_age_is_met_once_for_a_request(app: TestApp) {
     assert!(consent.starts_with("/consent?request="), "{consent}");
     let (_, html) = page(&app.base, &b, &consent).await;
     app.clock.advance(5);
-    let form = [
-        ("csrf_token", form_value(&html, "csrf_token").expect("csrf")),
-        ("request", form_value(&html, "request").expect("request")),
-        ("decision", "allow".to_owned()),
-    ];
-    let r = b
-        .post(app.url("/consent"))
-        .form(&form)
-        .send()
-        .await
-        .expect("consent");
+    let r = allow_consent_shown(&app, &b, &html).await;
     assert!(issued_code(&r), "{:?}", r.headers().get("location"));
 }
 
