@@ -519,9 +519,13 @@ async fn password_refused(
     Ok(
         match self_service::prove_owner(app, account, &proof).await {
             Ok(()) => None,
-            Err(SelfServiceError::Invalid(mut errors)) => {
-                errors.pop().map(|e| (StatusCode::UNPROCESSABLE_ENTITY, e))
-            }
+            // Never read as "proved": an invalid proof without a named problem is still refused.
+            Err(SelfServiceError::Invalid(mut errors)) => Some((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                errors.pop().unwrap_or_else(|| {
+                    FieldError::new(field, Message::new("password-current-missing"))
+                }),
+            )),
             Err(SelfServiceError::WrongPassword) => Some((
                 StatusCode::FORBIDDEN,
                 FieldError::new(field, Message::new("password-current-incorrect")),
