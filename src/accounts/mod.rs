@@ -6,6 +6,7 @@ pub mod factors;
 pub mod import;
 pub mod links;
 pub mod passkeys;
+pub mod passwords;
 pub mod self_service;
 pub mod throttle;
 

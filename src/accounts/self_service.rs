@@ -1,12 +1,16 @@
 //! What people do with their own accounts, without an admin: set a first password from an
 //! invitation, reset a forgotten one, confirm an address, change it, end their sessions and take
 //! back what an app was allowed. Pages and the API call these; they never see axum types.
+//! (Proving ownership and changing one's own password are in `passwords`.)
 
 use uuid::Uuid;
 
-use super::directory::{self, Actor, DirectoryError};
+use super::directory::{Actor, DirectoryError};
 use super::links::{self, LinkError};
-use super::{SignInError, SignInOrigin, throttle};
+use super::passwords;
+// Where the proof of ownership lived before `passwords`; the second step's enrolment names it so.
+pub use super::passwords::{Proof, prove_owner};
+use super::throttle;
 use crate::domain::{self, FieldError};
 use crate::i18n::Message;
 use crate::mail::letters::{self, Letter};
@@ -52,7 +56,7 @@ impl From<DirectoryError> for SelfServiceError {
     }
 }
 
-fn actor_of(account: &AccountRow) -> Actor {
+pub(super) fn actor_of(account: &AccountRow) -> Actor {
     Actor::User {
         id: account.account_id,
         username: account.username.clone(),
@@ -117,25 +121,11 @@ pub async fn set_password_from_link(
     let set = match purpose {
         // Written only while the account still has no password: one set another way meanwhile
         // (an admin, a reset) is never replaced by an invitation.
-        LinkPurpose::Invitation => {
-            directory::set_first_password(&app.store, &app.hasher, &account, password, now)
-                .await?
-                .ok_or(SelfServiceError::LinkInvalid)?
-        }
-        _ => {
-            directory::set_password(
-                &app.store,
-                &app.hasher,
-                &account,
-                password,
-                false,
-                KeepGrants::None,
-                now,
-            )
+        LinkPurpose::Invitation => passwords::set_first_password(app, &account, password, now)
             .await?
-        }
+            .ok_or(SelfServiceError::LinkInvalid)?,
+        _ => passwords::set_password(app, &account, password, false, KeepGrants::None, now).await?,
     };
-    crate::oidc::backchannel::notify_ended(app, &set.ended, now).await?;
     let mut account = account;
     account.must_change_password = false;
     account.credential_version = set.credential_version;
@@ -323,59 +313,6 @@ pub async fn confirm_address(
         notify(app, &after, &account.email, &changed).await?;
     }
     Ok(after)
-}
-
-/// What a person gives at a sensitive change to show they are the account's owner now, not only
-/// someone at a browser (or holding a token) signed in to it: the current password, asked every
-/// time, however recent the sign-in. (A second factor, where the account has one, belongs here
-/// too: `missing` and `prove_owner` are the two places that check a proof.)
-pub struct Proof<'a> {
-    pub current_password: &'a str,
-    /// Where the attempt came from, for the throttles and the account's activity.
-    pub origin: SignInOrigin<'a>,
-}
-
-impl Proof<'_> {
-    /// The proof's fields left blank, as field errors: nothing is checked (or counted) then.
-    pub fn missing(&self) -> Vec<FieldError> {
-        let mut errors = Vec::new();
-        if self.current_password.is_empty() {
-            let missing = Message::new("password-current-missing");
-            errors.push(FieldError::new("current_password", missing));
-        }
-        errors
-    }
-}
-
-/// Checks a proof of ownership: the current password, checked and throttled like a sign-in
-/// (it is one, in the account's activity as `origin.method`).
-pub async fn prove_owner(
-    app: &AppState,
-    account: &AccountRow,
-    proof: &Proof<'_>,
-) -> Result<(), SelfServiceError> {
-    let missing = proof.missing();
-    if !missing.is_empty() {
-        return Err(SelfServiceError::Invalid(missing));
-    }
-    let checked = super::sign_in(
-        &app.store,
-        &app.hasher,
-        &app.config.login,
-        &account.username,
-        proof.current_password,
-        &proof.origin,
-        app.clock.now(),
-    )
-    .await;
-    match checked {
-        Ok(signed) if signed.account_id == account.account_id => Ok(()),
-        Ok(_) | Err(SignInError::InvalidCredentials { .. }) => Err(SelfServiceError::WrongPassword),
-        Err(SignInError::Locked { retry_after, .. }) => {
-            Err(SelfServiceError::Locked { retry_after })
-        }
-        Err(SignInError::Store(e)) => Err(e.into()),
-    }
 }
 
 /// Starts a change of the account's address, after `proof` (asked every time: a session left

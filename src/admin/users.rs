@@ -10,6 +10,7 @@ use super::{Admin, AdminForm, Denied, Pager, notice, page_number, query_params, 
 use crate::accounts::directory::{
     self, DirectoryError, FieldError, NewUser, UserChange, audit_view,
 };
+use crate::accounts::passwords;
 use crate::domain::ROLES;
 use crate::http::Params;
 use crate::http::page::{PageError, render};
@@ -434,21 +435,8 @@ pub async fn set_password(
     let account = target(&app, &id).await?;
     let password = form.get("temporary_password").unwrap_or_default();
     let now = app.clock.now();
-    match directory::set_password(
-        &app.store,
-        &app.hasher,
-        &account,
-        password,
-        true,
-        KeepGrants::None,
-        now,
-    )
-    .await
-    {
-        Ok(set) => {
-            crate::oidc::backchannel::notify_ended(&app, &set.ended, now)
-                .await
-                .map_err(PageError::from)?;
+    match passwords::set_password(&app, &account, password, true, KeepGrants::None, now).await {
+        Ok(_) => {
             admin
                 .audit(
                     &app,

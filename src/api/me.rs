@@ -1,5 +1,5 @@
-//! /api/v1/users/me/…: the caller's own sessions, connected apps, sign-in activity and address
-//! change, as the account page offers them; and inviting an account (admins).
+//! /api/v1/users/me and below: the caller's own account, password, sessions, connected apps,
+//! sign-in activity and address change, as the account page offers them.
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -9,22 +9,27 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{ApiError, Caller, JsonBody, Problem, parse_id, rfc3339};
-use crate::accounts;
+use super::users::{User, audit_change};
+use super::{ApiError, Caller, JsonBody, Problem, nullable, parse_id, rfc3339};
+use crate::accounts::SignInOrigin;
+use crate::accounts::directory::{self, UserChange};
+use crate::accounts::passwords::{self, Proof};
 use crate::accounts::self_service::{self, SelfServiceError, Sessions};
 use crate::domain::FieldError;
 use crate::domain::scopes::ScopeSet;
 use crate::state::AppState;
+use crate::store::KeepGrants;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/api/v1/users/me", get(get_me).patch(patch_me))
+        .route("/api/v1/users/me/password", post(change_my_password))
         .route("/api/v1/users/me/sessions", get(list_sessions))
         .route("/api/v1/users/me/sessions/{sid}", delete(end_session))
         .route("/api/v1/users/me/apps", get(list_apps))
         .route("/api/v1/users/me/apps/{client_id}", delete(revoke_app))
         .route("/api/v1/users/me/activity", get(activity))
         .route("/api/v1/users/me/email", post(change_email))
-        .route("/api/v1/users/{id}/invite", post(invite))
 }
 
 impl From<SelfServiceError> for ApiError {
@@ -51,6 +56,93 @@ impl From<SelfServiceError> for ApiError {
             other => ApiError::internal(StatusCode::INTERNAL_SERVER_ERROR, other),
         }
     }
+}
+
+/// What a person may change of their own profile.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfilePatch {
+    email: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    given_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    family_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    locale: Option<Option<String>>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    current_password: String,
+    new_password: String,
+}
+
+/// The caller's own account.
+#[utoipa::path(get, path = "/api/v1/users/me", tag = "users", security(("bearer" = [])),
+    responses((status = 200, body = User), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn get_me(caller: Caller) -> Result<axum::Json<User>, ApiError> {
+    Ok(axum::Json(caller.require_person()?.clone().into()))
+}
+
+/// Changes the caller's own e-mail address or names (never roles: unknown fields are refused).
+#[utoipa::path(patch, path = "/api/v1/users/me", tag = "users", security(("bearer" = [])),
+    request_body = ProfilePatch,
+    responses((status = 200, body = User), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn patch_me(
+    State(app): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<ProfilePatch>,
+) -> Result<axum::Json<User>, ApiError> {
+    let me = caller.require_person()?;
+    // A new address is taken only once its link is followed: POST /api/v1/users/me/email.
+    if body.email.as_deref().is_some_and(|e| e.trim() != me.email) {
+        return Err(email_changes_by_confirmation());
+    }
+    let change = UserChange {
+        given_name: body.given_name,
+        family_name: body.family_name,
+        locale: body.locale,
+        ..UserChange::default()
+    };
+    let (before, after) = directory::update_user(
+        &app.store,
+        &caller.actor,
+        me.account_id,
+        &change,
+        app.clock.now(),
+    )
+    .await?;
+    audit_change(&app, &caller, "user.update_profile", &before, &after).await;
+    Ok(axum::Json(after.into()))
+}
+
+/// Changes the caller's own password; the current one is required.
+#[utoipa::path(post, path = "/api/v1/users/me/password", tag = "users", security(("bearer" = [])),
+    request_body = PasswordChange,
+    responses((status = 204), (status = 403, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
+pub async fn change_my_password(
+    State(app): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<PasswordChange>,
+) -> Result<StatusCode, ApiError> {
+    let me = caller.require_person()?;
+    // Checked like a sign-in, so the same throttling applies to guessing the current password.
+    let proof = Proof {
+        current_password: &body.current_password,
+        origin: SignInOrigin {
+            ip: &caller.client_ip,
+            user_agent: "",
+            method: "api",
+        },
+    };
+    // Other sessions and apps signed in with the old password end; the caller's own grant stays.
+    let keep = caller.grant_id.map_or(KeepGrants::None, KeepGrants::Grant);
+    passwords::change_own_password(&app, me, &proof, &body.new_password, keep).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// A browser signed in to the account.
@@ -230,48 +322,15 @@ pub async fn change_email(
             "this account uses a second factor: change the address with a token from a sign-in that used it",
         ));
     }
-    let proof = self_service::Proof {
+    let proof = Proof {
         current_password: &body.current_password,
-        origin: accounts::SignInOrigin {
+        origin: SignInOrigin {
             ip: &caller.client_ip,
             user_agent: "",
             method: "api",
         },
     };
     self_service::start_email_change(&app, me, &body.email, &proof).await?;
-    Ok(StatusCode::ACCEPTED)
-}
-
-/// Sends an invitation (a link to choose a password) to an account that has none yet.
-#[utoipa::path(post, path = "/api/v1/users/{id}/invite", tag = "users", security(("bearer" = [])),
-    params(("id" = Uuid, Path)),
-    responses((status = 202), (status = 404, body = Problem), (status = 409, body = Problem)))]
-pub async fn invite(
-    State(app): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    caller.require_admin()?;
-    let id = parse_id(&id)?;
-    let account = app
-        .store
-        .find_account(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("no such user"))?;
-    if account.password_hash.is_some() || account.disabled {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "the account already has a password or is disabled; send a reset instead",
-        ));
-    }
-    self_service::invite(
-        &app,
-        vec![account],
-        &caller.actor,
-        Some(&caller.client_ip),
-        serde_json::json!("one"),
-    )
-    .await?;
     Ok(StatusCode::ACCEPTED)
 }
 

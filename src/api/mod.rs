@@ -109,11 +109,11 @@ async fn docs_page(State(app): State<AppState>) -> Response {
     ),
     paths(
         health,
-        users::get_me, users::patch_me, users::change_my_password,
+        me::get_me, me::patch_me, me::change_my_password,
         users::list_users, users::create_user, users::get_user, users::put_user, users::patch_user,
         users::delete_user,
         me::list_sessions, me::end_session, me::list_apps, me::revoke_app, me::activity,
-        me::change_email, me::invite,
+        me::change_email, users::invite,
         clients::list_clients, clients::create_client, clients::get_client, clients::put_client,
         clients::patch_client, clients::delete_client, clients::rotate_secret,
     ),

@@ -1,4 +1,4 @@
-//! /api/v1/users: the caller's own profile, and the directory for admins.
+//! /api/v1/users: the directory, for admins (the caller's own account is in `me.rs`).
 
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
@@ -11,16 +11,15 @@ use uuid::Uuid;
 
 use super::{ApiError, Caller, JsonBody, Page, Problem, nullable, paging, parse_id, rfc3339};
 use crate::accounts::directory::{self, NewUser, UserChange, audit_view};
-use crate::accounts::{self, SignInError};
+use crate::accounts::self_service;
 use crate::audit;
 use crate::state::AppState;
-use crate::store::{AccountFilter, AccountRow, KeepGrants};
+use crate::store::{AccountFilter, AccountRow};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/users/me", get(get_me).patch(patch_me))
-        .route("/api/v1/users/me/password", post(change_my_password))
         .route("/api/v1/users", get(list_users).post(create_user))
+        .route("/api/v1/users/{id}/invite", post(invite))
         .route(
             "/api/v1/users/{id}",
             get(get_user)
@@ -139,132 +138,6 @@ pub struct UserPatch {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     recovery_email: Option<Option<String>>,
-}
-
-/// What a person may change of their own profile.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ProfilePatch {
-    email: Option<String>,
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
-    given_name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
-    family_name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
-    locale: Option<Option<String>>,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PasswordChange {
-    current_password: String,
-    new_password: String,
-}
-
-/// The caller's own account.
-#[utoipa::path(get, path = "/api/v1/users/me", tag = "users", security(("bearer" = [])),
-    responses((status = 200, body = User), (status = 401, body = Problem), (status = 403, body = Problem)))]
-pub async fn get_me(caller: Caller) -> Result<axum::Json<User>, ApiError> {
-    Ok(axum::Json(caller.require_person()?.clone().into()))
-}
-
-/// Changes the caller's own e-mail address or names (never roles: unknown fields are refused).
-#[utoipa::path(patch, path = "/api/v1/users/me", tag = "users", security(("bearer" = [])),
-    request_body = ProfilePatch,
-    responses((status = 200, body = User), (status = 409, body = Problem), (status = 422, body = Problem)))]
-pub async fn patch_me(
-    State(app): State<AppState>,
-    caller: Caller,
-    JsonBody(body): JsonBody<ProfilePatch>,
-) -> Result<axum::Json<User>, ApiError> {
-    let me = caller.require_person()?;
-    // A new address is taken only once its link is followed: POST /api/v1/users/me/email.
-    if body.email.as_deref().is_some_and(|e| e.trim() != me.email) {
-        return Err(super::me::email_changes_by_confirmation());
-    }
-    let change = UserChange {
-        given_name: body.given_name,
-        family_name: body.family_name,
-        locale: body.locale,
-        ..UserChange::default()
-    };
-    let (before, after) = directory::update_user(
-        &app.store,
-        &caller.actor,
-        me.account_id,
-        &change,
-        app.clock.now(),
-    )
-    .await?;
-    audit_change(&app, &caller, "user.update_profile", &before, &after).await;
-    Ok(axum::Json(after.into()))
-}
-
-/// Changes the caller's own password; the current one is required.
-#[utoipa::path(post, path = "/api/v1/users/me/password", tag = "users", security(("bearer" = [])),
-    request_body = PasswordChange,
-    responses((status = 204), (status = 403, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
-pub async fn change_my_password(
-    State(app): State<AppState>,
-    caller: Caller,
-    JsonBody(body): JsonBody<PasswordChange>,
-) -> Result<StatusCode, ApiError> {
-    let me = caller.require_person()?;
-    let now = app.clock.now();
-    // Checked like a sign-in, so the same throttling applies to guessing the current password.
-    match accounts::sign_in(
-        &app.store,
-        &app.hasher,
-        &app.config.login,
-        &me.username,
-        &body.current_password,
-        &accounts::SignInOrigin {
-            ip: &caller.client_ip,
-            user_agent: "",
-            method: "api",
-        },
-        now,
-    )
-    .await
-    {
-        Ok(_) => {}
-        Err(SignInError::InvalidCredentials { .. }) => {
-            return Err(ApiError::forbidden("the current password is incorrect"));
-        }
-        Err(SignInError::Locked { retry_after, .. }) => {
-            return Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                format!("too many failed attempts; try again in {retry_after} seconds"),
-            ));
-        }
-        Err(SignInError::Store(e)) => return Err(e.into()),
-    }
-    // Other sessions and apps signed in with the old password end; the caller's own grant stays.
-    let keep = caller.grant_id.map_or(KeepGrants::None, KeepGrants::Grant);
-    let set = directory::set_password(
-        &app.store,
-        &app.hasher,
-        me,
-        &body.new_password,
-        false,
-        keep,
-        now,
-    )
-    .await?;
-    crate::oidc::backchannel::notify_ended(&app, &set.ended, now).await?;
-    audit::record(
-        &app,
-        &caller.actor,
-        Some(&caller.client_ip),
-        "user.change_password",
-        Some(format!("user:{}", me.account_id)),
-        serde_json::json!({}),
-    )
-    .await;
-    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Lists accounts, newest filters first: `search` (username, e-mail or name), `role`, `status`
@@ -430,7 +303,7 @@ async fn change_user(
     Ok(axum::Json(after.into()))
 }
 
-async fn audit_change(
+pub(super) async fn audit_change(
     app: &AppState,
     caller: &Caller,
     action: &str,
@@ -470,4 +343,37 @@ pub async fn delete_user(
     )
     .await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Sends an invitation (a link to choose a password) to an account that has none yet.
+#[utoipa::path(post, path = "/api/v1/users/{id}/invite", tag = "users", security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    responses((status = 202), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn invite(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require_admin()?;
+    let id = parse_id(&id)?;
+    let account = app
+        .store
+        .find_account(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such user"))?;
+    if account.password_hash.is_some() || account.disabled {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "the account already has a password or is disabled; send a reset instead",
+        ));
+    }
+    self_service::invite(
+        &app,
+        vec![account],
+        &caller.actor,
+        Some(&caller.client_ip),
+        serde_json::json!("one"),
+    )
+    .await?;
+    Ok(StatusCode::ACCEPTED)
 }
