@@ -264,25 +264,25 @@ fn second_factor_routes() -> Router<AppState> {
             "/login/second-factor/continue",
             post(login::second_factor::post_continue),
         )
-        .route("/account/totp", post(login::account_page::post_totp_start))
+        .route("/account/totp", post(login::account::post_totp_start))
         .route(
             "/account/totp/confirm",
-            post(login::account_page::post_totp_confirm),
+            post(login::account::post_totp_confirm),
         )
         .route(
             "/account/totp/remove",
-            post(login::account_page::post_totp_remove),
+            post(login::account::post_totp_remove),
         )
         .route(
             "/account/recovery-codes",
-            post(login::account_page::post_recovery_codes),
+            post(login::account::post_recovery_codes),
         )
         .merge(passkey_routes())
 }
 
 /// Passkeys and security keys: sign-in, the second step, and the account page's list.
 fn passkey_routes() -> Router<AppState> {
-    use login::{account_page, passkeys, second_factor};
+    use login::{account, passkeys, second_factor};
     Router::new()
         .route("/login/passkey/options", post(passkeys::post_options))
         .route("/login/passkey", post(passkeys::post_sign_in))
@@ -291,18 +291,18 @@ fn passkey_routes() -> Router<AppState> {
             post(second_factor::post_key_options),
         )
         .route("/login/second-factor/key", post(second_factor::post_key))
-        .route("/account/passkeys", post(account_page::post_passkey_start))
+        .route("/account/passkeys", post(account::post_passkey_start))
         .route(
             "/account/passkeys/finish",
-            post(account_page::post_passkey_finish),
+            post(account::post_passkey_finish),
         )
         .route(
             "/account/passkeys/remove",
-            post(account_page::post_passkey_remove),
+            post(account::post_passkey_remove),
         )
         .route(
             "/account/remembered/forget",
-            post(account_page::post_forget_browsers),
+            post(account::post_forget_browsers),
         )
 }
 
@@ -363,24 +363,24 @@ fn routes<S: SessionStore + Clone>(state: AppState, session_store: S, cookie_key
             "/account/password",
             get(login::account::get_password).post(login::account::post_password),
         )
-        .route("/account", get(login::account_page::get_account))
-        .route("/account/profile", post(login::account_page::post_profile))
-        .route("/account/email", post(login::account_page::post_email))
+        .route("/account", get(login::account::get_account))
+        .route("/account/profile", post(login::account::post_profile))
+        .route("/account/email", post(login::account::post_email))
         .route(
             "/account/email/cancel",
-            post(login::account_page::post_cancel_email),
+            post(login::account::post_cancel_email),
         )
         .route(
             "/account/email/verify",
-            post(login::account_page::post_send_verification),
+            post(login::account::post_send_verification),
         )
         .route(
             "/account/sessions/end",
-            post(login::account_page::post_end_sessions),
+            post(login::account::post_end_sessions),
         )
         .route(
             "/account/apps/revoke",
-            post(login::account_page::post_revoke_app),
+            post(login::account::post_revoke_app),
         )
         .route(
             "/account/welcome",

@@ -172,6 +172,21 @@ pub async fn remembered(
     Ok(row.map(|r| r.methods.split(' ').map(str::to_owned).collect()))
 }
 
+/// The person forgets one of their remembered browsers (`which`), or all of them (`None`): each
+/// asks for the second factor again at its next sign-in.
+pub async fn forget_browsers(
+    app: &AppState,
+    account: &AccountRow,
+    which: Option<Uuid>,
+    ip: Option<&str>,
+) -> Result<(), StoreError> {
+    app.store
+        .forget_remembered(account.account_id, which)
+        .await?;
+    audit(app, &actor_of(account), account, ip, "user.forget_browsers").await;
+    Ok(())
+}
+
 /// A new TOTP key, to show once for enrolment.
 pub fn new_totp_key() -> Vec<u8> {
     crypto::random_bytes::<KEY_BYTES>().to_vec()

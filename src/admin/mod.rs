@@ -23,6 +23,7 @@ use crate::audit;
 use crate::http::page::{PageError, render};
 use crate::http::{ClientIp, Controls, Params, read_form};
 use crate::keys::KeyRing;
+use crate::login::person::Person;
 use crate::sessions as session;
 use crate::sessions::browser::BrowserKey;
 use crate::state::AppState;
@@ -151,7 +152,7 @@ impl FromRequestParts<AppState> for Admin {
             .map(|p| p.as_str())
             .unwrap_or("/admin");
         let target: String = url::form_urlencoded::byte_serialize(back.as_bytes()).collect();
-        let Some((login, account)) = session::current_login(app, &session).await? else {
+        let Some(Person { login, account }) = Person::of(app, &session).await? else {
             return Err(Denied::SignIn(format!("/login?return_to={target}")));
         };
         if !account.is_active_admin() {

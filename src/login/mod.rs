@@ -2,13 +2,13 @@
 //! the home page, the device and QR sign-in pages, and the account's own password.
 
 pub mod account;
-pub mod account_page;
 pub mod consent;
 pub mod device;
 pub mod home;
 pub mod language;
 pub mod links;
 pub mod passkeys;
+pub mod person;
 pub mod qr;
 pub mod second_factor;
 pub mod sign_in;
