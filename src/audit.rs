@@ -1,8 +1,35 @@
 //! The audit log of administrative changes: who, what, when and from where.
 
-use crate::accounts::directory::Actor;
+use uuid::Uuid;
+
 use crate::state::AppState;
 use crate::store::AuditEntry;
+
+/// Who makes a change, for permission checks and the audit log.
+#[derive(Debug, Clone)]
+pub enum Actor {
+    User { id: Uuid, username: String },
+    Client { id: Uuid, name: String },
+    Cli,
+}
+
+impl Actor {
+    pub fn label(&self) -> String {
+        match self {
+            Actor::User { id, username } => format!("user {username} ({id})"),
+            Actor::Client { id, name } => format!("client {name} ({id})"),
+            // `cli NAME (UID)`: the operating-system user who ran the command.
+            Actor::Cli => cli_operator().to_owned(),
+        }
+    }
+
+    pub(crate) fn account_id(&self) -> Option<Uuid> {
+        match self {
+            Actor::User { id, .. } => Some(*id),
+            _ => None,
+        }
+    }
+}
 
 /// Records a change that has been made. A failure to write is logged, not returned: the change
 /// itself is already committed and the caller's answer should say so.

@@ -3,10 +3,14 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
+use axum::extract::FromRef;
+
 use crate::accounts::PasswordHasher;
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::config::{Branding, Config};
+use crate::http::assets::Assets;
 use crate::keys::KeyRing;
+use crate::mail::relay::Mail;
 use crate::store::Store;
 
 #[derive(Clone)]
@@ -25,10 +29,10 @@ pub struct Inner {
     /// For outbound calls (client JWKS URIs, back-channel logout).
     pub http: reqwest::Client,
     /// Static files (built in, and the college's branding folder), fingerprinted and compressed.
-    pub assets: std::sync::Arc<crate::http::assets::Assets>,
-    pub branding: std::sync::Arc<crate::http::ui::Branding>,
+    pub assets: Arc<Assets>,
+    pub branding: Arc<Branding>,
     /// Outgoing e-mail: the relay (if any), the sender, the worker's bell.
-    pub mail: crate::mail::Mail,
+    pub mail: Mail,
     /// The WebAuthn relying party (passkeys and security keys); None when the issuer's host is
     /// an IP address and no `HCCC_SSO_WEBAUTHN_RP_ID` is set.
     pub webauthn: Option<std::sync::Arc<webauthn_rs::Webauthn>>,
@@ -47,5 +51,12 @@ impl Deref for AppState {
     type Target = Inner;
     fn deref(&self) -> &Inner {
         &self.0
+    }
+}
+
+/// The static-file handlers take only the files: `http::assets` needs nothing else of the state.
+impl FromRef<AppState> for Arc<Assets> {
+    fn from_ref(app: &AppState) -> Arc<Assets> {
+        app.assets.clone()
     }
 }

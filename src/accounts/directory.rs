@@ -9,31 +9,8 @@ use crate::store::{
     AccountFilter, AccountRow, KeepGrants, NewAccount, PasswordSet, Store, StoreError,
 };
 
-/// Who makes a change, for permission checks and the audit log.
-#[derive(Debug, Clone)]
-pub enum Actor {
-    User { id: Uuid, username: String },
-    Client { id: Uuid, name: String },
-    Cli,
-}
-
-impl Actor {
-    pub fn label(&self) -> String {
-        match self {
-            Actor::User { id, username } => format!("user {username} ({id})"),
-            Actor::Client { id, name } => format!("client {name} ({id})"),
-            // `cli NAME (UID)`: the operating-system user who ran the command.
-            Actor::Cli => crate::audit::cli_operator().to_owned(),
-        }
-    }
-
-    fn account_id(&self) -> Option<Uuid> {
-        match self {
-            Actor::User { id, .. } => Some(*id),
-            _ => None,
-        }
-    }
-}
+/// Who makes a change: the audit log's `Actor`, also asked here for permission checks.
+pub use crate::audit::Actor;
 
 pub use crate::domain::FieldError;
 
@@ -374,7 +351,7 @@ async fn checked_hash(
 }
 
 /// The filters of a user list (the API's query and the admin page's): `search`, `role`, `status`.
-pub fn account_filter(params: &crate::http::Params) -> Result<AccountFilter, Message> {
+pub fn account_filter(params: &crate::http::params::Params) -> Result<AccountFilter, Message> {
     let search = params
         .get("search")
         .map(str::trim)

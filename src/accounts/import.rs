@@ -5,11 +5,10 @@
 use std::collections::{HashMap, HashSet};
 
 use super::directory::{NewUser, check_new_user};
-use crate::domain::FieldError;
+use crate::domain::{FieldError, MAX_IMPORT_BYTES};
 use crate::i18n::Message;
 use crate::store::{AccountRow, NewAccount, Store, StoreError, normalize_key};
 
-pub const MAX_IMPORT_BYTES: usize = 16 * 1024 * 1024;
 pub const MAX_IMPORT_ROWS: usize = 100_000;
 pub const COLUMNS: [&str; 8] = [
     "username",

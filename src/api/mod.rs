@@ -295,7 +295,7 @@ impl IntoResponse for ApiError {
         if let Some(cause) = self.cause {
             response
                 .extensions_mut()
-                .insert(crate::http::ErrorCause(cause));
+                .insert(crate::telemetry::ErrorCause(cause));
         }
         response
     }

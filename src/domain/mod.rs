@@ -158,6 +158,10 @@ pub const ROLES: [&str; 4] = ["admin", "staff", "faculty", "student"];
 pub const MAX_GROUPS: usize = 100;
 pub const MAX_GROUP_LEN: usize = 100;
 
+/// The largest CSV file an account import takes. The upload route's body limit is sized from it
+/// (`http::edge`), so the limit and the import's own check cannot drift apart.
+pub const MAX_IMPORT_BYTES: usize = 16 * 1024 * 1024;
+
 /// Known roles only, sorted, without repeats.
 pub fn validate_roles(raw: &[String]) -> Result<Vec<String>, Message> {
     let mut roles = Vec::new();

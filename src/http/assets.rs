@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::crypto;
-use crate::state::AppState;
+use crate::telemetry::ErrorCause;
 
 /// The files we ship: path, content, content type.
 const BUILT_IN: [(&str, &[u8], &str); 6] = [
@@ -176,7 +176,7 @@ impl Assets {
                 let mut response = StatusCode::INTERNAL_SERVER_ERROR.into_response();
                 response
                     .extensions_mut()
-                    .insert(super::ErrorCause(format!("compressing an asset: {e}")));
+                    .insert(ErrorCause(format!("compressing an asset: {e}")));
                 response
             })
     }
@@ -261,26 +261,26 @@ fn read_branding(dir: &Path) -> Vec<(String, Vec<u8>, &'static str)> {
 /// `/assets/<hash>/<path>`: immutable. A stale hash (an old page after an upgrade) still gets the
 /// current file, but only cached briefly.
 pub async fn get_asset(
-    State(app): State<AppState>,
+    State(assets): State<Arc<Assets>>,
     UrlPath((hash, path)): UrlPath<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let current = app.assets.files.get(&path).is_some_and(|a| a.hash == hash);
+    let current = assets.files.get(&path).is_some_and(|a| a.hash == hash);
     let cache = if current {
         "public, max-age=31536000, immutable"
     } else {
         "public, max-age=300"
     };
-    Assets::serve(&app.assets, path, headers, cache).await
+    Assets::serve(&assets, path, headers, cache).await
 }
 
 /// `/static/<path>`, the unversioned address.
 pub async fn get_static(
-    State(app): State<AppState>,
+    State(assets): State<Arc<Assets>>,
     UrlPath(path): UrlPath<String>,
     headers: HeaderMap,
 ) -> Response {
-    Assets::serve(&app.assets, path, headers, "public, max-age=3600").await
+    Assets::serve(&assets, path, headers, "public, max-age=3600").await
 }
 
 #[cfg(test)]

@@ -140,7 +140,7 @@ impl IntoResponse for PageError {
         if let Some(cause) = self.cause {
             response
                 .extensions_mut()
-                .insert(crate::http::ErrorCause(cause));
+                .insert(crate::telemetry::ErrorCause(cause));
         }
         response
     }
@@ -161,7 +161,7 @@ pub fn render(status: StatusCode, template: &impl Template) -> Response {
                 (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response();
             response
                 .extensions_mut()
-                .insert(crate::http::ErrorCause(format!(
+                .insert(crate::telemetry::ErrorCause(format!(
                     "template failed to render: {e}"
                 )));
             response

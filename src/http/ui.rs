@@ -12,17 +12,9 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use super::assets::Assets;
+use crate::config::Branding;
 use crate::i18n::{self, Arg, Choice, Lang, Message};
 use crate::state::AppState;
-
-/// The college's name and help line (HCCC_SSO_COLLEGE_NAME, HCCC_SSO_HELP_URL,
-/// HCCC_SSO_HELP_TEXT); its logo and stylesheet come from HCCC_SSO_BRANDING_DIR (`assets`).
-#[derive(Debug, Clone, Default)]
-pub struct Branding {
-    pub college_name: Option<String>,
-    pub help_url: Option<String>,
-    pub help_text: Option<String>,
-}
 
 /// The switcher's cookie: the language a person picked.
 pub const LANG_COOKIE: &str = "hccc_sso_lang";

@@ -4,88 +4,27 @@
 //! down. Without a relay (`HCCC_SSO_SMTP_URL` unset) messages wait and admins hand links over.
 
 pub mod letters;
-pub mod settings;
+pub mod relay;
 
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use lettre::address::Envelope;
 use lettre::message::Mailbox;
-use lettre::transport::smtp::PoolConfig;
-use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::crypto;
 use crate::state::AppState;
 use crate::store::{MailRow, NewMail, StoreError};
-use settings::{MailSettings, Security};
+pub use relay::Mail;
+use relay::PARALLEL_SENDS;
 
 /// Seconds before attempt n+1 after n failures. A message with a link is retried until its link
 /// expires (then it is not worth sending); a notice is given up after the last.
 const BACKOFF: [i64; 12] = [15, 30, 60, 120, 300, 600, 900, 1800, 1800, 1800, 1800, 1800];
-/// Messages sent at once by one replica (the relay's connections are pooled).
-const PARALLEL_SENDS: usize = 16;
 /// Messages taken from the outbox per round.
 const BATCH: i64 = 256;
-
-/// The relay and sender, and the bell that wakes the worker when a message is queued.
-pub struct Mail {
-    transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
-    pub from: Mailbox,
-    wake: Notify,
-}
-
-impl Mail {
-    pub fn new(settings: &MailSettings) -> Result<Mail, String> {
-        let from: Mailbox = settings
-            .from
-            .parse()
-            .map_err(|e| format!("HCCC_SSO_MAIL_FROM: {e}"))?;
-        let transport = match &settings.smtp {
-            None => None,
-            Some(smtp) => {
-                let builder = match smtp.security {
-                    Security::Plain => {
-                        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
-                    }
-                    Security::StartTls => {
-                        AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host)
-                            .map_err(|e| format!("HCCC_SSO_SMTP_URL: {e}"))?
-                    }
-                    Security::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host)
-                        .map_err(|e| format!("HCCC_SSO_SMTP_URL: {e}"))?,
-                };
-                let mut builder = builder
-                    .port(smtp.port)
-                    .timeout(Some(Duration::from_secs(15)))
-                    .pool_config(PoolConfig::new().max_size(PARALLEL_SENDS as u32));
-                if let Some(user) = &smtp.user {
-                    builder = builder.credentials(Credentials::new(
-                        user.clone(),
-                        smtp.password.clone().unwrap_or_default(),
-                    ));
-                }
-                Some(builder.build())
-            }
-        };
-        Ok(Mail {
-            transport,
-            from,
-            wake: Notify::new(),
-        })
-    }
-
-    pub fn configured(&self) -> bool {
-        self.transport.is_some()
-    }
-
-    /// Rings the worker's bell: a message was queued.
-    pub fn wake(&self) {
-        self.wake.notify_one();
-    }
-}
 
 /// A letter ready to queue: to whom, for which account and purpose, and its link if any.
 pub struct Outgoing {

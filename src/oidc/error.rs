@@ -6,9 +6,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::http::ErrorCause;
 use crate::keys::KeyError;
 use crate::store::StoreError;
+use crate::telemetry::ErrorCause;
 
 /// Every error code we answer with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

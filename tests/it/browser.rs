@@ -359,10 +359,10 @@ async fn a_student_runs_their_own_account_from_invitation_to_revoking_an_app() {
         return;
     }
     let sink = std::sync::Arc::new(crate::mail::SmtpSink::start().await);
-    let relay = hccc_sso::mail::settings::SmtpSettings {
+    let relay = hccc_sso::config::mail::SmtpSettings {
         host: "127.0.0.1".into(),
         port: sink.port,
-        security: hccc_sso::mail::settings::Security::Plain,
+        security: hccc_sso::config::mail::Security::Plain,
         user: None,
         password: None,
     };

@@ -29,10 +29,13 @@ fn labels(service: &Yaml) -> Vec<String> {
 
 /// Every environment variable the app reads, taken from its configuration code.
 fn variables_the_app_reads() -> BTreeSet<String> {
-    // Settings are read in config.rs and, for e-mail, in mail/settings.rs.
-    let code = ["src/config.rs", "src/mail/settings.rs"]
-        .iter()
-        .map(|f| std::fs::read_to_string(root().join(f)).expect("settings source"))
+    // Settings are read in config/ (e-mail's in config/mail.rs).
+    let code = std::fs::read_dir(root().join("src/config"))
+        .expect("settings folder")
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|x| x == "rs"))
+        .map(|path| std::fs::read_to_string(path).expect("settings source"))
         .collect::<Vec<_>>()
         .join("\n");
     let mut names: BTreeSet<String> = code

@@ -857,7 +857,7 @@ async fn the_college_brands_the_pages_with_its_name_help_line_and_logo() {
     .expect("css");
     let dir = folder.path().to_owned();
     let app = crate::harness::start_with(crate::harness::Backend::Sqlite, move |config| {
-        config.branding = hccc_sso::http::ui::Branding {
+        config.branding = hccc_sso::config::Branding {
             college_name: Some("Hudson County Community College".into()),
             help_url: Some("https://www.hccc.edu/it-help".into()),
             help_text: Some("IT Help Desk: 201-360-4000".into()),

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use hccc_sso::mail::settings::{Security, SmtpSettings};
+use hccc_sso::config::mail::{Security, SmtpSettings};
 use hccc_sso::store::NewAccount;
 use reqwest::StatusCode;
 use serde_json::{Value, json};

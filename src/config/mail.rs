@@ -3,7 +3,7 @@
 
 use url::Url;
 
-use crate::config::{Source, number_setting};
+use super::source::{Source, number_setting};
 
 /// How the connection to the relay is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
