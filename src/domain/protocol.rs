@@ -24,6 +24,20 @@ pub mod paths {
     pub const LOGIN: &str = "/login";
     pub const SECOND_FACTOR: &str = "/login/second-factor";
     pub const CONSENT: &str = "/consent";
+    /// A sign-in's second step when the account must enrol an authenticator app first: its
+    /// first code, and going on once the recovery codes were shown.
+    pub const SECOND_FACTOR_ENROL: &str = "/login/second-factor/enrol";
+    pub const SECOND_FACTOR_CONTINUE: &str = "/login/second-factor/continue";
+    /// The home page, where a sign-in that no app asked for ends.
+    pub const HOME: &str = "/";
+
+    /// A page of the sign-in, for the parked authorization request `request` when there is one.
+    pub fn with_request(page: &str, request: Option<impl std::fmt::Display>) -> String {
+        match request {
+            Some(id) => format!("{page}?request={id}"),
+            None => page.to_owned(),
+        }
+    }
 
     /// The endpoints a client assertion may name as its audience (besides the issuer).
     pub const ASSERTION_AUDIENCES: [&str; 5] =
@@ -174,5 +188,18 @@ mod tests {
         }
         assert_eq!(GrantType::from_name("implicit"), None);
         assert!(!AuthMethod::CONFIDENTIAL.contains(&AuthMethod::None));
+    }
+
+    #[test]
+    fn a_page_names_its_parked_request_only_when_there_is_one() {
+        let id = uuid::Uuid::from_u128(7);
+        assert_eq!(
+            paths::with_request(paths::LOGIN, Some(id)),
+            format!("/login?request={id}")
+        );
+        assert_eq!(
+            paths::with_request(paths::LOGIN, None::<uuid::Uuid>),
+            "/login"
+        );
     }
 }

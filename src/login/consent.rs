@@ -7,9 +7,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use tower_sessions::Session;
 
+use crate::domain::protocol::paths;
 use crate::http::ClientIp;
 use crate::http::page::{PageError, render};
-use crate::oidc::authorize::{self, Door, Stage, Visitor, load_pending};
+use crate::oidc::authorize::{self, Pending, Resumed, Stage, Visitor, load_pending};
 use crate::oidc::error::ErrorCode;
 use crate::oidc::scopes::Scope;
 use crate::sessions::browser::BrowserKey;
@@ -43,19 +44,19 @@ pub async fn get_consent(
         .request
         .as_deref()
         .ok_or_else(PageError::expired_request)?;
-    let (id, pending, client) = load_pending(&app, raw, &browser).await?;
+    let pending = load_pending(&app, raw, &browser).await?;
     let Some((state, account)) = session::current_login(&app, &session).await? else {
-        return Ok(Redirect::to(&format!("/login?request={id}")).into_response());
+        return Ok(sign_in_for(&pending));
     };
     // Only the session the request was parked for may see its consent form.
-    if !pending.answerable(Stage::Consent, Some(state.sid)) {
+    if !pending.parked.answerable(Stage::Consent, Some(state.sid)) {
         return Err(PageError::expired_request());
     }
-    let scopes = pending.request.scopes;
+    let scopes = pending.parked.request.scopes;
     let page = ConsentPage {
         csrf_token: session::csrf_token(&app, &session, &browser).await?,
-        request_id: id.to_string(),
-        client_name: client.name,
+        request_id: pending.id.to_string(),
+        client_name: pending.client.name,
         user_name: account.display_name(),
         scopes: scopes.iter().map(Scope::key).collect(),
         asks_each_time: scopes.contains(Scope::Api),
@@ -77,21 +78,21 @@ pub async fn post_consent(
         browser,
     } = csrf;
     let raw = form.get("request").ok_or_else(PageError::expired_request)?;
-    let (id, pending, client) = load_pending(&app, raw, &browser).await?;
+    let pending = load_pending(&app, raw, &browser).await?;
     let now = app.clock.now();
     let login = session::current_login(&app, &session).await?;
     let sid = login.as_ref().map(|(state, _)| state.sid);
-    if !pending.answerable(Stage::Consent, sid) {
-        tracing::warn!(client_id = %client.client_id, request = %id, stage = ?pending.stage,
+    if !pending.parked.answerable(Stage::Consent, sid) {
+        tracing::warn!(client_id = %pending.client.client_id, request = %pending.id, stage = ?pending.parked.stage,
             "a consent answer for a request not waiting for this session's consent was refused");
         return Err(PageError::expired_request());
     }
     let Some((_, account)) = &login else {
-        return Ok(Redirect::to(&format!("/login?request={id}")).into_response());
+        return Ok(sign_in_for(&pending));
     };
-    let request = &pending.request;
+    let request = &pending.parked.request;
     if form.get("decision") != Some("allow") {
-        if !app.store.delete_pending_authorization(id).await? {
+        if !app.store.delete_pending_authorization(pending.id).await? {
             return Err(PageError::already_answered());
         }
         let refused = ErrorCode::AccessDenied;
@@ -106,18 +107,26 @@ pub async fn post_consent(
     // `api` is asked for each time, so it is not remembered with the rest.
     let remembered = request.scopes.without(Scope::Api).to_string();
     app.store
-        .save_consent(account.account_id, client.client_id, &remembered, now)
+        .save_consent(
+            account.account_id,
+            pending.client.client_id,
+            &remembered,
+            now,
+        )
         .await?;
     let visitor = Visitor {
         ip: &ip,
         browser: &browser,
     };
-    let door = Door {
-        client: &client,
-        request,
-        parked: Some((id, &pending)),
+    let resumed = Resumed {
         visitor: &visitor,
+        login: login.as_ref(),
         consent_given: true,
     };
-    authorize::proceed(&app, door, login.as_ref(), now).await
+    pending.resume(&app, resumed, now).await
+}
+
+/// The sign-in page for the parked request, for a browser whose session ended meanwhile.
+fn sign_in_for(pending: &Pending) -> Response {
+    Redirect::to(&paths::with_request(paths::LOGIN, Some(pending.id))).into_response()
 }

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::{local_path, sign_in_first};
 use crate::accounts::directory::validate_locale;
+use crate::domain::protocol::paths;
 use crate::http::page::{PageError, page_query};
 use crate::http::ui::LANG_COOKIE;
 use crate::i18n::Lang;
@@ -23,7 +24,7 @@ pub async fn get_language(
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
     let query = page_query(query, "error-invalid-address-title")?;
-    let back = local_path(query.get("next")).unwrap_or_else(|| "/".into());
+    let back = local_path(query.get("next")).unwrap_or_else(|| paths::HOME.into());
     let mut response = Redirect::to(&back).into_response();
     if let Some(lang) = query.get("set").and_then(Lang::from_tag) {
         remember(&app, &mut response, lang);
@@ -38,7 +39,7 @@ pub async fn post_account_language(
 ) -> Result<Response, PageError> {
     let CsrfForm { form, session, .. } = csrf;
     let Some((_, account)) = session::current_login(&app, &session).await? else {
-        return Ok(sign_in_first("/"));
+        return Ok(sign_in_first(paths::HOME));
     };
     let chosen = validate_locale(form.get("locale")).map_err(PageError::invalid_form)?;
     let mut after = account.clone();

@@ -7,14 +7,15 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use tower_sessions::Session;
 
-use super::{SignedIn, continue_after_sign_in, local_path};
+use super::{Onward, SignedIn, Visit, continue_after_sign_in, local_path};
 use crate::accounts::links;
 use crate::accounts::self_service::{self, SelfServiceError};
 use crate::domain::FieldError;
+use crate::domain::protocol::paths;
 use crate::http::Device;
 use crate::http::page::{PageError, page_query, render};
 use crate::i18n::Message;
-use crate::oidc::authorize::load_pending;
+use crate::oidc::authorize::{load_pending, load_pending_if};
 use crate::sessions::browser::BrowserKey;
 use crate::sessions::{self as session, CsrfForm};
 use crate::state::AppState;
@@ -199,7 +200,16 @@ async fn set_password(
         now,
         method,
     };
-    continue_after_sign_in(app, &session, &browser, device, signed_in, pending, None).await
+    let visit = Visit {
+        session: &session,
+        browser: &browser,
+        device,
+    };
+    let onward = Onward {
+        pending,
+        return_to: None,
+    };
+    continue_after_sign_in(app, &visit, signed_in, onward).await
 }
 
 #[derive(Template)]
@@ -217,10 +227,7 @@ struct ForgotPage {
 
 impl ForgotPage {
     fn back_to_sign_in(&self) -> String {
-        match &self.request_id {
-            Some(id) => format!("/login?request={id}"),
-            None => "/login".to_owned(),
-        }
+        paths::with_request(paths::LOGIN, self.request_id.as_ref())
     }
 }
 
@@ -231,10 +238,9 @@ async fn forgot_page(
     params: &crate::http::Params,
 ) -> Result<ForgotPage, PageError> {
     // The app sign-in this came from, kept so the person can go back to it.
-    let request_id = match params.get("request") {
-        Some(raw) => Some(load_pending(app, raw, browser).await?.0.to_string()),
-        None => None,
-    };
+    let request_id = load_pending_if(app, params.get("request"), browser)
+        .await?
+        .map(|pending| pending.id.to_string());
     Ok(ForgotPage {
         csrf_token: session::csrf_token(app, session, browser).await?,
         request_id,

@@ -1,5 +1,10 @@
 //! The pages people see: sign in (`sign_in.rs`, with the temporary-password change), consent,
 //! the home page, the device and QR sign-in pages, and the account's own password.
+//!
+//! Every way of signing in here (password, temporary password, e-mailed link, passkey, second
+//! factor) establishes the session in `finish_sign_in` and then goes `Onward`: to the app's
+//! parked request (`Pending::resume`, which asks the authorization decision again) or back to
+//! the page the person came from. A step-up of a signed-in session goes `Onward` the same way.
 
 pub mod account;
 pub mod consent;
@@ -14,17 +19,19 @@ pub mod second_factor;
 pub mod sign_in;
 
 use axum::response::{IntoResponse, Redirect, Response};
+use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 use uuid::Uuid;
 
 use crate::accounts::factors;
+use crate::domain::protocol::paths;
 use crate::http::Device;
 use crate::http::page::PageError;
-use crate::oidc::authorize::{self, Door, PendingRequest, Visitor};
-use crate::sessions as session;
+use crate::oidc::authorize::{Pending, Resumed, Visitor, load_pending};
 use crate::sessions::browser::BrowserKey;
+use crate::sessions::{self as session, LoginState};
 use crate::state::AppState;
-use crate::store::{AccountRow, ClientRow};
+use crate::store::AccountRow;
 
 /// A same-site path to return to after sign-in; anything else (other hosts, `//host`, `/\\host`) is dropped.
 pub fn local_path(target: Option<&str>) -> Option<String> {
@@ -45,26 +52,106 @@ pub struct SignedIn {
     pub method: &'static str,
 }
 
+/// The browser a sign-in happens in: its session, its binding key, and its address and agent.
+pub struct Visit<'a> {
+    pub session: &'a Session,
+    pub browser: &'a BrowserKey,
+    pub device: &'a Device,
+}
+
+impl Visit<'_> {
+    /// The browser as a parked request knows it.
+    pub fn visitor(&self) -> Visitor<'_> {
+        Visitor {
+            ip: &self.device.ip,
+            browser: self.browser,
+        }
+    }
+}
+
+/// Where a sign-in goes once it is done: the app's parked request, or else a page of ours.
+pub struct Onward {
+    pub pending: Option<Pending>,
+    /// A same-site page to go back to when no app is waiting (home when none).
+    pub return_to: Option<String>,
+}
+
+impl Onward {
+    /// What a session keeps of it across the pages of a sign-in.
+    pub fn kept(&self) -> KeptOnward {
+        KeptOnward {
+            request: self.pending.as_ref().map(|p| p.id),
+            return_to: self.return_to.clone(),
+        }
+    }
+
+    /// On with the session signed in as `login`: the app's request asks its decision again;
+    /// without one, the person goes back to the page (or home).
+    pub async fn go(
+        self,
+        app: &AppState,
+        visitor: &Visitor<'_>,
+        login: &(LoginState, AccountRow),
+        now: i64,
+    ) -> Result<Response, PageError> {
+        match self.pending {
+            Some(pending) => {
+                let resumed = Resumed {
+                    visitor,
+                    login: Some(login),
+                    consent_given: false,
+                };
+                pending.resume(app, resumed, now).await
+            }
+            None => {
+                let back = self.return_to.as_deref().unwrap_or(paths::HOME);
+                Ok(Redirect::to(back).into_response())
+            }
+        }
+    }
+}
+
+/// Where a sign-in goes, as a session keeps it between the sign-in's pages (flattened into the
+/// state of each, whose fields these were).
+#[derive(Serialize, Deserialize)]
+pub struct KeptOnward {
+    /// The parked authorization request the sign-in continues.
+    pub request: Option<Uuid>,
+    pub return_to: Option<String>,
+}
+
+impl KeptOnward {
+    /// The parked request loaded again (it must still be this browser's and waiting).
+    pub async fn load(self, app: &AppState, browser: &BrowserKey) -> Result<Onward, PageError> {
+        let pending = match self.request {
+            Some(id) => Some(load_pending(app, &id.to_string(), browser).await?),
+            None => None,
+        };
+        Ok(Onward {
+            pending,
+            return_to: self.return_to,
+        })
+    }
+}
+
 /// After the password: the second factor when the account has one or must enrol one (the
 /// session is established only after it); otherwise establishes the SSO session and continues
 /// the app's authorization request (or goes home).
 pub async fn continue_after_sign_in(
     app: &AppState,
-    session: &Session,
-    browser: &BrowserKey,
-    device: &Device,
+    visit: &Visit<'_>,
     signed_in: SignedIn,
-    pending: Option<(Uuid, PendingRequest, ClientRow)>,
-    return_to: Option<String>,
+    onward: Onward,
 ) -> Result<Response, PageError> {
-    let demanded = pending
+    let demanded = onward
+        .pending
         .as_ref()
-        .is_some_and(|(_, p, client)| p.request.wants_mfa || client.settings.require_mfa);
+        .is_some_and(|p| p.parked.request.wants_mfa || p.client.settings.require_mfa);
     let next = factors::after_password(app, &signed_in.account, demanded, signed_in.now).await?;
     // A browser the person asked to remember stands in for the factor it proved.
     let remembered = match next {
         factors::Next::Verify => {
-            factors::remembered(app, &signed_in.account, device, signed_in.now).await?
+            factors::remembered(app, &signed_in.account, visit.device, signed_in.now).await?
         }
         _ => None,
     };
@@ -73,26 +160,12 @@ pub async fn continue_after_sign_in(
             amr: std::iter::once("pwd".to_owned()).chain(methods).collect(),
             factor_now: false,
         };
-        return finish_sign_in(
-            app, session, browser, device, signed_in, proof, pending, return_to,
-        )
-        .await;
+        return finish_sign_in(app, visit, signed_in, proof, onward).await;
     }
     if next != factors::Next::Done {
-        let request = pending.as_ref().map(|(id, _, _)| *id);
-        return second_factor::ask(app, session, &signed_in, request, return_to, next).await;
+        return second_factor::ask(app, visit.session, &signed_in, onward.kept(), next).await;
     }
-    finish_sign_in(
-        app,
-        session,
-        browser,
-        device,
-        signed_in,
-        Proof::password(),
-        pending,
-        return_to,
-    )
-    .await
+    finish_sign_in(app, visit, signed_in, Proof::password(), onward).await
 }
 
 /// How a sign-in was proved.
@@ -119,18 +192,13 @@ impl Proof {
     }
 }
 
-/// Establishes the SSO session, signed in as `proof` says, and continues the app's authorization
-/// request (or goes home).
-#[allow(clippy::too_many_arguments)]
+/// Establishes the SSO session, signed in as `proof` says, and goes on (see `Onward::go`).
 pub async fn finish_sign_in(
     app: &AppState,
-    session: &Session,
-    browser: &BrowserKey,
-    device: &Device,
+    visit: &Visit<'_>,
     signed_in: SignedIn,
     proof: Proof,
-    pending: Option<(Uuid, PendingRequest, ClientRow)>,
-    return_to: Option<String>,
+    onward: Onward,
 ) -> Result<Response, PageError> {
     let SignedIn {
         account,
@@ -144,25 +212,10 @@ pub async fn finish_sign_in(
         remember,
         factor_now: proof.factor_now,
     };
-    let state = session::establish(app, session, &account, how, device, now).await?;
-    let visitor = &Visitor {
-        ip: &device.ip,
-        browser,
-    };
-    match pending {
-        Some((id, pending, client)) => {
-            let login = (state, account);
-            let door = Door {
-                client: &client,
-                request: &pending.request,
-                parked: Some((id, &pending)),
-                visitor,
-                consent_given: false,
-            };
-            authorize::proceed(app, door, Some(&login), now).await
-        }
-        None => Ok(Redirect::to(&return_to.unwrap_or_else(|| "/".into())).into_response()),
-    }
+    let state = session::establish(app, visit.session, &account, how, visit.device, now).await?;
+    onward
+        .go(app, &visit.visitor(), &(state, account), now)
+        .await
 }
 
 /// The person who opens a page that needs a signed-in session signs in first, and comes back.

@@ -7,14 +7,13 @@ use axum::response::{IntoResponse, Response};
 use tower_sessions::Session;
 
 use super::sign_in::Attempt;
-use super::{Proof, SignedIn, finish_sign_in, local_path};
+use super::{Onward, Proof, SignedIn, Visit, finish_sign_in, local_path};
 use crate::accounts::passkeys::{self, Ceremony, PasskeyError, Started};
 use crate::domain::ScopeSet;
 use crate::http::Device;
 use crate::http::page::PageError;
 use crate::i18n::Message;
-use crate::oidc::authorize::load_pending;
-use crate::oidc::authorize::{self, Decision, Login};
+use crate::oidc::authorize::{self, Decision, Login, load_pending_if};
 use crate::sessions::CsrfForm;
 use crate::state::AppState;
 
@@ -81,14 +80,13 @@ pub async fn post_sign_in(
         session,
         browser,
     } = &csrf;
-    let pending = match form.get("request") {
-        Some(raw) => Some(load_pending(&app, raw, browser).await?),
-        None => None,
+    let onward = Onward {
+        pending: load_pending_if(&app, form.get("request"), browser).await?,
+        return_to: local_path(form.get("return_to")),
     };
     let attempt = Attempt {
         username: String::new(),
-        pending,
-        return_to: local_path(form.get("return_to")),
+        onward,
         remember: false,
         qr: super::qr::offered(&app, &device.ip),
     };
@@ -143,18 +141,11 @@ pub async fn post_sign_in(
         now,
         method: "passkey",
     };
-    let Attempt {
-        pending, return_to, ..
-    } = attempt;
-    finish_sign_in(
-        &app,
+    let visit = Visit {
         session,
         browser,
-        &device,
-        signed_in,
-        Proof::with_factor(amr),
-        pending,
-        return_to,
-    )
-    .await
+        device: &device,
+    };
+    let proof = Proof::with_factor(amr);
+    finish_sign_in(&app, &visit, signed_in, proof, attempt.onward).await
 }

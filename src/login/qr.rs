@@ -17,7 +17,7 @@ use crate::domain::ScopeSet;
 use crate::domain::protocol::paths;
 use crate::http::Device;
 use crate::http::page::{PageError, PageForm, render};
-use crate::oidc::authorize::{self, Decision, Login, load_pending};
+use crate::oidc::authorize::{self, Decision, Login, load_pending_if};
 use crate::oidc::device::{self, display_user_code};
 use crate::oidc::grants::device_code::approving_session_lives;
 use crate::sessions as session;
@@ -79,12 +79,9 @@ pub async fn get_qr_login(
         return Err(PageError::too_many_starts());
     }
     // The app's sign-in in progress, continued after the QR sign-in and named on the phone.
-    let pending = match q.request.as_deref() {
-        Some(raw) => Some(load_pending(&app, raw, &browser).await?),
-        None => None,
-    };
-    let request = pending.as_ref().map(|(id, _, _)| *id);
-    let for_client = pending.as_ref().map(|(_, _, client)| client.client_id);
+    let pending = load_pending_if(&app, q.request.as_deref(), &browser).await?;
+    let request = pending.as_ref().map(|p| p.id);
+    let for_client = pending.as_ref().map(|p| p.client.client_id);
     let requester = Some((ip.as_str(), device.user_agent.as_str()));
     let started = device::start(&app, None, for_client, "openid", requester, now).await?;
     let wait = QrWait {
@@ -102,14 +99,8 @@ pub async fn get_qr_login(
         user_code,
         verification_uri,
         interval_ms: device::POLL_INTERVAL * 1000,
-        renew_href: match request {
-            Some(id) => format!("{}?request={id}", paths::QR_LOGIN),
-            None => paths::QR_LOGIN.to_owned(),
-        },
-        password_href: match request {
-            Some(id) => format!("/login?request={id}"),
-            None => "/login".to_owned(),
-        },
+        renew_href: paths::with_request(paths::QR_LOGIN, request),
+        password_href: paths::with_request(paths::LOGIN, request),
     };
     Ok(render(StatusCode::OK, &page))
 }
@@ -177,8 +168,8 @@ pub async fn post_qr_poll(
     session::establish(&app, &session, &account, how, &device, now).await?;
     tracing::info!(account_id = %account.account_id, "signed in by QR code");
     let mut next = match wait.request {
-        Some(id) => format!("{}?request={id}", paths::AUTHORIZE_CONTINUE),
-        None => "/".to_owned(),
+        Some(id) => paths::with_request(paths::AUTHORIZE_CONTINUE, Some(id)),
+        None => paths::HOME.to_owned(),
     };
     if decision == Decision::StepUp {
         // The policy wants a second factor of this account: on this computer, before anything.

@@ -11,15 +11,16 @@ use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 use uuid::Uuid;
 
-use super::{Proof, SignedIn, finish_sign_in, local_path};
+use super::{KeptOnward, Proof, SignedIn, Visit, finish_sign_in, local_path};
 use crate::accounts::factors::{self, FactorError, Next};
 use crate::accounts::passkeys::{self, PasskeyError};
 use crate::accounts::self_service::{self, SelfServiceError};
 use crate::domain::FieldError;
+use crate::domain::protocol::paths;
 use crate::http::Device;
 use crate::http::page::{PageError, render};
 use crate::i18n::Message;
-use crate::oidc::authorize::{self, Door, Stage, Visitor, load_pending};
+use crate::oidc::authorize::{Stage, load_pending};
 use crate::sessions::browser::BrowserKey;
 use crate::sessions::{self as session, CsrfForm};
 use crate::state::AppState;
@@ -28,7 +29,8 @@ use crate::store::AccountRow;
 const KEY: &str = "second_factor";
 /// How long the second step waits after the password.
 const TTL: i64 = 600;
-pub const PATH: &str = "/login/second-factor";
+/// The second step's page (the router and `/admin` name it).
+pub const PATH: &str = paths::SECOND_FACTOR;
 /// What a TOTP or recovery code adds to a sign-in (RFC 8176).
 const OTP_AMR: [&str; 2] = ["otp", "mfa"];
 
@@ -36,9 +38,9 @@ const OTP_AMR: [&str; 2] = ["otp", "mfa"];
 #[derive(Serialize, Deserialize)]
 struct Waiting {
     account_id: Uuid,
-    /// The parked authorization request this sign-in continues.
-    request: Option<Uuid>,
-    return_to: Option<String>,
+    /// Where the sign-in goes afterwards.
+    #[serde(flatten)]
+    onward: KeptOnward,
     started_at: i64,
     remember: bool,
     method: String,
@@ -72,15 +74,13 @@ pub async fn ask(
     app: &AppState,
     session: &Session,
     signed_in: &SignedIn,
-    request: Option<Uuid>,
-    return_to: Option<String>,
+    onward: KeptOnward,
     next: Next,
 ) -> Result<Response, PageError> {
     let account_id = signed_in.account.account_id;
     let waiting = Waiting {
         account_id,
-        request,
-        return_to,
+        onward,
         started_at: signed_in.now,
         remember: signed_in.remember,
         method: signed_in.method.to_owned(),
@@ -92,7 +92,7 @@ pub async fn ask(
     // A new session id for the half-signed-in state, as for a sign-in.
     session.cycle_id().await.map_err(session_error)?;
     session.insert(KEY, &waiting).await.map_err(session_error)?;
-    Ok(Redirect::to(PATH).into_response())
+    Ok(Redirect::to(paths::SECOND_FACTOR).into_response())
 }
 
 fn new_key_if(app: &AppState, account_id: Uuid, next: &Next) -> Result<Option<Vec<u8>>, PageError> {
@@ -203,7 +203,7 @@ impl EnrolPage {
     }
 }
 
-const ENROL_PATH: &str = "/login/second-factor/enrol";
+const ENROL_PATH: &str = paths::SECOND_FACTOR_ENROL;
 
 /// The recovery codes, shown once, and how to go on.
 #[derive(Template)]
@@ -234,18 +234,18 @@ pub async fn get_second_factor(
     if q.request.is_some() || q.return_to.is_some() || current.is_none() {
         let Some((state, account)) = session::current_login(&app, &session).await? else {
             return Ok(match current {
-                Some(_) => Redirect::to(PATH).into_response(),
-                None => Redirect::to("/login").into_response(),
+                Some(_) => Redirect::to(paths::SECOND_FACTOR).into_response(),
+                None => Redirect::to(paths::LOGIN).into_response(),
             });
         };
         // A request parked for this session's step-up, and no other.
         let request = match q.request.as_deref() {
             Some(raw) => {
-                let (id, pending, _) = load_pending(&app, raw, &browser).await?;
-                if !pending.answerable(Stage::StepUp, Some(state.sid)) {
+                let pending = load_pending(&app, raw, &browser).await?;
+                if !pending.parked.answerable(Stage::StepUp, Some(state.sid)) {
                     return Err(PageError::expired_request());
                 }
-                Some(id)
+                Some(pending.id)
             }
             None => None,
         };
@@ -258,8 +258,10 @@ pub async fn get_second_factor(
         };
         let step_up = Waiting {
             account_id: account.account_id,
-            request,
-            return_to: local_path(q.return_to.as_deref()),
+            onward: KeptOnward {
+                request,
+                return_to: local_path(q.return_to.as_deref()),
+            },
             started_at: now,
             remember: false,
             method: "password".into(),
@@ -272,7 +274,7 @@ pub async fn get_second_factor(
         current = Some(step_up);
     }
     let Some(current) = current else {
-        return Ok(Redirect::to("/login").into_response());
+        return Ok(Redirect::to(paths::LOGIN).into_response());
     };
     let csrf_token = session::csrf_token(&app, &session, &browser).await?;
     show(
@@ -539,7 +541,7 @@ async fn password_refused(
     )
 }
 
-const CONTINUE_PATH: &str = "/login/second-factor/continue";
+const CONTINUE_PATH: &str = paths::SECOND_FACTOR_CONTINUE;
 
 /// After the recovery codes were shown: on with the sign-in.
 pub async fn post_continue(
@@ -604,12 +606,14 @@ async fn proceed(
         .remove::<Waiting>(KEY)
         .await
         .map_err(session_error)?;
-    let pending = match waiting.request {
-        Some(id) => Some(load_pending(app, &id.to_string(), browser).await?),
-        None => None,
-    };
+    let onward = waiting.onward.load(app, browser).await?;
     let now = app.clock.now();
     tracing::info!(account_id = %account.account_id, step_up = waiting.step_up, "second factor proved");
+    let visit = Visit {
+        session,
+        browser,
+        device,
+    };
     if !waiting.step_up {
         let signed_in = SignedIn {
             account,
@@ -621,17 +625,7 @@ async fn proceed(
             .chain(methods.iter().copied())
             .map(str::to_owned)
             .collect();
-        return finish_sign_in(
-            app,
-            session,
-            browser,
-            device,
-            signed_in,
-            Proof::with_factor(amr),
-            pending,
-            waiting.return_to,
-        )
-        .await;
+        return finish_sign_in(app, &visit, signed_in, Proof::with_factor(amr), onward).await;
     }
     // A step-up: the session must still be this account's.
     let Some((state, current)) = session::current_login(app, session).await? else {
@@ -641,25 +635,12 @@ async fn proceed(
         return Err(expired());
     }
     let state = session::add_second_factor(app, session, &state, methods).await?;
-    match pending {
-        Some((id, pending, client)) => {
-            if !pending.answerable(Stage::StepUp, Some(state.sid)) {
-                return Err(PageError::expired_request());
-            }
-            let visitor = &Visitor {
-                ip: &device.ip,
-                browser,
-            };
-            let login = (state, current);
-            let door = Door {
-                client: &client,
-                request: &pending.request,
-                parked: Some((id, &pending)),
-                visitor,
-                consent_given: false,
-            };
-            authorize::proceed(app, door, Some(&login), now).await
-        }
-        None => Ok(Redirect::to(&waiting.return_to.unwrap_or_else(|| "/".into())).into_response()),
+    if let Some(pending) = &onward.pending
+        && !pending.parked.answerable(Stage::StepUp, Some(state.sid))
+    {
+        return Err(PageError::expired_request());
     }
+    onward
+        .go(app, &visit.visitor(), &(state, current), now)
+        .await
 }

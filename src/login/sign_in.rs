@@ -9,18 +9,19 @@ use serde::Deserialize;
 use tower_sessions::Session;
 use uuid::Uuid;
 
-use super::{SignedIn, continue_after_sign_in, local_path};
+use super::{KeptOnward, Onward, SignedIn, Visit, continue_after_sign_in, local_path};
 use crate::accounts::directory::{self, DirectoryError};
 use crate::accounts::{self, SignInError};
 use crate::domain::FieldError;
+use crate::domain::protocol::paths;
 use crate::http::page::{PageError, PageForm, render};
 use crate::http::{ClientIp, Device};
 use crate::i18n::Message;
-use crate::oidc::authorize::{PendingRequest, load_pending};
+use crate::oidc::authorize::load_pending_if;
 use crate::sessions::browser::BrowserKey;
 use crate::sessions::{self as session, CsrfForm};
 use crate::state::AppState;
-use crate::store::{ClientRow, KeepGrants};
+use crate::store::KeepGrants;
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -53,17 +54,14 @@ pub async fn get_login(
     ClientIp(ip): ClientIp,
     Query(q): Query<RequestRef>,
 ) -> Result<Response, PageError> {
-    let pending = match q.request.as_deref() {
-        Some(raw) => Some(load_pending(&app, raw, &browser).await?),
-        None => None,
-    };
+    let pending = load_pending_if(&app, q.request.as_deref(), &browser).await?;
     let hint = pending
         .as_ref()
-        .and_then(|(_, p, _)| p.request.login_hint.clone());
+        .and_then(|p| p.parked.request.login_hint.clone());
     let page = LoginPage {
         csrf_token: session::csrf_token(&app, &session, &browser).await?,
-        request_id: pending.as_ref().map(|(id, _, _)| id.to_string()),
-        client_name: pending.map(|(_, _, client)| client.name),
+        request_id: pending.as_ref().map(|p| p.id.to_string()),
+        client_name: pending.map(|p| p.client.name),
         username: hint.unwrap_or_default(),
         error: None,
         return_to: local_path(q.return_to.as_deref()),
@@ -78,8 +76,7 @@ pub async fn get_login(
 /// What a sign-in form carried, for answering it again with a problem.
 pub(super) struct Attempt {
     pub(super) username: String,
-    pub(super) pending: Option<(Uuid, PendingRequest, ClientRow)>,
-    pub(super) return_to: Option<String>,
+    pub(super) onward: Onward,
     pub(super) remember: bool,
     /// The QR sign-in is offered to this browser's address.
     pub(super) qr: bool,
@@ -95,18 +92,16 @@ impl Attempt {
         error: Message,
     ) -> Result<Response, PageError> {
         // Choosing a language here shows the sign-in again, for the same app.
-        let request_id = self.pending.as_ref().map(|(id, _, _)| id.to_string());
-        crate::http::ui::switch_back_to(match &request_id {
-            Some(id) => format!("/login?request={id}"),
-            None => "/login".to_owned(),
-        });
+        let pending = self.onward.pending.as_ref();
+        let request_id = pending.map(|p| p.id.to_string());
+        crate::http::ui::switch_back_to(paths::with_request(paths::LOGIN, request_id.as_ref()));
         let page = LoginPage {
             csrf_token: session::csrf_token(app, session, browser).await?,
             request_id,
-            client_name: self.pending.as_ref().map(|(_, _, c)| c.name.clone()),
+            client_name: pending.map(|p| p.client.name.clone()),
             username: self.username.clone(),
             error: Some(error),
-            return_to: self.return_to.clone(),
+            return_to: self.onward.return_to.clone(),
             offer_remember: app.config.remember_me > 0,
             remember: self.remember,
             passkeys: app.webauthn.is_some(),
@@ -123,14 +118,13 @@ pub async fn post_login(
     device: Device,
     PageForm(form): PageForm,
 ) -> Result<Response, PageError> {
-    let pending = match form.get("request") {
-        Some(raw) => Some(load_pending(&app, raw, &browser).await?),
-        None => None,
+    let onward = Onward {
+        pending: load_pending_if(&app, form.get("request"), &browser).await?,
+        return_to: local_path(form.get("return_to")),
     };
     let attempt = Attempt {
         username: form.get("username").unwrap_or_default().trim().to_owned(),
-        pending,
-        return_to: local_path(form.get("return_to")),
+        onward,
         remember: app.config.remember_me > 0 && form.get("remember") == Some("yes"),
         qr: super::qr::offered(&app, &device.ip),
     };
@@ -162,8 +156,7 @@ pub async fn post_login(
         // A temporary password only opens the page to choose a new one.
         let change = PasswordChangeState {
             account_id: account.account_id,
-            request: attempt.pending.as_ref().map(|(id, _, _)| id.to_string()),
-            return_to: attempt.return_to.clone(),
+            onward: attempt.onward.kept(),
             started_at: now,
             remember: attempt.remember,
             credential_version: account.credential_version,
@@ -182,13 +175,12 @@ pub async fn post_login(
         now,
         method: "password",
     };
-    let Attempt {
-        pending, return_to, ..
-    } = attempt;
-    continue_after_sign_in(
-        &app, &session, &browser, &device, signed_in, pending, return_to,
-    )
-    .await
+    let visit = Visit {
+        session: &session,
+        browser: &browser,
+        device: &device,
+    };
+    continue_after_sign_in(&app, &visit, signed_in, attempt.onward).await
 }
 
 /// Checks the password, counted like every sign-in (and in the metrics).
@@ -242,8 +234,9 @@ const PASSWORD_CHANGE_TTL: i64 = 600;
 #[derive(serde::Serialize, Deserialize)]
 struct PasswordChangeState {
     account_id: Uuid,
-    request: Option<String>,
-    return_to: Option<String>,
+    /// Where the sign-in goes once the new password is chosen.
+    #[serde(flatten)]
+    onward: KeptOnward,
     started_at: i64,
     #[serde(default)]
     remember: bool,
@@ -297,7 +290,7 @@ pub async fn get_password_change(
         .map_err(PageError::server_error)?
         .is_some_and(|s| now - s.started_at <= PASSWORD_CHANGE_TTL);
     if !waiting {
-        return Ok(axum::response::Redirect::to("/login").into_response());
+        return Ok(axum::response::Redirect::to(paths::LOGIN).into_response());
     }
     password_change_page(&app, &session, &browser, StatusCode::OK, Vec::new()).await
 }
@@ -368,10 +361,7 @@ pub async fn post_password_change(
         .await
         .map_err(PageError::server_error)?;
     tracing::info!(account_id = %account.account_id, "temporary password replaced; signed in");
-    let pending = match &state.request {
-        Some(raw) => Some(load_pending(&app, raw, &browser).await?),
-        None => None,
-    };
+    let onward = state.onward.load(&app, &browser).await?;
     account.must_change_password = false;
     account.credential_version = set.credential_version;
     let signed_in = SignedIn {
@@ -380,14 +370,10 @@ pub async fn post_password_change(
         now,
         method: "password",
     };
-    continue_after_sign_in(
-        &app,
-        &session,
-        &browser,
-        &device,
-        signed_in,
-        pending,
-        state.return_to,
-    )
-    .await
+    let visit = Visit {
+        session: &session,
+        browser: &browser,
+        device: &device,
+    };
+    continue_after_sign_in(&app, &visit, signed_in, onward).await
 }

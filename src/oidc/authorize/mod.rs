@@ -92,7 +92,7 @@ pub async fn get_continue(
         .request
         .as_deref()
         .ok_or_else(PageError::expired_request)?;
-    let (id, pending, client) = load_pending(&app, raw, &browser).await?;
+    let pending = load_pending(&app, raw, &browser).await?;
     let login = session::current_login(&app, &session).await?;
     let visitor = Visitor {
         ip: &ip,
@@ -100,17 +100,15 @@ pub async fn get_continue(
     };
     // Only a request parked for a sign-in continues here (after the QR sign-in); a step-up
     // or consent is answered on its own page by the session it was parked for.
-    if !pending.answerable(Stage::SignIn, None) {
+    if !pending.parked.answerable(Stage::SignIn, None) {
         return Err(PageError::expired_request());
     }
-    let door = Door {
-        client: &client,
-        request: &pending.request,
-        parked: Some((id, &pending)),
+    let resumed = Resumed {
         visitor: &visitor,
+        login: login.as_ref(),
         consent_given: false,
     };
-    proceed(&app, door, login.as_ref(), app.clock.now()).await
+    pending.resume(&app, resumed, app.clock.now()).await
 }
 
 async fn authorize(
@@ -238,13 +236,21 @@ async fn resolve_pushed(
     Ok((pushed, true))
 }
 
+/// A parked authorization request, loaded for the browser that started it: its id, the step it
+/// waits at, and its app.
+pub struct Pending {
+    pub id: Uuid,
+    pub parked: PendingRequest,
+    pub client: ClientRow,
+}
+
 /// Loads a parked authorization request and its client. It must belong to this browser: a
 /// request started in another browser (sent as a link, say) cannot be finished here.
 pub async fn load_pending(
     app: &AppState,
     raw_id: &str,
     browser: &BrowserKey,
-) -> Result<(Uuid, PendingRequest, ClientRow), PageError> {
+) -> Result<Pending, PageError> {
     let id = Uuid::parse_str(raw_id).map_err(|_| PageError::expired_request())?;
     let row = app
         .store
@@ -252,26 +258,67 @@ pub async fn load_pending(
         .await?
         .filter(|row| browser.owns(row.browser_hash.as_deref()))
         .ok_or_else(PageError::expired_request)?;
-    let pending: PendingRequest =
+    let parked: PendingRequest =
         serde_json::from_str(&row.params).map_err(PageError::server_error)?;
-    crate::i18n::prefer_request(pending.request.ui_locales.as_deref());
+    crate::i18n::prefer_request(parked.request.ui_locales.as_deref());
     let client = app
         .store
         .find_client(row.client_id)
         .await?
         .ok_or_else(PageError::expired_request)?;
-    Ok((id, pending, client))
+    Ok(Pending { id, parked, client })
+}
+
+/// The parked request named by `raw_id`, when a page names one.
+pub async fn load_pending_if(
+    app: &AppState,
+    raw_id: Option<&str>,
+    browser: &BrowserKey,
+) -> Result<Option<Pending>, PageError> {
+    match raw_id {
+        Some(raw) => Ok(Some(load_pending(app, raw, browser).await?)),
+        None => Ok(None),
+    }
+}
+
+/// How a parked request comes back to its decision: through which browser, with which sign-in.
+pub struct Resumed<'a> {
+    pub visitor: &'a Visitor<'a>,
+    /// The session's sign-in now, if any.
+    pub login: Option<&'a (LoginState, AccountRow)>,
+    /// The person answered this request's consent form with Allow just now.
+    pub consent_given: bool,
+}
+
+impl Pending {
+    /// The way back into the authorization flow for every page after the first: the sign-in,
+    /// the second factor, consent and `/authorize/continue` all continue a parked request here.
+    pub async fn resume(
+        &self,
+        app: &AppState,
+        resumed: Resumed<'_>,
+        now: i64,
+    ) -> Result<Response, PageError> {
+        let door = Door {
+            client: &self.client,
+            request: &self.parked.request,
+            parked: Some((self.id, &self.parked)),
+            visitor: resumed.visitor,
+            consent_given: resumed.consent_given,
+        };
+        proceed(app, door, resumed.login, now).await
+    }
 }
 
 /// A door of the authorization flow: the request, its app, the parked row it continues.
-pub struct Door<'a> {
-    pub client: &'a ClientRow,
-    pub request: &'a AuthorizationRequest,
+struct Door<'a> {
+    client: &'a ClientRow,
+    request: &'a AuthorizationRequest,
     /// The parked request this continues, by id.
-    pub parked: Option<(Uuid, &'a PendingRequest)>,
-    pub visitor: &'a Visitor<'a>,
+    parked: Option<(Uuid, &'a PendingRequest)>,
+    visitor: &'a Visitor<'a>,
     /// The person answered this request's consent form with Allow just now.
-    pub consent_given: bool,
+    consent_given: bool,
 }
 
 /// What the account's state demands of any sign-in now. A session that used a second factor
@@ -324,8 +371,9 @@ pub async fn decide_at_door(
 
 /// Takes a valid request to its next step: asks the decision with the current session, then
 /// parks the request at the step it needs (bound to this session for a step-up or consent), or
-/// spends the parked request and issues the code.
-pub async fn proceed(
+/// spends the parked request and issues the code. A new request comes in from `authorize`, a
+/// parked one through `Pending::resume`.
+async fn proceed(
     app: &AppState,
     door: Door<'_>,
     login: Option<&(LoginState, AccountRow)>,
@@ -362,40 +410,34 @@ pub async fn proceed(
         now,
     };
     let decision = decision::decide(&request.demand(), &situation);
-    let parked_id = parked.map(|(id, _)| id);
-    let sid = login.map(|(state, _)| state.sid);
-    let waiting = |stage: Stage| match (stage, sid) {
-        (Stage::SignIn, _) | (_, None) => PendingRequest::waiting_for_sign_in(request.clone(), now),
-        (stage, Some(sid)) => PendingRequest::waiting_at(request.clone(), stage, sid),
-    };
-    Ok(match (decision, login) {
-        (Decision::Refuse(code, why), _) => redirect_error(app, &request.target, code, why),
-        (Decision::SignIn, _) => {
-            let id = park(app, client, &waiting(Stage::SignIn), parked, visitor, now).await?;
-            Redirect::to(&format!("{}?request={id}", paths::LOGIN)).into_response()
-        }
-        (Decision::StepUp, _) => {
-            let id = park(app, client, &waiting(Stage::StepUp), parked, visitor, now).await?;
-            Redirect::to(&format!("{}?request={id}", paths::SECOND_FACTOR)).into_response()
-        }
-        (Decision::Consent, _) => {
-            let id = park(app, client, &waiting(Stage::Consent), parked, visitor, now).await?;
-            Redirect::to(&format!("{}?request={id}", paths::CONSENT)).into_response()
+    let stage = match (decision, login) {
+        (Decision::Refuse(code, why), _) => {
+            return Ok(redirect_error(app, &request.target, code, why));
         }
         (Decision::IssueCode, Some((state, account))) => {
-            if let Some(id) = parked_id
+            if let Some((id, _)) = parked
                 && !app.store.delete_pending_authorization(id).await?
             {
                 return Err(PageError::already_answered());
             }
-            issue_code(app, request, state, account, now).await?
+            return issue_code(app, request, state, account, now).await;
         }
         (Decision::IssueCode, None) => {
             return Err(PageError::server_error(
                 "a code was to be issued without a signed-in person",
             ));
         }
-    })
+        (Decision::SignIn, _) => Stage::SignIn,
+        (Decision::StepUp, _) => Stage::StepUp,
+        (Decision::Consent, _) => Stage::Consent,
+    };
+    // A step-up or consent waits for the session that reached it; a sign-in for anyone's.
+    let waiting = match (stage, login) {
+        (Stage::SignIn, _) | (_, None) => PendingRequest::waiting_for_sign_in(request.clone(), now),
+        (stage, Some((state, _))) => PendingRequest::waiting_at(request.clone(), stage, state.sid),
+    };
+    let id = park(app, client, &waiting, parked, visitor, now).await?;
+    Ok(Redirect::to(&paths::with_request(stage.page(), Some(id))).into_response())
 }
 
 /// Stores the parked request at its new step, bound to the visitor's browser, and returns its

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::domain::acr;
+use crate::domain::protocol::paths;
 use crate::domain::{GrantType, Scope, ScopeSet, is_pkce_value};
 use crate::http::Params;
 use crate::oidc::error::ErrorCode;
@@ -83,6 +84,17 @@ pub enum Stage {
     SignIn,
     StepUp,
     Consent,
+}
+
+impl Stage {
+    /// The page a request parked at this step waits at.
+    pub fn page(self) -> &'static str {
+        match self {
+            Stage::SignIn => paths::LOGIN,
+            Stage::StepUp => paths::SECOND_FACTOR,
+            Stage::Consent => paths::CONSENT,
+        }
+    }
 }
 
 impl PendingRequest {
