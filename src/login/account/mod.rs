@@ -20,12 +20,14 @@ use tower_sessions::Session;
 use uuid::Uuid;
 
 use super::person::{FormPage, Person, PersonForm};
+use crate::accounts::SignInOrigin;
 use crate::accounts::factors;
+use crate::accounts::passwords::Proof;
 use crate::accounts::self_service::SelfServiceError;
 use crate::domain::FieldError;
 use crate::domain::scopes::ScopeSet;
 use crate::http::page::{PageError, page_query, render};
-use crate::http::{Params, describe_user_agent};
+use crate::http::{Device, Params, describe_user_agent};
 use crate::i18n::Message;
 use crate::sessions::browser::BrowserKey;
 use crate::sessions::{self as session, CsrfForm, LoginState};
@@ -317,6 +319,19 @@ fn id_field(form: &Params, name: &str) -> Result<Uuid, PageError> {
     form.get(name)
         .and_then(|raw| Uuid::parse_str(raw).ok())
         .ok_or_else(|| PageError::invalid_form(Message::new("account-unknown-item")))
+}
+
+/// The current password a form of the person's gives (`current_password`), as the proof of
+/// ownership from this browser: a reauthentication in the account's activity.
+fn proof_of<'a>(form: &'a Params, device: &'a Device) -> Proof<'a> {
+    Proof {
+        current_password: form.get("current_password").unwrap_or_default(),
+        origin: SignInOrigin {
+            ip: &device.ip,
+            user_agent: &device.user_agent,
+            method: "reauthentication",
+        },
+    }
 }
 
 /// How the person's pages show a refused self-service change: the status, and the problems by

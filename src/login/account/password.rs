@@ -7,9 +7,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use tower_sessions::Session;
 
-use super::refusal;
-use crate::accounts::SignInOrigin;
-use crate::accounts::passwords::{self, Proof};
+use super::{proof_of, refusal};
+use crate::accounts::passwords;
 use crate::accounts::self_service::SelfServiceError;
 use crate::domain::FieldError;
 use crate::http::Device;
@@ -88,14 +87,7 @@ pub async fn post_password(
         return page(&app, form, &person, status, vec![mismatch], false).await;
     }
     // Checked like a sign-in, so guessing the current password is throttled the same way.
-    let proof = Proof {
-        current_password: csrf.form.get("current_password").unwrap_or_default(),
-        origin: SignInOrigin {
-            ip: &device.ip,
-            user_agent: &device.user_agent,
-            method: "reauthentication",
-        },
-    };
+    let proof = proof_of(&csrf.form, &device);
     let keep = KeepGrants::OfSession(person.login.sid);
     let changed =
         passwords::change_own_password(&app, &person.account, &proof, new_password, keep).await;

@@ -5,10 +5,8 @@ use axum::extract::State;
 use axum::response::Response;
 
 use super::proof::fresh_factor_first;
-use super::{AccountForm, done, refusal, refused};
-use crate::accounts::SignInOrigin;
+use super::{AccountForm, done, proof_of, refusal, refused};
 use crate::accounts::directory::{self, DirectoryError, UserChange};
-use crate::accounts::passwords::Proof;
 use crate::accounts::self_service::{self, SelfServiceError};
 use crate::http::Device;
 use crate::http::page::PageError;
@@ -71,14 +69,7 @@ pub async fn post_email(
         return Ok(step_up);
     }
     let raw = csrf.form.get("email").unwrap_or_default();
-    let proof = Proof {
-        current_password: csrf.form.get("current_password").unwrap_or_default(),
-        origin: SignInOrigin {
-            ip: &device.ip,
-            user_agent: &device.user_agent,
-            method: "reauthentication",
-        },
-    };
+    let proof = proof_of(&csrf.form, &device);
     match self_service::start_email_change(&app, &person.account, raw, &proof).await {
         Ok(_) => Ok(done("email")),
         Err(e) => {

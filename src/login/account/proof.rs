@@ -4,9 +4,8 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::{PATH, refusal, refused};
-use crate::accounts::SignInOrigin;
-use crate::accounts::passwords::{self, Proof};
+use super::{PATH, proof_of, refusal, refused};
+use crate::accounts::passwords;
 use crate::domain::FieldError;
 use crate::domain::protocol::paths;
 use crate::http::page::PageError;
@@ -61,14 +60,7 @@ async fn reauthenticated(
     if now - login.auth_time <= RECENT_SIGN_IN {
         return Ok(Ok(()));
     }
-    let proof = Proof {
-        current_password: form.get("current_password").unwrap_or_default(),
-        origin: SignInOrigin {
-            ip: &device.ip,
-            user_agent: &device.user_agent,
-            method: "reauthentication",
-        },
-    };
+    let proof = proof_of(form, device);
     match passwords::reauthenticate(app, account, &proof, now).await {
         Ok(()) => Ok(Ok(())),
         Err(e) => {
