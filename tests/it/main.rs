@@ -1,19 +1,22 @@
 //! The one integration test binary: every test starts the real server on 127.0.0.1.
 
 mod flows;
-mod hardening;
 mod harness;
 
 mod admin;
 mod api;
+mod api_scope;
 mod authorize;
 mod browser;
 mod cli;
+mod client_authentication;
 mod conformance;
 mod deploy;
 mod device;
 mod doors;
 mod factors;
+mod guessing_limits;
+mod hostile_input;
 mod i18n;
 mod import;
 mod keys;
@@ -23,6 +26,7 @@ mod mod_auth_openidc;
 mod oidc_flow;
 mod openid_client;
 mod operations;
+mod operator_safeguards;
 mod operators;
 mod outage;
 mod par;
@@ -31,6 +35,7 @@ mod replicas;
 mod robustness;
 mod rp;
 mod self_service;
+mod session_endings;
 mod settings;
 mod store_suite;
 mod throttles;
