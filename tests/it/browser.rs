@@ -5,12 +5,20 @@ use std::path::{Path, PathBuf};
 use crate::harness::{Backend, PASSWORD, TestApp, on_both_backends};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(browser_tests),
+    ignore = "Chromium or tests/browser's npm packages are missing"
+)]
 async fn the_qr_page_signs_a_shared_computer_in_on_sqlite() {
     the_qr_page_signs_a_shared_computer_in_once_a_phone_approves(Backend::Sqlite).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set")]
+#[cfg_attr(
+    all(postgres_tests, not(browser_tests)),
+    ignore = "Chromium or tests/browser's npm packages are missing"
+)]
 async fn the_qr_page_signs_a_shared_computer_in_on_postgres() {
     the_qr_page_signs_a_shared_computer_in_once_a_phone_approves(Backend::Postgres).await
 }
@@ -19,14 +27,13 @@ fn browser_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
 }
 
-/// Chromium and Playwright; under CI both must be there (.ci/run installs them).
-pub fn browser_available() -> bool {
-    let present = Path::new("/usr/bin/chromium").exists()
-        && browser_dir().join("node_modules/playwright-core").is_dir();
-    if !present && std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("CI=true but /usr/bin/chromium or tests/browser's npm packages are missing");
-    }
-    present
+/// Chromium and Playwright (.ci/run installs both).
+pub fn require_browser() {
+    crate::harness::require(
+        Path::new("/usr/bin/chromium").exists()
+            && browser_dir().join("node_modules/playwright-core").is_dir(),
+        "/usr/bin/chromium and tests/browser's npm packages",
+    );
 }
 
 /// Runs a script in tests/browser against `app` and returns its output, failing on a failed run.
@@ -53,14 +60,10 @@ pub async fn run_script(script: &str, app_url: &str, username: &str, expect_name
 /// The QR page on a lab computer (on the shared network, where it is offered), approved on a
 /// phone that is not.
 async fn the_qr_page_signs_a_shared_computer_in_once_a_phone_approves(backend: Backend) {
-    if !browser_available() {
-        crate::harness::skip("chromium or tests/browser npm packages missing");
-        return;
-    }
-    let Some(app) = crate::harness::start_with(backend, crate::harness::lab_network).await else {
-        crate::harness::skip("TEST_DATABASE_URL is not set");
-        return;
-    };
+    require_browser();
+    let app = crate::harness::start_with(backend, crate::harness::lab_network)
+        .await
+        .expect("TEST_DATABASE_URL was set when the tests were built");
     app.create_user("phoneuser").await;
     let stdout = run_script("qr_login.mjs", &app.base, "phoneuser", "Ada Lovelace").await;
     for step in ["qr-page", "phone", "lab"] {
@@ -72,10 +75,7 @@ async fn the_qr_page_signs_a_shared_computer_in_once_a_phone_approves(backend: B
 }
 
 async fn an_admin_creates_a_student_gives_a_role_disables_and_imports(app: TestApp) {
-    if !browser_available() {
-        crate::harness::skip("chromium or tests/browser npm packages missing");
-        return;
-    }
+    require_browser();
     let before = app.create_user("chief").await;
     let mut chief = before.clone();
     chief.roles.0 = vec!["admin".into()];
@@ -294,11 +294,12 @@ async fn people_and_an_app(app: &TestApp) -> Vec<(&'static str, String)> {
 /// axe-core on every page and state, in both languages, at phone and desktop sizes. The pages do
 /// not depend on the backend, so this runs on SQLite only.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(browser_tests),
+    ignore = "Chromium or tests/browser's npm packages are missing"
+)]
 async fn every_page_passes_axe_in_both_languages_at_both_sizes() {
-    if !browser_available() {
-        crate::harness::skip("chromium or tests/browser npm packages missing");
-        return;
-    }
+    require_browser();
     // On localhost, so that the passkey parts of the pages are there too.
     let app = crate::harness::start_as(crate::harness::Backend::Sqlite, "localhost", |config| {
         // A lockout reached in a few tries, for its page.
@@ -324,11 +325,12 @@ async fn every_page_passes_axe_in_both_languages_at_both_sizes() {
 /// Keyboard only: sign-in, consent, the QR page and creating a user; tab order and focus rings
 /// on every page passed through.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(browser_tests),
+    ignore = "Chromium or tests/browser's npm packages are missing"
+)]
 async fn sign_in_consent_qr_and_admin_work_by_keyboard_alone() {
-    if !browser_available() {
-        crate::harness::skip("chromium or tests/browser npm packages missing");
-        return;
-    }
+    require_browser();
     let app =
         crate::harness::start_with(crate::harness::Backend::Sqlite, crate::harness::lab_network)
             .await
@@ -353,11 +355,12 @@ async fn sign_in_consent_qr_and_admin_work_by_keyboard_alone() {
 /// on the `openidconnect` crate: import, invite, first password into the app, reset past a mail
 /// scanner, address change, a session ended elsewhere (back-channel logout), an app revoked.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(browser_tests),
+    ignore = "Chromium or tests/browser's npm packages are missing"
+)]
 async fn a_student_runs_their_own_account_from_invitation_to_revoking_an_app() {
-    if !browser_available() {
-        crate::harness::skip("chromium or tests/browser npm packages missing");
-        return;
-    }
+    require_browser();
     let sink = std::sync::Arc::new(crate::mail::SmtpSink::start().await);
     let relay = hccc_sso::config::mail::SmtpSettings {
         host: "127.0.0.1".into(),
@@ -423,11 +426,12 @@ async fn a_student_runs_their_own_account_from_invitation_to_revoking_an_app() {
 /// (after a compromise): the person replaces the temporary password first. Chromium's virtual
 /// authenticator holds the passkey across the change (tests/browser/passkey_temporary.mjs).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(browser_tests),
+    ignore = "Chromium or tests/browser's npm packages are missing"
+)]
 async fn a_passkey_does_not_sign_in_past_a_temporary_password() {
-    if !browser_available() {
-        crate::harness::skip("chromium or tests/browser npm packages missing");
-        return;
-    }
+    require_browser();
     let app = crate::harness::start_as(crate::harness::Backend::Sqlite, "localhost", |_| {})
         .await
         .expect("app");
@@ -467,11 +471,12 @@ async fn a_passkey_does_not_sign_in_past_a_temporary_password() {
 /// Changing a factor with a factor proved over ten minutes ago asks for a code first, then
 /// goes through (tests/browser/factor_change.mjs, the server's clock moved between its runs).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(browser_tests),
+    ignore = "Chromium or tests/browser's npm packages are missing"
+)]
 async fn a_factor_change_asks_for_a_code_when_the_last_one_is_old() {
-    if !browser_available() {
-        crate::harness::skip("chromium or tests/browser npm packages missing");
-        return;
-    }
+    require_browser();
     let app = crate::harness::start(crate::harness::Backend::Sqlite)
         .await
         .expect("app");
@@ -502,11 +507,12 @@ async fn a_factor_change_asks_for_a_code_when_the_last_one_is_old() {
 /// Issue 14's admin story in Chromium with virtual authenticators (tests/browser/passkeys.mjs),
 /// on an issuer at `http://localhost:PORT` (an IP address cannot be a WebAuthn relying party).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(browser_tests),
+    ignore = "Chromium or tests/browser's npm packages are missing"
+)]
 async fn an_admin_enrols_uses_a_recovery_code_and_signs_in_with_a_passkey_alone() {
-    if !browser_available() {
-        crate::harness::skip("chromium or tests/browser npm packages missing");
-        return;
-    }
+    require_browser();
     let app = crate::harness::start_as(crate::harness::Backend::Sqlite, "localhost", |config| {
         config.mfa.required_roles = vec!["admin".into()];
     })
@@ -570,4 +576,7 @@ async fn an_admin_enrols_uses_a_recovery_code_and_signs_in_with_a_passkey_alone(
     );
 }
 
-on_both_backends!(an_admin_creates_a_student_gives_a_role_disables_and_imports,);
+on_both_backends!(
+    needs browser_tests, "Chromium or tests/browser's npm packages are missing";
+    an_admin_creates_a_student_gives_a_role_disables_and_imports,
+);

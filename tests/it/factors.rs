@@ -725,30 +725,14 @@ async fn mfa_app(backend: Backend, sink: &SmtpSink) -> Option<TestApp> {
     .await
 }
 
-macro_rules! with_mfa_on_both_backends {
-    ($($test:ident),+ $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $test() {
-                let sink = crate::mail::SmtpSink::start().await;
-                let app = super::mfa_app(crate::harness::Backend::Sqlite, &sink).await.expect("sqlite app");
-                super::$test(app, sink).await
-            })+
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            #[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set")]
-            async fn $test() {
-                let sink = crate::mail::SmtpSink::start().await;
-                let app = super::mfa_app(crate::harness::Backend::Postgres, &sink).await
-                    .expect("TEST_DATABASE_URL was set when the tests were built");
-                super::$test(app, sink).await
-            })+
-        }
-    };
+/// A mail sink and an app that requires a second factor of admins and mails through it.
+async fn mfa_app_and_sink(backend: Backend) -> Option<(TestApp, SmtpSink)> {
+    let sink = SmtpSink::start().await;
+    let app = mfa_app(backend, &sink).await?;
+    Some((app, sink))
 }
 
-with_mfa_on_both_backends!(
+crate::harness::on_both_backends!(start mfa_app_and_sink => (app, sink);
     an_admin_enrols_at_sign_in_and_each_code_works_once_on_any_replica,
     an_app_asking_for_mfa_steps_a_password_session_up,
     password_only_tokens_are_refused_for_admin_operations,

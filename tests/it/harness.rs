@@ -39,13 +39,15 @@ pub fn postgres_server_url() -> Option<String> {
     url
 }
 
-/// A test that cannot run here says so and passes, except under `CI=true`, where what it needs
-/// (`.ci/run` installs it) must be there: a CI run never passes a test it did not run.
-pub fn skip(what: &str) {
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("CI=true but this test cannot run: {what}");
-    }
-    eprintln!("skipped: {what}");
+/// What a test needs from outside (a tool, a package) must be there when it runs: build.rs marks
+/// the test ignored when it is missing at build time (except under `CI=true`, where `.ci/run`
+/// installs everything), so missing now means CI lacks it or it went away since the build.
+/// Either way the test fails: it never passes untried.
+pub fn require(present: bool, what: &str) {
+    assert!(
+        present,
+        "this test needs {what}, which is missing (under CI=true, or since the tests were built)"
+    );
 }
 
 /// A database that exists for one test and is dropped after it.
@@ -61,6 +63,8 @@ impl TestDb {
         self._dir.path()
     }
 
+    /// An empty database: for tests of what happens on one (migrations, first start-up, key
+    /// generation, commands run before any server).
     pub async fn fresh(backend: Backend) -> Option<TestDb> {
         let dir = tempfile::tempdir().expect("tempdir");
         match backend {
@@ -91,6 +95,238 @@ impl TestDb {
             }
         }
     }
+
+    /// A database as the server leaves it on its first start, at `now`: a copy of this process's
+    /// template (see `Template`), its timestamps moved to `now` as if the keys were made then.
+    pub async fn prepared(backend: Backend, now: i64) -> Option<TestDb> {
+        let template = Template::of(backend).await?;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = match template {
+            Template::Sqlite { file, .. } => {
+                let copy = dir.path().join("test.db");
+                std::fs::copy(file, &copy).expect("copy the SQLite template");
+                TestDb {
+                    url: format!("sqlite://{}", copy.display()),
+                    _dir: dir,
+                    postgres: None,
+                }
+            }
+            Template::Postgres { server, name, .. } => {
+                let copy = format!("hccc_t_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = sqlx::PgConnection::connect(server)
+                    .await
+                    .expect("connect to TEST_DATABASE_URL");
+                sqlx::query(&format!("create database {copy} template {name}"))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create database from the template");
+                TestDb {
+                    url: database_url_on(server, &copy),
+                    _dir: dir,
+                    postgres: Some((server.clone(), copy)),
+                }
+            }
+        };
+        template.move_to(&db.url, now).await;
+        Some(db)
+    }
+}
+
+/// A database migrated, with signing keys, made by `app::build_state` once per test process and
+/// backend and copied for each test: key generation and migrations are most of a start-up. Per
+/// process, because the keys are sealed with this process's `secret_key()`.
+enum Template {
+    Sqlite {
+        file: std::path::PathBuf,
+        made_at: i64,
+    },
+    Postgres {
+        server: String,
+        name: String,
+        made_at: i64,
+    },
+}
+
+impl Template {
+    async fn of(backend: Backend) -> Option<&'static Template> {
+        static SQLITE: tokio::sync::OnceCell<Template> = tokio::sync::OnceCell::const_new();
+        static POSTGRES: tokio::sync::OnceCell<Template> = tokio::sync::OnceCell::const_new();
+        match backend {
+            Backend::Sqlite => Some(SQLITE.get_or_init(Template::make_sqlite).await),
+            Backend::Postgres => {
+                let server = postgres_server_url()?;
+                Some(
+                    POSTGRES
+                        .get_or_init(|| Template::make_postgres(server))
+                        .await,
+                )
+            }
+        }
+    }
+
+    async fn make_sqlite() -> Template {
+        let dir = scratch_dir_for_the_process();
+        let file = dir.join("template.db");
+        let made_at = build_and_close(&format!("sqlite://{}", file.display()), dir).await;
+        Template::Sqlite { file, made_at }
+    }
+
+    async fn make_postgres(server: String) -> Template {
+        let name = format!("hccc_t_template_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = sqlx::PgConnection::connect(&server)
+            .await
+            .expect("connect to TEST_DATABASE_URL");
+        sqlx::query(&format!("create database {name}"))
+            .execute(&mut conn)
+            .await
+            .expect("create the template database");
+        drop_at_exit(server.clone(), name.clone());
+        let made_at = build_and_close(
+            &database_url_on(&server, &name),
+            scratch_dir_for_the_process(),
+        )
+        .await;
+        Template::Postgres {
+            server,
+            name,
+            made_at,
+        }
+    }
+
+    /// Moves the copy's start-up timestamps (the keys' creation and activation, the key-rotation
+    /// lease) from the template's making to `now`, so the copy is what a start at `now` makes.
+    async fn move_to(&self, url: &str, now: i64) {
+        let (Template::Sqlite { made_at, .. } | Template::Postgres { made_at, .. }) = self;
+        let shift = now - made_at;
+        let statements = [
+            "update signing_key set created_at = created_at + $1, activates_at = activates_at + $1",
+            "update maintenance_lease set held_until = held_until + $1 where held_until > 0",
+        ];
+        let store =
+            hccc_sso::store::Store::connect_with(url, 1, std::time::Duration::from_secs(30))
+                .await
+                .expect("open the copy of the template");
+        match store.db() {
+            hccc_sso::store::Db::Postgres(pool) => {
+                for sql in statements {
+                    sqlx::query(sql)
+                        .bind(shift)
+                        .execute(pool)
+                        .await
+                        .expect("shift");
+                }
+                pool.close().await;
+            }
+            hccc_sso::store::Db::Sqlite(pool) => {
+                for sql in statements {
+                    sqlx::query(sql)
+                        .bind(shift)
+                        .execute(pool)
+                        .await
+                        .expect("shift");
+                }
+                pool.close().await;
+            }
+        }
+    }
+}
+
+/// Runs the server's start-up on the database at `url` and closes every connection to it (a
+/// PostgreSQL template must have none), the SQLite one whole in its file. Returns the time the
+/// keys were made at.
+async fn build_and_close(url: &str, data_dir: &std::path::Path) -> i64 {
+    let clock = Clock::manual();
+    let made_at = clock.now();
+    let config = test_config(url, "http://127.0.0.1", &data_dir.display().to_string());
+    let state = hccc_sso::app::build_state(config, clock)
+        .await
+        .expect("the template database starts");
+    match state.store.db() {
+        hccc_sso::store::Db::Postgres(pool) => pool.close().await,
+        hccc_sso::store::Db::Sqlite(pool) => {
+            // Everything into the database file now: a closing connection folds the WAL in on
+            // its own thread, possibly after `close` returns and the file is copied.
+            let (busy,): (i64,) = sqlx::query_as("pragma wal_checkpoint(truncate)")
+                .fetch_one(pool)
+                .await
+                .expect("checkpoint the template");
+            assert_eq!(busy, 0, "the template's WAL is folded in whole");
+            pool.close().await
+        }
+    }
+    made_at
+}
+
+/// A directory for this process's templates, removed when the process exits.
+fn scratch_dir_for_the_process() -> &'static std::path::Path {
+    static DIR: OnceLock<std::path::PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::Builder::new()
+            .prefix("hccc-it-templates-")
+            .tempdir()
+            .expect("tempdir")
+            .keep();
+        remove_at_exit(dir.clone());
+        dir
+    })
+}
+
+/// Cleanups that run when the test process exits (statics are never dropped).
+static AT_EXIT: std::sync::Mutex<Vec<Box<dyn FnOnce() + Send>>> = std::sync::Mutex::new(Vec::new());
+
+fn at_exit(cleanup: impl FnOnce() + Send + 'static) {
+    static REGISTERED: std::sync::Once = std::sync::Once::new();
+    REGISTERED.call_once(|| {
+        unsafe extern "C" {
+            fn atexit(callback: extern "C" fn()) -> std::ffi::c_int;
+        }
+        extern "C" fn run_cleanups() {
+            let cleanups = std::mem::take(&mut *AT_EXIT.lock().unwrap_or_else(|p| p.into_inner()));
+            for cleanup in cleanups {
+                cleanup();
+            }
+        }
+        // SAFETY: `atexit` from the C library, given a function that takes nothing and never
+        // unwinds past it (the cleanups ignore their errors).
+        unsafe {
+            atexit(run_cleanups);
+        }
+    });
+    AT_EXIT
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(Box::new(cleanup));
+}
+
+fn remove_at_exit(dir: std::path::PathBuf) {
+    at_exit(move || {
+        let _ = std::fs::remove_dir_all(dir);
+    });
+}
+
+fn drop_at_exit(server: String, name: String) {
+    at_exit(move || drop_database(server, name));
+}
+
+/// Drops a PostgreSQL database from outside any async context, ignoring failures (a database
+/// left behind by a killed run is harmless: every name is new).
+fn drop_database(server: String, name: String) {
+    let _ = std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(async {
+            if let Ok(mut conn) = sqlx::PgConnection::connect(&server).await {
+                let _ = sqlx::query(&format!("drop database if exists {name} with (force)"))
+                    .execute(&mut conn)
+                    .await;
+            }
+        });
+    })
+    .join();
 }
 
 /// The URL of database `name` on the server of `server_url`.
@@ -103,24 +339,7 @@ pub fn database_url_on(server_url: &str, name: &str) -> String {
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some((server, name)) = self.postgres.take() {
-            // Drop runs outside async context: use a short-lived runtime on its own thread.
-            let _ = std::thread::spawn(move || {
-                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                else {
-                    return;
-                };
-                rt.block_on(async {
-                    if let Ok(mut conn) = sqlx::PgConnection::connect(&server).await {
-                        let _ =
-                            sqlx::query(&format!("drop database if exists {name} with (force)"))
-                                .execute(&mut conn)
-                                .await;
-                    }
-                });
-            })
-            .join();
+            drop_database(server, name);
         }
     }
 }
@@ -211,13 +430,13 @@ pub async fn start_bound(
     adjust: impl FnOnce(&mut Config),
 ) -> Option<TestApp> {
     init_logging();
-    let db = TestDb::fresh(backend).await?;
+    let clock = Clock::manual();
+    let db = TestDb::prepared(backend, clock.now()).await?;
     let listener = TcpListener::bind(bind).await.expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let base = format!("http://{host}:{port}");
     let mut config = test_config(&db.url, &base, &db._dir.path().display().to_string());
     adjust(&mut config);
-    let clock = Clock::manual();
     let app = App::bind(config, listener, clock.clone())
         .await
         .expect("app starts");
@@ -405,33 +624,72 @@ impl TestApp {
     }
 }
 
-/// Runs each named `async fn(TestApp)` once on SQLite and once on PostgreSQL; `with PATH;`
-/// first changes the configuration by the function at PATH (a full path, e.g.
-/// `crate::harness::lab_network`).
+/// Runs each named test once on SQLite and once on PostgreSQL (ignored when the tests were built
+/// without TEST_DATABASE_URL). The forms:
+/// - `on_both_backends!(a, b)`: each `async fn(TestApp)`, the app as `start` makes it;
+/// - `on_both_backends!(with PATH; a, b)`: the configuration first changed by the function at
+///   PATH (a full path, e.g. `crate::harness::lab_network`);
+/// - `on_both_backends!(start EXPR => (x, y); a, b)`: each `async fn(X, Y)`, given what
+///   `EXPR(backend)` returns, an `Option<(X, Y)>` (`None`: no such backend here);
+/// - `on_both_backends!(backend; a, b)`: each `async fn(Backend)`, for tests that start their own.
+///
+/// Any form may begin with `needs CFG, "why";`: the tests are ignored, saying why, unless build.rs
+/// set CFG (a tool they run is installed).
 macro_rules! on_both_backends {
-    (with $adjust:path; $($test:ident),+ $(,)?) => {
+    (needs $cfg:meta, $why:literal; $($rest:tt)+) => {
+        crate::harness::on_both_backends!(@needs [$cfg, $why] $($rest)+);
+    };
+    (@needs $needs:tt start $start:expr => $args:tt; $($test:ident),+ $(,)?) => {
+        crate::harness::on_both_backends!(@each $needs $start => $args; $($test),+);
+    };
+    (@needs $needs:tt with $adjust:path; $($test:ident),+ $(,)?) => {
+        crate::harness::on_both_backends!(@each $needs
+            |backend| async move {
+                crate::harness::start_with(backend, $adjust).await.map(|app| (app,))
+            } => (app,);
+            $($test),+
+        );
+    };
+    (@needs $needs:tt backend; $($test:ident),+ $(,)?) => {
+        crate::harness::on_both_backends!(@each $needs
+            |backend| async move { Some((backend,)) } => (backend,);
+            $($test),+
+        );
+    };
+    (@needs $needs:tt $($test:ident),+ $(,)?) => {
+        crate::harness::on_both_backends!(@needs $needs with crate::harness::as_it_is; $($test),+);
+    };
+    (@each [$cfg:meta, $why:literal] $start:expr => $args:tt; $($test:ident),+) => {
         mod sqlite {
+            // The start expression names what the calling module names.
+            #[allow(unused_imports)]
+            use super::*;
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(not($cfg), ignore = $why)]
             async fn $test() {
-                let app = crate::harness::start_with(crate::harness::Backend::Sqlite, $adjust)
+                let $args = ($start)(crate::harness::Backend::Sqlite)
                     .await
                     .expect("sqlite app");
-                super::$test(app).await
+                super::$test $args .await
             })+
         }
         mod postgres {
+            #[allow(unused_imports)]
+            use super::*;
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             #[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set")]
+            #[cfg_attr(all(postgres_tests, not($cfg)), ignore = $why)]
             async fn $test() {
-                let app = crate::harness::start_with(crate::harness::Backend::Postgres, $adjust)
+                let $args = ($start)(crate::harness::Backend::Postgres)
                     .await
                     .expect("TEST_DATABASE_URL was set when the tests were built");
-                super::$test(app).await
+                super::$test $args .await
             })+
         }
     };
-    ($($test:ident),+ $(,)?) => {
-        crate::harness::on_both_backends!(with crate::harness::as_it_is; $($test),+);
+    // Needs nothing: `all()` always holds.
+    ($($rest:tt)+) => {
+        crate::harness::on_both_backends!(@needs [all(), ""] $($rest)+);
     };
 }
 

@@ -276,12 +276,18 @@ const ALLOWED_IN_SPANISH: [&str; 35] = [
 ];
 
 #[test]
+#[cfg_attr(
+    not(hunspell_tests),
+    ignore = "hunspell or its Spanish dictionary is not installed (apt-get install hunspell hunspell-es)"
+)]
 fn the_spanish_catalog_is_spelled_correctly() {
-    let hunspell = std::process::Command::new("hunspell").arg("-v").output();
-    if hunspell.is_err() {
-        crate::harness::skip("hunspell is not installed (apt-get install hunspell hunspell-es)");
-        return;
-    }
+    crate::harness::require(
+        std::process::Command::new("hunspell")
+            .arg("-v")
+            .output()
+            .is_ok(),
+        "hunspell (apt-get install hunspell hunspell-es)",
+    );
     let text = std::fs::read_to_string(format!("{ROOT}/locales/es/main.ftl")).expect("catalog");
     // The values only: no keys, comments, placeables, variant names or protocol identifiers.
     let mut words = String::new();

@@ -14,7 +14,7 @@ use serde_json::json;
 
 use crate::api::{call, make_admin, password_token, script_client};
 use crate::flows::{form_value, location, query_of, submit_login};
-use crate::harness::{PASSWORD, TestApp, browser};
+use crate::harness::{Backend, PASSWORD, TestApp, browser};
 use crate::mail::{Delivered, SmtpSink};
 use crate::self_service::{audit_actions, imported, on_app, post_form};
 
@@ -837,33 +837,14 @@ fn more_mail(config: &mut hccc_sso::config::Config) {
     config.mail.requests_per_account = 100;
 }
 
-macro_rules! with_mail_on_both_backends {
-    ($($test:ident),+ $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $test() {
-                let sink = crate::mail::SmtpSink::start().await;
-                let app = crate::self_service::app_with_mail(crate::harness::Backend::Sqlite, &sink, super::more_mail)
-                    .await
-                    .expect("sqlite app");
-                super::$test(app, sink).await
-            })+
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            #[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set")]
-            async fn $test() {
-                let sink = crate::mail::SmtpSink::start().await;
-                let app = crate::self_service::app_with_mail(crate::harness::Backend::Postgres, &sink, super::more_mail)
-                    .await
-                    .expect("TEST_DATABASE_URL was set when the tests were built");
-                super::$test(app, sink).await
-            })+
-        }
-    };
+/// A mail sink and an app that mails through it, with `more_mail`.
+async fn app_and_sink(backend: Backend) -> Option<(TestApp, SmtpSink)> {
+    let sink = SmtpSink::start().await;
+    let app = crate::self_service::app_with_mail(backend, &sink, more_mail).await?;
+    Some((app, sink))
 }
 
-with_mail_on_both_backends!(
+crate::harness::on_both_backends!(start app_and_sink => (app, sink);
     a_reset_link_ends_when_the_password_changes_by_any_path,
     an_invitation_never_replaces_a_password_set_another_way,
     a_link_refused_while_disabled_stays_dead_after_re_enabling,

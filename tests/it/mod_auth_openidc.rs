@@ -16,18 +16,15 @@ fn browser_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
 }
 
-/// Apache with mod_auth_openidc, Chromium and Playwright; under CI they must all be there.
-fn available() -> bool {
-    let present = Path::new(APACHE).exists()
-        && Path::new(MODULES).join("mod_auth_openidc.so").exists()
-        && Path::new(CHROMIUM).exists()
-        && browser_dir().join("node_modules/playwright-core").is_dir();
-    if !present && std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!(
-            "CI=true but apache2, libapache2-mod-auth-openidc, chromium or tests/browser's npm packages are missing"
-        );
-    }
-    present
+/// Apache with mod_auth_openidc, Chromium and Playwright (.ci/run installs them all).
+fn require_apache_and_browser() {
+    crate::harness::require(
+        Path::new(APACHE).exists()
+            && Path::new(MODULES).join("mod_auth_openidc.so").exists()
+            && Path::new(CHROMIUM).exists()
+            && browser_dir().join("node_modules/playwright-core").is_dir(),
+        "apache2, libapache2-mod-auth-openidc, chromium and tests/browser's npm packages",
+    );
 }
 
 use crate::harness::free_port;
@@ -52,12 +49,7 @@ fn open_up(dir: &Path) {
 }
 
 async fn mod_auth_openidc_protects_a_page_that_chromium_signs_in_and_out_of(app: TestApp) {
-    if !available() {
-        crate::harness::skip(
-            "apache2 + mod_auth_openidc, chromium or tests/browser npm packages missing",
-        );
-        return;
-    }
+    require_apache_and_browser();
     app.create_user("apacheuser").await;
     let port = free_port();
     let site = format!("http://127.0.0.1:{port}");
@@ -197,4 +189,8 @@ fn unsafe_is_root() -> bool {
         .unwrap_or(false)
 }
 
-on_both_backends!(mod_auth_openidc_protects_a_page_that_chromium_signs_in_and_out_of);
+on_both_backends!(
+    needs mod_auth_openidc_tests,
+    "apache2, mod_auth_openidc, Chromium or tests/browser's npm packages are missing";
+    mod_auth_openidc_protects_a_page_that_chromium_signs_in_and_out_of,
+);

@@ -8,20 +8,11 @@ fn rp_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/openid-client")
 }
 
-/// Whether the npm packages are installed; under CI they must be (.ci/run installs them).
-fn installed() -> bool {
-    let ok = rp_dir().join("node_modules/openid-client").is_dir();
-    if !ok && std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("CI=true but tests/openid-client has no node_modules: run `npm ci` there");
-    }
-    ok
-}
-
 async fn openid_client_signs_in_refreshes_revokes_and_logs_out(app: TestApp) {
-    if !installed() {
-        crate::harness::skip("run `npm ci` in tests/openid-client");
-        return;
-    }
+    crate::harness::require(
+        rp_dir().join("node_modules/openid-client").is_dir(),
+        "tests/openid-client's npm packages (`npm ci` there)",
+    );
     app.create_user("nodeuser").await;
     let client = app.create_client(false, false).await;
     let post_logout = "http://127.0.0.1:8765/logged-out";
@@ -65,4 +56,7 @@ async fn openid_client_signs_in_refreshes_revokes_and_logs_out(app: TestApp) {
     }
 }
 
-on_both_backends!(openid_client_signs_in_refreshes_revokes_and_logs_out);
+on_both_backends!(
+    needs openid_client_tests, "tests/openid-client's npm packages are missing (`npm ci` there)";
+    openid_client_signs_in_refreshes_revokes_and_logs_out,
+);

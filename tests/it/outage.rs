@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
@@ -125,24 +126,20 @@ fn private_cluster() -> Option<Cluster> {
     Some(cluster)
 }
 
-/// The private cluster, or None (and a skip, refused under CI) without PostgreSQL's binaries.
-fn private_cluster_or_skip() -> Option<Cluster> {
+/// The private cluster; its binaries must be there (build.rs marks these tests ignored without).
+fn private_cluster_of_the_test() -> Cluster {
     let cluster = private_cluster();
-    if cluster.is_none() {
-        assert!(
-            std::env::var("CI").map(|v| v != "true").unwrap_or(true),
-            "CI=true but PostgreSQL's initdb is missing"
-        );
-        crate::harness::skip("no PostgreSQL server binaries");
-    }
-    cluster
+    crate::harness::require(cluster.is_some(), "PostgreSQL's initdb and pg_ctl");
+    cluster.expect("required just above")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(postgres_server_tests),
+    ignore = "PostgreSQL's server binaries are not installed"
+)]
 async fn a_database_outage_is_503_and_the_server_recovers_by_itself() {
-    let Some(cluster) = private_cluster_or_skip() else {
-        return;
-    };
+    let cluster = private_cluster_of_the_test();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -255,10 +252,12 @@ async fn serve_on(cluster: &Cluster) -> (crate::harness::TestApp, tempfile::Temp
 /// answer is 503 `temporarily_unavailable` (never a 500), the load recovers by itself, and every
 /// refresh token the server answered with before the outage works exactly once after it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(postgres_server_tests),
+    ignore = "PostgreSQL's server binaries are not installed"
+)]
 async fn refreshes_under_load_through_a_database_restart_lose_nothing() {
-    let Some(cluster) = private_cluster_or_skip() else {
-        return;
-    };
+    let cluster = private_cluster_of_the_test();
     let (app, _scratch) = serve_on(&cluster).await;
     let app = std::sync::Arc::new(app);
     // Tokens answered before the outage and left alone through it.
@@ -272,11 +271,13 @@ async fn refreshes_under_load_through_a_database_restart_lose_nothing() {
     }
     // The load: four chains of refreshes, each continuing with the token it was last answered.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Answers so far, for the test to wait on: (successes, outage answers).
+    let progress = std::sync::Arc::new((AtomicU32::new(0), AtomicU32::new(0)));
     let mut load = Vec::new();
     for n in 0..4 {
         let (client, tokens) = signed_in_tokens(&app, &format!("load{n}")).await;
         let mut token = tokens["refresh_token"].as_str().expect("rt").to_owned();
-        let (app, stop) = (app.clone(), stop.clone());
+        let (app, stop, progress) = (app.clone(), stop.clone(), progress.clone());
         load.push(tokio::spawn(async move {
             let mut seen = std::collections::BTreeMap::<String, u32>::new();
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
@@ -289,13 +290,17 @@ async fn refreshes_under_load_through_a_database_restart_lose_nothing() {
                 let key = match status {
                     StatusCode::OK => {
                         token = body["refresh_token"].as_str().expect("rt").to_owned();
+                        progress.0.fetch_add(1, Ordering::SeqCst);
                         "200".to_owned()
                     }
-                    other => format!(
-                        "{} {}",
-                        other.as_u16(),
-                        body["error"].as_str().unwrap_or("")
-                    ),
+                    other => {
+                        progress.1.fetch_add(1, Ordering::SeqCst);
+                        format!(
+                            "{} {}",
+                            other.as_u16(),
+                            body["error"].as_str().unwrap_or("")
+                        )
+                    }
                 };
                 *seen.entry(key).or_default() += 1;
                 tokio::time::sleep(Duration::from_millis(5)).await;
@@ -303,9 +308,13 @@ async fn refreshes_under_load_through_a_database_restart_lose_nothing() {
             seen
         }));
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The load is seen through the outage: twelve refreshes before it, four answers during it,
+    // twelve refreshes after it.
+    let successes = || progress.0.load(Ordering::SeqCst);
+    let refused = || progress.1.load(Ordering::SeqCst);
+    wait_until("twelve refreshes before the outage", || successes() >= 12).await;
     cluster.stop();
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    wait_until("the load meets the outage", || refused() >= 4).await;
     cluster.start();
     let http = reqwest::Client::new();
     let back = Instant::now();
@@ -321,7 +330,11 @@ async fn refreshes_under_load_through_a_database_restart_lose_nothing() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = successes();
+    wait_until("twelve refreshes after the outage", || {
+        successes() >= before + 12
+    })
+    .await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let mut answers = std::collections::BTreeMap::<String, u32>::new();
     for task in load {
@@ -361,5 +374,14 @@ async fn refreshes_under_load_through_a_database_restart_lose_nothing() {
         let (again, body) = crate::flows::token_request(&app, client, &form).await;
         assert_eq!(again, StatusCode::BAD_REQUEST, "and only once");
         assert_eq!(body["error"], "invalid_grant");
+    }
+}
+
+/// Waits (up to 20 s) until `done`.
+async fn wait_until(what: &str, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !done() {
+        assert!(Instant::now() < deadline, "{what}: not within 20 s");
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }

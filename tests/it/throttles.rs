@@ -18,24 +18,6 @@ const WRONG: &str = "not the password at all";
 const PARALLEL: usize = 60;
 
 /// Runs each named `async fn(Backend)` (which starts its own app) on SQLite and PostgreSQL.
-macro_rules! per_backend {
-    ($($test:ident),+ $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $test() {
-                super::$test(crate::harness::Backend::Sqlite).await
-            })+
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            #[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set")]
-            async fn $test() {
-                super::$test(crate::harness::Backend::Postgres).await
-            })+
-        }
-    };
-}
-
 async fn start(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp {
     crate::harness::start_with(backend, adjust)
         .await
@@ -407,7 +389,7 @@ async fn parallel_wrong_totp_codes_evaluate_at_most_the_limit(backend: Backend) 
     );
 }
 
-per_backend!(
+crate::harness::on_both_backends!(backend;
     parallel_wrong_passwords_evaluate_at_most_the_account_limit,
     the_right_password_among_parallel_guesses_after_the_limit_is_refused,
     parallel_guesses_across_names_evaluate_at_most_the_address_limit,
