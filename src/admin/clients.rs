@@ -1,4 +1,7 @@
-//! Admin pages for client applications (relying parties and service clients).
+//! Admin pages for client applications (relying parties and service clients). The form of one
+//! client is in `clients/form.rs`.
+
+mod form;
 
 use askama::Template;
 use axum::extract::{Path, RawQuery, State};
@@ -6,10 +9,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use uuid::Uuid;
 
+use form::{ClientPage, change_from};
+
 use super::{Admin, AdminForm, Denied, Pager, notice, page_number, query_params};
 use crate::clients::{self, ClientChange, ClientError, audit_detail};
-use crate::domain::{AuthMethod, FieldError, GrantType, ROLES, Scope, ScopeSet};
-use crate::http::Params;
 use crate::http::page::{PageError, render};
 use crate::i18n::Message;
 use crate::state::AppState;
@@ -23,186 +26,6 @@ struct ListPage {
     notice: Option<&'static str>,
     clients: Vec<ClientRow>,
     pager: Pager,
-}
-
-#[derive(Template)]
-#[template(path = "admin/client.html")]
-struct ClientPage {
-    csrf_token: String,
-    notice: Option<&'static str>,
-    error: Option<Message>,
-    /// Problems with what was typed, each shown beside its field.
-    errors: Vec<FieldError>,
-    client_id: Option<Uuid>,
-    name: String,
-    redirect_uris: String,
-    post_logout_redirect_uris: String,
-    backchannel_logout_uri: String,
-    /// The grant's name (a catalog key), its checkbox, whether it is ticked.
-    grants: Vec<(&'static str, &'static str, bool)>,
-    methods: Vec<(&'static str, bool)>,
-    skip_consent: bool,
-    require_par: bool,
-    require_mfa: bool,
-    api_roles: Vec<(&'static str, bool)>,
-    scopes: Vec<(&'static str, bool)>,
-}
-
-/// A checkbox name per grant type (the device grant's URN is not a friendly field name).
-fn grant_field(grant: GrantType) -> &'static str {
-    match grant {
-        GrantType::AuthorizationCode => "grant_authorization_code",
-        GrantType::RefreshToken => "grant_refresh_token",
-        GrantType::ClientCredentials => "grant_client_credentials",
-        GrantType::Password => "grant_password",
-        GrantType::DeviceCode => "grant_device_code",
-    }
-}
-
-impl ClientPage {
-    /// The problem with one field, to show beside it.
-    fn error_for(&self, field: &str) -> Option<&Message> {
-        super::error_for(&self.errors, field)
-    }
-
-    /// `aria-invalid` and the id of the field's error, when it has one.
-    fn invalid(&self, field: &str) -> String {
-        super::invalid(&self.errors, field)
-    }
-
-    /// What a scope means, for the scope named by its checkbox.
-    fn scope_key(&self, name: &str) -> &'static str {
-        Scope::from_name(name).map_or("", Scope::key)
-    }
-
-    fn of(admin: &Admin, c: Option<&ClientRow>) -> ClientPage {
-        let has_grant = |g: GrantType| match c {
-            Some(c) => c.allows_grant(g),
-            None => matches!(g, GrantType::AuthorizationCode | GrantType::RefreshToken),
-        };
-        let method = c.map_or(AuthMethod::ClientSecretBasic, |c| {
-            c.token_endpoint_auth_method
-        });
-        ClientPage {
-            csrf_token: admin.csrf_token.clone(),
-            notice: None,
-            error: None,
-            errors: Vec::new(),
-            client_id: c.map(|c| c.client_id),
-            name: c.map(|c| c.name.clone()).unwrap_or_default(),
-            redirect_uris: c.map(|c| c.redirect_uris.join("\n")).unwrap_or_default(),
-            post_logout_redirect_uris: c
-                .map(|c| c.post_logout_redirect_uris.join("\n"))
-                .unwrap_or_default(),
-            backchannel_logout_uri: c
-                .and_then(|c| c.settings.backchannel_logout_uri.clone())
-                .unwrap_or_default(),
-            grants: GrantType::ALL
-                .iter()
-                .map(|g| (g.key(), grant_field(*g), has_grant(*g)))
-                .collect(),
-            methods: AuthMethod::ALL
-                .iter()
-                .map(|m| (m.as_str(), *m == method))
-                .collect(),
-            skip_consent: c.is_some_and(|c| c.skip_consent),
-            require_par: c.is_some_and(|c| c.settings.require_par),
-            require_mfa: c.is_some_and(|c| c.settings.require_mfa),
-            api_roles: ROLES
-                .iter()
-                .map(|r| {
-                    (
-                        *r,
-                        c.is_some_and(|c| c.settings.api_roles.iter().any(|x| x == r)),
-                    )
-                })
-                .collect(),
-            scopes: Scope::ALL
-                .iter()
-                .map(|scope| {
-                    let allowed = c.map_or(ScopeSet::CLIENT_DEFAULT, |c| c.settings.allowed_scopes);
-                    (scope.as_str(), allowed.contains(*scope))
-                })
-                .collect(),
-        }
-    }
-
-    /// What was typed, shown back with its problems.
-    fn with_form(mut self, form: &Params, errors: Vec<FieldError>) -> Response {
-        let field = |name: &str| form.get(name).unwrap_or_default().to_owned();
-        self.name = field("name");
-        self.redirect_uris = field("redirect_uris");
-        self.post_logout_redirect_uris = field("post_logout_redirect_uris");
-        self.backchannel_logout_uri = field("backchannel_logout_uri");
-        for grant in &mut self.grants {
-            grant.2 = form.contains(grant.1);
-        }
-        let method = form.get("token_endpoint_auth_method").unwrap_or_default();
-        for m in &mut self.methods {
-            m.1 = m.0 == method;
-        }
-        self.skip_consent = form.contains("skip_consent");
-        self.require_par = form.contains("require_par");
-        self.require_mfa = form.contains("require_mfa");
-        for role in &mut self.api_roles {
-            role.1 = form.contains(&format!("api_role_{}", role.0));
-        }
-        for scope in &mut self.scopes {
-            scope.1 = form.contains(&format!("scope_{}", scope.0));
-        }
-        self.errors = errors;
-        render(StatusCode::UNPROCESSABLE_ENTITY, &self)
-    }
-}
-
-fn lines(form: &Params, name: &str) -> Vec<String> {
-    form.get(name)
-        .unwrap_or_default()
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-fn change_from(form: &Params) -> ClientChange {
-    let backchannel = form
-        .get("backchannel_logout_uri")
-        .map(str::trim)
-        .filter(|u| !u.is_empty())
-        .map(str::to_owned);
-    ClientChange {
-        name: Some(form.get("name").unwrap_or_default().to_owned()),
-        redirect_uris: Some(lines(form, "redirect_uris")),
-        post_logout_redirect_uris: Some(lines(form, "post_logout_redirect_uris")),
-        grant_types: Some(
-            GrantType::ALL
-                .iter()
-                .filter(|g| form.contains(grant_field(**g)))
-                .map(|g| g.as_str().to_owned())
-                .collect(),
-        ),
-        token_endpoint_auth_method: form.get("token_endpoint_auth_method").map(str::to_owned),
-        skip_consent: Some(form.contains("skip_consent")),
-        require_par: Some(form.contains("require_par")),
-        require_mfa: Some(form.contains("require_mfa")),
-        backchannel_logout_uri: Some(backchannel),
-        api_roles: Some(
-            ROLES
-                .iter()
-                .filter(|r| form.contains(&format!("api_role_{r}")))
-                .map(|r| r.to_string())
-                .collect(),
-        ),
-        allowed_scopes: Some(
-            Scope::ALL
-                .iter()
-                .filter(|s| form.contains(&format!("scope_{}", s.as_str())))
-                .map(|s| s.as_str().to_owned())
-                .collect(),
-        ),
-        ..ClientChange::default()
-    }
 }
 
 fn client_error(e: ClientError) -> PageError {
@@ -270,14 +93,14 @@ pub async fn create(
     let change = change_from(&form);
     match clients::register(&app.store, &change, &app.key_encryption, app.clock.now()).await {
         Ok((client, secret)) => {
-            admin
-                .audit(
-                    &app,
-                    "client.create",
-                    Some(format!("client:{}", client.client_id)),
-                    audit_detail(&client),
-                )
-                .await;
+            record(
+                &app,
+                &admin,
+                "client.create",
+                &client,
+                audit_detail(&client),
+            )
+            .await;
             Ok(secret_page(&client, secret))
         }
         Err(ClientError::Invalid(errors)) => {
@@ -285,6 +108,34 @@ pub async fn create(
         }
         Err(e) => Err(client_error(e).into()),
     }
+}
+
+/// Saves a change by the rules the CLI and the API share.
+async fn apply(
+    app: &AppState,
+    client_id: Uuid,
+    change: &ClientChange,
+) -> Result<(ClientRow, Option<String>), ClientError> {
+    clients::update(
+        &app.store,
+        client_id,
+        change,
+        &app.key_encryption,
+        app.clock.now(),
+    )
+    .await
+}
+
+/// An audit entry about a client, by the admin.
+async fn record(
+    app: &AppState,
+    admin: &Admin,
+    action: &str,
+    client: &ClientRow,
+    detail: serde_json::Value,
+) {
+    let target = Some(format!("client:{}", client.client_id));
+    admin.audit(app, action, target, detail).await;
 }
 
 async fn target(app: &AppState, id: &str) -> Result<ClientRow, PageError> {
@@ -315,24 +166,16 @@ pub async fn save(
 ) -> Result<Response, Denied> {
     let client = target(&app, &id).await?;
     let change = change_from(&form);
-    match clients::update(
-        &app.store,
-        client.client_id,
-        &change,
-        &app.key_encryption,
-        app.clock.now(),
-    )
-    .await
-    {
+    match apply(&app, client.client_id, &change).await {
         Ok((updated, secret)) => {
-            admin
-                .audit(
-                    &app,
-                    "client.update",
-                    Some(format!("client:{}", updated.client_id)),
-                    audit_detail(&updated),
-                )
-                .await;
+            record(
+                &app,
+                &admin,
+                "client.update",
+                &updated,
+                audit_detail(&updated),
+            )
+            .await;
             // A change of authentication method can issue a secret: it must be shown now.
             if secret.is_some() {
                 return Ok(secret_page(&updated, secret));
@@ -359,23 +202,11 @@ pub async fn rotate_secret(
         rotate_secret: true,
         ..ClientChange::default()
     };
-    let (client, secret) = clients::update(
-        &app.store,
-        client.client_id,
-        &change,
-        &app.key_encryption,
-        app.clock.now(),
-    )
-    .await
-    .map_err(client_error)?;
-    admin
-        .audit(
-            &app,
-            "client.rotate_secret",
-            Some(format!("client:{}", client.client_id)),
-            serde_json::json!({"name": client.name}),
-        )
-        .await;
+    let (client, secret) = apply(&app, client.client_id, &change)
+        .await
+        .map_err(client_error)?;
+    let detail = serde_json::json!({"name": client.name});
+    record(&app, &admin, "client.rotate_secret", &client, detail).await;
     Ok(secret_page(&client, secret))
 }
 
@@ -394,13 +225,13 @@ pub async fn delete(
         .delete_client(client.client_id)
         .await
         .map_err(PageError::from)?;
-    admin
-        .audit(
-            &app,
-            "client.delete",
-            Some(format!("client:{}", client.client_id)),
-            audit_detail(&client),
-        )
-        .await;
+    record(
+        &app,
+        &admin,
+        "client.delete",
+        &client,
+        audit_detail(&client),
+    )
+    .await;
     Ok(Redirect::to("/admin/clients?done=deleted").into_response())
 }

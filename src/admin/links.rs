@@ -59,13 +59,7 @@ pub async fn send(
     Path(id): Path<String>,
     AdminForm { admin, form }: AdminForm,
 ) -> Result<Response, Denied> {
-    let id = Uuid::parse_str(&id).map_err(|_| PageError::not_found())?;
-    let account = app
-        .store
-        .find_account(id)
-        .await
-        .map_err(PageError::from)?
-        .ok_or_else(PageError::not_found)?;
+    let account = super::users::target(&app, &id).await?;
     let actor = admin.actor();
     let ip = Some(admin.client_ip.as_str());
     let refuse = |key: &'static str| -> Result<Response, Denied> {
@@ -99,7 +93,7 @@ pub async fn send(
         }
         _ => return refuse("admin-send-choice"),
     };
-    Ok(Redirect::to(&format!("/admin/users/{}?done={done}", account.account_id)).into_response())
+    Ok(super::users::back_to(account.account_id, done))
 }
 
 /// `POST /admin/users/invite`: the selected accounts (`select_<id>`), or those the list's filter
@@ -230,13 +224,7 @@ pub async fn factors(
     Path(id): Path<String>,
     AdminForm { admin, form }: AdminForm,
 ) -> Result<Response, Denied> {
-    let id = Uuid::parse_str(&id).map_err(|_| PageError::not_found())?;
-    let account = app
-        .store
-        .find_account(id)
-        .await
-        .map_err(PageError::from)?
-        .ok_or_else(PageError::not_found)?;
+    let account = super::users::target(&app, &id).await?;
     let actor = admin.actor();
     let ip = Some(admin.client_ip.as_str());
     let outcome = match form.get("what") {
@@ -252,5 +240,5 @@ pub async fn factors(
         _ => return Err(PageError::invalid_form(Message::new("admin-send-choice")).into()),
     };
     let done = outcome.map_err(PageError::server_error)?;
-    Ok(Redirect::to(&format!("/admin/users/{}?done={done}", account.account_id)).into_response())
+    Ok(super::users::back_to(account.account_id, done))
 }

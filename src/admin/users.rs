@@ -1,4 +1,7 @@
-//! Admin pages for user accounts.
+//! Admin pages for user accounts: the list, and what an admin does to one account. The
+//! account's form page is in `users/form.rs`.
+
+mod form;
 
 use askama::Template;
 use axum::extract::{Path, RawQuery, State};
@@ -6,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use uuid::Uuid;
 
-use super::{Admin, AdminForm, Denied, Pager, notice, page_number, query_params, when};
+use super::{Admin, AdminForm, Denied, Pager, notice, page_number, query_params};
 use crate::accounts::directory::{
     self, DirectoryError, FieldError, NewUser, UserChange, audit_view,
 };
@@ -17,6 +20,7 @@ use crate::http::page::{PageError, render};
 use crate::i18n::Message;
 use crate::state::AppState;
 use crate::store::{AccountFilter, AccountRow, KeepGrants};
+use form::{UserPage, directory_error, groups_from, roles_from};
 
 const PER_PAGE: i64 = 25;
 
@@ -37,161 +41,6 @@ struct ListPage {
     status: String,
     roles: [&'static str; 4],
     pager: super::Pager,
-}
-
-/// The user form, for a new account (`account_id` None) or an existing one.
-#[derive(Template)]
-#[template(path = "admin/user.html")]
-struct UserPage {
-    csrf_token: String,
-    notice: Option<&'static str>,
-    errors: Vec<FieldError>,
-    error: Option<Message>,
-    account_id: Option<Uuid>,
-    is_self: bool,
-    disabled: bool,
-    must_change_password: bool,
-    created: String,
-    username: String,
-    email: String,
-    email_verified: bool,
-    given_name: String,
-    family_name: String,
-    roles: Vec<(&'static str, bool)>,
-    groups: String,
-    /// The account's language tag, or empty for none chosen.
-    locale: String,
-    recovery_email: String,
-    has_password: bool,
-    /// Links that have not gone out by e-mail yet, for the admin to hand over.
-    pending_links: Vec<super::links::PendingLink>,
-    mail_configured: bool,
-    factors: super::links::FactorsView,
-}
-
-impl UserPage {
-    fn error_for(&self, field: &str) -> Option<&Message> {
-        super::error_for(&self.errors, field)
-    }
-
-    fn invalid(&self, field: &str) -> String {
-        super::invalid(&self.errors, field)
-    }
-
-    fn blank(admin: &Admin) -> UserPage {
-        UserPage {
-            csrf_token: admin.csrf_token.clone(),
-            notice: None,
-            errors: Vec::new(),
-            error: None,
-            account_id: None,
-            is_self: false,
-            disabled: false,
-            must_change_password: false,
-            created: String::new(),
-            username: String::new(),
-            email: String::new(),
-            email_verified: false,
-            given_name: String::new(),
-            family_name: String::new(),
-            roles: ROLES.iter().map(|r| (*r, *r == "student")).collect(),
-            groups: String::new(),
-            locale: String::new(),
-            recovery_email: String::new(),
-            has_password: false,
-            pending_links: Vec::new(),
-            mail_configured: false,
-            factors: super::links::FactorsView::default(),
-        }
-    }
-
-    fn of(admin: &Admin, a: &AccountRow) -> UserPage {
-        UserPage {
-            account_id: Some(a.account_id),
-            is_self: a.account_id == admin.account.account_id,
-            disabled: a.disabled,
-            must_change_password: a.must_change_password,
-            created: when(a.created_at),
-            username: a.username.clone(),
-            email: a.email.clone(),
-            email_verified: a.email_verified,
-            given_name: a.given_name.clone().unwrap_or_default(),
-            family_name: a.family_name.clone().unwrap_or_default(),
-            roles: ROLES
-                .iter()
-                .map(|r| (*r, a.roles.contains_str(r)))
-                .collect(),
-            groups: a.groups.join("\n"),
-            locale: a.locale.clone().unwrap_or_default(),
-            recovery_email: a.recovery_email.clone().unwrap_or_default(),
-            has_password: a.password_hash.is_some(),
-            ..UserPage::blank(admin)
-        }
-    }
-
-    /// Shows what was typed back with the problems found.
-    fn with_form(mut self, form: &Params, error: DirectoryError) -> Response {
-        let field = |name: &str| form.get(name).unwrap_or_default().to_owned();
-        self.username = field("username");
-        self.email = field("email");
-        self.email_verified = form.contains("email_verified");
-        self.given_name = field("given_name");
-        self.family_name = field("family_name");
-        self.roles = ROLES
-            .iter()
-            .map(|r| (*r, form.contains(&format!("role_{r}"))))
-            .collect();
-        self.groups = field("groups");
-        self.locale = field("locale");
-        self.recovery_email = field("recovery_email");
-        let status = match &error {
-            DirectoryError::Invalid(errors) => {
-                self.errors = errors.clone();
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
-            DirectoryError::Duplicate | DirectoryError::LastAdmin => {
-                self.error = Some(error.message());
-                StatusCode::CONFLICT
-            }
-            DirectoryError::Forbidden(_) => {
-                self.error = Some(error.message());
-                StatusCode::FORBIDDEN
-            }
-            _ => return directory_error(error).into_response(),
-        };
-        render(status, &self)
-    }
-}
-
-fn directory_error(e: DirectoryError) -> PageError {
-    match e {
-        DirectoryError::NotFound => PageError::not_found(),
-        DirectoryError::Store(e) => e.into(),
-        other => PageError::bad_request_with("error-not-changed-title", other.message()),
-    }
-}
-
-fn roles_from(form: &Params) -> Vec<String> {
-    ROLES
-        .iter()
-        .filter(|r| form.contains(&format!("role_{r}")))
-        .map(|r| r.to_string())
-        .collect()
-}
-
-/// Groups typed one per line (or separated by `;`).
-fn groups_from(form: &Params) -> Vec<String> {
-    form.get("groups")
-        .unwrap_or_default()
-        .split(['\n', ';'])
-        .map(str::trim)
-        .filter(|g| !g.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-fn parse_id(raw: &str) -> Result<Uuid, PageError> {
-    Uuid::parse_str(raw).map_err(|_| PageError::not_found())
 }
 
 pub async fn list(
@@ -279,10 +128,7 @@ pub async fn create(
                     audit_view(&account),
                 )
                 .await;
-            Ok(
-                Redirect::to(&format!("/admin/users/{}?done=created", account.account_id))
-                    .into_response(),
-            )
+            Ok(back_to(account.account_id, "created"))
         }
         Err(e) => Ok(UserPage::blank(&admin).with_form(&form, e)),
     }
@@ -295,13 +141,7 @@ pub async fn edit_form(
     RawQuery(query): RawQuery,
 ) -> Result<Response, Denied> {
     let query = query_params(query)?;
-    let id = parse_id(&id)?;
-    let account = app
-        .store
-        .find_account(id)
-        .await
-        .map_err(PageError::from)?
-        .ok_or_else(PageError::not_found)?;
+    let account = target(&app, &id).await?;
     let mut page = UserPage::of(&admin, &account);
     page.notice = notice(&query);
     page.pending_links = super::links::pending(&app, &account).await?;
@@ -310,12 +150,18 @@ pub async fn edit_form(
     Ok(render(StatusCode::OK, &page))
 }
 
-/// Loads the account a posted form is about.
-async fn target(app: &AppState, id: &str) -> Result<AccountRow, PageError> {
+/// The account a page's path names: not found unless the id is one.
+pub(super) async fn target(app: &AppState, id: &str) -> Result<AccountRow, PageError> {
+    let id = Uuid::parse_str(id).map_err(|_| PageError::not_found())?;
     app.store
-        .find_account(parse_id(id)?)
+        .find_account(id)
         .await?
         .ok_or_else(PageError::not_found)
+}
+
+/// Back to an account's page, whose notice says what was done.
+pub(super) fn back_to(account_id: Uuid, done: &str) -> Response {
+    Redirect::to(&format!("/admin/users/{account_id}?done={done}")).into_response()
 }
 
 pub async fn save(
@@ -384,10 +230,7 @@ async fn apply(
                     .audit(app, "user.mark_email_verified", target, detail)
                     .await;
             }
-            Ok(
-                Redirect::to(&format!("/admin/users/{}?done={done}", after.account_id))
-                    .into_response(),
-            )
+            Ok(back_to(after.account_id, done))
         }
         Err(e @ (DirectoryError::NotFound | DirectoryError::Store(_))) => {
             Err(directory_error(e).into())
@@ -445,11 +288,7 @@ pub async fn set_password(
                     serde_json::json!({"username": account.username}),
                 )
                 .await;
-            Ok(Redirect::to(&format!(
-                "/admin/users/{}?done=password",
-                account.account_id
-            ))
-            .into_response())
+            Ok(back_to(account.account_id, "password"))
         }
         Err(DirectoryError::Invalid(errors)) => {
             let mut page = UserPage::of(&admin, &account);

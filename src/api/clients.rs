@@ -280,15 +280,7 @@ async fn change_client(
     change: ClientChange,
 ) -> Result<axum::Json<Client>, ApiError> {
     caller.require_admin()?;
-    let id = parse_id(id)?;
-    let (client, secret) = clients::update(
-        &app.store,
-        id,
-        &change,
-        &app.key_encryption,
-        app.clock.now(),
-    )
-    .await?;
+    let (client, secret) = save(app, parse_id(id)?, &change).await?;
     audit_client(app, caller, "client.update", &client).await;
     Ok(axum::Json(Client::new(client, secret)))
 }
@@ -308,15 +300,7 @@ pub async fn delete_client(
         crate::store::StoreError::NotFound => ApiError::not_found("no such client"),
         other => other.into(),
     })?;
-    audit::record(
-        &app,
-        &caller.actor,
-        Some(&caller.client_ip),
-        "client.delete",
-        Some(format!("client:{id}")),
-        serde_json::json!({}),
-    )
-    .await;
+    record(&app, &caller, "client.delete", id, serde_json::json!({})).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -335,51 +319,57 @@ pub async fn rotate_secret(
         rotate_secret: true,
         ..ClientChange::default()
     };
-    let (client, secret) = clients::update(
-        &app.store,
-        id,
-        &change,
-        &app.key_encryption,
-        app.clock.now(),
-    )
-    .await?;
+    let (client, secret) = save(&app, id, &change).await?;
     let client_secret = secret.ok_or_else(|| {
         ApiError::new(
             StatusCode::CONFLICT,
             "this client authenticates without a secret (none or private_key_jwt)",
         )
     })?;
-    audit::record(
-        &app,
-        &caller.actor,
-        Some(&caller.client_ip),
-        "client.rotate_secret",
-        Some(format!("client:{id}")),
-        serde_json::json!({"name": client.name}),
-    )
-    .await;
+    let detail = serde_json::json!({"name": client.name});
+    record(&app, &caller, "client.rotate_secret", id, detail).await;
     Ok(axum::Json(IssuedSecret {
         client_id: client.client_id,
         client_secret,
     }))
 }
 
-async fn audit_client(app: &AppState, caller: &Caller, action: &str, client: &ClientRow) {
+/// Saves a change by the rules the CLI and the admin pages share.
+async fn save(
+    app: &AppState,
+    id: Uuid,
+    change: &ClientChange,
+) -> Result<(ClientRow, Option<String>), clients::ClientError> {
+    clients::update(&app.store, id, change, &app.key_encryption, app.clock.now()).await
+}
+
+/// An audit entry about a client, by the API's caller.
+async fn record(
+    app: &AppState,
+    caller: &Caller,
+    action: &str,
+    client_id: Uuid,
+    detail: serde_json::Value,
+) {
+    let target = Some(format!("client:{client_id}"));
     audit::record(
         app,
         &caller.actor,
         Some(&caller.client_ip),
         action,
-        Some(format!("client:{}", client.client_id)),
-        serde_json::json!({
-            "name": client.name,
-            "redirect_uris": client.redirect_uris,
-            "post_logout_redirect_uris": client.post_logout_redirect_uris,
-            "grant_types": client.grant_types,
-            "token_endpoint_auth_method": client.token_endpoint_auth_method,
-            "skip_consent": client.skip_consent,
-            "api_roles": client.settings.api_roles,
-        }),
+        target,
+        detail,
     )
     .await;
+}
+
+/// An audit entry about a client the API registered or changed: what the admin pages and the
+/// CLI record (`clients::audit_detail`) but the allowed scopes, which the API's entries have
+/// never carried.
+async fn audit_client(app: &AppState, caller: &Caller, action: &str, client: &ClientRow) {
+    let mut detail = clients::audit_detail(client);
+    if let Some(fields) = detail.as_object_mut() {
+        fields.remove("allowed_scopes");
+    }
+    record(app, caller, action, client.client_id, detail).await;
 }

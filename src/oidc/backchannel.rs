@@ -29,7 +29,7 @@ struct LogoutTokenClaims<'a> {
 
 /// Queues a logout token for every client of `grants` that registered a back-channel logout URI:
 /// one per client and browser session (`sid`) among them.
-pub async fn enqueue_for_session(
+async fn enqueue_for_session(
     app: &AppState,
     grants: &[GrantRow],
     clients: &[ClientRow],

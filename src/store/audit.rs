@@ -59,7 +59,7 @@ impl Store {
         &self,
         limit: i64,
         offset: i64,
-    ) -> Result<(Vec<AuditRow>, super::accounts::Count), StoreError> {
+    ) -> Result<(Vec<AuditRow>, super::listing::Count), StoreError> {
         let filter = AuditFilter {
             limit,
             offset,
@@ -72,15 +72,15 @@ impl Store {
     pub async fn search_audit(
         &self,
         filter: &AuditFilter,
-    ) -> Result<(Vec<AuditRow>, super::accounts::Count), StoreError> {
-        let actor = filter.actor.as_deref().map(super::accounts::like_pattern);
-        let target = filter.target.as_deref().map(super::accounts::like_pattern);
+    ) -> Result<(Vec<AuditRow>, super::listing::Count), StoreError> {
+        let actor = filter.actor.as_deref().map(super::listing::like_pattern);
+        let target = filter.target.as_deref().map(super::listing::like_pattern);
         const WHERE: &str = "where ($1 is null or lower(actor) like $1 escape '\\') \
             and ($2 is null or lower(coalesce(target, '')) like $2 escape '\\' or lower(detail) like $2 escape '\\') \
             and ($3 is null or action = $3) and ($4 is null or at >= $4) and ($5 is null or at < $5)";
         let count_sql = format!(
             "select count(*) from (select 1 from audit_log {WHERE} limit {}) matched",
-            super::accounts::COUNT_CAP + 1
+            super::listing::COUNT_CAP + 1
         );
         let page_sql = format!(
             "select event_id, at, actor, action, target, detail, client_ip from audit_log {WHERE} \
@@ -94,7 +94,7 @@ impl Store {
                 .bind(&actor).bind(&target).bind(&filter.action).bind(filter.from).bind(filter.to)
                 .bind(filter.limit).bind(filter.offset)
                 .fetch_all(pool).await?;
-            Ok((rows, super::accounts::Count::capped(total)))
+            Ok((rows, super::listing::Count::capped(total)))
         })
     }
 }

@@ -1,19 +1,9 @@
-//! Authorization state: pending requests, grants, codes, refresh tokens, consent.
+//! Authorization state: grants, their codes, userinfo's view of them, consent. Requests still
+//! waiting are in `pending_authorizations.rs`, refresh tokens in `refresh_tokens.rs`.
 
 use uuid::Uuid;
 
-use super::{AccountRow, Db, Store, StoreError, decode_string_list, encode_string_list, on_pool};
-
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct PendingAuthorizationRow {
-    pub request_id: Uuid,
-    pub client_id: Uuid,
-    pub params: String,
-    pub created_at: i64,
-    pub expires_at: i64,
-    /// SHA-256 of the browser-binding cookie of the browser that started the request.
-    pub browser_hash: Option<Vec<u8>>,
-}
+use super::{AccountRow, Store, StoreError, decode_string_list, encode_string_list, on_pool};
 
 /// One authorization of a client by an account: the family that its code, refresh tokens and
 /// access tokens belong to. Revoking it ends all of them.
@@ -101,19 +91,6 @@ pub enum CodeRedemption {
     Unknown,
 }
 
-/// The outcome of presenting a refresh token.
-pub enum RefreshRotation {
-    /// The token was current; it is rotated out and its replacement stored. The grant and its
-    /// account are as they are now: the caller checks that they are still live.
-    Rotated {
-        grant: Box<GrantRow>,
-        account: Box<AccountRow>,
-    },
-    /// The token had already been rotated; the whole family has been revoked.
-    Reused,
-    Unknown,
-}
-
 /// What userinfo needs about a live grant and its account.
 #[derive(Clone)]
 pub struct UserinfoRow {
@@ -141,16 +118,17 @@ macro_rules! grant_with_account_columns {
         )
     };
 }
+pub(super) use {grant_with_account_columns, joined_account_columns};
 
 /// One grant with its account, by grant id ($1).
-const GRANT_WITH_ACCOUNT: &str = concat!(
+pub(super) const GRANT_WITH_ACCOUNT: &str = concat!(
     "select ",
     grant_with_account_columns!(),
     " from oauth_grant g join account a on a.account_id = g.account_id where g.grant_id = $1"
 );
 
 #[derive(sqlx::FromRow)]
-struct GrantWithAccountRecord {
+pub(super) struct GrantWithAccountRecord {
     #[sqlx(flatten)]
     account: AccountRow,
     grant_id: Uuid,
@@ -165,7 +143,7 @@ struct GrantWithAccountRecord {
 }
 
 impl GrantWithAccountRecord {
-    fn into_rows(self) -> Result<(GrantRow, AccountRow), StoreError> {
+    pub(super) fn into_rows(self) -> Result<(GrantRow, AccountRow), StoreError> {
         let grant = GrantRow::try_from(GrantRecord {
             grant_id: self.grant_id,
             account_id: self.account.account_id,
@@ -194,70 +172,6 @@ pub(super) const GRANT_COLUMNS: &str =
     "grant_id, account_id, client_id, scope, sid, auth_time, amr, created_at, revoked_at, claims";
 
 impl Store {
-    pub async fn insert_pending_authorization(
-        &self,
-        client_id: Uuid,
-        params: &str,
-        browser_hash: &[u8],
-        now: i64,
-        expires_at: i64,
-    ) -> Result<Uuid, StoreError> {
-        const SQL: &str = "insert into pending_authorization (request_id, client_id, params, created_at, \
-            expires_at, browser_hash) values ($1, $2, $3, $4, $5, $6)";
-        let request_id = Uuid::new_v4();
-        on_pool!(self, pool => sqlx::query(SQL).bind(request_id).bind(client_id).bind(params)
-            .bind(now).bind(expires_at).bind(browser_hash).execute(pool).await.map(|r| r.rows_affected()))?;
-        Ok(request_id)
-    }
-
-    pub async fn find_pending_authorization(
-        &self,
-        request_id: Uuid,
-        now: i64,
-    ) -> Result<Option<PendingAuthorizationRow>, StoreError> {
-        const SQL: &str = "select request_id, client_id, params, created_at, expires_at, browser_hash \
-            from pending_authorization where request_id = $1 and expires_at > $2";
-        Ok(
-            on_pool!(self, pool => sqlx::query_as::<_, PendingAuthorizationRow>(SQL)
-            .bind(request_id).bind(now).fetch_optional(pool).await)?,
-        )
-    }
-
-    /// The newest request this browser started that is still waiting (for a link opened from an
-    /// e-mail during an app's sign-in, which then continues to the app).
-    pub async fn latest_pending_of_browser(
-        &self,
-        browser_hash: &[u8],
-        now: i64,
-    ) -> Result<Option<Uuid>, StoreError> {
-        const SQL: &str = "select request_id from pending_authorization \
-            where browser_hash = $1 and expires_at > $2 order by created_at desc limit 1";
-        Ok(on_pool!(self, pool => sqlx::query_scalar::<_, Uuid>(SQL)
-            .bind(browser_hash).bind(now).fetch_optional(pool).await)?)
-    }
-
-    /// Moves a pending request to its next step (its stored parameters say which, and for which
-    /// session); false when it is gone or expired.
-    pub async fn update_pending_authorization(
-        &self,
-        request_id: Uuid,
-        params: &str,
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        const SQL: &str = "update pending_authorization set params = $2 where request_id = $1 and expires_at > $3";
-        let updated = on_pool!(self, pool => sqlx::query(SQL).bind(request_id).bind(params).bind(now)
-            .execute(pool).await.map(|r| r.rows_affected()))?;
-        Ok(updated > 0)
-    }
-
-    /// Removes a pending request once it is answered; false if another request got there first.
-    pub async fn delete_pending_authorization(&self, request_id: Uuid) -> Result<bool, StoreError> {
-        const SQL: &str = "delete from pending_authorization where request_id = $1";
-        let deleted = on_pool!(self, pool => sqlx::query(SQL).bind(request_id).execute(pool).await
-            .map(|r| r.rows_affected()))?;
-        Ok(deleted > 0)
-    }
-
     /// Creates the grant and its authorization code together.
     pub async fn insert_grant_with_code(
         &self,
@@ -358,108 +272,6 @@ impl Store {
         });
         self.cache.invalidate();
         Ok(())
-    }
-
-    pub async fn insert_refresh_token(
-        &self,
-        token_hash: &[u8],
-        grant_id: Uuid,
-        now: i64,
-        expires_at: i64,
-    ) -> Result<(), StoreError> {
-        const SQL: &str = "insert into refresh_token (token_hash, grant_id, created_at, expires_at) \
-            values ($1, $2, $3, $4)";
-        on_pool!(self, pool => sqlx::query(SQL).bind(token_hash).bind(grant_id).bind(now).bind(expires_at)
-            .execute(pool).await.map(|r| r.rows_affected()))?;
-        Ok(())
-    }
-
-    /// Rotates a refresh token of `client_id` out and stores its replacement, atomically (the old
-    /// token never stops working without the new one in place), and reads the grant and account it
-    /// continues. Presenting one that was already rotated revokes its family; a token of another
-    /// client is left alone and answered as unknown.
-    pub async fn rotate_refresh_token(
-        &self,
-        token_hash: &[u8],
-        client_id: Uuid,
-        replacement_hash: &[u8],
-        replacement_expires_at: i64,
-        now: i64,
-    ) -> Result<RefreshRotation, StoreError> {
-        const ROTATE: &str = "update refresh_token set rotated_at = $2 \
-            where token_hash = $1 and rotated_at is null and expires_at > $2 \
-            and grant_id in (select grant_id from oauth_grant where client_id = $3) returning grant_id";
-        const INSERT: &str = "insert into refresh_token (token_hash, grant_id, created_at, expires_at) \
-            values ($3, $1, $2, $4)";
-        // PostgreSQL does it all in one statement, one round trip; SQLite, which cannot modify
-        // rows in a WITH clause, in one transaction of its in-process connection.
-        const ROTATE_PG: &str = concat!(
-            "with rotated as (update refresh_token set rotated_at = $2 \
-             where token_hash = $1 and rotated_at is null and expires_at > $2 \
-             and grant_id in (select grant_id from oauth_grant where client_id = $5) returning grant_id), \
-             replaced as (insert into refresh_token (token_hash, grant_id, created_at, expires_at) \
-             select $3, grant_id, $2, $4 from rotated returning grant_id) select ",
-            grant_with_account_columns!(),
-            " from replaced r join oauth_grant g on g.grant_id = r.grant_id \
-             join account a on a.account_id = g.account_id"
-        );
-        const FIND: &str = "select t.grant_id, t.rotated_at from refresh_token t \
-            join oauth_grant g on g.grant_id = t.grant_id where t.token_hash = $1 and g.client_id = $2";
-        let rotated = match self.db() {
-            Db::Postgres(pool) => {
-                sqlx::query_as::<_, GrantWithAccountRecord>(ROTATE_PG)
-                    .bind(token_hash)
-                    .bind(now)
-                    .bind(replacement_hash)
-                    .bind(replacement_expires_at)
-                    .bind(client_id)
-                    .fetch_optional(pool)
-                    .await?
-            }
-            Db::Sqlite(pool) => {
-                let mut tx = pool.begin().await?;
-                let grant_id = sqlx::query_scalar::<_, Uuid>(ROTATE)
-                    .bind(token_hash)
-                    .bind(now)
-                    .bind(client_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                let record = match grant_id {
-                    Some(grant_id) => {
-                        sqlx::query(INSERT)
-                            .bind(grant_id)
-                            .bind(now)
-                            .bind(replacement_hash)
-                            .bind(replacement_expires_at)
-                            .execute(&mut *tx)
-                            .await?;
-                        sqlx::query_as::<_, GrantWithAccountRecord>(GRANT_WITH_ACCOUNT)
-                            .bind(grant_id)
-                            .fetch_optional(&mut *tx)
-                            .await?
-                    }
-                    None => None,
-                };
-                tx.commit().await?;
-                record
-            }
-        };
-        if let Some(record) = rotated {
-            let (grant, account) = record.into_rows()?;
-            return Ok(RefreshRotation::Rotated {
-                grant: Box::new(grant),
-                account: Box::new(account),
-            });
-        }
-        let found = on_pool!(self, pool => sqlx::query_as::<_, (Uuid, Option<i64>)>(FIND)
-            .bind(token_hash).bind(client_id).fetch_optional(pool).await)?;
-        match found {
-            Some((grant_id, Some(_rotated_at))) => {
-                self.revoke_grant(grant_id, now).await?;
-                Ok(RefreshRotation::Reused)
-            }
-            _ => Ok(RefreshRotation::Unknown),
-        }
     }
 
     /// The account behind a grant, if the grant is live, the account enabled, and the access token

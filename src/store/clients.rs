@@ -172,71 +172,60 @@ const CLIENT_COLUMNS: &str = "client_id, name, secret_hash, redirect_uris, post_
     grant_types, token_endpoint_auth_method, skip_consent, created_at, updated_at, backchannel_logout_uri, \
     frontchannel_logout_uri, jwks, jwks_uri, require_par, id_token_alg, secret_encrypted, api_roles, allowed_scopes, require_mfa";
 
+/// Binds a client's nineteen values in `CLIENT_COLUMNS` order (`created_at` and `updated_at`
+/// share `$9`), from a `NewClient` or a `ClientRow`: an insert and an update bind the same list.
+macro_rules! bind_client {
+    ($query:expr, $client_id:expr, $client:expr, $now:expr) => {{
+        let c = $client;
+        let s = &c.settings;
+        $query
+            .bind($client_id)
+            .bind(&c.name)
+            .bind(&c.secret_hash)
+            .bind(encode_string_list(&c.redirect_uris))
+            .bind(encode_string_list(&c.post_logout_redirect_uris))
+            .bind(encode_grants(&c.grant_types))
+            .bind(c.token_endpoint_auth_method.as_str())
+            .bind(c.skip_consent)
+            .bind($now)
+            .bind(&s.backchannel_logout_uri)
+            .bind(&s.frontchannel_logout_uri)
+            .bind(&s.jwks)
+            .bind(&s.jwks_uri)
+            .bind(s.require_par)
+            .bind(&s.id_token_alg)
+            .bind(&s.secret_encrypted)
+            .bind(encode_string_list(&s.api_roles))
+            .bind(encode_string_list(&s.allowed_scopes.names()))
+            .bind(s.require_mfa)
+    }};
+}
+
 impl Store {
     pub async fn insert_client(&self, new: NewClient, now: i64) -> Result<ClientRow, StoreError> {
         let sql = format!(
             "insert into client ({CLIENT_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
         );
         let client_id = Uuid::new_v4();
-        let s = &new.settings;
-        on_pool!(self, pool => sqlx::query(&sql)
-            .bind(client_id)
-            .bind(&new.name)
-            .bind(&new.secret_hash)
-            .bind(encode_string_list(&new.redirect_uris))
-            .bind(encode_string_list(&new.post_logout_redirect_uris))
-            .bind(encode_grants(&new.grant_types))
-            .bind(new.token_endpoint_auth_method.as_str())
-            .bind(new.skip_consent)
-            .bind(now)
-            .bind(&s.backchannel_logout_uri)
-            .bind(&s.frontchannel_logout_uri)
-            .bind(&s.jwks)
-            .bind(&s.jwks_uri)
-            .bind(s.require_par)
-            .bind(&s.id_token_alg)
-            .bind(&s.secret_encrypted)
-            .bind(encode_string_list(&s.api_roles))
-            .bind(encode_string_list(&s.allowed_scopes.names()))
-            .bind(s.require_mfa)
+        on_pool!(self, pool => bind_client!(sqlx::query(&sql), client_id, &new, now)
             .execute(pool).await.map(|r| r.rows_affected()))?;
         self.find_client(client_id)
             .await?
             .ok_or(StoreError::NotFound)
     }
 
-    /// Replaces every setting of a client but its id, secret and creation time.
+    /// Replaces every setting of a client but its id and creation time.
     pub async fn update_client(
         &self,
         client: &ClientRow,
         now: i64,
     ) -> Result<ClientRow, StoreError> {
-        const SQL: &str = "update client set name = $2, redirect_uris = $3, post_logout_redirect_uris = $4, \
-            grant_types = $5, token_endpoint_auth_method = $6, skip_consent = $7, updated_at = $8, \
-            backchannel_logout_uri = $9, frontchannel_logout_uri = $10, jwks = $11, jwks_uri = $12, \
-            require_par = $13, id_token_alg = $14, secret_hash = $15, secret_encrypted = $16, api_roles = $17, \
-            allowed_scopes = $18, require_mfa = $19 where client_id = $1";
-        let s = &client.settings;
-        let updated = on_pool!(self, pool => sqlx::query(SQL)
-            .bind(client.client_id)
-            .bind(&client.name)
-            .bind(encode_string_list(&client.redirect_uris))
-            .bind(encode_string_list(&client.post_logout_redirect_uris))
-            .bind(encode_grants(&client.grant_types))
-            .bind(client.token_endpoint_auth_method.as_str())
-            .bind(client.skip_consent)
-            .bind(now)
-            .bind(&s.backchannel_logout_uri)
-            .bind(&s.frontchannel_logout_uri)
-            .bind(&s.jwks)
-            .bind(&s.jwks_uri)
-            .bind(s.require_par)
-            .bind(&s.id_token_alg)
-            .bind(&client.secret_hash)
-            .bind(&s.secret_encrypted)
-            .bind(encode_string_list(&s.api_roles))
-            .bind(encode_string_list(&s.allowed_scopes.names()))
-            .bind(s.require_mfa)
+        const SQL: &str = "update client set name = $2, secret_hash = $3, redirect_uris = $4, \
+            post_logout_redirect_uris = $5, grant_types = $6, token_endpoint_auth_method = $7, \
+            skip_consent = $8, updated_at = $9, backchannel_logout_uri = $10, frontchannel_logout_uri = $11, \
+            jwks = $12, jwks_uri = $13, require_par = $14, id_token_alg = $15, secret_encrypted = $16, \
+            api_roles = $17, allowed_scopes = $18, require_mfa = $19 where client_id = $1";
+        let updated = on_pool!(self, pool => bind_client!(sqlx::query(SQL), client.client_id, client, now)
             .execute(pool).await.map(|r| r.rows_affected()))?;
         self.cache.invalidate();
         if updated == 0 {

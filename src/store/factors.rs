@@ -3,8 +3,8 @@
 
 use uuid::Uuid;
 
-use super::accounts::{DROP_TOKENS, END_SESSIONS};
 use super::authorization::{GRANT_COLUMNS, GrantRecord};
+use super::passwords::{DROP_TOKENS, END_SESSIONS};
 use super::{GrantRow, Store, StoreError, on_pool};
 
 /// What an account has of second factors (no row: nothing enrolled, nothing demanded).

@@ -1,5 +1,7 @@
 //! All SQL lives here. One SQL string per query, run on either backend through `on_pool!`.
 
+mod account_import;
+mod account_search;
 mod account_sessions;
 mod accounts;
 mod audit;
@@ -11,8 +13,12 @@ mod factors;
 mod invitations;
 mod keys;
 mod links;
+mod listing;
 mod mail;
+mod passwords;
+mod pending_authorizations;
 mod protocol;
+mod refresh_tokens;
 mod remembered;
 mod sessions;
 mod throttle;
@@ -21,22 +27,22 @@ mod webauthn;
 pub use account_sessions::{
     BrowserSessionRow, ConnectedAppRow, NewBrowserSession, NewSignInEvent, SignInEventRow,
 };
-pub use accounts::{
-    AccountFilter, AccountRow, COUNT_CAP, Count, KeepGrants, NewAccount, PasswordSet, StringList,
-    normalize_key,
-};
+pub use accounts::{AccountFilter, AccountRow, NewAccount, StringList, normalize_key};
 pub use audit::{AuditEntry, AuditFilter, AuditRow};
 pub use authorization::{
-    AuthCodeRow, CodeRedemption, GrantRow, NewAuthCode, NewGrant, PendingAuthorizationRow,
-    RefreshRotation, UserinfoRow,
+    AuthCodeRow, CodeRedemption, GrantRow, NewAuthCode, NewGrant, UserinfoRow,
 };
 pub use clients::{ClientRow, ClientSettings, NewClient};
 pub use device::{DeviceApproval, DevicePoll, DeviceRow, NewDevice};
 pub use factors::MfaRow;
 pub use keys::SigningKeyRow;
 pub use links::{LinkPurpose, LinkRow, NewLink};
+pub use listing::{COUNT_CAP, Count};
 pub use mail::{MailRow, NewMail, PendingLinkRow};
+pub use passwords::{KeepGrants, PasswordSet};
+pub use pending_authorizations::PendingAuthorizationRow;
 pub use protocol::{BackchannelDeliveryRow, NewBackchannelDelivery, RefreshTokenRow};
+pub use refresh_tokens::RefreshRotation;
 pub use remembered::RememberedRow;
 pub use sessions::{LOGIN_KEY, SessionLifetime, SessionRows};
 pub use throttle::ThrottleRow;
@@ -241,7 +247,7 @@ impl Store {
     /// of `cutoff` (now, or for the audit log the oldest time kept). One short statement per
     /// batch, found by an index: a million expired rows never become one long delete holding its
     /// locks.
-    pub async fn sweep_batch(&self, sweep: &Sweep, cutoff: i64) -> Result<u64, StoreError> {
+    async fn sweep_batch(&self, sweep: &Sweep, cutoff: i64) -> Result<u64, StoreError> {
         let Sweep {
             table, key, done, ..
         } = sweep;

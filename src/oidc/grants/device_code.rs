@@ -1,7 +1,7 @@
 //! The device authorization grant's token request (RFC 8628 §3.4): the device polls until the
 //! person approves, denies, or the code expires.
 
-use super::{RefreshToken, Subject, TokenResponse, issue, live_grant};
+use super::{TokenResponse, issue_new_grant};
 use crate::crypto;
 use crate::domain::ScopeSet;
 use crate::oidc::authorize::{self, Decision, Login};
@@ -125,13 +125,5 @@ pub async fn poll(
         amr,
         claims: "{}".into(),
     };
-    let grant_id = app.store.insert_grant(new, now).await?;
-    let (grant, account) = live_grant(app, client, grant_id).await?;
-    let subject = Subject {
-        grant: &grant,
-        account: &account,
-        scope: &grant.scope,
-        nonce: None,
-    };
-    issue(app, client, subject, RefreshToken::New, now).await
+    issue_new_grant(app, client, new, now).await
 }

@@ -19,7 +19,7 @@ use crate::crypto;
 use crate::domain::GrantType;
 use crate::http::Params;
 use crate::state::AppState;
-use crate::store::{AccountRow, ClientRow, GrantRow};
+use crate::store::{AccountRow, ClientRow, GrantRow, NewGrant};
 
 /// A token request, by grant type, with the parameters that grant reads.
 pub enum TokenRequest {
@@ -172,6 +172,25 @@ enum RefreshToken {
     New,
     /// One already stored: a refresh rotation stores its replacement with the rotation.
     Stored(String),
+}
+
+/// Stores a grant started at the token endpoint (the device and password grants) and answers
+/// with its first tokens.
+async fn issue_new_grant(
+    app: &AppState,
+    client: &ClientRow,
+    new: NewGrant,
+    now: i64,
+) -> Result<TokenResponse, OAuthError> {
+    let grant_id = app.store.insert_grant(new, now).await?;
+    let (grant, account) = live_grant(app, client, grant_id).await?;
+    let subject = Subject {
+        grant: &grant,
+        account: &account,
+        scope: &grant.scope,
+        nonce: None,
+    };
+    issue(app, client, subject, RefreshToken::New, now).await
 }
 
 /// Mints the access and ID tokens of a person's grant and answers with them (and a refresh token).

@@ -1,7 +1,7 @@
 //! The resource owner password grant (RFC 6749 §4.3): legacy, for scripts, and only for clients
 //! an admin enabled it for. Same throttling as the sign-in page; no consent (the admin chose).
 
-use super::{RefreshToken, Subject, TokenResponse, issue, live_grant};
+use super::{TokenResponse, issue_new_grant};
 use crate::accounts::factors::{self, Next};
 use crate::accounts::{self, SignInError};
 use crate::domain::ScopeSet;
@@ -89,19 +89,11 @@ pub async fn sign_in(
     let new = NewGrant {
         account_id: account.account_id,
         client_id: client.client_id,
-        scope: scope.clone(),
+        scope,
         sid: uuid::Uuid::new_v4(),
         auth_time: now,
         amr: vec!["pwd".into()],
         claims: "{}".into(),
     };
-    let grant_id = app.store.insert_grant(new, now).await?;
-    let (grant, account) = live_grant(app, client, grant_id).await?;
-    let subject = Subject {
-        grant: &grant,
-        account: &account,
-        scope: &scope,
-        nonce: None,
-    };
-    issue(app, client, subject, RefreshToken::New, now).await
+    issue_new_grant(app, client, new, now).await
 }
