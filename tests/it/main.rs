@@ -30,6 +30,7 @@ mod operator_safeguards;
 mod operators;
 mod outage;
 mod par;
+mod proof_of_ownership;
 mod properties;
 mod replicas;
 mod robustness;
