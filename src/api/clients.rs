@@ -3,14 +3,15 @@
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{ApiError, Caller, JsonBody, Page, Problem, nullable, paging, parse_id, rfc3339};
-use crate::audit;
+use super::{
+    ApiError, Caller, JsonBody, Page, Problem, created, nullable, paging, parse_id, rfc3339,
+};
 use crate::clients::{self, ClientChange};
 use crate::domain::{AuthMethod, GrantType};
 use crate::state::AppState;
@@ -216,12 +217,7 @@ pub async fn create_client(
         clients::register(&app.store, &change, &app.key_encryption, app.clock.now()).await?;
     audit_client(&app, &caller, "client.create", &client).await;
     let location = format!("/api/v1/clients/{}", client.client_id);
-    Ok((
-        StatusCode::CREATED,
-        [(axum::http::header::LOCATION, location)],
-        axum::Json(Client::new(client, secret)),
-    )
-        .into_response())
+    Ok(created(location, Client::new(client, secret)))
 }
 
 /// One client application.
@@ -351,16 +347,9 @@ async fn record(
     client_id: Uuid,
     detail: serde_json::Value,
 ) {
-    let target = Some(format!("client:{client_id}"));
-    audit::record(
-        app,
-        &caller.actor,
-        Some(&caller.client_ip),
-        action,
-        target,
-        detail,
-    )
-    .await;
+    caller
+        .audit(app, action, format!("client:{client_id}"), detail)
+        .await;
 }
 
 /// An audit entry about a client the API registered or changed: what the admin pages and the

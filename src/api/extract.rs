@@ -9,8 +9,10 @@ use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use super::ApiError;
+use crate::accounts::SignInOrigin;
 use crate::accounts::directory::{Actor, FieldError};
 use crate::accounts::factors;
+use crate::accounts::passwords::Proof;
 use crate::domain::{Scope, ScopeSet};
 use crate::i18n::Message;
 use crate::oidc::jwt::{AccessTokenProblem, validate_access_token};
@@ -43,6 +45,38 @@ impl Caller {
         self.account
             .as_ref()
             .ok_or_else(|| ApiError::forbidden("this needs a token issued to a person"))
+    }
+
+    /// An audit entry of what the caller did, with who they are and where they called from.
+    pub async fn audit(
+        &self,
+        app: &AppState,
+        action: &str,
+        target: String,
+        detail: serde_json::Value,
+    ) {
+        crate::audit::record(
+            app,
+            &self.actor,
+            Some(&self.client_ip),
+            action,
+            Some(target),
+            detail,
+        )
+        .await;
+    }
+
+    /// The caller's current password as the proof a change asks for: checked, and throttled,
+    /// like a sign-in through the API.
+    pub fn password_proof<'a>(&'a self, current_password: &'a str) -> Proof<'a> {
+        Proof {
+            current_password,
+            origin: SignInOrigin {
+                ip: &self.client_ip,
+                user_agent: "",
+                method: "api",
+            },
+        }
     }
 }
 

@@ -11,9 +11,8 @@ use uuid::Uuid;
 
 use super::users::{User, audit_change};
 use super::{ApiError, Caller, JsonBody, Problem, nullable, parse_id, rfc3339};
-use crate::accounts::SignInOrigin;
 use crate::accounts::directory::{self, UserChange};
-use crate::accounts::passwords::{self, Proof};
+use crate::accounts::passwords;
 use crate::accounts::self_service::{self, SelfServiceError, Sessions};
 use crate::domain::FieldError;
 use crate::domain::scopes::ScopeSet;
@@ -131,14 +130,7 @@ pub async fn change_my_password(
 ) -> Result<StatusCode, ApiError> {
     let me = caller.require_person()?;
     // Checked like a sign-in, so the same throttling applies to guessing the current password.
-    let proof = Proof {
-        current_password: &body.current_password,
-        origin: SignInOrigin {
-            ip: &caller.client_ip,
-            user_agent: "",
-            method: "api",
-        },
-    };
+    let proof = caller.password_proof(&body.current_password);
     // Other sessions and apps signed in with the old password end; the caller's own grant stays.
     let keep = caller.grant_id.map_or(KeepGrants::None, KeepGrants::Grant);
     passwords::change_own_password(&app, me, &proof, &body.new_password, keep).await?;
@@ -322,14 +314,7 @@ pub async fn change_email(
             "this account uses a second factor: change the address with a token from a sign-in that used it",
         ));
     }
-    let proof = Proof {
-        current_password: &body.current_password,
-        origin: SignInOrigin {
-            ip: &caller.client_ip,
-            user_agent: "",
-            method: "api",
-        },
-    };
+    let proof = caller.password_proof(&body.current_password);
     self_service::start_email_change(&app, me, &body.email, &proof).await?;
     Ok(StatusCode::ACCEPTED)
 }

@@ -195,6 +195,16 @@ pub fn paging(page: Option<&str>, per_page: Option<&str>) -> Result<(i64, i64), 
     ))
 }
 
+/// 201 Created for a new resource: where it lives, and what it is now.
+pub fn created(location: String, body: impl Serialize) -> Response {
+    (
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        axum::Json(body),
+    )
+        .into_response()
+}
+
 /// One page of a list.
 #[derive(Serialize, ToSchema)]
 pub struct Page<T: ToSchema> {

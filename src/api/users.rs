@@ -3,16 +3,17 @@
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{ApiError, Caller, JsonBody, Page, Problem, nullable, paging, parse_id, rfc3339};
+use super::{
+    ApiError, Caller, JsonBody, Page, Problem, created, nullable, paging, parse_id, rfc3339,
+};
 use crate::accounts::directory::{self, NewUser, UserChange, audit_view};
 use crate::accounts::self_service;
-use crate::audit;
 use crate::state::AppState;
 use crate::store::{AccountFilter, AccountRow};
 
@@ -200,22 +201,16 @@ pub async fn create_user(
         recovery_email: body.recovery_email,
     };
     let account = directory::create_user(&app.store, &app.hasher, new, app.clock.now()).await?;
-    audit::record(
-        &app,
-        &caller.actor,
-        Some(&caller.client_ip),
-        "user.create",
-        Some(format!("user:{}", account.account_id)),
-        audit_view(&account),
-    )
-    .await;
+    caller
+        .audit(
+            &app,
+            "user.create",
+            format!("user:{}", account.account_id),
+            audit_view(&account),
+        )
+        .await;
     let location = format!("/api/v1/users/{}", account.account_id);
-    Ok((
-        StatusCode::CREATED,
-        [(axum::http::header::LOCATION, location)],
-        axum::Json(User::from(account)),
-    )
-        .into_response())
+    Ok(created(location, User::from(account)))
 }
 
 /// One account.
@@ -229,11 +224,7 @@ pub async fn get_user(
 ) -> Result<axum::Json<User>, ApiError> {
     caller.require_admin()?;
     let id = parse_id(&id)?;
-    let account = app
-        .store
-        .find_account(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("no such user"))?;
+    let account = find_user(&app, id).await?;
     Ok(axum::Json(account.into()))
 }
 
@@ -310,15 +301,18 @@ pub(super) async fn audit_change(
     before: &AccountRow,
     after: &AccountRow,
 ) {
-    audit::record(
-        app,
-        &caller.actor,
-        Some(&caller.client_ip),
-        action,
-        Some(format!("user:{}", after.account_id)),
-        serde_json::json!({"before": audit_view(before), "after": audit_view(after)}),
-    )
-    .await;
+    let detail = serde_json::json!({"before": audit_view(before), "after": audit_view(after)});
+    caller
+        .audit(app, action, format!("user:{}", after.account_id), detail)
+        .await;
+}
+
+/// The account of an id from the path, or 404.
+async fn find_user(app: &AppState, id: Uuid) -> Result<AccountRow, ApiError> {
+    app.store
+        .find_account(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such user"))
 }
 
 /// Deletes an account, its sessions and its tokens.
@@ -333,15 +327,14 @@ pub async fn delete_user(
     caller.require_admin()?;
     let id = parse_id(&id)?;
     let account = directory::delete_user(&app.store, &caller.actor, id).await?;
-    audit::record(
-        &app,
-        &caller.actor,
-        Some(&caller.client_ip),
-        "user.delete",
-        Some(format!("user:{id}")),
-        audit_view(&account),
-    )
-    .await;
+    caller
+        .audit(
+            &app,
+            "user.delete",
+            format!("user:{id}"),
+            audit_view(&account),
+        )
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -356,11 +349,7 @@ pub async fn invite(
 ) -> Result<StatusCode, ApiError> {
     caller.require_admin()?;
     let id = parse_id(&id)?;
-    let account = app
-        .store
-        .find_account(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("no such user"))?;
+    let account = find_user(&app, id).await?;
     if account.password_hash.is_some() || account.disabled {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
