@@ -58,7 +58,7 @@ pub(crate) async fn call(
     token: Option<&str>,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
-    let mut request = reqwest::Client::new().request(method, app.url(path));
+    let mut request = crate::harness::http().request(method, app.url(path));
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
@@ -97,7 +97,7 @@ async fn the_api_needs_a_bearer_token_with_the_api_scope(app: TestApp) {
         (StatusCode::OK, Some("ok"))
     );
 
-    let response = reqwest::Client::new()
+    let response = crate::harness::http()
         .get(app.url("/api/v1/users/me"))
         .send()
         .await
@@ -220,7 +220,7 @@ async fn admins_manage_users_and_bad_input_gets_problem_details(app: TestApp) {
         "family_name": "Student", "roles": ["student"], "groups": ["Nursing"],
         "password": "a long and unusual passphrase"
     });
-    let response = reqwest::Client::new()
+    let response = crate::harness::http()
         .post(app.url("/api/v1/users"))
         .bearer_auth(&admin_token)
         .json(&new_user)
@@ -308,7 +308,7 @@ async fn admins_manage_users_and_bad_input_gets_problem_details(app: TestApp) {
     }
     // Not JSON, or not declared as JSON.
     let raw = |content_type: &'static str, body: &'static str| {
-        reqwest::Client::new()
+        crate::harness::http()
             .post(app.url("/api/v1/users"))
             .bearer_auth(&admin_token)
             .header("content-type", content_type)
@@ -327,7 +327,7 @@ async fn admins_manage_users_and_bad_input_gets_problem_details(app: TestApp) {
         StatusCode::UNSUPPORTED_MEDIA_TYPE
     );
     let huge = format!("{{\"username\": \"{}\"}}", "x".repeat(100 * 1024));
-    let response = reqwest::Client::new()
+    let response = crate::harness::http()
         .post(app.url("/api/v1/users"))
         .bearer_auth(&admin_token)
         .header("content-type", "application/json")
@@ -852,7 +852,7 @@ async fn the_roles_scope_puts_roles_and_groups_in_every_token(app: TestApp) {
         assert_eq!(status, StatusCode::OK);
         let id = decode_segment(tokens["id_token"].as_str().unwrap(), 1);
         let access = decode_segment(tokens["access_token"].as_str().unwrap(), 1);
-        let (_, userinfo) = reqwest::Client::new()
+        let (_, userinfo) = crate::harness::http()
             .get(app.url("/userinfo"))
             .bearer_auth(tokens["access_token"].as_str().unwrap())
             .send()
@@ -1139,7 +1139,7 @@ async fn the_openapi_document_and_its_docs_are_served_locally(app: TestApp) {
         script.starts_with("/assets/") && script.ends_with("/vendor/redoc/redoc.standalone.js"),
         "{script}"
     );
-    let http = reqwest::Client::builder().no_gzip().build().unwrap();
+    let http = crate::harness::client_builder().no_gzip().build().unwrap();
     let bundle = http
         .get(app.url(&script))
         .header("accept-encoding", "br")
@@ -1157,7 +1157,7 @@ async fn the_openapi_document_and_its_docs_are_served_locally(app: TestApp) {
         compressed < 400 * 1024,
         "a megabyte of script goes out as {compressed} bytes"
     );
-    let moved = reqwest::Client::builder()
+    let moved = crate::harness::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()

@@ -31,7 +31,7 @@ fn with_scope(url: &str, scope: &str) -> String {
 }
 
 pub(crate) async fn api_get(app: &TestApp, path: &str, token: &str) -> (StatusCode, Value) {
-    let response = reqwest::Client::new()
+    let response = crate::harness::http()
         .get(app.url(path))
         .bearer_auth(token)
         .send()

@@ -96,7 +96,7 @@ impl<'a> Rp<'a> {
     }
 
     async fn userinfo(&self, tokens: &Value) -> Value {
-        reqwest::Client::new()
+        crate::harness::http()
             .get(self.app.url("/userinfo"))
             .bearer_auth(tokens["access_token"].as_str().expect("access"))
             .send()
@@ -178,7 +178,7 @@ async fn oidcc_server_client_secret_post(app: TestApp) {
         .authorize(&p, &[("response_type", "code"), ("scope", "openid")])
         .await;
     let secret = rp.client.secret.clone().expect("secret");
-    let response = reqwest::Client::new()
+    let response = crate::harness::http()
         .post(app.url("/token"))
         .form(&[
             ("grant_type", "authorization_code"),
@@ -219,7 +219,7 @@ async fn oidcc_userinfo_get(app: TestApp) {
 async fn oidcc_userinfo_post_header(app: TestApp) {
     let rp = Rp::new(&app).await;
     let tokens = rp.code_flow(&[]).await;
-    let body: Value = reqwest::Client::new()
+    let body: Value = crate::harness::http()
         .post(app.url("/userinfo"))
         .bearer_auth(tokens["access_token"].as_str().expect("access"))
         .send()
@@ -234,7 +234,7 @@ async fn oidcc_userinfo_post_header(app: TestApp) {
 async fn oidcc_userinfo_post_body(app: TestApp) {
     let rp = Rp::new(&app).await;
     let tokens = rp.code_flow(&[]).await;
-    let body: Value = reqwest::Client::new()
+    let body: Value = crate::harness::http()
         .post(app.url("/userinfo"))
         .form(&[(
             "access_token",
@@ -590,7 +590,7 @@ async fn oidcc_codereuse_30seconds(app: TestApp) {
     app.clock.advance(30);
     let (second, _) = exchange_code(&app, &rp.client, &got["code"], &p.verifier).await;
     assert_eq!(second, StatusCode::BAD_REQUEST);
-    let response = reqwest::Client::new()
+    let response = crate::harness::http()
         .get(app.url("/userinfo"))
         .bearer_auth(tokens["access_token"].as_str().expect("at"))
         .send()
@@ -727,7 +727,7 @@ async fn oidcc_ensure_request_with_valid_pkce_succeeds(app: TestApp) {
 // ---------------------------------------------------------------- Config OP plan
 
 async fn oidcc_discovery_endpoint_verification(app: TestApp) {
-    let doc: Value = reqwest::Client::new()
+    let doc: Value = crate::harness::http()
         .get(app.url("/.well-known/openid-configuration"))
         .send()
         .await
@@ -1125,7 +1125,7 @@ async fn oidcc_backchannel_rp_initiated_logout(app: TestApp) {
     let delivered = wait_for_tokens(&receiver, 1).await;
     let logout_token = &delivered[0];
     // Signature against our published JWKS, as the RP would check it.
-    let jwks = reqwest::Client::new()
+    let jwks = crate::harness::http()
         .get(app.url("/jwks.json"))
         .send()
         .await
@@ -1240,7 +1240,7 @@ async fn a_slow_backchannel_receiver_holds_up_no_request(app: TestApp) {
         "the delivery was tried"
     );
     // While the delivery hangs, the server answers others as fast as ever.
-    let http = reqwest::Client::new();
+    let http = crate::harness::http();
     for _ in 0..20 {
         let t0 = std::time::Instant::now();
         let jwks = http.get(app.url("/jwks.json")).send().await.expect("jwks");

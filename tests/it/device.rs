@@ -28,7 +28,7 @@ pub(crate) async fn device_client(app: &TestApp) -> String {
 }
 
 pub(crate) async fn start(app: &TestApp, client_id: &str) -> Value {
-    let response = reqwest::Client::new()
+    let response = crate::harness::http()
         .post(app.url("/device_authorization"))
         .form(&[("client_id", client_id), ("scope", "openid profile")])
         .send()
@@ -39,7 +39,7 @@ pub(crate) async fn start(app: &TestApp, client_id: &str) -> Value {
 }
 
 pub(crate) async fn poll(app: &TestApp, client_id: &str, device_code: &str) -> (StatusCode, Value) {
-    let response = reqwest::Client::new()
+    let response = crate::harness::http()
         .post(app.url("/token"))
         .form(&[
             ("grant_type", DEVICE_GRANT),
@@ -194,7 +194,7 @@ async fn device_flow_reports_denial_expiry_and_misuse(app: TestApp) {
     );
 
     let web_app = app.create_client(true, false).await;
-    let response = reqwest::Client::new()
+    let response = crate::harness::http()
         .post(app.url("/device_authorization"))
         .form(&[("client_id", web_app.client_id.as_str())])
         .send()

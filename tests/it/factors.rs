@@ -313,7 +313,7 @@ async fn through_authorize(b: &reqwest::Client, auth_url: &str) -> reqwest::Resp
 async fn an_app_asking_for_mfa_steps_a_password_session_up(app: TestApp, _sink: SmtpSink) {
     let student = app.create_user("lmendez").await;
     let registered = app.create_client(false, true).await;
-    let http = reqwest::Client::builder()
+    let http = crate::harness::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("http");
@@ -575,7 +575,7 @@ fn holding(app: &TestApp, token: &str) -> reqwest::Client {
     let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
     let url = app.base.parse::<reqwest::Url>().expect("url");
     jar.add_cookie_str(&format!("hccc_sso_mfa={token}; Path=/"), &url);
-    reqwest::Client::builder()
+    crate::harness::client_builder()
         .cookie_provider(jar)
         .redirect(reqwest::redirect::Policy::none())
         .build()

@@ -184,7 +184,7 @@ pub async fn token_request(
     client: &TestClient,
     form: &[(&str, &str)],
 ) -> (StatusCode, Value) {
-    let http = reqwest::Client::new();
+    let http = crate::harness::http();
     let mut request = http.post(app.url("/token"));
     let mut form: Vec<(&str, &str)> = form.to_vec();
     match &client.secret {
@@ -205,7 +205,7 @@ pub async fn token_request_at(
     client: &TestClient,
     form: &[(&str, &str)],
 ) -> (StatusCode, Value) {
-    let response = reqwest::Client::new()
+    let response = crate::harness::http()
         .post(app.url(path))
         .basic_auth(&client.client_id, client.secret.as_deref())
         .form(form)
@@ -236,7 +236,7 @@ pub async fn exchange_code(
 }
 
 pub async fn userinfo_status(app: &TestApp, access_token: &str) -> StatusCode {
-    reqwest::Client::new()
+    crate::harness::http()
         .get(app.url("/userinfo"))
         .bearer_auth(access_token)
         .send()

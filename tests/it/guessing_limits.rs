@@ -148,7 +148,7 @@ async fn forwarded_for_walk(backend: Backend) {
     let fail = |forwarded: String, user: &'static str| {
         let app = &app;
         async move {
-            let b = reqwest::Client::builder()
+            let b = crate::harness::client_builder()
                 .cookie_store(true)
                 .redirect(reqwest::redirect::Policy::none())
                 .default_headers(
@@ -212,7 +212,7 @@ async fn device_code_guessing(backend: Backend) {
         c.redirect_uris.clear();
     })
     .await;
-    let started: Value = reqwest::Client::new()
+    let started: Value = crate::harness::http()
         .post(app.url("/device_authorization"))
         .form(&[
             ("client_id", device.client_id.as_str()),

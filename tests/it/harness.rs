@@ -394,7 +394,7 @@ pub fn lab_browser() -> reqwest::Client {
         "x-forwarded-for",
         reqwest::header::HeaderValue::from_static(LAB_IP),
     );
-    reqwest::Client::builder()
+    client_builder()
         .cookie_store(true)
         .redirect(Policy::none())
         .default_headers(headers)
@@ -490,9 +490,24 @@ fn init_logging() {
     }
 }
 
+/// A client builder whose TLS configuration is made once per process: OpenSSL 3 parses the whole
+/// system CA bundle for each new one (tens of milliseconds of CPU), and the tests build clients by
+/// the thousand to speak plain HTTP to 127.0.0.1. (Clients themselves are not shared: their
+/// pooled connections belong to the runtime of the test that opened them.)
+pub fn client_builder() -> reqwest::ClientBuilder {
+    static TLS: OnceLock<native_tls::TlsConnector> = OnceLock::new();
+    let tls = TLS.get_or_init(|| native_tls::TlsConnector::new().expect("TLS configuration"));
+    reqwest::Client::builder().use_preconfigured_tls(tls.clone())
+}
+
+/// A plain client, as `reqwest::Client::new()` makes one.
+pub fn http() -> reqwest::Client {
+    client_builder().build().expect("client")
+}
+
 /// A client that behaves like a browser: a cookie jar, and redirects left for the test to follow.
 pub fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
+    client_builder()
         .cookie_store(true)
         .redirect(Policy::none())
         .build()

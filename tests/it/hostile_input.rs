@@ -107,7 +107,7 @@ async fn nul_bytes_and_control_characters_are_refused_before_any_query(app: Test
         .to_owned();
     let (status, body) = api_get(&app, "/api/v1/users?search=%00", &token).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    let patch = reqwest::Client::new()
+    let patch = crate::harness::http()
         .patch(app.url("/api/v1/users/me"))
         .bearer_auth(&token)
         .json(&json!({"given_name": "Ada\u{0}"}))
@@ -117,7 +117,7 @@ async fn nul_bytes_and_control_characters_are_refused_before_any_query(app: Test
     assert_eq!(patch.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let problem: Value = patch.json().await.unwrap();
     assert_eq!(problem["errors"][0]["field"], "given_name", "{problem}");
-    let create = reqwest::Client::new()
+    let create = crate::harness::http()
         .post(app.url("/api/v1/clients"))
         .bearer_auth(&token)
         .json(&json!({"name": "Help\u{0}desk", "redirect_uris": ["https://helpdesk.hccc.edu/cb"]}))
@@ -192,7 +192,7 @@ async fn e_mail_addresses_with_markup_are_refused(app: TestApp) {
         "\"quoted\"@hccc.edu",
         "jdoe(x)@hccc.edu",
     ] {
-        let response = reqwest::Client::new()
+        let response = crate::harness::http()
             .post(app.url("/api/v1/users"))
             .bearer_auth(token)
             .json(&json!({"username": "mallory", "email": email}))

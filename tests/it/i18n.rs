@@ -362,7 +362,7 @@ async fn page_in(
 }
 
 async fn every_spanish_browser_gets_spanish_and_the_rest_english(app: TestApp) {
-    let browser = reqwest::Client::new();
+    let browser = crate::harness::http();
     for tag in ["es", "es-US", "es-419", "es-MX", "es-ES;q=0.9, en;q=0.8"] {
         let html = page_in(
             &browser,
@@ -474,7 +474,7 @@ async fn the_switcher_sets_a_cookie_that_outranks_everything(app: TestApp) {
     assert!(html.contains("Sign in"));
     // The other way round, by the cookie alone.
     let html = page_in(
-        &reqwest::Client::new(),
+        &crate::harness::http(),
         &app.url("/login"),
         &[("accept-language", "en"), ("cookie", "hccc_sso_lang=es")],
         "es",
@@ -604,7 +604,7 @@ async fn the_accounts_language_is_used_once_signed_in_and_released_as_locale(app
     let home = page_in(&browser, &app.url("/"), &[("accept-language", "en")], "es").await;
     assert!(home.contains("Ha iniciado sesión"), "{home}");
     let (_, tokens) = exchange_code(&app, &client, &params["code"], &pkce.verifier).await;
-    let userinfo: Value = reqwest::Client::new()
+    let userinfo: Value = crate::harness::http()
         .get(app.url("/userinfo"))
         .bearer_auth(tokens["access_token"].as_str().expect("access"))
         .send()
@@ -622,7 +622,7 @@ async fn the_accounts_language_is_used_once_signed_in_and_released_as_locale(app
     let url = url.replacen("scope=openid+profile+email&", "", 1);
     let params = crate::flows::sign_in_for_code(&app, &browser, &url, "marta").await;
     let (_, tokens) = exchange_code(&app, &client, &params["code"], &pkce2.verifier).await;
-    let userinfo: Value = reqwest::Client::new()
+    let userinfo: Value = crate::harness::http()
         .get(app.url("/userinfo"))
         .bearer_auth(tokens["access_token"].as_str().expect("access"))
         .send()
@@ -748,7 +748,7 @@ async fn admins_the_api_and_the_import_set_the_locale(app: TestApp) {
 /// Compressed where it pays: pages and JSON on the fly, static files precompressed, each with
 /// the caching its content allows.
 async fn responses_are_compressed_and_cached_as_their_content_allows(app: TestApp) {
-    let http = reqwest::Client::builder()
+    let http = crate::harness::client_builder()
         .no_gzip()
         .no_brotli()
         .build()
@@ -872,7 +872,7 @@ async fn the_college_brands_the_pages_with_its_name_help_line_and_logo() {
     })
     .await
     .expect("app");
-    let html = page_in(&reqwest::Client::new(), &app.url("/login"), &[], "en").await;
+    let html = page_in(&crate::harness::http(), &app.url("/login"), &[], "en").await;
     assert!(
         html.contains("<a href=\"https://www.hccc.edu/it-help\">IT Help Desk: 201-360-4000</a>"),
         "{html}"
@@ -908,7 +908,7 @@ async fn the_college_brands_the_pages_with_its_name_help_line_and_logo() {
         .await
         .expect("app");
     let html = page_in(
-        &reqwest::Client::new(),
+        &crate::harness::http(),
         &plain.url("/login"),
         &[("accept-language", "es")],
         "es",

@@ -12,7 +12,7 @@ use crate::token::decode_segment;
 
 /// The published RSA kids (each rotation also adds an ES256 key, checked in robustness.rs).
 async fn published_kids(app: &TestApp) -> Vec<String> {
-    let jwks: Value = reqwest::Client::new()
+    let jwks: Value = crate::harness::http()
         .get(app.url("/jwks.json"))
         .send()
         .await

@@ -27,7 +27,7 @@ const RESET_FIELDS: [(&str, &str); 2] = [
 fn spanish_browser() -> reqwest::Client {
     let mut headers = HeaderMap::new();
     headers.insert(ACCEPT_LANGUAGE, HeaderValue::from_static("es"));
-    reqwest::Client::builder()
+    crate::harness::client_builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
         .default_headers(headers)

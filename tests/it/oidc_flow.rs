@@ -17,7 +17,7 @@ use crate::harness::{PASSWORD, REDIRECT_URI, TestApp, browser, on_both_backends,
 async fn openidconnect_crate_signs_a_student_in_end_to_end(app: TestApp) {
     let student = app.create_user("astudent").await;
     let registered = app.create_client(false, false).await;
-    let http = reqwest::Client::builder()
+    let http = crate::harness::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("http");
@@ -227,7 +227,7 @@ async fn a_client_configured_for_es256_gets_es256_id_tokens_the_crate_verifies(a
     })
     .await;
 
-    let http = reqwest::Client::builder()
+    let http = crate::harness::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("http");

@@ -17,7 +17,7 @@ fn metric(text: &str, series: &str) -> f64 {
 }
 
 async fn scrape(app: &TestApp) -> String {
-    let response = reqwest::Client::new()
+    let response = crate::harness::http()
         .get(app.url("/metrics"))
         .bearer_auth(crate::harness::METRICS_TOKEN)
         .send()
@@ -63,7 +63,7 @@ async fn metrics_count_requests_sign_ins_tokens_and_pool_use(app: TestApp) {
 }
 
 async fn health_live_and_ready(app: TestApp) {
-    let http = reqwest::Client::new();
+    let http = crate::harness::http();
     for path in ["/health/live", "/health/ready", "/health"] {
         let response = http.get(app.url(path)).send().await.expect("health");
         assert_eq!(response.status(), StatusCode::OK, "{path}");
@@ -107,7 +107,7 @@ pub(crate) async fn failed_login_from(
         "x-forwarded-for",
         HeaderValue::from_str(forwarded_for).expect("header"),
     );
-    let b = reqwest::Client::builder()
+    let b = crate::harness::client_builder()
         .cookie_store(true)
         .default_headers(headers)
         .build()
@@ -184,7 +184,7 @@ async fn metrics_can_live_on_their_own_port() {
     })
     .await
     .expect("app");
-    let http = reqwest::Client::new();
+    let http = crate::harness::http();
     assert_eq!(
         http.get(app.url("/metrics"))
             .send()
@@ -227,7 +227,7 @@ async fn one_database_connection_is_enough_beside_the_cache_listener() {
         c.grant_types.push(GrantType::ClientCredentials);
     })
     .await;
-    let http = reqwest::Client::new();
+    let http = crate::harness::http();
     for _ in 0..3 {
         let token = http
             .post(app.url("/token"))
@@ -311,7 +311,7 @@ async fn each_request_has_one_json_access_line_and_none_are_lost_at_shutdown() {
         return;
     };
     let (child, base) = server_logging(&db, "info").await;
-    let http = reqwest::Client::new();
+    let http = crate::harness::http();
     let mut ids = Vec::new();
     for n in 0..300 {
         let response = http
@@ -478,7 +478,7 @@ async fn an_exhausted_pool_answers_503_quickly_and_recovers() {
     while held.len() < 2 {
         held.push(pool.acquire().await.expect("a connection"));
     }
-    let http = reqwest::Client::new();
+    let http = crate::harness::http();
     let started = std::time::Instant::now();
     let token = http
         .post(app.url("/token"))

@@ -50,7 +50,7 @@ async fn the_first_start_admin_must_choose_a_password(app: TestApp) {
 
 /// `/metrics` needs its own port or a bearer token.
 async fn metrics_need_a_token_on_the_public_listener(app: TestApp) {
-    let http = reqwest::Client::new();
+    let http = crate::harness::http();
     let status =
         |request: reqwest::RequestBuilder| async move { request.send().await.unwrap().status() };
     assert_eq!(
@@ -81,7 +81,7 @@ async fn metrics_are_off_on_the_public_listener_by_default() {
     let app = start_with(Backend::Sqlite, |c| c.metrics_token = None)
         .await
         .expect("app");
-    let status = reqwest::Client::new()
+    let status = crate::harness::http()
         .get(app.url("/metrics"))
         .send()
         .await

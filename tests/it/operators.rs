@@ -75,7 +75,7 @@ async fn a_server_bound_to_every_address_sees_ipv4_peers_as_ipv4(backend: Backen
         "x-forwarded-for",
         reqwest::header::HeaderValue::from_static("::ffff:198.51.100.4"),
     );
-    let admin = reqwest::Client::builder()
+    let admin = crate::harness::client_builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
         .default_headers(headers)
@@ -205,7 +205,7 @@ async fn the_invitation(app: &TestApp, account: &hccc_sso::store::AccountRow) ->
 
 /// The status of the invitation page for `token`: 200 while it works, 400 once it does not.
 async fn welcome(app: &TestApp, token: &str) -> StatusCode {
-    reqwest::Client::new()
+    crate::harness::http()
         .get(app.url(&format!("/account/welcome?token={token}")))
         .send()
         .await
@@ -824,7 +824,7 @@ async fn every_refused_authorization_request_logs_one_warning_with_its_reason() 
         .expect("secret")
         .to_owned();
     let (child, base) = serve_logging(&db, &[]).await;
-    let http = reqwest::Client::builder()
+    let http = crate::harness::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");

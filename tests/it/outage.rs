@@ -159,7 +159,7 @@ async fn a_database_outage_is_503_and_the_server_recovers_by_itself() {
     let test_app = crate::harness::TestApp::adopt(base.clone(), state, clock);
     let (_, tokens) = signed_in_tokens(&test_app, "outage").await;
     let access = tokens["access_token"].as_str().expect("access").to_owned();
-    let http = reqwest::Client::new();
+    let http = crate::harness::http();
 
     cluster.stop();
     let started = Instant::now();
@@ -316,7 +316,7 @@ async fn refreshes_under_load_through_a_database_restart_lose_nothing() {
     cluster.stop();
     wait_until("the load meets the outage", || refused() >= 4).await;
     cluster.start();
-    let http = reqwest::Client::new();
+    let http = crate::harness::http();
     let back = Instant::now();
     while !http
         .get(app.url("/health/ready"))

@@ -24,7 +24,7 @@ async fn push(
     ];
     form.retain(|(k, _)| !extra.iter().any(|(e, _)| e == k));
     form.extend_from_slice(extra);
-    let mut request = reqwest::Client::new().post(app.url("/par")).form(&form);
+    let mut request = crate::harness::http().post(app.url("/par")).form(&form);
     if let Some(secret) = &client.secret {
         request = request.basic_auth(&client.client_id, Some(secret));
     }

@@ -225,7 +225,7 @@ fn any_client_assertion_is_refused_as_invalid_client() {
         .await;
         (app, client.client_id)
     });
-    let http = reqwest::Client::new();
+    let http = crate::harness::http();
     let b64 = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
     let header = (
         "none|HS256|RS256|ES256|PS256|[A-Za-z0-9]{0,8}",

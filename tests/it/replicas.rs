@@ -222,7 +222,7 @@ async fn two_replicas_share_one_sign_in_request_by_request() {
     );
     let code = query_of(&callback)["code"].clone();
 
-    let http = reqwest::Client::new();
+    let http = crate::harness::http();
     let tokens: Value = http
         .post(on(&a, "/token"))
         .basic_auth(&client_id, Some(&secret))
@@ -349,7 +349,7 @@ async fn changes_from_a_replica_or_plain_sql_reach_every_replicas_read_cache() {
     let (store, client, secret) = seed(&db, "cachedstudent", "Before", &["password"], &[]).await;
     let now = hccc_sso::clock::Clock::system().now();
     let client_id = client.client_id.to_string();
-    let http = reqwest::Client::new();
+    let http = crate::harness::http();
     let password_grant = |base: String, secret: String| {
         let http = http.clone();
         let client_id = client_id.clone();
@@ -381,7 +381,7 @@ async fn changes_from_a_replica_or_plain_sql_reach_every_replicas_read_cache() {
         }
     };
     let metrics = |base: String| async move {
-        reqwest::Client::new()
+        crate::harness::http()
             .get(format!("{base}/metrics"))
             .bearer_auth(crate::harness::METRICS_TOKEN)
             .send()
@@ -645,7 +645,7 @@ async fn a_replica_killed_mid_sign_in_loses_no_session_code_or_token() {
         finished.push((sign_in, code));
     }
     finished.extend(with_code);
-    let http = reqwest::Client::new();
+    let http = crate::harness::http();
     for (sign_in, code) in &finished {
         let tokens: Value = http
             .post(format!("{b}/token"))

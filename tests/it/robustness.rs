@@ -7,7 +7,7 @@ use crate::harness::{Backend, TestApp, on_both_backends, reqwest, start_with};
 
 async fn malformed_and_oversized_input_never_answers_500(app: TestApp) {
     let client = app.create_client(false, false).await;
-    let http = reqwest::Client::builder()
+    let http = crate::harness::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");
@@ -187,7 +187,7 @@ async fn headers_only_post(app: &TestApp, path: &str, length: usize) -> String {
 }
 
 async fn pages_carry_security_headers(app: TestApp) {
-    let http = reqwest::Client::new();
+    let http = crate::harness::http();
     for path in [
         "/login",
         "/",
@@ -252,7 +252,7 @@ async fn pages_carry_security_headers(app: TestApp) {
 /// A proxy's request id is kept so its logs and ours line up; an overlong one is replaced, since it
 /// would go into every log line of the request.
 async fn request_ids_are_kept_when_short_and_made_otherwise(app: TestApp) {
-    let http = reqwest::Client::new();
+    let http = crate::harness::http();
     let id_for = |sent: Option<String>| {
         let mut request = http.get(app.url("/jwks.json"));
         if let Some(sent) = sent {
@@ -278,7 +278,7 @@ async fn request_ids_are_kept_when_short_and_made_otherwise(app: TestApp) {
 }
 
 async fn discovery_and_jwks_describe_exactly_what_is_served(app: TestApp) {
-    let http = reqwest::Client::new();
+    let http = crate::harness::http();
     let response = http
         .get(app.url("/.well-known/openid-configuration"))
         .send()
@@ -378,7 +378,7 @@ async fn discovery_and_jwks_describe_exactly_what_is_served(app: TestApp) {
 }
 
 async fn health_reports_the_database_and_503_when_it_is_gone(app: TestApp) {
-    let http = reqwest::Client::new();
+    let http = crate::harness::http();
     let response = http.get(app.url("/health")).send().await.expect("health");
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.expect("json");
@@ -422,7 +422,7 @@ async fn cors_is_allowed_only_for_configured_origins() {
     })
     .await
     .expect("app");
-    let http = reqwest::Client::new();
+    let http = crate::harness::http();
     let allowed = http
         .get(app.url("/jwks.json"))
         .header("origin", "https://lms.hccc.edu")
@@ -487,7 +487,7 @@ async fn an_https_issuer_uses_host_prefixed_secure_cookies_and_hsts() {
     let csrf = crate::flows::form_value(&html, "csrf_token").expect("csrf");
     // The cookie jar keeps Secure cookies only for https URLs: send the binding cookie by hand.
     let pair = binding.split(';').next().unwrap_or_default().to_owned();
-    let signed_in = reqwest::Client::builder()
+    let signed_in = crate::harness::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()

@@ -103,7 +103,7 @@ pub async fn start(app: &TestApp, sink: Arc<SmtpSink>) -> RunningRp {
 }
 
 fn http() -> reqwest::Client {
-    reqwest::Client::builder()
+    crate::harness::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("http")

@@ -202,7 +202,7 @@ async fn an_invitation_reaches_the_recovery_address_and_sets_a_password_once(
     assert_eq!(stored, 1);
 
     // A mail scanner opens the link first (HEAD, GET): nothing is spent.
-    let scanner = reqwest::Client::new();
+    let scanner = crate::harness::http();
     let head = scanner
         .head(on_app(&app, &link))
         .send()
@@ -350,7 +350,7 @@ async fn bad_tokens_open_nothing(app: TestApp, sink: SmtpSink) {
         .await
         .link(&app.url("/account/welcome?token="))
         .expect("link");
-    let client = reqwest::Client::new();
+    let client = crate::harness::http();
     let status = |url: String| {
         let client = client.clone();
         async move { client.get(url).send().await.expect("get").status() }
@@ -495,7 +495,7 @@ async fn forgot_password_answers_alike_resets_once_and_ends_every_session(
         .link(&app.url("/account/reset?token="))
         .expect("reset link");
     // A scanner's HEAD and GET first.
-    let scanner = reqwest::Client::new();
+    let scanner = crate::harness::http();
     assert_eq!(
         scanner
             .head(on_app(&app, &link))
@@ -732,7 +732,7 @@ async fn a_reset_flood_is_throttled_and_queues_nothing_past_its_limits() {
         .link(&app.url("/account/reset?token="))
         .expect("link");
     assert_eq!(
-        reqwest::Client::new()
+        crate::harness::http()
             .get(on_app(&app, &newest))
             .send()
             .await
@@ -831,7 +831,7 @@ async fn an_address_change_waits_for_its_confirmation(app: TestApp, sink: SmtpSi
         .link(&app.url("/account/confirm?token="))
         .expect("confirmation link");
     assert_eq!(
-        reqwest::Client::new()
+        crate::harness::http()
             .get(on_app(&app, &link))
             .send()
             .await
@@ -853,7 +853,7 @@ async fn an_address_change_waits_for_its_confirmation(app: TestApp, sink: SmtpSi
         ("mover@new.example", true)
     );
     assert_eq!(
-        reqwest::Client::new()
+        crate::harness::http()
             .get(on_app(&app, &link))
             .send()
             .await
@@ -960,7 +960,7 @@ async fn ending_a_session_elsewhere_signs_it_out_and_tells_its_app(app: TestApp,
     .await;
     let (status, _) = exchange_code(&app, &client, &params["code"], &pkce.verifier).await;
     assert_eq!(status, StatusCode::OK);
-    let phone = reqwest::Client::builder()
+    let phone = crate::harness::client_builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
         .user_agent("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1")

@@ -218,7 +218,7 @@ async fn changing_ones_password_ends_every_other_session_and_token(app: TestApp)
     .await;
     assert_eq!(status, StatusCode::OK, "{script}");
     let token = script["access_token"].as_str().unwrap();
-    let response = reqwest::Client::new()
+    let response = crate::harness::http()
         .post(app.url("/api/v1/users/me/password"))
         .bearer_auth(token)
         .json(&json!({"current_password": "a brand new passphrase", "new_password": "yet another passphrase"}))

@@ -272,7 +272,7 @@ async fn the_password_grant_counts_before_it_verifies(backend: Backend) {
     let limit = app.state.config.login.max_failures_per_account;
     let before = app.state.hasher.verifications();
     // One connection per guess, opened beforehand, so the guesses arrive together.
-    let clients: Vec<reqwest::Client> = (0..PARALLEL).map(|_| reqwest::Client::new()).collect();
+    let clients: Vec<reqwest::Client> = (0..PARALLEL).map(|_| crate::harness::http()).collect();
     let discovery = app.url("/.well-known/openid-configuration");
     join_all(clients.iter().map(|c| c.get(&discovery).send())).await;
     let secret = client.secret.as_deref();
@@ -403,7 +403,7 @@ crate::harness::on_both_backends!(backend;
 
 /// A signed-in browser of `username` (password sign-in just now).
 async fn signed_in(app: &TestApp, username: &str, language: &str) -> reqwest::Client {
-    let b = reqwest::Client::builder()
+    let b = crate::harness::client_builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
         .default_headers(

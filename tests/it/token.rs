@@ -182,7 +182,7 @@ async fn client_authentication_failures_answer_401_invalid_client(app: TestApp) 
         ("redirect_uri", REDIRECT_URI),
         ("code_verifier", verifier.as_str()),
     ];
-    let http = reqwest::Client::new();
+    let http = crate::harness::http();
     let attempts = [
         http.post(app.url("/token"))
             .basic_auth(&client.client_id, Some("wrong-secret"))
@@ -303,7 +303,7 @@ async fn malformed_token_requests_get_rfc_6749_errors(app: TestApp) {
 
     // Wrong content type, repeated parameters, JSON body.
     let secret = client.secret.clone().expect("secret");
-    let http = reqwest::Client::new();
+    let http = crate::harness::http();
     let bad_bodies = [
         http.post(app.url("/token"))
             .basic_auth(&client.client_id, Some(&secret))
@@ -418,7 +418,7 @@ async fn token_responses_are_not_cacheable_and_carry_the_expected_tokens(app: Te
     app.create_user("shape").await;
     let client = app.create_client(true, true).await;
     let (code, verifier) = fresh_code(&app, &client, "shape").await;
-    let response = reqwest::Client::new()
+    let response = crate::harness::http()
         .post(app.url("/token"))
         .form(&[
             ("grant_type", "authorization_code"),

@@ -45,7 +45,7 @@ async fn post(
     client: &TestClient,
     form: &[(&str, &str)],
 ) -> (StatusCode, Value) {
-    let mut request = reqwest::Client::new().post(app.url(path)).form(form);
+    let mut request = crate::harness::http().post(app.url(path)).form(form);
     if let Some(secret) = &client.secret {
         request = request.basic_auth(&client.client_id, Some(secret));
     }
@@ -153,7 +153,7 @@ async fn introspection_reports_live_tokens_and_hides_dead_ones(app: TestApp) {
     assert_eq!(at["active"], false);
 
     let public = app.create_client(true, false).await;
-    let response = reqwest::Client::new()
+    let response = crate::harness::http()
         .post(app.url("/introspect"))
         .form(&[("token", access), ("client_id", public.client_id.as_str())])
         .send()
@@ -164,7 +164,7 @@ async fn introspection_reports_live_tokens_and_hides_dead_ones(app: TestApp) {
         StatusCode::UNAUTHORIZED,
         "public clients may not introspect"
     );
-    let anonymous = reqwest::Client::new()
+    let anonymous = crate::harness::http()
         .post(app.url("/introspect"))
         .form(&[("token", access)])
         .send()
@@ -293,7 +293,7 @@ pub(crate) fn assertion(
 }
 
 pub(crate) async fn with_assertion(app: &TestApp, jwt: &str) -> (StatusCode, Value) {
-    let response = reqwest::Client::new()
+    let response = crate::harness::http()
         .post(app.url("/token"))
         .form(&[
             ("grant_type", "client_credentials"),

@@ -13,7 +13,7 @@ use crate::token::decode_segment;
 async fn userinfo_returns_claims_by_scope_via_header_or_form(app: TestApp) {
     let (_, tokens) = signed_in_tokens(&app, "infouser").await;
     let access = tokens["access_token"].as_str().expect("access");
-    let http = reqwest::Client::new();
+    let http = crate::harness::http();
     let by_header: Value = http
         .get(app.url("/userinfo"))
         .bearer_auth(access)
@@ -52,7 +52,7 @@ async fn userinfo_returns_claims_by_scope_via_header_or_form(app: TestApp) {
 async fn userinfo_refuses_missing_forged_expired_and_revoked_tokens(app: TestApp) {
     let (_, tokens) = signed_in_tokens(&app, "forgery").await;
     let access = tokens["access_token"].as_str().expect("access").to_owned();
-    let http = reqwest::Client::new();
+    let http = crate::harness::http();
 
     let missing = http.get(app.url("/userinfo")).send().await.expect("get");
     assert_eq!(missing.status(), StatusCode::UNAUTHORIZED);
