@@ -192,6 +192,20 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for PageForm {
     }
 }
 
+/// A page whose form's fields can have problems: its template asks `self.error_for(field)` for
+/// the problem to show beside a field and `self.invalid(field)` for its attributes.
+pub trait FormErrors {
+    fn errors(&self) -> &[FieldError];
+
+    fn error_for(&self, field: &str) -> Option<&Message> {
+        error_for(self.errors(), field)
+    }
+
+    fn invalid(&self, field: &str) -> String {
+        invalid(self.errors(), field)
+    }
+}
+
 /// The problem with one field of a form, to show beside it.
 pub fn error_for<'a>(errors: &'a [FieldError], field: &str) -> Option<&'a Message> {
     errors.iter().find(|e| e.field == field).map(|e| &e.message)

@@ -13,6 +13,7 @@ use crate::accounts::self_service::{self, SelfServiceError};
 use crate::domain::FieldError;
 use crate::domain::protocol::paths;
 use crate::http::Device;
+use crate::http::page::FormErrors;
 use crate::http::page::{PageError, page_query, render};
 use crate::i18n::Message;
 use crate::oidc::authorize::{load_pending, load_pending_if};
@@ -65,15 +66,13 @@ struct LinkPasswordPage {
     errors: Vec<FieldError>,
 }
 
+impl FormErrors for LinkPasswordPage {
+    fn errors(&self) -> &[FieldError] {
+        &self.errors
+    }
+}
+
 impl LinkPasswordPage {
-    fn error_for(&self, field: &str) -> Option<&Message> {
-        crate::http::page::error_for(&self.errors, field)
-    }
-
-    fn invalid(&self, field: &str) -> String {
-        crate::http::page::invalid(&self.errors, field)
-    }
-
     fn key(&self, suffix: &str) -> String {
         format!("{}-{suffix}", self.kind)
     }

@@ -18,6 +18,7 @@ use crate::accounts::self_service::{self, SelfServiceError};
 use crate::domain::FieldError;
 use crate::domain::protocol::paths;
 use crate::http::Device;
+use crate::http::page::FormErrors;
 use crate::http::page::{PageError, render};
 use crate::i18n::Message;
 use crate::oidc::authorize::{Stage, load_pending};
@@ -131,13 +132,9 @@ struct VerifyPage {
     errors: Vec<FieldError>,
 }
 
-impl VerifyPage {
-    fn error_for(&self, field: &str) -> Option<&Message> {
-        crate::http::page::error_for(&self.errors, field)
-    }
-
-    fn invalid(&self, field: &str) -> String {
-        crate::http::page::invalid(&self.errors, field)
+impl FormErrors for VerifyPage {
+    fn errors(&self) -> &[FieldError] {
+        &self.errors
     }
 }
 
@@ -159,15 +156,13 @@ pub struct EnrolPage {
     pub ask_password: bool,
 }
 
+impl FormErrors for EnrolPage {
+    fn errors(&self) -> &[FieldError] {
+        &self.errors
+    }
+}
+
 impl EnrolPage {
-    fn error_for(&self, field: &str) -> Option<&Message> {
-        crate::http::page::error_for(&self.errors, field)
-    }
-
-    fn invalid(&self, field: &str) -> String {
-        crate::http::page::invalid(&self.errors, field)
-    }
-
     /// The page for a (sealed) new key of `account`.
     pub fn build(
         app: &AppState,

@@ -14,6 +14,7 @@ use crate::accounts::directory::{self, DirectoryError};
 use crate::accounts::{self, SignInError};
 use crate::domain::FieldError;
 use crate::domain::protocol::paths;
+use crate::http::page::FormErrors;
 use crate::http::page::{PageError, PageForm, render};
 use crate::http::{ClientIp, Device};
 use crate::i18n::Message;
@@ -253,13 +254,9 @@ struct PasswordChangePage {
     errors: Vec<FieldError>,
 }
 
-impl PasswordChangePage {
-    fn error_for(&self, field: &str) -> Option<&Message> {
-        crate::http::page::error_for(&self.errors, field)
-    }
-
-    fn invalid(&self, field: &str) -> String {
-        crate::http::page::invalid(&self.errors, field)
+impl FormErrors for PasswordChangePage {
+    fn errors(&self) -> &[FieldError] {
+        &self.errors
     }
 }
 

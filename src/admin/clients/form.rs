@@ -10,6 +10,7 @@ use crate::admin::Admin;
 use crate::clients::ClientChange;
 use crate::domain::{AuthMethod, FieldError, GrantType, ROLES, Scope, ScopeSet};
 use crate::http::Params;
+use crate::http::page::FormErrors;
 use crate::http::page::render;
 use crate::i18n::Message;
 use crate::store::ClientRow;
@@ -48,17 +49,13 @@ fn grant_field(grant: GrantType) -> &'static str {
     }
 }
 
+impl FormErrors for ClientPage {
+    fn errors(&self) -> &[FieldError] {
+        &self.errors
+    }
+}
+
 impl ClientPage {
-    /// The problem with one field, to show beside it.
-    fn error_for(&self, field: &str) -> Option<&Message> {
-        crate::admin::error_for(&self.errors, field)
-    }
-
-    /// `aria-invalid` and the id of the field's error, when it has one.
-    fn invalid(&self, field: &str) -> String {
-        crate::admin::invalid(&self.errors, field)
-    }
-
     /// What a scope means, for the scope named by its checkbox.
     fn scope_key(&self, name: &str) -> &'static str {
         Scope::from_name(name).map_or("", Scope::key)

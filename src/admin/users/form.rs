@@ -9,6 +9,7 @@ use crate::accounts::directory::{DirectoryError, FieldError};
 use crate::admin::{Admin, when};
 use crate::domain::ROLES;
 use crate::http::Params;
+use crate::http::page::FormErrors;
 use crate::http::page::{PageError, render};
 use crate::i18n::Message;
 use crate::store::AccountRow;
@@ -43,15 +44,13 @@ pub(super) struct UserPage {
     pub(super) factors: crate::admin::links::FactorsView,
 }
 
+impl FormErrors for UserPage {
+    fn errors(&self) -> &[FieldError] {
+        &self.errors
+    }
+}
+
 impl UserPage {
-    fn error_for(&self, field: &str) -> Option<&Message> {
-        crate::admin::error_for(&self.errors, field)
-    }
-
-    fn invalid(&self, field: &str) -> String {
-        crate::admin::invalid(&self.errors, field)
-    }
-
     pub(super) fn blank(admin: &Admin) -> UserPage {
         UserPage {
             csrf_token: admin.csrf_token.clone(),

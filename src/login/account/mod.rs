@@ -26,6 +26,7 @@ use crate::accounts::passwords::Proof;
 use crate::accounts::self_service::SelfServiceError;
 use crate::domain::FieldError;
 use crate::domain::scopes::ScopeSet;
+use crate::http::page::FormErrors;
 use crate::http::page::{PageError, page_query, render};
 use crate::http::{Device, Params, describe_user_agent};
 use crate::i18n::Message;
@@ -127,13 +128,9 @@ struct AccountView {
     errors: Vec<FieldError>,
 }
 
-impl AccountView {
-    fn error_for(&self, field: &str) -> Option<&Message> {
-        crate::http::page::error_for(&self.errors, field)
-    }
-
-    fn invalid(&self, field: &str) -> String {
-        crate::http::page::invalid(&self.errors, field)
+impl FormErrors for AccountView {
+    fn errors(&self) -> &[FieldError] {
+        &self.errors
     }
 }
 

@@ -12,6 +12,7 @@ use crate::accounts::passwords;
 use crate::accounts::self_service::SelfServiceError;
 use crate::domain::FieldError;
 use crate::http::Device;
+use crate::http::page::FormErrors;
 use crate::http::page::{PageError, render};
 use crate::i18n::Message;
 use crate::login::person::{FormPage, Person, PersonForm};
@@ -36,13 +37,9 @@ struct PasswordView {
     done: bool,
 }
 
-impl PasswordView {
-    fn error_for(&self, field: &str) -> Option<&Message> {
-        crate::http::page::error_for(&self.errors, field)
-    }
-
-    fn invalid(&self, field: &str) -> String {
-        crate::http::page::invalid(&self.errors, field)
+impl FormErrors for PasswordView {
+    fn errors(&self) -> &[FieldError] {
+        &self.errors
     }
 }
 
