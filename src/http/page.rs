@@ -72,6 +72,11 @@ impl PageError {
         PageError::bad_request("error-form-expired-title", "error-form-expired")
     }
 
+    /// A step's page whose state this session no longer holds (taken, or too old).
+    pub fn page_expired() -> PageError {
+        PageError::bad_request("error-page-expired-title", "error-page-expired")
+    }
+
     pub fn expired_request() -> PageError {
         PageError::bad_request("error-sign-in-expired-title", "error-sign-in-expired")
     }

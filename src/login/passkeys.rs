@@ -15,14 +15,11 @@ use crate::http::page::PageError;
 use crate::i18n::Message;
 use crate::oidc::authorize::{self, Decision, Login, load_pending_if};
 use crate::sessions::CsrfForm;
+use crate::sessions::session_error;
 use crate::state::AppState;
 
 /// The one ceremony under way in this browser; a new one replaces it.
 const KEY: &str = "webauthn";
-
-fn session_error(e: tower_sessions::session::Error) -> PageError {
-    PageError::server_error(format!("session store: {e}"))
-}
 
 /// Keeps a started ceremony and answers its options, for `navigator.credentials`.
 pub(super) async fn keep(session: &Session, started: Started) -> Result<String, PageError> {

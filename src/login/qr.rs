@@ -22,6 +22,7 @@ use crate::oidc::device::{self, display_user_code};
 use crate::oidc::grants::device_code::approving_session_lives;
 use crate::sessions as session;
 use crate::sessions::browser::BrowserKey;
+use crate::sessions::session_error;
 use crate::state::AppState;
 use crate::store::DevicePoll;
 
@@ -52,10 +53,6 @@ const QR_KEY: &str = "qr_login";
 #[derive(Deserialize)]
 pub struct RequestQuery {
     request: Option<String>,
-}
-
-fn session_error(e: tower_sessions::session::Error) -> PageError {
-    PageError::server_error(format!("session store: {e}"))
 }
 
 /// Shows a QR code that a student scans with their phone to sign this browser in.

@@ -23,6 +23,7 @@ use crate::http::page::{PageError, render};
 use crate::i18n::Message;
 use crate::oidc::authorize::{Stage, load_pending};
 use crate::sessions::browser::BrowserKey;
+use crate::sessions::session_error;
 use crate::sessions::{self as session, CsrfForm};
 use crate::state::AppState;
 use crate::store::AccountRow;
@@ -64,10 +65,6 @@ fn method_name(method: &str) -> &'static str {
         "reset" => "reset",
         _ => "password",
     }
-}
-
-fn session_error(e: tower_sessions::session::Error) -> PageError {
-    PageError::server_error(format!("session store: {e}"))
 }
 
 /// Parks the sign-in after a right password and sends the browser to its second step.
@@ -112,10 +109,6 @@ async fn waiting(app: &AppState, session: &Session) -> Result<Option<Waiting>, P
         .await
         .map_err(session_error)?
         .filter(|w| now - w.started_at <= TTL))
-}
-
-fn expired() -> PageError {
-    PageError::bad_request("error-page-expired-title", "error-page-expired")
 }
 
 #[derive(Template)]
@@ -324,7 +317,7 @@ async fn account_of(app: &AppState, waiting: &Waiting) -> Result<AccountRow, Pag
                 && !a.must_change_password
                 && a.credential_version == waiting.credential_version
         })
-        .ok_or_else(expired)
+        .ok_or_else(PageError::page_expired)
 }
 
 /// A refused code: the form again with the problem under the field it came from.
@@ -348,9 +341,11 @@ pub async fn post_second_factor(
     device: Device,
     csrf: CsrfForm,
 ) -> Result<Response, PageError> {
-    let current = waiting(&app, &csrf.session).await?.ok_or_else(expired)?;
+    let current = waiting(&app, &csrf.session)
+        .await?
+        .ok_or_else(PageError::page_expired)?;
     if current.new_key.is_some() || current.proved {
-        return Err(expired());
+        return Err(PageError::page_expired());
     }
     let account = account_of(&app, &current).await?;
     let now = app.clock.now();
@@ -380,7 +375,9 @@ pub async fn post_key_options(
     State(app): State<AppState>,
     csrf: CsrfForm,
 ) -> Result<Response, PageError> {
-    let current = waiting(&app, &csrf.session).await?.ok_or_else(expired)?;
+    let current = waiting(&app, &csrf.session)
+        .await?
+        .ok_or_else(PageError::page_expired)?;
     let account = account_of(&app, &current).await?;
     let started = passkeys::start_second_factor(&app, &account, app.clock.now())
         .await
@@ -396,9 +393,11 @@ pub async fn post_key(
     device: Device,
     csrf: CsrfForm,
 ) -> Result<Response, PageError> {
-    let current = waiting(&app, &csrf.session).await?.ok_or_else(expired)?;
+    let current = waiting(&app, &csrf.session)
+        .await?
+        .ok_or_else(PageError::page_expired)?;
     if current.new_key.is_some() || current.proved {
-        return Err(expired());
+        return Err(PageError::page_expired());
     }
     let account = account_of(&app, &current).await?;
     let now = app.clock.now();
@@ -437,8 +436,13 @@ pub async fn post_enrol(
     device: Device,
     csrf: CsrfForm,
 ) -> Result<Response, PageError> {
-    let mut current = waiting(&app, &csrf.session).await?.ok_or_else(expired)?;
-    let sealed = current.new_key.clone().ok_or_else(expired)?;
+    let mut current = waiting(&app, &csrf.session)
+        .await?
+        .ok_or_else(PageError::page_expired)?;
+    let sealed = current
+        .new_key
+        .clone()
+        .ok_or_else(PageError::page_expired)?;
     let account = account_of(&app, &current).await?;
     // A step-up's enrolment asks for the password too: the session alone must not add a factor.
     if current.step_up
@@ -454,7 +458,7 @@ pub async fn post_enrol(
             .remove::<Waiting>(KEY)
             .await
             .map_err(session_error)?;
-        return Err(expired());
+        return Err(PageError::page_expired());
     }
     let key = crate::crypto::open(&app.key_encryption, account.account_id.as_bytes(), &sealed)
         .map_err(PageError::server_error)?;
@@ -544,9 +548,11 @@ pub async fn post_continue(
     device: Device,
     csrf: CsrfForm,
 ) -> Result<Response, PageError> {
-    let current = waiting(&app, &csrf.session).await?.ok_or_else(expired)?;
+    let current = waiting(&app, &csrf.session)
+        .await?
+        .ok_or_else(PageError::page_expired)?;
     if !current.proved {
-        return Err(expired());
+        return Err(PageError::page_expired());
     }
     let account = account_of(&app, &current).await?;
     finish(&app, &csrf, &device, current, account, &OTP_AMR).await
@@ -624,10 +630,10 @@ async fn proceed(
     }
     // A step-up: the session must still be this account's.
     let Some((state, current)) = session::current_login(app, session).await? else {
-        return Err(expired());
+        return Err(PageError::page_expired());
     };
     if current.account_id != account.account_id {
-        return Err(expired());
+        return Err(PageError::page_expired());
     }
     let state = session::add_second_factor(app, session, &state, methods).await?;
     if let Some(pending) = &onward.pending

@@ -304,13 +304,12 @@ pub async fn post_password_change(
         browser,
     } = csrf;
     let now = app.clock.now();
-    let expired = || PageError::bad_request("error-page-expired-title", "error-page-expired");
     let state = session
         .get::<PasswordChangeState>(PASSWORD_CHANGE_KEY)
         .await
         .map_err(PageError::server_error)?
         .filter(|s| now - s.started_at <= PASSWORD_CHANGE_TTL)
-        .ok_or_else(expired)?;
+        .ok_or_else(PageError::page_expired)?;
     let mut account = app
         .store
         .find_account(state.account_id)
@@ -320,7 +319,7 @@ pub async fn post_password_change(
                 && a.must_change_password
                 && a.credential_version == state.credential_version
         })
-        .ok_or_else(expired)?;
+        .ok_or_else(PageError::page_expired)?;
     let password = form.get("new_password").unwrap_or_default();
     if form.get("confirm_password").unwrap_or_default() != password {
         let problem = vec![FieldError::new(

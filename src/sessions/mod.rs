@@ -56,7 +56,8 @@ impl LoginState {
     }
 }
 
-fn session_error(e: tower_sessions::session::Error) -> PageError {
+/// A failure of the session store, as the page a handler answers with.
+pub fn session_error(e: tower_sessions::session::Error) -> PageError {
     PageError::server_error(format!("session store: {e}"))
 }
 

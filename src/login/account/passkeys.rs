@@ -84,10 +84,7 @@ pub async fn post_passkey_finish(
     let (login, account) = (&person.login, &person.account);
     let now = app.clock.now();
     let Some(ceremony) = crate::login::passkeys::take(&csrf.session).await? else {
-        return Err(PageError::bad_request(
-            "error-page-expired-title",
-            "error-page-expired",
-        ));
+        return Err(PageError::page_expired());
     };
     let answer = csrf.form.get("credential").unwrap_or_default();
     if let Some(step_up) = fresh_factor_first(&app, login, account).await? {

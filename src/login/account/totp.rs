@@ -15,6 +15,7 @@ use crate::http::page::{PageError, render};
 use crate::i18n::Message;
 use crate::login::person::PersonForm;
 use crate::login::second_factor::{EnrolPage, RecoveryCodesPage};
+use crate::sessions::session_error;
 use crate::sessions::{self as session, CsrfForm};
 use crate::state::AppState;
 use crate::store::AccountRow;
@@ -28,10 +29,6 @@ const ENROLMENT_TTL: i64 = 600;
 struct Enrolment {
     sealed: Vec<u8>,
     started_at: i64,
-}
-
-fn session_error(e: tower_sessions::session::Error) -> PageError {
-    PageError::server_error(format!("session store: {e}"))
 }
 
 /// Adds (or replaces) the authenticator app: shows a new key to scan.
@@ -92,7 +89,7 @@ pub async fn post_totp_confirm(
         .await
         .map_err(session_error)?
         .filter(|e| now - e.started_at <= ENROLMENT_TTL)
-        .ok_or_else(|| PageError::bad_request("error-page-expired-title", "error-page-expired"))?;
+        .ok_or_else(PageError::page_expired)?;
     let key = crate::crypto::open(
         &app.key_encryption,
         account.account_id.as_bytes(),
