@@ -151,6 +151,15 @@ pub async fn peek(
     let Some(link) = app.store.find_link(&hash, purpose, app.clock.now()).await? else {
         return Ok(None);
     };
+    with_account(app, purpose, link).await
+}
+
+/// A link with its account, unless the account can no longer use a link of this purpose.
+async fn with_account(
+    app: &AppState,
+    purpose: LinkPurpose,
+    link: LinkRow,
+) -> Result<Option<(LinkRow, AccountRow)>, StoreError> {
     Ok(app
         .store
         .find_account(link.account_id)
@@ -175,10 +184,5 @@ pub async fn spend(
     else {
         return Ok(None);
     };
-    Ok(app
-        .store
-        .find_account(link.account_id)
-        .await?
-        .filter(|a| usable(purpose, a))
-        .map(|account| (link, account)))
+    with_account(app, purpose, link).await
 }
