@@ -693,7 +693,9 @@ async fn expired_remembered_browsers_are_swept(app: TestApp) {
         expires_at,
         last_used_at: None,
     };
-    let expired = row(now - 1);
+    // It expires in ten seconds: the app's own sweep (which runs at start, on the app's clock,
+    // which the test does not move) must not take it before the first count.
+    let expired = row(now + 10);
     let live = row(now + 86_400);
     for (n, r) in [&expired, &live].into_iter().enumerate() {
         app.store()
@@ -720,7 +722,7 @@ async fn expired_remembered_browsers_are_swept(app: TestApp) {
         "both are stored before the sweep"
     );
     app.store()
-        .delete_expired(now, 400, 10)
+        .delete_expired(now + 11, 400, 10)
         .await
         .expect("sweep");
     assert_eq!(
