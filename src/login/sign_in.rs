@@ -10,7 +10,8 @@ use tower_sessions::Session;
 use uuid::Uuid;
 
 use super::{KeptOnward, Onward, SignedIn, Visit, continue_after_sign_in, local_path};
-use crate::accounts::directory::{self, DirectoryError};
+use crate::accounts::directory::DirectoryError;
+use crate::accounts::passwords;
 use crate::accounts::{self, SignInError};
 use crate::domain::FieldError;
 use crate::domain::protocol::paths;
@@ -329,16 +330,10 @@ pub async fn post_password_change(
         let status = StatusCode::UNPROCESSABLE_ENTITY;
         return password_change_page(&app, &session, &browser, status, problem).await;
     }
-    let set = match directory::set_password(
-        &app.store,
-        &app.hasher,
-        &account,
-        password,
-        false,
-        KeepGrants::None,
-        now,
-    )
-    .await
+    // Through the use case, like every other password setting: the apps of any grant it ends
+    // are told by back-channel.
+    let set = match passwords::set_password(&app, &account, password, false, KeepGrants::None, now)
+        .await
     {
         Ok(set) => set,
         Err(DirectoryError::Invalid(errors)) => {
